@@ -1,0 +1,1 @@
+"""Shared library of OptionsFlow: settings, message schemas, names, logging, Redis."""

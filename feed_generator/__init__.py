@@ -1,0 +1,1 @@
+"""Synthetic market feed: underlying ticks, option quotes and full chains over Redis Pub/Sub."""
