@@ -7,6 +7,7 @@ stay strings), so a valid message round-trips byte for byte.
 
 from __future__ import annotations
 
+import itertools
 import math
 from enum import StrEnum
 from typing import Any
@@ -97,7 +98,9 @@ class OptionQuoteSchema(_Message):
     symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
     expiry = fields.String(required=True, validate=_validate_expiry)
     strike = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    option_type = fields.String(required=True, validate=validate.OneOf([t.value for t in OptionType]))
+    option_type = fields.String(
+        required=True, validate=validate.OneOf([t.value for t in OptionType])
+    )
     bid = _money()
     ask = _money()
     last = _money()
@@ -133,7 +136,7 @@ class OptionChainSchema(_Message):
     @validates_schema
     def _rows_match_strikes(self, data: dict[str, Any], **_: Any) -> None:
         strikes = data["strikes"]
-        if any(b <= a for a, b in zip(strikes, strikes[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(strikes)):
             raise ValidationError("strikes must be strictly increasing", "strikes")
         for side in ("calls", "puts"):
             rows = data[side]
@@ -141,7 +144,9 @@ class OptionChainSchema(_Message):
                 raise ValidationError(f"expected {len(strikes)} rows, got {len(rows)}", side)
             for i, (row, strike) in enumerate(zip(rows, strikes, strict=True)):
                 if not math.isclose(row["strike"], strike, rel_tol=0, abs_tol=1e-9):
-                    raise ValidationError(f"row {i} has strike {row['strike']}, expected {strike}", side)
+                    raise ValidationError(
+                        f"row {i} has strike {row['strike']}, expected {strike}", side
+                    )
 
 
 class EnrichedRowSchema(ChainRowSchema):

@@ -15,6 +15,12 @@ from pathlib import Path
 from environs import Env, EnvError
 from marshmallow.validate import OneOf, Range
 
+from common.conventions import (
+    DEFAULT_DIVIDEND_YIELD,
+    DEFAULT_EXPIRY_TIME_UTC,
+    DEFAULT_RISK_FREE_RATE,
+)
+
 
 class SettingsError(ValueError):
     """A configuration value is missing or invalid."""
@@ -72,9 +78,16 @@ def load_settings() -> Settings:
             store_url=env.str("STORE_URL", f"sqlite:///{var_dir / 'optionsflow.db'}"),
             var_dir=var_dir,
             sentry_dsn=env.str("SENTRY_DSN", None) or None,
-            risk_free_rate=env.float("RISK_FREE_RATE", 0.065, validate=Range(-0.2, 1.0)),
-            dividend_yield=env.float("DIVIDEND_YIELD", 0.0, validate=Range(-0.2, 1.0)),
-            expiry_time_utc=_parse_time(env.str("EXPIRY_TIME_UTC", "10:00"), "EXPIRY_TIME_UTC"),
+            risk_free_rate=env.float(
+                "RISK_FREE_RATE", DEFAULT_RISK_FREE_RATE, validate=Range(-0.2, 1.0)
+            ),
+            dividend_yield=env.float(
+                "DIVIDEND_YIELD", DEFAULT_DIVIDEND_YIELD, validate=Range(-0.2, 1.0)
+            ),
+            expiry_time_utc=_parse_time(
+                env.str("EXPIRY_TIME_UTC", DEFAULT_EXPIRY_TIME_UTC.strftime("%H:%M")),
+                "EXPIRY_TIME_UTC",
+            ),
             jwt_private_key_path=env.path("JWT_PRIVATE_KEY_PATH", None),
             jwt_public_key_path=env.path("JWT_PUBLIC_KEY_PATH", None),
         )
@@ -93,4 +106,3 @@ def load_settings() -> Settings:
             f"STORE_URL: expected sqlite:///path or mongodb://…, got {settings.store_url!r}"
         )
     return settings
-

@@ -1,1 +1,1 @@
-"""Enrichment worker: the options math (``worker_enricher.analytics``), later the subscriber and tasks."""
+"""Enrichment worker: the options math in ``worker_enricher.analytics``."""

@@ -16,13 +16,19 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from worker_enricher.analytics.black import SQRT_2PI, otm_call
-from worker_enricher.analytics.inputs import FloatArray, broadcast_inputs, is_scalar_call, output
+from worker_enricher.analytics.inputs import (
+    BoolArray,
+    FloatArray,
+    broadcast_inputs,
+    is_scalar_call,
+    output,
+)
 
 DAYS_PER_YEAR = 365.0
 POINT = 0.01
 
 
-def _valid(S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, q: FloatArray) -> FloatArray:
+def _valid(S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, q: FloatArray) -> BoolArray:
     return (
         np.isfinite(S) & np.isfinite(K) & np.isfinite(T) & np.isfinite(r) & np.isfinite(q)
         & (S > 0.0) & (K > 0.0) & (T > 0.0)
@@ -54,7 +60,8 @@ def bs_greeks(
     S: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, q: ArrayLike, sigma: ArrayLike,
     is_call: ArrayLike,
 ) -> dict[str, FloatArray | float]:  # fmt: skip
-    """``delta``, ``gamma``, ``theta`` (per day), ``vega`` (per vol point), ``rho`` (per rate point).
+    """Greeks: ``delta``, ``gamma``, ``theta`` (per day), ``vega`` (per vol point), ``rho``
+    (per rate point).
 
     NaN where ``sigma ≤ 0`` or the inputs are invalid.
     """

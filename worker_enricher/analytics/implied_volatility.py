@@ -24,8 +24,10 @@ from worker_enricher.analytics.inputs import broadcast_inputs, is_scalar_call, o
 
 MAX_TOTAL_VOL = 40.0
 """Largest σ√T searched (σ = 4000 % over a year); beyond it prices carry no information."""
-STEP_RTOL = 1e-9
-"""Stop once a Halley/Newton step is below this fraction of s; the next error is ~step²."""
+HALLEY_RTOL = 1e-5
+"""Stop after a Halley step below this fraction of s: the error left is O(step³), ~1e-15·s."""
+NEWTON_RTOL = 1e-9
+"""Stop after a Newton step below this fraction of s: the error left is O(step²)."""
 MAX_ITERATIONS = 100
 TIME_VALUE_ULPS = 16.0
 """Time value within this many ulps of the price is rounding noise: no volatility in it."""
@@ -79,7 +81,8 @@ def initial_guess(x: FloatArray, beta: FloatArray) -> FloatArray:
         correction = np.log(s_low**3 / (SQRT_2PI * x * x))
         s_low = -x / np.sqrt(2.0 * np.maximum(correction - ln_beta, 1e-300))
         guess = np.fmin(s_high, s_low)
-    return np.clip(np.nan_to_num(guess, nan=1.0), 1e-8, MAX_TOTAL_VOL * 0.5)
+    clipped: FloatArray = np.clip(np.nan_to_num(guess, nan=1.0), 1e-8, MAX_TOTAL_VOL * 0.5)
+    return clipped
 
 
 def solve_total_vol(x: FloatArray, beta: FloatArray) -> FloatArray:
@@ -105,13 +108,14 @@ def solve_total_vol(x: FloatArray, beta: FloatArray) -> FloatArray:
             step = newton / (1.0 - 0.5 * newton * d2 / d1)
             # A step below tolerance is taken whatever the bracket says: at the root the
             # bracket end can be the current point itself.
-            tiny = np.abs(step) <= STEP_RTOL * sa
+            tiny = np.abs(step) <= NEWTON_RTOL * sa
             outside = ~(((sa - step > loa) & (sa - step < hia)) | tiny)
             step = np.where(outside, newton, step)
             proposal = sa - step
             bisect = outside & ~((proposal > loa) & (proposal < hia))
             proposal = np.where(bisect, 0.5 * (loa + hia), proposal)
-            done = (~bisect & (np.abs(step) <= STEP_RTOL * proposal)) | (f == 0.0)
+            rtol = np.where(outside, NEWTON_RTOL, HALLEY_RTOL)
+            done = (~bisect & (np.abs(step) <= rtol * proposal)) | (f == 0.0)
             s[active] = proposal
             keep = ~done
             if not keep.any():

@@ -32,7 +32,7 @@ def broadcast_inputs(*values: ArrayLike, is_call: ArrayLike) -> tuple[list[Float
     return floats, np.broadcast_to(flags, shape)
 
 
-def is_scalar_call(*values: object) -> bool:
+def is_scalar_call(*values: ArrayLike) -> bool:
     return all(np.ndim(v) == 0 for v in values)
 
 

@@ -1,0 +1,120 @@
+"""Chain statistics: put-call ratios, max pain, ATM strike, OI buildup and 25-delta skew.
+
+Pure functions over NumPy arrays of one chain (one product, one expiry), with
+strikes sorted ascending. Missing values are NaN in, NaN (``None`` on the
+wire) out; nothing here raises for bad data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from common.schemas import Buildup
+
+FloatArray = NDArray[np.float64]
+
+BUILDUP_BY_CODE: tuple[Buildup | None, ...] = (
+    None,
+    Buildup.LONG_BUILDUP,
+    Buildup.SHORT_BUILDUP,
+    Buildup.SHORT_COVERING,
+    Buildup.LONG_UNWINDING,
+)
+"""Index ``classify_buildup``'s codes into this tuple to get the enum (0 = no call)."""
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``; NaN for a zero or non-finite denominator (PCR convention)."""
+    if not np.isfinite(denominator) or denominator == 0.0 or not np.isfinite(numerator):
+        return float("nan")
+    return float(numerator / denominator)
+
+
+def max_pain(strikes: ArrayLike, call_oi: ArrayLike, put_oi: ArrayLike) -> float:
+    """The listed strike minimising the payout to option holders; ties go to the lower strike.
+
+    Payout at settlement ``K*``: Σ call_oi·max(K*−K, 0) + Σ put_oi·max(K−K*, 0).
+    NaN OI counts as 0; NaN when there is no open interest at all. Computed in
+    O(n) with prefix sums, which are exact for integer OI and strikes on a
+    binary-representable grid (multiples of 0.5, 0.25 …); for other strikes
+    (0.05 steps) payouts within the rounding of Σ oi·K count as ties.
+    """
+    k = np.asarray(strikes, dtype=np.float64)
+    c = np.nan_to_num(np.asarray(call_oi, dtype=np.float64), nan=0.0)
+    p = np.nan_to_num(np.asarray(put_oi, dtype=np.float64), nan=0.0)
+    if k.size == 0 or (c.sum() + p.sum()) <= 0.0:
+        return float("nan")
+    # calls below K*: K*·Σc − Σc·K over strikes < K*; puts above: Σp·K − K*·Σp over strikes > K*.
+    cum_c = np.cumsum(c) - c
+    cum_ck = np.cumsum(c * k) - c * k
+    rev_p = np.cumsum(p[::-1])[::-1] - p
+    rev_pk = np.cumsum((p * k)[::-1])[::-1] - p * k
+    pain = (k * cum_c - cum_ck) + (rev_pk - k * rev_p)
+    # The prefix sums cancel terms of size Σ oi·K: differences below their rounding are ties.
+    scale = float(np.abs(k).max() * (c.sum() + p.sum()))
+    tolerance = 16.0 * np.finfo(np.float64).eps * scale
+    best = pain.min()
+    return float(k[np.flatnonzero(pain <= best + tolerance)[0]])
+
+
+def atm_index(strikes: FloatArray, spot: float) -> int:
+    """Index of the listed strike nearest to ``spot``; a tie goes to the lower strike."""
+    distance = np.abs(strikes - spot)
+    return int(np.flatnonzero(distance == distance.min())[0])
+
+
+def classify_buildup(price_change: FloatArray, oi_change: FloatArray) -> NDArray[np.int8]:
+    """Codes into :data:`BUILDUP_BY_CODE`: price and OI up → long buildup, price down and OI up
+    → short buildup, price up and OI down → short covering, both down → long unwinding;
+    0 where either change is zero or unknown."""
+    up_p, down_p = price_change > 0.0, price_change < 0.0
+    up_oi, down_oi = oi_change > 0.0, oi_change < 0.0
+    codes = np.zeros(np.shape(price_change), dtype=np.int8)
+    codes[up_p & up_oi] = 1
+    codes[down_p & up_oi] = 2
+    codes[up_p & down_oi] = 3
+    codes[down_p & down_oi] = 4
+    return codes
+
+
+def aligned_previous(
+    strikes: FloatArray, previous_strikes: FloatArray, previous_values: FloatArray
+) -> FloatArray:
+    """``previous_values`` re-indexed onto ``strikes`` (NaN where a strike was not listed before).
+
+    ``previous_values`` may have several columns (shape ``(m, c)``).
+    """
+    out = np.full((strikes.size, *previous_values.shape[1:]), np.nan)
+    if previous_strikes.size == 0:
+        return out
+    pos = np.clip(np.searchsorted(previous_strikes, strikes), 0, previous_strikes.size - 1)
+    hit = np.abs(previous_strikes[pos] - strikes) <= 1e-9 * np.maximum(np.abs(strikes), 1.0)
+    out[hit] = previous_values[pos[hit]]
+    return out
+
+
+def vol_at_delta(delta: FloatArray, iv: FloatArray, target: float) -> float:
+    """IV interpolated linearly in delta at ``target``; NaN unless ``target`` is bracketed."""
+    ok = np.isfinite(delta) & np.isfinite(iv)
+    if ok.sum() < 2:
+        return float("nan")
+    d, v = delta[ok], iv[ok]
+    order = np.argsort(d, kind="stable")
+    d, v = d[order], v[order]
+    if not d[0] <= target <= d[-1]:
+        return float("nan")
+    return float(np.interp(target, d, v))
+
+
+def skew_25d(
+    call_delta: FloatArray, call_iv: FloatArray, put_delta: FloatArray, put_iv: FloatArray,
+    atm_iv: float,
+) -> tuple[float, float]:  # fmt: skip
+    """``(risk_reversal, butterfly)`` at 25 delta, in volatility (decimal) units.
+
+    Risk reversal σ(25Δ call) − σ(25Δ put); butterfly (σ(25Δ call) + σ(25Δ put))/2 − σ_ATM.
+    """
+    call_25 = vol_at_delta(call_delta, call_iv, 0.25)
+    put_25 = vol_at_delta(put_delta, put_iv, -0.25)
+    return call_25 - put_25, 0.5 * (call_25 + put_25) - atm_iv
