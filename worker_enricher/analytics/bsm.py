@@ -19,7 +19,7 @@ from worker_enricher.analytics.black import SQRT_2PI, otm_call
 from worker_enricher.analytics.inputs import (
     BoolArray,
     FloatArray,
-    broadcast_inputs,
+    as_inputs,
     is_scalar_call,
     output,
 )
@@ -44,7 +44,7 @@ def bs_price(
     Out-of-the-money values are computed without cancellation, so prices far
     below the strike's scale keep full relative precision.
     """
-    (S_, K_, T_, r_, q_, v_), call = broadcast_inputs(S, K, T, r, q, sigma, is_call=is_call)
+    (S_, K_, T_, r_, q_, v_), call, _ = as_inputs(S, K, T, r, q, sigma, is_call=is_call)
     with np.errstate(all="ignore"):
         carry = (r_ - q_) * T_
         F = S_ * np.exp(carry)
@@ -65,7 +65,7 @@ def bs_greeks(
 
     NaN where ``sigma ≤ 0`` or the inputs are invalid.
     """
-    (S_, K_, T_, r_, q_, v_), call = broadcast_inputs(S, K, T, r, q, sigma, is_call=is_call)
+    (S_, K_, T_, r_, q_, v_), call, _ = as_inputs(S, K, T, r, q, sigma, is_call=is_call)
     sign = np.where(call, 1.0, -1.0)
     with np.errstate(all="ignore"):
         sqrt_t = np.sqrt(T_)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,10 +36,12 @@ from worker_enricher.analytics.chain_metrics import (
     max_pain,
     ratio,
     skew_25d,
+    zero_nan,
 )
 from worker_enricher.analytics.implied_volatility import implied_vol
 
 ROW_FIELDS = ("bid", "ask", "last", "volume", "oi")
+_ROW_VALUES = operator.itemgetter(*ROW_FIELDS)
 BID, ASK, LAST, VOLUME, OI = range(5)
 GREEKS = ("delta", "gamma", "theta", "vega", "rho")
 
@@ -52,10 +55,7 @@ def _number(value: object) -> float:
 def _rows_matrix(rows: Sequence[Mapping[str, Any]]) -> FloatArray:
     """``(n, 5)`` floats of bid, ask, last, volume, oi; NaN for anything that is not a number."""
     try:
-        matrix = np.array(
-            [[r["bid"], r["ask"], r["last"], r["volume"], r["oi"]] for r in rows],
-            dtype=np.float64,
-        )
+        matrix = np.array(list(map(_ROW_VALUES, rows)), dtype=np.float64)
         if matrix.shape == (len(rows), 5):
             return matrix
     except (TypeError, ValueError, KeyError):
@@ -172,7 +172,7 @@ def _summary(
     price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray,
 ) -> dict[str, Any]:  # fmt: skip
     n = strikes.size
-    call_oi, put_oi = np.nan_to_num(m[:n, OI]), np.nan_to_num(m[n:, OI])
+    call_oi, put_oi = zero_nan(m[:n, OI]), zero_nan(m[n:, OI])
     total_call_oi, total_put_oi = float(call_oi.sum()), float(put_oi.sum())
     atm = atm_index(strikes, spot)
     atm_ivs = [v for v in (float(iv[atm]), float(iv[n + atm])) if math.isfinite(v)]
@@ -186,7 +186,7 @@ def _summary(
     } | {
         "pcr_oi": _optional(ratio(total_put_oi, total_call_oi)),
         "pcr_volume": _optional(
-            ratio(float(np.nansum(m[n:, VOLUME])), float(np.nansum(m[:n, VOLUME])))
+            ratio(float(zero_nan(m[n:, VOLUME]).sum()), float(zero_nan(m[:n, VOLUME]).sum()))
         ),
         "atm_strike": float(strikes[atm]),
         "atm_iv": _optional(atm_iv),
@@ -195,8 +195,8 @@ def _summary(
         "max_pain_strike": _optional(max_pain(strikes, call_oi, put_oi)),
         "total_call_oi": int(total_call_oi),
         "total_put_oi": int(total_put_oi),
-        "call_buildup_otm": int(np.nansum(otm_call_change)) if has_previous else None,
-        "put_buildup_otm": int(np.nansum(otm_put_change)) if has_previous else None,
+        "call_buildup_otm": int(zero_nan(otm_call_change).sum()) if has_previous else None,
+        "put_buildup_otm": int(zero_nan(otm_put_change).sum()) if has_previous else None,
         "risk_reversal_25d": _optional(rr),
         "butterfly_25d": _optional(bf),
         "time_to_expiry": T,

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtri
 
 from worker_enricher.analytics.black import SQRT_2PI, FloatArray, erfcx_difference
-from worker_enricher.analytics.inputs import broadcast_inputs, is_scalar_call, output
+from worker_enricher.analytics.inputs import as_inputs, is_scalar_call, output
 
 MAX_TOTAL_VOL = 40.0
 """Largest σ√T searched (σ = 4000 % over a year); beyond it prices carry no information."""
@@ -42,8 +42,8 @@ def implied_vol(
     ``T`` in years; ``r``, ``q`` continuous per year; ``is_call`` bools or
     ``"CALL"``/``"PUT"``. NaN where no volatility reproduces the price.
     """
-    (p, S_, K_, T_, r_, q_), call = broadcast_inputs(price, S, K, T, r, q, is_call=is_call)
-    sigma = np.full(p.shape, np.nan)
+    (p, S_, K_, T_, r_, q_), call, shape = as_inputs(price, S, K, T, r, q, is_call=is_call)
+    sigma = np.full(shape, np.nan)
     with np.errstate(all="ignore"):
         ok = (
             np.isfinite(p) & np.isfinite(S_) & np.isfinite(K_) & np.isfinite(T_)
@@ -61,8 +61,9 @@ def implied_vol(
         ok &= beta < np.exp(0.5 * x_otm)
     idx = np.flatnonzero(ok)
     if idx.size:
-        s = solve_total_vol(x_otm.ravel()[idx], beta.ravel()[idx])
-        sigma.ravel()[idx] = s / np.sqrt(T_.ravel()[idx])
+        flat = (np.broadcast_to(a, shape).ravel()[idx] for a in (x_otm, beta, T_))
+        x_ok, beta_ok, t_ok = flat
+        sigma.ravel()[idx] = solve_total_vol(x_ok, beta_ok) / np.sqrt(t_ok)
     return output(sigma, is_scalar_call(price, S, K, T, r, q, is_call))
 
 
@@ -81,7 +82,7 @@ def initial_guess(x: FloatArray, beta: FloatArray) -> FloatArray:
         correction = np.log(s_low**3 / (SQRT_2PI * x * x))
         s_low = -x / np.sqrt(2.0 * np.maximum(correction - ln_beta, 1e-300))
         guess = np.fmin(s_high, s_low)
-    clipped: FloatArray = np.clip(np.nan_to_num(guess, nan=1.0), 1e-8, MAX_TOTAL_VOL * 0.5)
+    clipped: FloatArray = np.clip(np.where(guess == guess, guess, 1.0), 1e-8, MAX_TOTAL_VOL * 0.5)
     return clipped
 
 

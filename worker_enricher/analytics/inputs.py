@@ -19,17 +19,17 @@ def _call_flags(is_call: ArrayLike) -> BoolArray:
     return raw.astype(bool)
 
 
-def broadcast_inputs(*values: ArrayLike, is_call: ArrayLike) -> tuple[list[FloatArray], BoolArray]:
-    """Broadcast ``values`` and ``is_call`` to one shape.
+def as_inputs(
+    *values: ArrayLike, is_call: ArrayLike
+) -> tuple[list[FloatArray], BoolArray, tuple[int, ...]]:
+    """``values`` as float64 arrays, ``is_call`` as bools, and their common broadcast shape.
 
-    ``is_call`` takes bools, 0/1 or the strings ``"CALL"``/``"PUT"``. The float arrays
-    are fresh copies (callers may write into them).
+    ``is_call`` takes bools, 0/1 or the strings ``"CALL"``/``"PUT"``. Nothing is copied
+    or expanded: ufuncs broadcast by themselves.
     """
     flags = _call_flags(is_call)
     arrays = [np.asarray(v, dtype=np.float64) for v in values]
-    shape = np.broadcast_shapes(flags.shape, *(a.shape for a in arrays))
-    floats = [np.array(np.broadcast_to(a, shape), dtype=np.float64) for a in arrays]
-    return floats, np.broadcast_to(flags, shape)
+    return arrays, flags, np.broadcast_shapes(flags.shape, *(a.shape for a in arrays))
 
 
 def is_scalar_call(*values: ArrayLike) -> bool:
