@@ -41,7 +41,8 @@ def run(settings: Settings) -> int:
     env = dict(os.environ, REDIS_URL=url, PYTHONUNBUFFERED="1")
     manager = Manager()
     for name, command in processes().items():
-        manager.add_process(name, shlex.join(command), env=env)
+        # exec: the child replaces honcho's shell, so it gets the SIGTERM and exits cleanly.
+        manager.add_process(name, "exec " + shlex.join(command), env=env)
     try:
         manager.loop()
     finally:
