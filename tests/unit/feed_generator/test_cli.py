@@ -1,0 +1,131 @@
+"""The command line: configuration errors, help, offline recording."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from common.embedded_redis import free_port
+from feed_generator.capture import read_capture
+from feed_generator.cli import main
+
+START = "2026-11-23T04:00:00Z"
+DRY = ["--no-publish", "--duration", "1"]
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("optionsflow-feed: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--products", "NIFTY,FOO"], "unknown product 'FOO'"),
+        (["--products", ","], "no products selected"),
+        (["--tick-rate", "-1"], "--tick-rate: must be a finite number ≥ 0"),
+        (["--quote-rate", "1e6"], "--quote-rate: must be at most 100000"),
+        (["--quote-rate", "lots"], "--quote-rate: expected a number"),
+        (["--chain-rate", "inf"], "--chain-rate: must be a finite number"),
+        (["--load", "0"], "--load: must be positive"),
+        (["--strikes", "0"], "--strikes: must be between 1 and 2000"),
+        (["--seed", "-3"], "--seed: must be between 0"),
+        (["--start", "yesterday"], "--start: expected ISO-8601"),
+        (["--speed", "fast"], "--speed: expected a number"),
+        (["--duration", "-5"], "--duration: must be a finite number ≥ 0"),
+        (["--duration", "0"], "--duration: must be positive"),
+        (["--no-publish"], "--no-publish needs --duration"),
+        (["--speed", "max", *DRY], "--speed and --restamp apply to --replay only"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--redis-url", "http://localhost"], "expected redis://"),
+        (
+            ["--load", "100", "--tick-rate", "0", "--quote-rate", "0", "--chain-rate", "0", *DRY],
+            "--load needs at least one non-zero rate",
+        ),
+    ],
+)
+def test_bad_configuration_is_one_line_and_exit_code_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert main(args) == 2
+    assert expected in _error_line(capsys)
+
+
+def test_unreachable_redis_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    assert main(["--redis-url", url, "--duration", "1"]) == 2
+    assert f"cannot reach Redis at {url}" in _error_line(capsys)
+
+
+def test_bad_settings_are_a_configuration_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISK_FREE_RATE", "six percent")
+    assert main(["--no-publish", "--duration", "1"]) == 2
+    assert "RISK_FREE_RATE" in _error_line(capsys)
+
+
+def test_unreadable_replay_files_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["--replay", str(tmp_path / "missing.jsonl.gz")]) == 2
+    assert "cannot read capture" in _error_line(capsys)
+    garbage = tmp_path / "garbage.jsonl.gz"
+    garbage.write_bytes(gzip.compress(b"hello\n"))
+    assert main(["--replay", str(garbage)]) == 2
+    assert "garbage.jsonl.gz:1: not JSON" in _error_line(capsys)
+
+
+def test_conflicting_options_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capture = tmp_path / "c.jsonl.gz"
+    assert main(["--no-publish", "--duration", "1", "--record", str(capture)]) == 0
+    capsys.readouterr()
+    assert main(["--replay", str(capture), "--record", str(tmp_path / "x.gz")]) == 2
+    assert "--record cannot be combined with --replay" in _error_line(capsys)
+    assert main(["--replay", str(capture), "--no-publish", "--duration", "1"]) == 2
+    assert "would do nothing" in _error_line(capsys)
+    assert main(["--no-publish", "--duration", "1", "--record", "/no/such/dir/c.gz"]) == 2
+    assert "does not exist" in _error_line(capsys)
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    options = "seed products strikes tick-rate quote-rate chain-rate load duration record replay"
+    for option in [*options.split(), "speed", "restamp", "redis-url", "start", "no-publish"]:
+        assert f"--{option}" in out
+
+
+def _record(path: Path, *extra: str) -> int:
+    args = ["--no-publish", "--duration", "5", "--record", str(path), "--seed", "7"]
+    return main([*args, "--start", START, *extra])
+
+
+def test_offline_recording_is_reproducible(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a.gz", tmp_path / "b.gz", tmp_path / "c.gz"
+    assert _record(a) == 0
+    assert _record(b) == 0
+    assert _record(c, "--seed", "8") == 0
+    records_a = list(read_capture(a))
+    assert len(records_a) == 5 * 146  # 8 × (5 ticks + 10 quotes) + 26 expiries × 1 chain
+    assert records_a == list(read_capture(b))
+    assert records_a != list(read_capture(c))
+    assert records_a[0].message["timestamp"].startswith("2026-11-23T04:00:00.")
+
+
+def test_offline_recording_honours_products_strikes_and_load(tmp_path: Path) -> None:
+    path = tmp_path / "load.gz"
+    assert _record(path, "--products", "nifty,INFY", "--strikes", "101", "--load", "1000") == 0
+    records = list(read_capture(path))
+    assert {r.message["product"] for r in records} == {"NIFTY", "INFY"}
+    assert len(records) == pytest.approx(5 * 1000, rel=0.02)
+    chains = [r.message for r in records if r.channel == "market:option_chain"]
+    assert all(len(c["strikes"]) == 101 for c in chains)
