@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -65,16 +64,6 @@ def collector(redis_url: str) -> Iterator[Collector]:
     yield c
     if not c._stop.is_set():
         c.stop()
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """``main()`` configures the root logger; give the next test the one it had."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 Checker = Callable[[list[tuple[str, str]]], dict[tuple[str, str], list[dict[str, Any]]]]
