@@ -32,7 +32,8 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python bench/enrich.py
+	OMP_NUM_THREADS=1 $(BIN)/python bench/enrich.py
+	$(BIN)/python bench/feed.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage
