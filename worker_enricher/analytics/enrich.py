@@ -42,6 +42,8 @@ from worker_enricher.analytics.implied_volatility import implied_vol
 
 ROW_FIELDS = ("bid", "ask", "last", "volume", "oi")
 _ROW_VALUES = operator.itemgetter(*ROW_FIELDS)
+MAX_COUNT = 1e12
+"""Volume or OI above this is corrupt data (and sums of such stay exact in float64)."""
 BID, ASK, LAST, VOLUME, OI = range(5)
 GREEKS = ("delta", "gamma", "theta", "vega", "rho")
 
@@ -53,18 +55,37 @@ def _number(value: object) -> float:
 
 
 def _rows_matrix(rows: Sequence[Mapping[str, Any]]) -> FloatArray:
-    """``(n, 5)`` floats of bid, ask, last, volume, oi; NaN for anything that is not a number."""
+    """``(n, 5)`` floats of bid, ask, last, volume, oi.
+
+    NaN for anything that is not a finite, non-negative number, and for counts
+    above :data:`MAX_COUNT`, so no later sum can overflow or lose integers.
+    """
     try:
-        matrix = np.array(list(map(_ROW_VALUES, rows)), dtype=np.float64)
-        if matrix.shape == (len(rows), 5):
-            return matrix
+        matrix = np.array(list(map(_ROW_VALUES, rows)), dtype=np.float64).reshape(len(rows), 5)
     except (TypeError, ValueError, KeyError):
-        pass
-    return np.array(
-        [[_number(r.get(f)) if isinstance(r, Mapping) else math.nan for f in ROW_FIELDS]
-         for r in rows],
-        dtype=np.float64,
-    ).reshape(len(rows), 5)  # fmt: skip
+        # The slow path, for rows with missing or non-numeric fields.
+        if not all(isinstance(r, Mapping) for r in rows):
+            raise ValueError("every call and put row must be an object") from None
+        matrix = np.array(
+            [[_number(r.get(f)) for f in ROW_FIELDS] for r in rows], dtype=np.float64
+        ).reshape(len(rows), 5)
+    with np.errstate(invalid="ignore"):
+        bad = ~(matrix >= 0.0) | ~np.isfinite(matrix)
+        bad[:, VOLUME:] |= matrix[:, VOLUME:] > MAX_COUNT
+    matrix[bad] = np.nan
+    return matrix
+
+
+def _clean_fields(values: FloatArray) -> dict[str, float | int | None]:
+    """A bad row's quote fields as they can go on the wire: the valid ones, else ``None``."""
+    bid, ask, last, volume, oi = values.tolist()
+    return {
+        "bid": None if bid != bid else bid,
+        "ask": None if ask != ask else ask,
+        "last": None if last != last else last,
+        "volume": None if volume != volume else int(volume),
+        "oi": None if oi != oi else int(oi),
+    }
 
 
 def quote_price(m: FloatArray) -> FloatArray:
@@ -93,15 +114,49 @@ def _previous_columns(previous: Mapping[str, Any] | None, strikes: FloatArray) -
     put price, put OI (NaN where a strike was not listed)."""
     if not previous:
         return None
-    prev_strikes = np.asarray(previous.get("strikes", []), dtype=np.float64)
-    calls, puts = _rows_matrix(previous.get("calls", [])), _rows_matrix(previous.get("puts", []))
-    if calls.shape[0] != prev_strikes.size or puts.shape[0] != prev_strikes.size:
+    try:
+        prev_strikes = np.asarray(previous["strikes"], dtype=np.float64).reshape(-1)
+        calls, puts = _rows_matrix(previous["calls"]), _rows_matrix(previous["puts"])
+    except (KeyError, TypeError, ValueError):
+        return None  # an unusable previous snapshot is no previous snapshot
+    if (
+        calls.shape[0] != prev_strikes.size
+        or puts.shape[0] != prev_strikes.size
+        or not np.all(np.diff(prev_strikes) > 0.0)
+    ):
         return None
     m = np.concatenate([calls, puts])
     traded = np.where(m[:, LAST] > 0.0, m[:, LAST], quote_price(m)).reshape(2, -1)
     oi = m[:, OI].reshape(2, -1)
     stacked = np.column_stack([traded[0], oi[0], traded[1], oi[1]])
     return aligned_previous(strikes, prev_strikes, stacked)
+
+
+def _message_fields(
+    chain: Mapping[str, Any], expiry_time_utc: dt.time
+) -> tuple[FloatArray, float, float]:
+    """Strikes, spot and T of a chain; ``ValueError`` naming what makes it unusable."""
+    try:
+        strikes = np.asarray(chain["strikes"], dtype=np.float64)
+        spot = float(chain["spot_price"])
+        T = years_to_expiry(
+            parse_ts(chain["timestamp"]), parse_expiry(chain["expiry"]), expiry_time_utc
+        )
+        sides = (chain["calls"], chain["puts"])
+    except KeyError as exc:
+        raise ValueError(f"chain message has no {exc} field") from exc
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"unusable chain message: {exc}") from exc
+    if not (math.isfinite(spot) and spot > 0.0):
+        raise ValueError(f"spot_price must be a positive number, got {spot}")
+    if strikes.ndim != 1 or strikes.size == 0 or not np.all(np.isfinite(strikes)):
+        raise ValueError("strikes must be a non-empty list of numbers")
+    if np.any(np.diff(strikes) <= 0.0):
+        raise ValueError("strikes must be strictly increasing")
+    for rows in sides:
+        if not isinstance(rows, Sequence) or len(rows) != strikes.size:
+            raise ValueError("calls and puts must have one row per strike")
+    return strikes, spot, T
 
 
 def enrich_chain(
@@ -120,14 +175,8 @@ def enrich_chain(
     Raises ``ValueError`` only when the message-level fields (timestamp,
     expiry, spot, strikes) are unusable; bad rows give ``None`` fields.
     """
-    strikes = np.asarray(chain["strikes"], dtype=np.float64)
-    spot = float(chain["spot_price"])
+    strikes, spot, T = _message_fields(chain, expiry_time_utc)
     n = strikes.size
-    if n == 0 or len(chain["calls"]) != n or len(chain["puts"]) != n:
-        raise ValueError("calls and puts must have one row per strike")
-    T = years_to_expiry(
-        parse_ts(chain["timestamp"]), parse_expiry(chain["expiry"]), expiry_time_utc
-    )
     m = np.concatenate([_rows_matrix(chain["calls"]), _rows_matrix(chain["puts"])])
     price = quote_price(m)
     is_call = np.arange(2 * n) < n
@@ -149,6 +198,8 @@ def enrich_chain(
             strict=True,
         )
     ]  # fmt: skip
+    for i in np.flatnonzero(np.isnan(m).any(axis=1)).tolist():
+        enriched[i].update(_clean_fields(m[i]))  # rare: a row with invalid fields
     out["calls"], out["puts"] = enriched[:n], enriched[n:]
     out["processed_at"] = processed_at or format_ts(dt.datetime.now(dt.UTC))
     return out

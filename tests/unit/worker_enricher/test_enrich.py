@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common.schemas import EnrichedChainSchema
 from tests.support.chains import EXPIRY, RATE, TIMESTAMP, build_chain, smile
@@ -151,8 +153,80 @@ def test_new_strikes_have_no_oi_change() -> None:
     assert changes[1:6] == [0] * 5
 
 
-def test_message_level_errors_raise_value_error(chain: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="timestamp"):
-        enrich_chain(dict(chain, timestamp="yesterday"))
+@pytest.mark.parametrize(
+    "previous",
+    [{}, {"strikes": None}, {"strikes": ["a"], "calls": [], "puts": []},
+     {"strikes": [2.0, 1.0], "calls": [{}, {}], "puts": [{}, {}]}, {"calls": [None]}],
+)  # fmt: skip
+def test_unusable_previous_snapshot_counts_as_none(
+    chain: dict[str, Any], previous: dict[str, Any]
+) -> None:
+    stamp = "2026-11-21T04:00:00.300Z"
+    with_bad = enrich_chain(chain, previous, processed_at=stamp)
+    assert with_bad == enrich_chain(chain, None, processed_at=stamp)
+
+
+@pytest.mark.parametrize(
+    ("patch", "reason"),
+    [
+        ({"timestamp": "yesterday"}, "timestamp"),
+        ({"expiry": None}, "expiry"),
+        ({"spot_price": None}, "unusable"),
+        ({"spot_price": math.nan}, "spot_price"),
+        ({"spot_price": -5.0}, "spot_price"),
+        ({"strikes": []}, "strikes"),
+        ({"strikes": None}, "strikes"),
+        ({"calls": None}, "one row per strike"),
+        ({"puts": [None] * 21}, "object"),
+    ],
+)
+def test_message_level_errors_raise_value_error(
+    chain: dict[str, Any], patch: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        enrich_chain(dict(chain, **patch))
+
+
+def test_missing_field_and_unsorted_strikes(chain: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="no 'spot_price' field"):
+        enrich_chain({k: v for k, v in chain.items() if k != "spot_price"})
     with pytest.raises(ValueError, match="one row per strike"):
         enrich_chain(dict(chain, calls=chain["calls"][:-1]))
+    with pytest.raises(ValueError, match="increasing"):
+        enrich_chain(dict(chain, strikes=list(reversed(chain["strikes"]))))
+
+
+GARBAGE = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**12), 10**12),
+    st.none(),
+    st.booleans(),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 41), st.sampled_from(["bid", "ask", "last", "volume", "oi"]), GARBAGE
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_garbage_rows_never_raise_and_never_leak_nan(edits: list[tuple[int, str, Any]]) -> None:
+    chain = build_chain()
+    previous = build_chain(seq=6)
+    for index, field, value in edits:
+        side = "calls" if index < 21 else "puts"
+        chain[side][index % 21][field] = value
+    out = enrich_chain(chain, previous)
+    json.dumps(out, allow_nan=False)
+    touched = {(i < 21, i % 21) for i, _, _ in edits}
+    strikes = np.array(chain["strikes"])
+    expected = smile(strikes, 24010.0)
+    for side, is_call in (("calls", True), ("puts", False)):
+        for j, row in enumerate(out[side]):
+            if (is_call, j) not in touched:
+                assert row["iv"] == pytest.approx(expected[j], abs=1e-9)

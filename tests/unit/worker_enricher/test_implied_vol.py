@@ -131,3 +131,26 @@ def test_shapes_and_scalars() -> None:
     assert iv.shape == (2, 2)
     np.testing.assert_allclose(iv, 0.2, atol=1e-9)
     assert isinstance(implied_vol(5.0, 100.0, 100.0, 0.5, R, Q, True), float)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    price=st.floats(allow_nan=True, allow_infinity=True),
+    S=st.floats(allow_nan=True, allow_infinity=True),
+    K=st.floats(allow_nan=True, allow_infinity=True),
+    T=st.one_of(st.floats(-1.0, 100.0), st.just(math.nan)),
+    r=st.floats(-1.0, 1.0),
+    q=st.floats(-1.0, 1.0),
+    call=st.booleans(),
+)
+def test_any_input_gives_nan_or_a_vol_that_reprices(
+    price: float, S: float, K: float, T: float, r: float, q: float, call: bool
+) -> None:
+    """Never an exception, never a silent wrong value: a finite answer reprices the input."""
+    with np.errstate(all="ignore"):
+        iv = implied_vol(price, S, K, T, r, q, call)
+    assert isinstance(iv, float)
+    if not math.isnan(iv):
+        assert iv > 0
+        repriced = bs_price(S, K, T, r, q, iv, call)
+        assert repriced == pytest.approx(price, rel=1e-9, abs=1e-300)
