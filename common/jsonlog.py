@@ -57,10 +57,10 @@ def configure_logging(service: str, level: str = "INFO", stream: IO[str] | None 
     handler.addFilter(_ContextFilter(service))
     handler.setFormatter(
         JsonFormatter(
-            "{asctime}{levelname}{service}{trace_id}{name}{message}",
+            "{levelname}{service}{trace_id}{name}{message}",
             style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            datefmt="%Y-%m-%dT%H:%M:%S%z",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO-8601 UTC with microseconds
         )
     )
     root = logging.getLogger()

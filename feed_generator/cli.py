@@ -27,7 +27,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
-from common.jsonlog import configure_logging
+from common.jsonlog import configure_logging, trace
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
 from feed_generator.capture import CaptureError, CaptureWriter, check_capture, read_capture
@@ -333,7 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("feed_generator", plan_.args.log_level or plan_.settings.log_level)
     stop = threading.Event()
     try:
-        return _run(plan_, stop)
+        with trace():  # one trace id for the whole run: every log line of it carries it
+            return _run(plan_, stop)
     except KeyboardInterrupt:  # before the signal handlers are in place
         return 130
 

@@ -30,16 +30,48 @@ SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 INV_SQRT2 = float(1.0 / np.sqrt(2.0))
 
 
+SMALL_T = 1e-3
+"""Below this ``t = s/2`` the erfcx difference is summed as a series (no cancellation)."""
+TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
+
+
 def erfcx_difference(x: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Return ``(e, d)`` with ``b(x, s) = e·d``; ``e = (h²+t²)/2`` is the exponent's negative.
+    """Return ``(e, d)`` with ``b(x, s) = e^{−e}·d``, where ``e = (h²+t²)/2``.
 
     For ``x ≤ 0`` and ``s > 0``. ``d = ½·[erfcx(−(h+t)/√2) − erfcx(−(h−t)/√2)]`` is
     positive and of moderate size, so ``b = exp(−e)·d`` and ``ln b = ln d − e``.
+    For small ``t`` the two erfcx values nearly cancel (relative error ~ε/t), so
+    there ``d`` comes from :func:`_small_t_difference` instead.
     """
     h = x / s
     t = 0.5 * s
     d = 0.5 * (erfcx(-(h + t) * INV_SQRT2) - erfcx(-(h - t) * INV_SQRT2))
+    small = np.flatnonzero(t < SMALL_T)
+    if small.size:
+        d = np.array(d, dtype=np.float64)  # 0-d inputs give a scalar: make it writable
+        h_b, t_b = np.broadcast_to(h, d.shape), np.broadcast_to(t, d.shape)
+        d.flat[small] = _small_t_difference(h_b.flat[small], t_b.flat[small])
     return 0.5 * (h * h + t * t), d
+
+
+def _small_t_difference(h: FloatArray, t: FloatArray) -> FloatArray:
+    """``d`` by Taylor expansion about the midpoint ``y = −h/√2`` of the two erfcx arguments.
+
+    With ``u = t/√2`` and ``f_k`` the k-th derivative of erfcx at ``y``:
+    ``d = −(f₁·u + f₃·u³/3! + f₅·u⁵/5!)``; the next term is below 1e-18 relative
+    for ``t < SMALL_T``. Derivatives follow ``f₁ = 2y·f₀ − 2/√π`` and
+    ``f_{n+1} = 2y·f_n + 2n·f_{n−1}``.
+    """
+    y = -h * INV_SQRT2
+    u = t * INV_SQRT2
+    f0: FloatArray = erfcx(y)
+    f1 = 2.0 * y * f0 - TWO_OVER_SQRT_PI
+    f2 = 2.0 * y * f1 + 2.0 * f0
+    f3 = 2.0 * y * f2 + 4.0 * f1
+    f4 = 2.0 * y * f3 + 6.0 * f2
+    f5 = 2.0 * y * f4 + 8.0 * f3
+    u2 = u * u
+    return -u * (f1 + u2 * (f3 / 6.0 + u2 * f5 / 120.0))
 
 
 def otm_call(x: FloatArray, s: FloatArray) -> FloatArray:

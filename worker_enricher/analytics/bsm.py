@@ -46,12 +46,12 @@ def bs_price(
     """
     (S_, K_, T_, r_, q_, v_), call, _ = as_inputs(S, K, T, r, q, sigma, is_call=is_call)
     with np.errstate(all="ignore"):
-        carry = (r_ - q_) * T_
-        F = S_ * np.exp(carry)
-        x = np.log(S_ / K_) + carry
+        x = np.log(S_ / K_) + (r_ - q_) * T_  # ln(F/K)
         b = otm_call(-np.abs(x), v_ * np.sqrt(T_))
-        intrinsic = np.where(call, np.maximum(F - K_, 0.0), np.maximum(K_ - F, 0.0))
-        price = np.exp(-r_ * T_) * (np.sqrt(F * K_) * b + intrinsic)
+        # F − K = K·expm1(x) and √(F·K) = K·e^{x/2}: no cancellation near the money.
+        moneyness = np.expm1(x)
+        intrinsic = np.maximum(np.where(call, moneyness, -moneyness), 0.0)
+        price = np.exp(-r_ * T_) * K_ * (np.exp(0.5 * x) * b + intrinsic)
     ok = _valid(S_, K_, T_, r_, q_) & np.isfinite(v_) & (v_ >= 0.0)
     return output(np.where(ok, price, np.nan), is_scalar_call(S, K, T, r, q, sigma, is_call))
 

@@ -49,13 +49,13 @@ def implied_vol(
             np.isfinite(p) & np.isfinite(S_) & np.isfinite(K_) & np.isfinite(T_)
             & np.isfinite(r_) & np.isfinite(q_) & (p > 0.0) & (S_ > 0.0) & (K_ > 0.0) & (T_ > 0.0)
         )  # fmt: skip
-        carry = (r_ - q_) * T_
-        F = S_ * np.exp(carry)
-        x = np.log(S_ / K_) + carry
+        x = np.log(S_ / K_) + (r_ - q_) * T_  # ln(F/K)
         undiscounted = p * np.exp(r_ * T_)
-        intrinsic = np.where(call, np.maximum(F - K_, 0.0), np.maximum(K_ - F, 0.0))
+        # F − K = K·expm1(x) and √(F·K) = K·e^{x/2}: no cancellation near the money.
+        moneyness = np.expm1(x)
+        intrinsic = K_ * np.maximum(np.where(call, moneyness, -moneyness), 0.0)
         time_value = undiscounted - intrinsic
-        beta = time_value / np.sqrt(F * K_)
+        beta = time_value / (K_ * np.exp(0.5 * x))
         x_otm = -np.abs(x)
         ok &= time_value > TIME_VALUE_ULPS * np.finfo(np.float64).eps * undiscounted
         ok &= beta < np.exp(0.5 * x_otm)

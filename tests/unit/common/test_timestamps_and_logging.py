@@ -54,5 +54,8 @@ def test_log_lines_are_json_with_service_and_trace_id() -> None:
     assert first["message"] == "published"
     assert first["messages"] == 42
     assert first["level"] == "INFO"
+    logged_at = dt.datetime.fromisoformat(first["time"])
+    assert logged_at.utcoffset() == dt.timedelta(0)
+    assert abs(dt.datetime.now(dt.UTC) - logged_at) < dt.timedelta(minutes=1)
     assert second["trace_id"] is None
     assert current_trace_id() is None

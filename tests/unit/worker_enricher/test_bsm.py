@@ -120,6 +120,10 @@ def mp_price(S: float, K: float, T: float, r: float, q: float, sigma: float, cal
         (100.0, 1e-6, 0.2, True),
         (60.0, 2.0, 0.2, True),  # deep in the money: time value over intrinsic
         (160.0, 0.25, 0.4, False),
+        # σ√T of 1e-6: one minute at 0.1 % vol, where the erfcx difference is a series.
+        (100.0, 1 / 525_600, 0.001, True),
+        (100.0, 1 / 525_600, 0.001, False),
+        (100.0001, 1 / 525_600, 0.002, True),
     ],
 )
 def test_prices_match_high_precision_reference(
