@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import erfcx
+from scipy.special import erfcx, ndtr
 
 FloatArray = NDArray[np.float64]
 
@@ -74,9 +74,32 @@ def _small_t_difference(h: FloatArray, t: FloatArray) -> FloatArray:
     return -u * (f1 + u2 * (f3 / 6.0 + u2 * f5 / 120.0))
 
 
+def log_moneyness(
+    S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, q: FloatArray
+) -> FloatArray:
+    """``x = ln(F/K) = ln(S/K) + (r−q)·T`` without rounding ``S/K`` near the money.
+
+    There ``S − K`` is exact and ``log1p((S−K)/K)`` keeps x to full relative
+    precision, which the intrinsic value ``K·expm1(x)`` of a short-dated option
+    just in the money needs (``ln(S/K)`` would put an error of ~K·ε into it).
+    """
+    u = (S - K) / K
+    return np.where(np.abs(u) < 0.5, np.log1p(u), np.log(S / K)) + (r - q) * T
+
+
+LARGE_T = 20.0
+"""Above this ``t = s/2`` erfcx(−(h+t)/√2) overflows soon (t ≈ 37); Φ has no cancellation there."""
+
+
 def otm_call(x: FloatArray, s: FloatArray) -> FloatArray:
     """Normalised out-of-the-money call ``b(x, s)`` for ``x ≤ 0``; 0 where ``s == 0``."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         e, d = erfcx_difference(x, s)
-        b = np.exp(-e) * d
-    return np.where(s > 0.0, b, 0.0)
+        b = np.where(s > 0.0, np.exp(-e) * d, 0.0)
+        large = np.flatnonzero(0.5 * s > LARGE_T)
+        if large.size:
+            x_l = np.broadcast_to(x, b.shape).flat[large]
+            s_l = np.broadcast_to(s, b.shape).flat[large]
+            h, t = x_l / s_l, 0.5 * s_l
+            b.flat[large] = np.exp(0.5 * x_l) * ndtr(h + t) - np.exp(-0.5 * x_l) * ndtr(h - t)
+    return b

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from worker_enricher.analytics.black import SQRT_2PI, otm_call
+from worker_enricher.analytics.black import SQRT_2PI, log_moneyness, otm_call
 from worker_enricher.analytics.inputs import (
     BoolArray,
     FloatArray,
@@ -46,7 +46,7 @@ def bs_price(
     """
     (S_, K_, T_, r_, q_, v_), call, _ = as_inputs(S, K, T, r, q, sigma, is_call=is_call)
     with np.errstate(all="ignore"):
-        x = np.log(S_ / K_) + (r_ - q_) * T_  # ln(F/K)
+        x = log_moneyness(S_, K_, T_, r_, q_)
         b = otm_call(-np.abs(x), v_ * np.sqrt(T_))
         # F − K = K·expm1(x) and √(F·K) = K·e^{x/2}: no cancellation near the money.
         moneyness = np.expm1(x)
@@ -70,7 +70,7 @@ def bs_greeks(
     with np.errstate(all="ignore"):
         sqrt_t = np.sqrt(T_)
         s = v_ * sqrt_t
-        d1 = (np.log(S_ / K_) + (r_ - q_) * T_) / s + 0.5 * s
+        d1 = log_moneyness(S_, K_, T_, r_, q_) / s + 0.5 * s
         d2 = d1 - s
         growth_q = np.exp(-q_ * T_)
         discount = np.exp(-r_ * T_)

@@ -39,34 +39,28 @@ def ratio(numerator: float, denominator: float) -> float:
 def max_pain(strikes: ArrayLike, call_oi: ArrayLike, put_oi: ArrayLike) -> float:
     """The listed strike minimising the payout to option holders; ties go to the lower strike.
 
-    Payout at settlement ``K*``: Σ call_oi·max(K*−K, 0) + Σ put_oi·max(K−K*, 0).
-    NaN OI counts as 0; NaN when there is no open interest at all. Computed in
-    O(n) with prefix sums, which are exact for integer OI and strikes on a
-    binary-representable grid (multiples of 0.5, 0.25 …); for other strikes
-    (0.05 steps) payouts within the rounding of Σ oi·K count as ties.
+    Payout at settlement ``K*``: Σ call_oi·max(K*−K, 0) + Σ put_oi·max(K−K*, 0), with
+    ``strikes`` ascending. The payout is convex and piecewise linear in ``K*``; between
+    strikes ``j`` and ``j+1`` its slope is Σ_{i≤j} call_oi − Σ_{i>j} put_oi. The minimum
+    is the first strike whose slope to the right is not negative (zero slope: a tie,
+    and the lower strike wins). Only OI sums are compared, so the answer is exact for
+    integer OI whatever the strikes. NaN OI counts as 0; NaN without open interest.
     """
     k = np.asarray(strikes, dtype=np.float64)
     c = zero_nan(np.asarray(call_oi, dtype=np.float64))
     p = zero_nan(np.asarray(put_oi, dtype=np.float64))
     if k.size == 0 or (c.sum() + p.sum()) <= 0.0:
         return float("nan")
-    # calls below K*: K*·Σc − Σc·K over strikes < K*; puts above: Σp·K − K*·Σp over strikes > K*.
-    cum_c = np.cumsum(c) - c
-    cum_ck = np.cumsum(c * k) - c * k
-    rev_p = np.cumsum(p[::-1])[::-1] - p
-    rev_pk = np.cumsum((p * k)[::-1])[::-1] - p * k
-    pain = (k * cum_c - cum_ck) + (rev_pk - k * rev_p)
-    # The prefix sums cancel terms of size Σ oi·K: differences below their rounding are ties.
-    scale = float(np.abs(k).max() * (c.sum() + p.sum()))
-    tolerance = 16.0 * np.finfo(np.float64).eps * scale
-    best = pain.min()
-    return float(k[np.flatnonzero(pain <= best + tolerance)[0]])
+    slope_right = np.cumsum(c) - (p.sum() - np.cumsum(p))
+    return float(k[np.argmax(slope_right >= 0.0)])  # the last slope is Σ call_oi ≥ 0
 
 
 def atm_index(strikes: FloatArray, spot: float) -> int:
     """Index of the listed strike nearest to ``spot``; a tie goes to the lower strike."""
     distance = np.abs(strikes - spot)
-    return int(np.flatnonzero(distance == distance.min())[0])
+    # Decimal strikes (100.1, 100.2) are not exact in binary: a tie may differ by an ulp.
+    tie = 1e-12 * max(abs(spot), 1.0)
+    return int(np.flatnonzero(distance <= distance.min() + tie)[0])
 
 
 def classify_buildup(price_change: FloatArray, oi_change: FloatArray) -> NDArray[np.int8]:

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtri
 
-from worker_enricher.analytics.black import SQRT_2PI, FloatArray, erfcx_difference
+from worker_enricher.analytics.black import SQRT_2PI, FloatArray, erfcx_difference, log_moneyness
 from worker_enricher.analytics.inputs import as_inputs, is_scalar_call, output
 
 MAX_TOTAL_VOL = 40.0
@@ -29,6 +29,8 @@ HALLEY_RTOL = 1e-5
 NEWTON_RTOL = 1e-9
 """Stop after a Newton step below this fraction of s: the error left is O(step²)."""
 MAX_ITERATIONS = 100
+TINY = float(np.finfo(np.float64).tiny)
+"""Smallest normal float64 (2.2e-308): below it a price has lost its precision."""
 TIME_VALUE_ULPS = 16.0
 """Time value within this many ulps of the price is rounding noise: no volatility in it."""
 
@@ -49,7 +51,7 @@ def implied_vol(
             np.isfinite(p) & np.isfinite(S_) & np.isfinite(K_) & np.isfinite(T_)
             & np.isfinite(r_) & np.isfinite(q_) & (p > 0.0) & (S_ > 0.0) & (K_ > 0.0) & (T_ > 0.0)
         )  # fmt: skip
-        x = np.log(S_ / K_) + (r_ - q_) * T_  # ln(F/K)
+        x = log_moneyness(S_, K_, T_, r_, q_)
         undiscounted = p * np.exp(r_ * T_)
         # F − K = K·expm1(x) and √(F·K) = K·e^{x/2}: no cancellation near the money.
         moneyness = np.expm1(x)
@@ -59,6 +61,8 @@ def implied_vol(
         x_otm = -np.abs(x)
         ok &= time_value > TIME_VALUE_ULPS * np.finfo(np.float64).eps * undiscounted
         ok &= beta < np.exp(0.5 * x_otm)
+        # Subnormal numbers carry too few digits to pin a volatility down.
+        ok &= (p >= TINY) & (beta >= TINY)
     idx = np.flatnonzero(ok)
     if idx.size:
         flat = (np.broadcast_to(a, shape).ravel()[idx] for a in (x_otm, beta, T_))
@@ -92,7 +96,8 @@ def solve_total_vol(x: FloatArray, beta: FloatArray) -> FloatArray:
     NaN where the answer exceeds :data:`MAX_TOTAL_VOL`.
     """
     s = initial_guess(x, beta)
-    ln_beta = np.log(beta)
+    with np.errstate(divide="ignore"):
+        ln_beta = np.log(beta)
     lo = np.zeros_like(s)
     hi = np.full_like(s, MAX_TOTAL_VOL)
     active = np.arange(s.size)

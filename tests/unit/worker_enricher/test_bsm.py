@@ -145,6 +145,31 @@ def test_invalid_inputs_give_nan(S: float, K: float, T: float, sigma: float) -> 
     assert all(math.isnan(v) for v in bs_greeks(S, K, T, 0.05, 0.0, sigma, False).values())
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    moneyness=st.floats(0.5, 2.0),
+    T=st.floats(1 / 8760, 2.0),
+    sigma=st.floats(0.01, 3.0),
+    r=st.floats(-0.02, 0.15),
+    q=st.floats(0.0, 0.08),
+    call=st.booleans(),
+)
+def test_prices_match_high_precision_reference_everywhere(
+    moneyness: float, T: float, sigma: float, r: float, q: float, call: bool
+) -> None:
+    expected = mp_price(100.0, 100.0 * moneyness, T, r, q, sigma, call)
+    got = bs_price(100.0, 100.0 * moneyness, T, r, q, sigma, call)
+    if expected < 1e-300:
+        assert got < 1e-290  # underflow territory: only "tiny" is meaningful
+    else:
+        assert got == pytest.approx(expected, rel=1e-11)
+
+
+def test_huge_total_volatility_tends_to_the_upper_bound() -> None:
+    # σ√T = 80: the erfcx form would overflow; the price is S·e^{-qT}·(2Φ(40) − 1) = S.
+    assert bs_price(100.0, 100.0, 64.0, 0.0, 0.0, 10.0, True) == pytest.approx(100.0, rel=1e-12)
+
+
 def test_zero_volatility_is_discounted_forward_intrinsic() -> None:
     S, K, T, r = 100.0, 90.0, 1.0, 0.05
     assert bs_price(S, K, T, r, 0.0, 0.0, True) == pytest.approx(S - K * math.exp(-r * T))

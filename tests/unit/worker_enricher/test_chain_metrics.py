@@ -49,10 +49,10 @@ def test_max_pain_ignores_nan_oi() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 10**7)), min_size=1, max_size=60),
-    st.sampled_from([0.25, 0.5, 2.5, 10.0, 50.0]),
+    st.sampled_from(["0.05", "0.25", "2.5", "10", "50"]),
 )
-def test_max_pain_matches_exact_brute_force(oi: list[tuple[int, int]], step: float) -> None:
-    """On binary-exact strike grids the O(n) prefix sums equal exact rational arithmetic."""
+def test_max_pain_matches_exact_brute_force(oi: list[tuple[int, int]], step: str) -> None:
+    """Exact rational payouts on decimal strike grids, ties to the lowest strike."""
     strikes = [Fraction(1000) + Fraction(step) * i for i in range(len(oi))]
     pain = [
         sum(c * max(k - ki, 0) + p * max(ki - k, 0) for ki, (c, p) in zip(strikes, oi, strict=True))
@@ -70,6 +70,12 @@ def test_max_pain_tie_on_decimal_strikes() -> None:
     assert max_pain([1000.0, 1000.05], [243, 0], [20, 243]) == 1000.0
 
 
+def test_max_pain_near_tie_with_huge_open_interest() -> None:
+    # Payout at 1000: 10,000,000,000 puts × 0.05 = 500,000,000; at 1000.05:
+    # 9,999,999,999 calls × 0.05 = 499,999,999.95. Not a tie: 1000.05 wins.
+    assert max_pain([1000.0, 1000.05], [9_999_999_999, 0], [0, 10_000_000_000]) == 1000.05
+
+
 def test_ratio_convention() -> None:
     assert ratio(150.0, 100.0) == 1.5
     assert math.isnan(ratio(150.0, 0.0))
@@ -83,6 +89,8 @@ def test_atm_strike_nearest_with_ties_to_lower() -> None:
     assert atm_index(strikes, 105.0) == 0  # tie: lower strike
     assert atm_index(strikes, 105.1) == 1
     assert atm_index(strikes, 500.0) == 2
+    # Decimal strikes: 100.15 is exactly between, though the float distances differ by an ulp.
+    assert atm_index(np.array([100.1, 100.2]), 100.15) == 0
 
 
 def test_buildup_classes() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from common.schemas import EnrichedChainSchema
 from tests.support.chains import EXPIRY, RATE, TIMESTAMP, build_chain, smile
-from worker_enricher.analytics import bs_price, enrich_chain
+from worker_enricher.analytics import bs_greeks, bs_price, enrich_chain
 
 T_5D6H = (5 * 86400 + 6 * 3600) / (365 * 86400)
 
@@ -79,10 +79,15 @@ def test_ivs_recover_the_smile_and_message_is_valid(chain: dict[str, Any]) -> No
 
 def test_greeks_match_bs_greeks_at_the_iv(chain: dict[str, Any]) -> None:
     out = enrich_chain(chain)
-    row = out["puts"][7]
-    assert row["delta"] < 0 < row["gamma"]
-    assert row["theta"] < 0 < row["vega"]
-    assert row["rho"] < 0
+    for side, is_call in (("calls", True), ("puts", False)):
+        ivs = np.array([row["iv"] for row in out[side]])
+        expected = bs_greeks(24010.0, np.array(chain["strikes"]), T_5D6H, RATE, 0.0, ivs, is_call)
+        for name, values in expected.items():
+            got = np.array([row[name] for row in out[side]])
+            np.testing.assert_allclose(got, values, rtol=1e-12, err_msg=f"{side} {name}")
+    put = out["puts"][7]
+    assert put["delta"] < 0 < put["gamma"]
+    assert put["rho"] < 0
 
 
 @pytest.mark.parametrize(

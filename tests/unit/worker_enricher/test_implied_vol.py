@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,21 @@ from hypothesis import strategies as st
 from worker_enricher.analytics import bs_greeks, bs_price, implied_vol
 
 EPS = float(np.finfo(np.float64).eps)
+
+
+def mp_price(S: float, K: float, T: float, r: float, q: float, sigma: float, call: bool) -> float:
+    """Reference BSM price with 60 significant digits."""
+    with mpmath.workdps(60):
+        s = mpmath.mpf(sigma) * mpmath.sqrt(T)
+        d1 = (mpmath.log(mpmath.mpf(S) / K) + (mpmath.mpf(r) - q) * T) / s + s / 2
+        sign = 1 if call else -1
+        value = sign * (
+            S * mpmath.exp(-mpmath.mpf(q) * T) * mpmath.ncdf(sign * d1)
+            - K * mpmath.exp(-mpmath.mpf(r) * T) * mpmath.ncdf(sign * (d1 - s))
+        )
+        return float(value)
+
+
 R, Q = 0.05, 0.02
 
 
@@ -87,6 +103,35 @@ def test_far_wings_with_tiny_prices() -> None:
         price = bs_price(100.0, K, 1 / 365, R, Q, sigma, call)
         assert 0.0 < price < 1e-150
         assert implied_vol(price, 100.0, K, 1 / 365, R, Q, call) == pytest.approx(sigma, abs=1e-9)
+
+
+def test_exact_prices_short_dated_slightly_in_the_money() -> None:
+    """Prices from 60-digit arithmetic, where rounding ln(S/K) once cost 7e-9 of vol.
+
+    One hour to 18 days, σ 1–10 %, d1 from 2.5 to 7 (in the money, tiny time value).
+    """
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(300):
+        T = float(np.exp(rng.uniform(np.log(1 / 8760), np.log(0.05))))
+        sigma = float(rng.uniform(0.01, 0.1))
+        call = bool(rng.random() < 0.5)
+        d1 = float(rng.uniform(2.5, 7.0)) * (1 if call else -1)
+        S, r, q = 24_010.0, 0.05, 0.02
+        s = sigma * math.sqrt(T)
+        K = S * math.exp((r - q) * T - (d1 - 0.5 * s) * s)
+        price = mp_price(S, K, T, r, q, sigma, call)
+        vega = float(np.asarray(bs_greeks(S, K, T, r, q, sigma, call)["vega"])) * 100
+        if not EPS * price / vega < 1e-11:
+            continue  # the price does not pin σ down to 1e-9
+        checked += 1
+        assert implied_vol(price, S, K, T, r, q, call) == pytest.approx(sigma, abs=1e-9)
+    assert checked > 100
+
+
+def test_subnormal_prices_give_nan() -> None:
+    for price in (5e-324, 1e-320, 1e-310):
+        assert math.isnan(implied_vol(price, 100.0, 150.0, 1 / 365, R, Q, True))
 
 
 def test_no_arbitrage_bounds_give_nan() -> None:
