@@ -7,10 +7,15 @@ calls, row 1 puts.
 
 Activity model, per refresh over ``dt`` seconds:
 
+- options trade only during the session, Monday to Friday 09:15–15:30 IST
+  (``session``): a refresh trades over the session seconds since the previous
+  one, so nights and weekends add no volume, move no OI and print no trades,
+  while quotes keep following the underlying, which ticks around the clock;
 - trades arrive as a Poisson process whose rate peaks at the money, is higher
   out of the money than in it and falls with the expiry's rank;
 - the day's cumulative ``volume`` grows by the traded contracts, and resets at
-  the start of a trading day (Indian time, the products' home market);
+  the start of a trading day (midnight IST); a book created mid-day first
+  trades the session so far, so it shows the same day's volume as an old one;
 - open interest moves by at most the traded contracts: the net opening fraction
   of a refresh's trades lies in [−1, 1], is slightly positive on average and
   concentrates as trades add up; OI never goes below zero;
@@ -30,30 +35,14 @@ from numpy.typing import NDArray
 from scipy.special import expit
 
 from feed_generator.quoting import SpreadParams, quote_sides, round_to_tick, trade_prices
+from feed_generator.session import day_start, session_day, session_seconds
 from feed_generator.smile import Smile
 from worker_enricher.analytics import bs_price
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-SESSION_UTC_OFFSET = dt.timedelta(hours=5, minutes=30)
-"""Trading days are Indian calendar days (IST, UTC+05:30)."""
-SESSION_OPEN = dt.time(9, 15)
-SESSION_SECONDS = 6.25 * 3600.0
-"""09:15–15:30 IST, used to size the day's volume when a book is created mid-day."""
 IS_CALL = np.array([[True], [False]])
-
-
-def session_day(moment: dt.datetime) -> dt.date:
-    """The trading day ``moment`` (aware UTC) belongs to."""
-    return (moment + SESSION_UTC_OFFSET).date()
-
-
-def session_elapsed(moment: dt.datetime) -> float:
-    """Seconds of today's session already traded at ``moment``, in ``[0, SESSION_SECONDS]``."""
-    local = moment + SESSION_UTC_OFFSET
-    opened = dt.datetime.combine(local.date(), SESSION_OPEN, tzinfo=local.tzinfo)
-    return min(max((local - opened).total_seconds(), 0.0), SESSION_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +91,21 @@ def expiry_weight(rank: int) -> float:
     return float((1.0 + rank) ** -1.5)
 
 
+def log_moneyness(strikes: FloatArray, spot: float, T: float, r: float, q: float) -> FloatArray:
+    """``ln(K/F)`` with the forward ``F = S·e^{(r−q)·T}`` (``T`` in years)."""
+    return np.asarray(np.log(strikes / (spot * math.exp((r - q) * T))), dtype=np.float64)
+
+
+def atm_sd(smile: Smile, T: float) -> float:
+    """The ATM standard deviation ``σ_atm·√T`` of the smile at ``T`` years."""
+    return math.sqrt(max(float(smile.atm_total_variance(T)), 1e-12))
+
+
 def moneyness(
     strikes: FloatArray, spot: float, T: float, r: float, q: float, smile: Smile
 ) -> FloatArray:
     """``ln(K/F)`` in ATM standard deviations ``σ_atm·√T``."""
-    forward = spot * math.exp((r - q) * T)
-    atm_sd = math.sqrt(max(float(smile.atm_total_variance(T)), 1e-12))
-    return np.asarray(np.log(strikes / forward) / atm_sd, dtype=np.float64)
+    return log_moneyness(strikes, spot, T, r, q) / atm_sd(smile, T)
 
 
 def otm_weight(z: FloatArray) -> FloatArray:
@@ -155,7 +152,8 @@ class ExpiryBook:
         self.volume: IntArray = np.zeros((2, 0), dtype=np.int64)
         self.last: FloatArray = np.zeros((2, 0), dtype=np.float64)
         self.day: dt.date | None = None
-        self.updated: float | None = None
+        self.updated: dt.datetime | None = None
+        """The simulated instant trading was last simulated up to."""
         self.snapshot: ChainSnapshot | None = None
 
     def window(self, spot: float, n: int) -> IntArray:
@@ -199,16 +197,20 @@ class ExpiryBook:
         self.oi[:, sl] = np.maximum(self.oi[:, sl] + np.rint(qty * net).astype(np.int64), 0)
         return np.asarray(qty > 0)
 
-    def _roll_day(self, moment: dt.datetime) -> float:
-        """Reset volume on a new trading day; returns seconds of activity to simulate now."""
+    def _trading_seconds(self, moment: dt.datetime) -> float:
+        """Session seconds to trade up to ``moment``; resets volume on a new trading day.
+
+        A new book, or the first refresh of a day, trades today's session so far:
+        the day's volume then does not depend on when the book was created.
+        """
         day = session_day(moment)
-        if self.day is None:
-            self.day = day
-            return session_elapsed(moment)  # a new book starts with today's volume so far
-        if day != self.day:
+        since = self.updated
+        if day != self.day or since is None:
             self.day = day
             self.volume[:] = 0
-        return 0.0
+            since = day_start(day)
+        self.updated = max(since, moment)
+        return session_seconds(since, moment)
 
     def refresh(
         self,
@@ -229,19 +231,16 @@ class ExpiryBook:
 
         self._ensure_grid(int(idx[0]), int(idx[-1]), z_of)
         strikes = idx.astype(np.float64) * self.step
-        k = np.log(strikes / (spot * math.exp((r - q) * T)))
+        k = log_moneyness(strikes, spot, T, r, q)
         vol = np.broadcast_to(smile.implied_vol(k, T), (2, n))
         theo = np.asarray(bs_price(spot, strikes, T, r, q, vol, IS_CALL), dtype=np.float64)
-        z = z_of(strikes)
+        z = k / atm_sd(smile, T)
         bid, ask = quote_sides(theo, np.broadcast_to(z, (2, n)), self.spreads, self.rng)
         sl = slice(int(idx[0]) - self.grid_lo, int(idx[0]) - self.grid_lo + n)
         self._seed_last(sl, theo)
-        warmup = self._roll_day(moment)
-        elapsed = warmup + (0.0 if self.updated is None else max(offset - self.updated, 0.0))
-        traded = self._trade(z, sl, elapsed)
+        traded = self._trade(z, sl, self._trading_seconds(moment))
         printed = trade_prices(bid, ask, self.spreads, self.rng)
         self.last[:, sl] = np.where(traded, printed, self.last[:, sl])
-        self.updated = offset
         self.snapshot = self._snapshot(offset, spot, T, strikes, vol, theo, bid, ask, sl)
         return self.snapshot
 

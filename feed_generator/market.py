@@ -8,8 +8,9 @@ runs on a fixed schedule (``phase + k / rate``), so the output depends only on
 the seed, the start time and the configuration — never on how the clock is
 advanced: ``advance(1.0)`` ten times gives the same messages as ``advance(10.0)``.
 
-``seq`` starts at 0 and increases by one per (channel, product); on the chain
-channel one counter covers all of a product's expiries.
+``seq`` increases by one per (channel, product) from :func:`seq_base`, the
+start instant in microseconds since the epoch; on the chain channel one counter
+covers all of a product's expiries.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from enum import IntEnum
 import numpy as np
 
 from common.names import Channel
+from common.schemas import MAX_STRIKES
 from common.timestamps import SECONDS_PER_YEAR, format_ts, years_to_expiry
 from feed_generator.book import ChainSnapshot, ExpiryBook, expiry_weight
-from feed_generator.expiries import ExpiryCalendar
+from feed_generator.expiries import ExpiryCalendar, listed_expiries
 from feed_generator.messages import (
     Message,
     chain_message,
@@ -36,6 +38,7 @@ from feed_generator.messages import (
 )
 from feed_generator.process import JumpDiffusion
 from feed_generator.products import PRODUCTS, ProductSpec
+from feed_generator.quoting import round_to_tick
 from feed_generator.smile import Smile
 
 MAX_RATE = 100_000.0
@@ -43,7 +46,23 @@ MAX_RATE = 100_000.0
 HEARTBEAT_RATE = 5.0
 """Steps per second of a product's process when its ticks are not published."""
 DEFAULT_STRIKES = 21
-MAX_STRIKES = 2000
+FIRST_START_YEAR, LAST_START_YEAR = 1971, 2100
+"""Years (UTC) a market may start in: its ``seq`` values stay positive and below 2**52."""
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def seq_base(start: dt.datetime) -> int:
+    """The first ``seq`` of a run starting at ``start`` (aware): microseconds since the epoch.
+
+    Each run's counters start at its simulated start instant, so a later run
+    continues above an earlier one (unless a product published more than 10⁶
+    messages per second of it) and a run with a fixed start is reproducible.
+    Exact integer arithmetic; for every allowed start it is below 2**52, so the
+    JSON number stays exact far beyond any run's length.
+    """
+    if not FIRST_START_YEAR <= start.astimezone(dt.UTC).year <= LAST_START_YEAR:
+        raise ValueError(f"start must lie in the years {FIRST_START_YEAR}–{LAST_START_YEAR} (UTC)")
+    return (start - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +84,14 @@ class Rates:
         return replace(
             self, tick=self.tick * factor, quote=self.quote * factor, chain=self.chain * factor
         )
+
+
+def message_rate(
+    products: Sequence[ProductSpec], rates: Rates, moment: dt.datetime, expiry_time: dt.time
+) -> float:
+    """Messages per second of ``rates`` for ``products`` with the expiries listed at ``moment``."""
+    chains = sum(len(listed_expiries(p.expiries, moment, expiry_time)) for p in products)
+    return len(products) * (rates.tick + rates.quote) + chains * rates.chain
 
 
 class StreamKind(IntEnum):
@@ -107,8 +134,7 @@ class _ProductState:
         self.pending_volume = 0
 
     def round_price(self, spot: float) -> float:
-        tick = self.spec.spreads.tick
-        return round(round(spot / tick) * tick, self.tick_decimals)
+        return float(round_to_tick(spot, self.spec.spreads.tick, self.tick_decimals))
 
     def step(self, offset: float) -> None:
         """Advance the process to ``offset`` seconds; accumulate the traded quantity."""
@@ -174,6 +200,7 @@ class Market:
             raise ValueError(f"strikes must be between 1 and {MAX_STRIKES}")
         self.seed = seed
         self.start = start.astimezone(dt.UTC) if start.tzinfo else start.replace(tzinfo=dt.UTC)
+        self.seq_base = seq_base(self.start)
         self.strikes = strikes
         self.rates = rates or Rates()
         self.r, self.q, self.expiry_time = r, q, expiry_time
@@ -212,9 +239,7 @@ class Market:
 
     def message_rate(self) -> float:
         """Messages per second the configured rates give at the current time."""
-        chains = sum(len(p.calendar.at(self.now)) for p in self._products)
-        n = len(self._products)
-        return n * (self.rates.tick + self.rates.quote) + chains * self.rates.chain
+        return message_rate(self.products, self.rates, self.now, self.expiry_time)
 
     def _make_streams(self) -> list[_Stream]:
         streams: list[_Stream] = []
@@ -274,7 +299,7 @@ class Market:
 
     def _next_seq(self, channel: Channel, product: str) -> int:
         key = (channel, product)
-        seq = self._seq.get(key, 0)
+        seq = self._seq.get(key, self.seq_base)
         self._seq[key] = seq + 1
         return seq
 

@@ -3,9 +3,11 @@
 A batch is a list of :data:`Encoded` triples ``(offset, channel, json)``; every
 sink receives each batch once. :class:`RedisSink` sends a batch with one
 non-transactional pipeline (chunked), so a loop iteration costs one round trip.
-When Redis stays unreachable after the client's own retries, the batch is
-dropped and counted, and the sink backs off with capped exponential delays
-and jitter before trying again: consumers see the loss as a ``seq`` gap.
+When Redis fails or stalls, the batch is dropped and counted, and the sink
+backs off with capped exponential delays and jitter before trying again:
+consumers see the loss as a ``seq`` gap. Its client (:func:`publishing_client`)
+does not retry and times out after about a second, so a stalled Redis delays
+the loop, and with it a stop request, by about that much and never more.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from feed_generator.capture import CaptureWriter
 
@@ -24,6 +28,24 @@ logger = logging.getLogger(__name__)
 
 Encoded = tuple[float, str, str]
 """``(offset seconds, channel, message JSON)``."""
+PUBLISH_TIMEOUT = 1.0
+"""Seconds a connect or a reply may take before the batch counts as failed."""
+
+
+def publishing_client(url: str, *, timeout: float = PUBLISH_TIMEOUT) -> redis.Redis:
+    """A client for :class:`RedisSink`: short timeouts and no retries of its own.
+
+    The sink already drops and backs off with jitter; redis-py's retries (and
+    its health checks, which retry too) would nest inside that and block the
+    loop for minutes on a Redis that accepts connections but never answers.
+    """
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 class Sink(Protocol):

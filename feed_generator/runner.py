@@ -9,7 +9,6 @@ at high rates, and logs progress every ``progress_interval`` seconds.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import threading
@@ -18,8 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from common.timestamps import format_ts
-from feed_generator.capture import CaptureRecord, encode_message
+from common.timestamps import now_ts
+from feed_generator.capture import CaptureError, CaptureRecord, encode_message
 from feed_generator.market import Market
 from feed_generator.messages import Message
 from feed_generator.publisher import Encoded, Sink
@@ -124,8 +123,10 @@ def run_market(
     return progress
 
 
-def _restamped(record: CaptureRecord) -> dict[str, object]:
-    return {**record.message, "timestamp": format_ts(dt.datetime.now(dt.UTC))}
+def _encoded(offset: float, record: CaptureRecord, restamp: bool) -> Encoded:
+    """``record`` as sent; ``restamp``: with its timestamp set to now."""
+    message = {**record.message, "timestamp": now_ts()} if restamp else record.message
+    return offset, record.channel.value, encode_message(message)
 
 
 def _relative(records: Iterable[CaptureRecord]) -> Iterator[tuple[float, CaptureRecord]]:
@@ -175,23 +176,28 @@ def run_replay(
 
     ``restamp`` rewrites each message's ``timestamp`` to the moment it is sent.
     ``duration`` stops after that many seconds of the capture's own time.
+    A :class:`CaptureError` from ``records`` propagates once the records read
+    before it are sent.
     """
     progress = progress or Progress(clock=clock)
     progress.start()
     pacer = _Pacer(speed, stop, clock, origin=clock())
     batch: list[Encoded] = []
-    for offset, record in _relative(records):
-        if stop.is_set() or (duration is not None and offset > duration):
-            break
-        # Messages due within the slack join the batch; a later one first flushes and waits.
-        if pacer.lag(offset) > batch_interval or len(batch) >= max_batch:
-            dispatch(batch, sinks, progress)
-            batch = []
-            progress.maybe_log()
-            if not pacer.wait_until(offset):
+    try:
+        for offset, record in _relative(records):
+            if stop.is_set() or (duration is not None and offset > duration):
                 break
-        message = _restamped(record) if restamp else record.message
-        batch.append((offset, record.channel.value, encode_message(message)))
+            # Messages due within the slack join the batch; a later one first flushes and waits.
+            if pacer.lag(offset) > batch_interval or len(batch) >= max_batch:
+                dispatch(batch, sinks, progress)
+                batch = []
+                progress.maybe_log()
+                if not pacer.wait_until(offset):
+                    break
+            batch.append(_encoded(offset, record, restamp))
+    except CaptureError:
+        dispatch(batch, sinks, progress)  # what was read before a bad line still goes out
+        raise
     dispatch(batch, sinks, progress)
     progress.log("finished")
     return progress

@@ -76,7 +76,10 @@ def check_stream() -> Checker:
 
 
 def _check_stream(raw: list[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Assert every message validates and ``seq`` runs 0, 1, 2… per (channel, product)."""
+    """Assert every message validates and ``seq`` rises by one per (channel, product).
+
+    Each run starts its counters at its start instant in microseconds, far below 2**53.
+    """
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for channel, data in raw:
         message = json.loads(data)
@@ -85,5 +88,6 @@ def _check_stream(raw: list[tuple[str, str]]) -> dict[tuple[str, str], list[dict
         by_key[channel, message["product"]].append(message)
     for key, messages in by_key.items():
         seqs = [m["seq"] for m in messages]
-        assert seqs == list(range(len(seqs))), f"gap or reorder in {key}"
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"gap or reorder in {key}"
+        assert 0 < seqs[0] < 2**52, key
     return by_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import time
 from pathlib import Path
@@ -63,3 +64,38 @@ def test_restamped_replay_carries_current_timestamps(
         message, before = json.loads(data), json.loads(original)
         assert abs((now - parse_ts(message["timestamp"])).total_seconds()) < 10.0
         assert {**message, "timestamp": None} == {**before, "timestamp": None}
+
+
+def _broken_midway(capture: Path, target: Path, how: str) -> int:
+    """A copy of ``capture`` whose first half is intact; the number of intact records."""
+    lines = gzip.decompress(capture.read_bytes()).splitlines(keepends=True)
+    half = lines[: len(lines) // 2]
+    if how == "bad line":
+        target.write_bytes(gzip.compress(b"".join([*half, b"not json\n", *lines[len(half) :]])))
+        return len(half)
+    whole = gzip.compress(b"".join(lines))
+    target.write_bytes(whole[: len(whole) // 2])  # cut: the gzip stream ends early
+    return -1
+
+
+@pytest.mark.parametrize("how", ["bad line", "truncated"])
+def test_a_capture_error_midway_fails_the_replay_with_exit_1(
+    redis_url: str,
+    collector: Any,
+    capture: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    how: str,
+) -> None:
+    broken = tmp_path / "broken.jsonl.gz"
+    intact = _broken_midway(capture, broken, how)
+    assert main(["--replay", str(broken), "--speed", "max", "--redis-url", redis_url]) == 1
+    raw = collector.stop()
+    recorded = _recorded(capture)
+    assert 0 < len(raw) < len(recorded)
+    assert raw == recorded[: len(raw)]  # what came before the error was published as recorded
+    if intact >= 0:
+        assert len(raw) == intact
+    err = capsys.readouterr().err
+    assert '"message": "replay failed"' in err
+    assert "Traceback" not in err

@@ -7,8 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from feed_generator.book import ChainSnapshot, ExpiryBook, session_day, session_elapsed
+from feed_generator.book import ChainSnapshot, ExpiryBook, log_moneyness, moneyness
 from feed_generator.products import PRODUCTS
+from feed_generator.session import IST
 from feed_generator.smile import Smile
 
 NIFTY = PRODUCTS["NIFTY"]
@@ -30,6 +31,19 @@ def _refresh(book: ExpiryBook, offset: float, spot: float, n: int = 21) -> Chain
     moment = START + dt.timedelta(seconds=offset)
     T = (EXPIRY - moment).total_seconds() / (365 * 86400)
     return book.refresh(offset, moment, spot, T, R, Q, _smile(), n)
+
+
+def _at(book: ExpiryBook, moment: dt.datetime, spot: float = 24_000.0) -> ChainSnapshot:
+    return _refresh(book, (moment - START).total_seconds(), spot)
+
+
+def _ist(day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    """November 2026 in Mumbai: the 23rd is a Monday, the 28th a Saturday."""
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=IST).astimezone(dt.UTC)
+
+
+def _total(snap: ChainSnapshot) -> int:
+    return sum(snap.volume[0]) + sum(snap.volume[1])
 
 
 def _walk(book: ExpiryBook, steps: int, dt_s: float = 1.0, seed: int = 9) -> list[ChainSnapshot]:
@@ -150,18 +164,55 @@ def test_same_seed_same_book() -> None:
     assert one == two
 
 
-@pytest.mark.parametrize(
-    ("utc", "day", "elapsed"),
-    [
-        ((2026, 11, 23, 3, 45), dt.date(2026, 11, 23), 0.0),  # 09:15 IST: the open
-        ((2026, 11, 23, 10, 0), dt.date(2026, 11, 23), 22_500.0),  # 15:30 IST: the close
-        ((2026, 11, 23, 18, 29), dt.date(2026, 11, 23), 22_500.0),
-        ((2026, 11, 23, 18, 30), dt.date(2026, 11, 24), 0.0),  # midnight IST
-    ],
-)
-def test_trading_days_are_indian_calendar_days(
-    utc: tuple[int, ...], day: dt.date, elapsed: float
-) -> None:
-    moment = dt.datetime(*utc, tzinfo=dt.UTC)
-    assert session_day(moment) == day
-    assert session_elapsed(moment) == elapsed
+def test_no_trading_between_sessions() -> None:
+    book = _book(seed=11)
+    closing = _at(book, _ist(23, 15, 30))
+    assert _total(closing) > 1000
+    for moment in (_ist(23, 15, 31), _ist(23, 20), _ist(23, 23, 59)):
+        snap = _at(book, moment)
+        assert snap.volume == closing.volume
+        assert snap.oi == closing.oi
+        assert snap.last == closing.last
+    morning = _at(book, _ist(24, 9, 14))  # a new day before the open: reset, nothing traded
+    assert _total(morning) == 0
+    assert morning.oi == closing.oi
+    assert _total(_at(book, _ist(24, 9, 20))) > 0
+
+
+def test_no_trading_on_weekends() -> None:
+    book = _book(seed=12)
+    friday = _at(book, _ist(27, 15, 30))
+    assert _total(friday) > 1000
+    moment = _ist(28)
+    while moment < _ist(30):  # Saturday and Sunday, every 2 h
+        snap = _at(book, moment)
+        assert _total(snap) == 0
+        assert snap.oi == friday.oi
+        assert snap.last == friday.last
+        moment += dt.timedelta(hours=2)
+    assert _total(_at(_book(seed=13), _ist(29, 23, 59))) == 0  # a new book on a Sunday night
+
+
+def test_a_new_book_shows_the_same_day_volume_as_an_old_one() -> None:
+    """Created at 13:00 IST, a book trades 09:15–13:00 at once: the old one traded it live."""
+    old, fresh = _book(seed=14), _book(seed=15)
+    moment = _ist(23)  # alive since midnight, refreshed every minute
+    while moment <= _ist(23, 13):
+        old_snap = _at(old, moment)
+        moment += dt.timedelta(minutes=1)
+    fresh_snap = _at(fresh, _ist(23, 13))
+    assert _total(old_snap) > 1_000_000
+    assert _total(fresh_snap) == pytest.approx(_total(old_snap), rel=0.03)
+    # At the end of the day both carry one session, whenever they were created.
+    late_old, late_fresh = _at(old, _ist(23, 23, 59)), _at(_book(seed=16), _ist(23, 23, 59))
+    assert _total(late_fresh) == pytest.approx(_total(late_old), rel=0.03)
+
+
+def test_moneyness_is_log_moneyness_in_atm_standard_deviations() -> None:
+    strikes = np.array([22_000.0, 24_000.0, 26_000.0])
+    T, smile = 0.05, _smile()
+    forward = 24_000.0 * np.exp((R - Q) * T)
+    k = log_moneyness(strikes, 24_000.0, T, R, Q)
+    assert np.allclose(k, np.log(strikes / forward))
+    z = moneyness(strikes, 24_000.0, T, R, Q, smile)
+    assert np.allclose(z, k / np.sqrt(smile.atm_total_variance(T)))

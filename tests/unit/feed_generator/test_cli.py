@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import time
 from pathlib import Path
 
 import pytest
 
+import feed_generator.cli
 from common.embedded_redis import free_port
+from common.timestamps import parse_ts
 from feed_generator.capture import read_capture
 from feed_generator.cli import main
+from feed_generator.market import Market
 
 START = "2026-11-23T04:00:00Z"
 DRY = ["--no-publish", "--duration", "1"]
@@ -37,6 +42,14 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["--strikes", "0"], "--strikes: must be between 1 and 2000"),
         (["--seed", "-3"], "--seed: must be between 0"),
         (["--start", "yesterday"], "--start: expected ISO-8601"),
+        (
+            ["--start", "0001-01-01T00:00:00+05:00"],
+            "--start: the year must be between 1971 and 2100",
+        ),
+        (["--start", "9999-12-20T00:00:00Z"], "--start: the year must be between 1971 and 2100"),
+        (["--start", "9999-12-31T23:00:00-05:00"], "--start: the year must be between"),
+        (["--start", "1970-06-01T00:00:00Z"], "--start: the year must be between"),
+        (["--start", "2101-01-01T00:00:00Z", *DRY], "--start: the year must be between"),
         (["--speed", "fast"], "--speed: expected a number"),
         (["--duration", "-5"], "--duration: must be a finite number ≥ 0"),
         (["--duration", "0"], "--duration: must be positive"),
@@ -61,6 +74,28 @@ def test_unreachable_redis_is_a_configuration_error(capsys: pytest.CaptureFixtur
     url = f"redis://127.0.0.1:{free_port()}/0"
     assert main(["--redis-url", url, "--duration", "1"]) == 2
     assert f"cannot reach Redis at {url}" in _error_line(capsys)
+
+
+def test_a_stalled_redis_is_refused_within_seconds(
+    capsys: pytest.CaptureFixture[str], stalled_redis_url: str
+) -> None:
+    began = time.monotonic()
+    assert main(["--redis-url", stalled_redis_url, "--duration", "1"]) == 2
+    assert time.monotonic() - began < 3.0
+    assert "cannot reach Redis" in _error_line(capsys)
+
+
+def test_a_redis_failure_leaves_an_existing_capture_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capture = tmp_path / "keep.jsonl.gz"
+    assert _record(capture) == 0
+    before = capture.read_bytes()
+    capsys.readouterr()
+    args = ["--record", str(capture), "--redis-url", "redis://127.0.0.1:1", "--duration", "1"]
+    assert main(args) == 2
+    assert "cannot reach Redis" in _error_line(capsys)
+    assert capture.read_bytes() == before
 
 
 def test_bad_settings_are_a_configuration_error(
@@ -94,6 +129,49 @@ def test_conflicting_options_are_refused(
     assert "would do nothing" in _error_line(capsys)
     assert main(["--no-publish", "--duration", "1", "--record", "/no/such/dir/c.gz"]) == 2
     assert "does not exist" in _error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--products", "NIFTY"],
+        ["--seed", "1"],
+        ["--strikes", "21"],
+        ["--start", START],
+        ["--tick-rate", "5"],
+        ["--quote-rate", "0"],
+        ["--chain-rate", "1"],
+        ["--load", "100"],
+    ],
+)
+def test_model_options_are_refused_with_a_replay(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: list[str]
+) -> None:
+    capture = tmp_path / "c.jsonl.gz"
+    assert _record(capture) == 0
+    capsys.readouterr()
+    assert main(["--replay", str(capture), *option, "--redis-url", "redis://127.0.0.1:1"]) == 2
+    line = _error_line(capsys)
+    assert f"{option[0]}: not applicable to --replay" in line
+
+
+def test_the_market_is_built_once_and_starts_after_the_set_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    built: list[Market] = []
+
+    class CountingMarket(Market):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            built.append(self)
+
+    monkeypatch.setattr(feed_generator.cli, "Market", CountingMarket)
+    capture = tmp_path / "now.jsonl.gz"
+    assert main(["--no-publish", "--duration", "1", "--record", str(capture)]) == 0
+    assert len(built) == 1
+    first = next(read_capture(capture)).message
+    assert abs(parse_ts(first["timestamp"]) - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=30)
+    assert first["seq"] == built[0].seq_base
 
 
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ import pytest
 from common.names import MARKET_CHANNELS, Channel
 from common.schemas import SCHEMAS
 from common.timestamps import format_ts, parse_ts
-from feed_generator.market import Market, Rates
+from feed_generator.market import Market, Rates, seq_base
 from feed_generator.messages import Message, format_strike, option_symbol
 from feed_generator.products import PRODUCTS, resolve_products
 from feed_generator.runner import encode
@@ -21,7 +21,15 @@ from worker_enricher.analytics import bs_greeks, implied_vol
 
 R, Q = 0.065, 0.0
 START = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
-"""A Monday, 09:30 in Mumbai: every index lists four expiries, every stock three."""
+"""A Monday, 09:30 in Mumbai: 26 expiries in all, none expiring in the next two minutes.
+
+NIFTY and FINNIFTY list three (their weekly of the 24th is also the monthly),
+BANKNIFTY four (weeklies on Wednesdays) and MIDCPNIFTY four (today's Monday
+weekly expires at 10:00 UTC), every stock three monthlies.
+"""
+EXPIRIES_AT_START = {"NIFTY": 3, "BANKNIFTY": 4, "FINNIFTY": 3, "MIDCPNIFTY": 4}
+START_SEQ = 1_795_406_400_000_000
+"""``START`` in microseconds since 1970: the first ``seq`` of every stream of a run from it."""
 
 
 def _market(seed: int = 42, start: dt.datetime = START, **kwargs: object) -> Market:
@@ -43,25 +51,68 @@ def test_every_message_validates_against_its_schema(minutes: list[Message]) -> N
 
 def test_rates_match_the_configuration(minutes: list[Message]) -> None:
     counts = Counter((m.channel, m.payload["product"]) for m in minutes)
+    market = _market()
     for name in PRODUCTS:
+        n_expiries = EXPIRIES_AT_START.get(name, 3)
+        assert len(market.expiries(name)) == n_expiries, name
         assert counts[Channel.MARKET_UNDERLYING, name] == 5 * 120
         assert counts[Channel.MARKET_OPTION_QUOTE, name] == 10 * 120
-        n_expiries = 4 if PRODUCTS[name].kind == "index" else 3
-        assert counts[Channel.MARKET_OPTION_CHAIN, name] in {
-            120 * n_expiries,
-            120 * (n_expiries - 1),
-        }
+        assert counts[Channel.MARKET_OPTION_CHAIN, name] == 120 * n_expiries, name
+    assert sum(len(market.expiries(name)) for name in PRODUCTS) == 26
 
 
-def test_seq_starts_at_zero_and_rises_by_one_per_channel_and_product(
+def test_seq_starts_at_the_start_instant_and_rises_by_one_per_channel_and_product(
     minutes: list[Message],
 ) -> None:
     seqs: dict[tuple[Channel, str], list[int]] = defaultdict(list)
     for m in minutes:
         seqs[m.channel, m.payload["product"]].append(m.payload["seq"])
     assert len(seqs) == 3 * len(PRODUCTS)
+    assert START_SEQ == int(START.timestamp() * 1_000_000) == _market().seq_base
     for key, values in seqs.items():
-        assert values == list(range(len(values))), key
+        assert values == list(range(START_SEQ, START_SEQ + len(values))), key
+
+
+def test_a_later_run_continues_above_an_earlier_one() -> None:
+    """Runs never reuse a (product, seq): the store's unique index takes both."""
+    nifty = resolve_products(["NIFTY"])
+    first = _market(products=nifty, rates=Rates(tick=500.0, quote=2000.0, chain=200.0))
+    early = first.advance(5.0)
+    late = _market(start=START + dt.timedelta(seconds=5), products=nifty).advance(1.0)
+    for channel in MARKET_CHANNELS:
+        before = [m.payload["seq"] for m in early if m.channel is channel]
+        after = [m.payload["seq"] for m in late if m.channel is channel]
+        assert max(before) < min(after), channel
+
+
+@pytest.mark.parametrize(
+    ("start", "base"),
+    [
+        (dt.datetime(1971, 1, 1, tzinfo=dt.UTC), 31_536_000_000_000),
+        (
+            dt.datetime(
+                2026, 11, 23, 9, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=5.5))
+            ),
+            START_SEQ + 123456,
+        ),
+        (dt.datetime(2100, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC), 4_133_980_799_999_999),
+    ],
+)
+def test_seq_base_is_exact_microseconds_and_an_exact_json_integer(
+    start: dt.datetime, base: int
+) -> None:
+    assert seq_base(start) == base
+    assert base < 2**52  # room for any run below the 2**53 a JSON number holds exactly
+    assert json.loads(json.dumps({"seq": base + 10**12}))["seq"] == base + 10**12
+
+
+@pytest.mark.parametrize(
+    "start",
+    [dt.datetime(1970, 12, 31, 23, 59, tzinfo=dt.UTC), dt.datetime(2101, 1, 1, tzinfo=dt.UTC)],
+)
+def test_starts_outside_the_seq_range_are_refused(start: dt.datetime) -> None:
+    with pytest.raises(ValueError, match="1971–2100"):
+        _market(start=start)
 
 
 def test_timestamps_follow_the_simulated_clock(minutes: list[Message]) -> None:
@@ -163,7 +214,7 @@ def test_expiries_roll_once_they_expire() -> None:
     quotes_after = [m for m in after if m.channel is Channel.MARKET_OPTION_QUOTE]
     assert all(q.payload["expiry"] != expiry.isoformat() for q in quotes_after)
     seqs = [m.payload["seq"] for m in before + after if m.channel is Channel.MARKET_OPTION_CHAIN]
-    assert seqs == list(range(len(seqs)))
+    assert seqs == list(range(market.seq_base, market.seq_base + len(seqs)))
 
 
 def test_chain_mid_prices_give_back_the_smile_vol() -> None:

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 import redis
@@ -16,10 +16,10 @@ from redis.retry import Retry
 
 from common.embedded_redis import free_port
 from common.timestamps import parse_ts
-from feed_generator.capture import CaptureRecord, encode_message
+from feed_generator.capture import CaptureError, CaptureRecord, encode_message
 from feed_generator.market import Market, Rates
 from feed_generator.products import resolve_products
-from feed_generator.publisher import Encoded, RedisSink
+from feed_generator.publisher import Encoded, RedisSink, publishing_client
 from feed_generator.runner import Progress, encode, run_market, run_replay
 
 START = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
@@ -133,9 +133,24 @@ def test_replay_restamps_to_now_and_stops_after_duration() -> None:
         assert abs((now - stamp).total_seconds()) < 5.0
 
 
+def test_a_capture_error_midway_sends_what_came_before_and_propagates() -> None:
+    records = _records(30, 0.5)
+
+    def broken() -> Iterator[CaptureRecord]:
+        yield from records[:20]
+        raise CaptureError("capture.gz:21: not JSON")
+
+    sink = ListSink()
+    with pytest.raises(CaptureError, match="21"):
+        run_replay(broken(), [sink], threading.Event(), speed=None)
+    assert [m[2] for m in sink.messages] == encode_all(records[:20])
+
+
 def test_redis_sink_drops_and_backs_off_while_redis_is_down() -> None:
     clock = [100.0]
-    client = redis.Redis(port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(
+        host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     sink = RedisSink(client, backoff_base=1.0, clock=lambda: clock[0])
     batch: list[Encoded] = [(0.0, "market:underlying", "{}")] * 3
     sink.send(batch)
@@ -149,4 +164,79 @@ def test_redis_sink_drops_and_backs_off_while_redis_is_down() -> None:
     sink.send(batch)
     assert sink.failures == attempts_before + 1
     assert sink.published == 0
+    sink.close()
+
+
+class _FlakyClient:
+    """Stands in for redis.Redis: the first ``failures`` pipelines fail, then all succeed."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.closed = False
+
+    def pipeline(self, transaction: bool = True) -> _FlakyPipeline:
+        return _FlakyPipeline(self)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _FlakyPipeline:
+    def __init__(self, client: _FlakyClient) -> None:
+        self.client = client
+        self.queued = 0
+
+    def publish(self, channel: str, data: str) -> None:
+        self.queued += 1
+
+    def execute(self) -> list[int]:
+        if self.client.failures:
+            self.client.failures -= 1
+            raise redis.ConnectionError("Redis is down")
+        return [2] * self.queued  # two subscribers
+
+
+def test_redis_sink_resumes_publishing_after_an_outage(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="feed_generator.publisher")
+    clock = [0.0]
+    sink = RedisSink(_FlakyClient(failures=2), backoff_base=1.0, clock=lambda: clock[0])  # type: ignore[arg-type]
+    batch: list[Encoded] = [(0.0, "market:underlying", "{}")] * 3
+    sink.send(batch)
+    clock[0] += 1.1
+    sink.send(batch)
+    assert (sink.failures, sink.dropped, sink.published) == (2, 6, 0)
+    clock[0] += 2.1  # past the second, longer back-off
+    sink.send(batch)
+    assert (sink.failures, sink.dropped, sink.published, sink.receivers) == (0, 6, 3, 6)
+    resumed = [r for r in caplog.records if r.getMessage() == "redis publishing resumed"]
+    assert len(resumed) == 1
+    assert resumed[0].after_failures == 2  # type: ignore[attr-defined]
+    sink.send(batch)  # and keeps publishing, with no back-off left over
+    assert sink.published == 6
+    sink.close()
+
+
+@pytest.mark.timeout(15)
+def test_a_stalled_redis_holds_a_publish_for_about_a_second(stalled_redis_url: str) -> None:
+    sink = RedisSink(publishing_client(stalled_redis_url))
+    began = time.monotonic()
+    sink.send([(0.0, "market:underlying", "{}")] * 3)
+    assert time.monotonic() - began < 2.0
+    assert (sink.failures, sink.dropped, sink.published) == (1, 3, 0)
+    sink.close()
+
+
+@pytest.mark.timeout(15)
+def test_a_stop_is_noticed_promptly_while_redis_stalls(stalled_redis_url: str) -> None:
+    # No back-off: every batch tries Redis again, the worst case for a stop request.
+    sink = RedisSink(publishing_client(stalled_redis_url), backoff_base=0.0)
+    stop = threading.Event()
+    timer = threading.Timer(0.3, stop.set)
+    timer.start()
+    began = time.monotonic()
+    run_market(_market(), [sink], stop)
+    assert time.monotonic() - began < 2.5
+    assert sink.failures >= 1
+    assert sink.published == 0
+    timer.join()
     sink.close()
