@@ -20,6 +20,8 @@ and ``ln b = −(h²+t²)/2 + ln(½·[…])`` stays finite even when ``b`` under
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import erfcx, ndtr
@@ -28,11 +30,25 @@ FloatArray = NDArray[np.float64]
 
 SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 INV_SQRT2 = float(1.0 / np.sqrt(2.0))
-
+TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
 
 SMALL_T = 1e-3
 """Below this ``t = s/2`` the erfcx difference is summed as a series (no cancellation)."""
-TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
+LARGE_T = 20.0
+"""Above this ``t = s/2`` erfcx(−(h+t)/√2) overflows soon (t ≈ 37); Φ has no cancellation there."""
+
+
+def _patch(
+    values: FloatArray, where: NDArray[np.bool_], formula: Callable[..., FloatArray],
+    *inputs: FloatArray,
+) -> FloatArray:  # fmt: skip
+    """``values`` with ``formula(*inputs)`` evaluated, and written, only where ``where`` holds."""
+    idx = np.flatnonzero(where)
+    if idx.size == 0:
+        return values
+    out = np.array(values, dtype=np.float64)  # writable, even for 0-d inputs
+    out.flat[idx] = formula(*(np.broadcast_to(a, out.shape).flat[idx] for a in inputs))
+    return out
 
 
 def erfcx_difference(x: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -46,11 +62,7 @@ def erfcx_difference(x: FloatArray, s: FloatArray) -> tuple[FloatArray, FloatArr
     h = x / s
     t = 0.5 * s
     d = 0.5 * (erfcx(-(h + t) * INV_SQRT2) - erfcx(-(h - t) * INV_SQRT2))
-    small = np.flatnonzero(t < SMALL_T)
-    if small.size:
-        d = np.array(d, dtype=np.float64)  # 0-d inputs give a scalar: make it writable
-        h_b, t_b = np.broadcast_to(h, d.shape), np.broadcast_to(t, d.shape)
-        d.flat[small] = _small_t_difference(h_b.flat[small], t_b.flat[small])
+    d = _patch(d, t < SMALL_T, _small_t_difference, h, t)
     return 0.5 * (h * h + t * t), d
 
 
@@ -87,8 +99,11 @@ def log_moneyness(
     return np.where(np.abs(u) < 0.5, np.log1p(u), np.log(S / K)) + (r - q) * T
 
 
-LARGE_T = 20.0
-"""Above this ``t = s/2`` erfcx(−(h+t)/√2) overflows soon (t ≈ 37); Φ has no cancellation there."""
+def _plain_otm_call(x: FloatArray, s: FloatArray) -> FloatArray:
+    """``e^{x/2}·Φ(h+t) − e^{−x/2}·Φ(h−t)``: accurate where ``t`` is large."""
+    h, t = x / s, 0.5 * s
+    result: FloatArray = np.exp(0.5 * x) * ndtr(h + t) - np.exp(-0.5 * x) * ndtr(h - t)
+    return result
 
 
 def otm_call(x: FloatArray, s: FloatArray) -> FloatArray:
@@ -96,10 +111,4 @@ def otm_call(x: FloatArray, s: FloatArray) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         e, d = erfcx_difference(x, s)
         b = np.where(s > 0.0, np.exp(-e) * d, 0.0)
-        large = np.flatnonzero(0.5 * s > LARGE_T)
-        if large.size:
-            x_l = np.broadcast_to(x, b.shape).flat[large]
-            s_l = np.broadcast_to(s, b.shape).flat[large]
-            h, t = x_l / s_l, 0.5 * s_l
-            b.flat[large] = np.exp(0.5 * x_l) * ndtr(h + t) - np.exp(-0.5 * x_l) * ndtr(h - t)
-    return b
+        return _patch(b, 0.5 * s > LARGE_T, _plain_otm_call, x, s)
