@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import redis
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 
 def make_redis(
-    url: str, *, decode_responses: bool = False, socket_timeout: float | None = 5.0
+    url: str,
+    *,
+    decode_responses: bool = False,
+    socket_timeout: float | None = 5.0,
+    connect_timeout: float = 5.0,
+    retries: int = 5,
 ) -> redis.Redis:
     """A client for ``url`` that retries transient network errors with capped, jittered backoff.
 
-    ``socket_timeout=None`` suits a blocking Pub/Sub listener.
+    ``socket_timeout=None`` suits a blocking Pub/Sub listener. ``retries=0`` suits a
+    caller that handles failures itself: it also turns off health checks, which
+    would retry on their own and nest inside the caller's back-off.
     """
+    retry = (
+        Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries=retries)
+        if retries
+        else Retry(NoBackoff(), 0)
+    )
     return redis.Redis.from_url(
         url,
         decode_responses=decode_responses,
         socket_timeout=socket_timeout,
-        socket_connect_timeout=5.0,
+        socket_connect_timeout=connect_timeout,
         socket_keepalive=True,
-        health_check_interval=30,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries=5),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30 if retries else 0,
+        retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError] if retries else [],
     )

@@ -19,9 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from common.redis_client import make_redis
 from feed_generator.capture import CaptureWriter
 
 logger = logging.getLogger(__name__)
@@ -39,13 +38,7 @@ def publishing_client(url: str, *, timeout: float = PUBLISH_TIMEOUT) -> redis.Re
     its health checks, which retry too) would nest inside that and block the
     loop for minutes on a Redis that accepts connections but never answers.
     """
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        socket_keepalive=True,
-        retry=Retry(NoBackoff(), 0),
-    )
+    return make_redis(url, socket_timeout=timeout, connect_timeout=timeout, retries=0)
 
 
 class Sink(Protocol):
