@@ -1,0 +1,278 @@
+"""MongoDB adapter: the production store, through pymongo.
+
+Documents keep ``timestamp`` (and a candle's ``start``) as the wire string;
+a BSON date copy in ``_ts`` serves range queries and sorting and is never
+returned. Indexes are created at start-up (a no-op when they exist).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from bson.errors import InvalidDocument
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
+from pymongo.collection import Collection
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    PyMongoError,
+)
+
+from storage_service.store.documents import (
+    candle_interval,
+    candle_record,
+    ceil_ms,
+    chain_key,
+    check_product_expiry,
+    history_query,
+    ms_to_datetime,
+    new_user,
+    username_key,
+)
+from storage_service.store.port import (
+    DuplicateUser,
+    StoreError,
+    StoreUnavailable,
+)
+
+DEFAULT_DATABASE = "optionsflow"
+DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000
+_DUPLICATE_KEY = 11000
+_HIDDEN = {"_id": False, "_ts": False}
+_BY_TIME = [("_ts", ASCENDING), ("seq", ASCENDING)]
+
+Doc = dict[str, Any]
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """pymongo errors as port errors: lost or unreachable servers as StoreUnavailable."""
+    try:
+        yield
+    except ConnectionFailure as exc:  # includes AutoReconnect, NetworkTimeout, selection
+        raise StoreUnavailable(f"mongodb: {exc}") from exc
+    except PyMongoError as exc:
+        raise StoreError(f"mongodb: {exc}") from exc
+
+
+class MongoStore:
+    """The :class:`~storage_service.store.port.Store` on a MongoDB database.
+
+    ``database`` defaults to the URL's path, then ``optionsflow``. Options in
+    the URL (``serverSelectionTimeoutMS``, ``connectTimeoutMS``…) win over the
+    defaults given here. Raises :class:`StoreUnavailable` when no server answers
+    within the server selection timeout. pymongo clients do not survive
+    ``fork()``: open the store in the process that uses it (for Celery's
+    prefork pool, in ``worker_process_init``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        database: str | None = None,
+        *,
+        server_selection_timeout_ms: int = DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+    ) -> None:
+        query = url.partition("?")[2].lower()
+        defaults = {
+            "serverSelectionTimeoutMS": server_selection_timeout_ms,
+            "connectTimeoutMS": server_selection_timeout_ms,
+        }
+        options: dict[str, Any] = {
+            k: v for k, v in defaults.items() if f"{k.lower()}=" not in query
+        }
+        try:
+            client: MongoClient[Doc] = MongoClient(url, tz_aware=False, **options)
+        except ConfigurationError as exc:  # InvalidURI included
+            raise ValueError(f"STORE_URL: {exc}") from exc
+        self._setup(client, database or _default_name(client), owns_client=True)
+
+    @classmethod
+    def from_client(cls, client: Any, database: str = DEFAULT_DATABASE) -> MongoStore:
+        """A store on an existing client (pymongo or mongomock); ``close`` leaves it open."""
+        store = cls.__new__(cls)
+        store._setup(client, database, owns_client=False)
+        return store
+
+    def _setup(self, client: Any, database: str, *, owns_client: bool) -> None:
+        self._client = client
+        self._owns_client = owns_client
+        db = client[database]
+        self.database_name: str = database
+        self._chains: Collection[Doc] = db["chains"]
+        self._candles: Collection[Doc] = db["candles"]
+        self._users: Collection[Doc] = db["users"]
+        try:
+            self._create_indexes()
+        except BaseException:
+            self.close()
+            raise
+
+    def _create_indexes(self) -> None:
+        key = [("product", ASCENDING), ("expiry", ASCENDING)]
+        with _translated():
+            self._chains.create_index([*key, ("seq", ASCENDING)], unique=True, name="chains_seq")
+            self._chains.create_index([*key, *_BY_TIME], name="chains_range")
+            self._candles.create_index(
+                [("product", ASCENDING), ("interval", ASCENDING), ("_ts", ASCENDING)],
+                unique=True,
+                name="candles_key",
+            )
+            self._users.create_index("username_key", unique=True, name="users_key")
+
+    def __repr__(self) -> str:
+        return f"MongoStore(database={self.database_name!r})"
+
+    # -- chains ----------------------------------------------------------------------
+
+    def insert_chains(self, docs: Sequence[Mapping[str, Any]]) -> int:
+        """Insert snapshots in one unordered bulk write; return how many were new."""
+        batch = []
+        for index, doc in enumerate(docs):
+            key = chain_key(doc, index)
+            batch.append({**doc, "_ts": ms_to_datetime(key.ts_ms)})
+        if not batch:
+            return 0
+        try:
+            with _translated():
+                return len(self._chains.insert_many(batch, ordered=False).inserted_ids)
+        except InvalidDocument as exc:
+            raise ValueError(f"chain not storable in MongoDB: {exc}") from exc
+        except StoreError as exc:
+            if isinstance(exc.__cause__, BulkWriteError):
+                return _inserted_despite_duplicates(exc.__cause__)
+            raise
+
+    def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
+        """The newest snapshot by (timestamp, seq), or ``None``."""
+        check_product_expiry(product, expiry)
+        order = [("_ts", DESCENDING), ("seq", DESCENDING)]
+        with _translated():
+            return self._chains.find_one(
+                {"product": product, "expiry": expiry}, _HIDDEN, sort=order
+            )
+
+    def chain_history(
+        self,
+        product: str,
+        expiry: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        fields: Sequence[str] | None = None,
+        limit: int = 500,
+        after: tuple[str, int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Snapshots with ``start <= timestamp < end`` ascending by (timestamp, seq)."""
+        check_product_expiry(product, expiry)
+        query = history_query(start, end, fields, limit, after)
+        when = {"$gte": ms_to_datetime(query.start_ms), "$lt": ms_to_datetime(query.end_ms)}
+        spec: Doc = {"product": product, "expiry": expiry, "_ts": when}
+        if query.after is not None:
+            last = ms_to_datetime(query.after[0])
+            spec["$or"] = [{"_ts": {"$gt": last}}, {"_ts": last, "seq": {"$gt": query.after[1]}}]
+        projection: Doc = dict(_HIDDEN)
+        if query.keep is not None:
+            projection = {"_id": False, **dict.fromkeys(query.keep, True)}
+        with _translated():
+            return list(self._chains.find(spec, projection, sort=_BY_TIME, limit=query.limit))
+
+    def chain_seqs(self, product: str, expiry: str) -> list[int]:
+        """Every stored seq of (product, expiry), ascending."""
+        check_product_expiry(product, expiry)
+        spec = {"product": product, "expiry": expiry}
+        with _translated():
+            rows = self._chains.find(spec, {"_id": False, "seq": True}, sort=[("seq", ASCENDING)])
+            return [row["seq"] for row in rows]
+
+    def products(self) -> dict[str, list[str]]:
+        """Each product with a stored chain mapped to its sorted expiries."""
+        group = {"$group": {"_id": {"product": "$product", "expiry": "$expiry"}}}
+        with _translated():
+            pairs = sorted(
+                (g["_id"]["product"], g["_id"]["expiry"]) for g in self._chains.aggregate([group])
+            )
+        listing: dict[str, list[str]] = {}
+        for product, expiry in pairs:
+            listing.setdefault(product, []).append(expiry)
+        return listing
+
+    # -- candles ---------------------------------------------------------------------
+
+    def upsert_candles(self, candles: Sequence[Mapping[str, Any]]) -> None:
+        """Store closed candles, replacing those with the same (product, interval, start)."""
+        requests = []
+        for index, candle in enumerate(candles):
+            record, start_ms = candle_record(candle, index)
+            when = ms_to_datetime(start_ms)
+            spec = {"product": record["product"], "interval": record["interval"], "_ts": when}
+            requests.append(ReplaceOne(spec, {**record, "_ts": when}, upsert=True))
+        if requests:
+            with _translated():
+                self._candles.bulk_write(requests, ordered=False)
+
+    def candles(
+        self, product: str, interval: str, start: dt.datetime, end: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """Candles with ``start <= candle start < end``, ascending."""
+        when = {"$gte": ms_to_datetime(ceil_ms(start)), "$lt": ms_to_datetime(ceil_ms(end))}
+        spec = {"product": product, "interval": candle_interval(interval), "_ts": when}
+        with _translated():
+            return list(self._candles.find(spec, _HIDDEN, sort=[("_ts", ASCENDING)]))
+
+    # -- users -----------------------------------------------------------------------
+
+    def create_user(self, username: str, password_hash: str, role: str) -> dict[str, Any]:
+        """Register a user; :class:`DuplicateUser` if the name is taken in any case."""
+        user = new_user(uuid.uuid4().hex, username, password_hash, role)
+        stored = {"_id": user["id"], "username_key": username_key(username), **user}
+        try:
+            with _translated():
+                self._users.insert_one(stored)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, DuplicateKeyError):
+                raise DuplicateUser(f"username {username!r} is taken") from exc.__cause__
+            raise
+        return user
+
+    def find_user(self, username: str) -> dict[str, Any] | None:
+        """The user whose name matches ``username`` case-insensitively, or ``None``."""
+        with _translated():
+            return self._users.find_one(
+                {"username_key": username_key(username)}, {"_id": False, "username_key": False}
+            )
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless a server answers ``ping``."""
+        with _translated():
+            self._client.admin.command("ping")
+
+    def close(self) -> None:
+        """Close the client if this store created it."""
+        if self._owns_client:
+            self._client.close()
+
+
+def _default_name(client: MongoClient[Doc]) -> str:
+    return client.get_default_database(DEFAULT_DATABASE).name
+
+
+def _inserted_despite_duplicates(exc: BulkWriteError) -> int:
+    """``nInserted`` of a bulk insert whose only failures are duplicate keys."""
+    details = exc.details
+    others = [e for e in details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
+    if others:
+        raise StoreError(f"mongodb: insert failed: {others[0].get('errmsg')}") from exc
+    if details.get("writeConcernErrors"):
+        raise StoreUnavailable(
+            f"mongodb: write concern not met: {details['writeConcernErrors'][0]}"
+        ) from exc
+    return int(details.get("nInserted", 0))

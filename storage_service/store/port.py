@@ -1,0 +1,128 @@
+"""The store port: what every adapter (SQLite, MongoDB) offers, and its errors.
+
+Timestamps cross the port as wire strings (``2026-11-21T09:41:00.123Z``, see
+``common.timestamps``); range bounds are ``datetime`` objects (aware, or naive
+meaning UTC). A chain is identified by (product, expiry, seq): writing it again
+is a no-op, so a retried task never duplicates a snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+MAX_HISTORY_LIMIT = 5000
+"""Upper bound of ``limit`` in :meth:`Store.chain_history` (rows per page)."""
+
+CHAIN_KEY_FIELDS = ("product", "expiry", "timestamp", "seq")
+"""Top-level keys every history row carries, whatever ``fields`` asks for."""
+
+
+class StoreError(Exception):
+    """The store refused or failed an operation; retrying will not help."""
+
+
+class StoreUnavailable(StoreError):  # noqa: N818  # the port's names read as states
+    """The store cannot be reached, is locked or lost its connection; retry later."""
+
+
+class DuplicateUser(StoreError):  # noqa: N818
+    """A user with the same username (compared case-insensitively) already exists."""
+
+
+class CandleInterval(StrEnum):
+    """Candle widths the store keeps."""
+
+    ONE_MINUTE = "1min"
+    FIVE_MINUTES = "5min"
+    FIFTEEN_MINUTES = "15min"
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Repository of enriched chains, closed candles and users.
+
+    Every method is synchronous and may raise :class:`StoreUnavailable`
+    (transient: retry with backoff) or :class:`StoreError`; invalid arguments
+    raise ``ValueError`` before anything is written.
+    """
+
+    def insert_chains(self, docs: Sequence[Mapping[str, Any]]) -> int:
+        """Insert enriched chain snapshots in one transaction; return how many were new.
+
+        A doc whose (product, expiry, seq) is already stored, or repeated
+        earlier in ``docs``, is skipped silently. Each doc needs ``product``,
+        ``expiry`` (YYYY-MM-DD), ``seq`` (int) and ``timestamp`` (wire string);
+        other keys are kept as given (None included) and read back unchanged.
+        Values must be JSON data (no NaN or infinity: use None; tuples come
+        back as lists); keys ``_id`` and ``_ts`` are reserved.
+        """
+        ...
+
+    def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
+        """The newest snapshot by (timestamp, seq), or ``None`` if there is none."""
+        ...
+
+    def chain_history(
+        self,
+        product: str,
+        expiry: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        fields: Sequence[str] | None = None,
+        limit: int = 500,
+        after: tuple[str, int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Snapshots with ``start <= timestamp < end``, ascending by (timestamp, seq).
+
+        ``fields`` keeps only those top-level keys (plus product, expiry,
+        timestamp, seq; absent keys stay absent). ``limit`` is 1..5000 rows.
+        ``after=(timestamp, seq)`` of the last row of a page returns the rows
+        strictly after it (keyset pagination).
+        """
+        ...
+
+    def chain_seqs(self, product: str, expiry: str) -> list[int]:
+        """Every stored seq of (product, expiry), ascending."""
+        ...
+
+    def products(self) -> dict[str, list[str]]:
+        """Each product with a stored chain mapped to its expiries, sorted."""
+        ...
+
+    def upsert_candles(self, candles: Sequence[Mapping[str, Any]]) -> None:
+        """Store closed candles, replacing any with the same (product, interval, start).
+
+        A candle is ``{product, interval ("1min"|"5min"|"15min"), start (wire
+        timestamp), open, high, low, close, volume}``; other keys are not stored.
+        """
+        ...
+
+    def candles(
+        self, product: str, interval: str, start: dt.datetime, end: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """Candles of product and interval with ``start <= candle start < end``, ascending."""
+        ...
+
+    def create_user(self, username: str, password_hash: str, role: str) -> dict[str, Any]:
+        """Register a user; raise :class:`DuplicateUser` if the name is taken in any case.
+
+        Returns ``{id, username, password_hash, role, created_at}`` with
+        ``username`` as given and ``created_at`` a wire timestamp.
+        """
+        ...
+
+    def find_user(self, username: str) -> dict[str, Any] | None:
+        """The user registered under ``username`` compared case-insensitively, or ``None``."""
+        ...
+
+    def ping(self) -> None:
+        """Return if the store answers; raise :class:`StoreUnavailable` otherwise."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+        ...

@@ -1,0 +1,333 @@
+"""SQLite adapter: the embedded default store, one file shared by many processes.
+
+Each thread of each process has its own connection (WAL mode, so readers
+never wait for the writer); a process forked from one that used the store
+opens fresh connections. Chain documents are stored as JSON text and read
+back exactly as inserted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import threading
+import uuid
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from storage_service.store.documents import (
+    CANDLE_VALUE_FIELDS,
+    candle_interval,
+    candle_record,
+    ceil_ms,
+    chain_key,
+    check_product_expiry,
+    history_query,
+    new_user,
+    project,
+    username_key,
+)
+from storage_service.store.port import DuplicateUser, StoreError, StoreUnavailable
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS chains (
+        product TEXT NOT NULL, expiry TEXT NOT NULL, seq INTEGER NOT NULL,
+        ts INTEGER NOT NULL, doc TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS chains_seq ON chains (product, expiry, seq)",
+    "CREATE INDEX IF NOT EXISTS chains_range ON chains (product, expiry, ts, seq)",
+    """CREATE TABLE IF NOT EXISTS candles (
+        product TEXT NOT NULL, interval TEXT NOT NULL, start_ms INTEGER NOT NULL,
+        start TEXT NOT NULL, open, high, low, close, volume)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS candles_key ON candles (product, interval, start_ms)",
+    """CREATE TABLE IF NOT EXISTS users (
+        id TEXT PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL,
+        password_hash TEXT NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS users_key ON users (username_key)",
+)
+_INSERT_CHAIN = (
+    "INSERT INTO chains (product, expiry, seq, ts, doc) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (product, expiry, seq) DO NOTHING"
+)
+_LATEST_SQL = (
+    "SELECT doc FROM chains WHERE product = ? AND expiry = ? ORDER BY ts DESC, seq DESC LIMIT 1"
+)
+# One statement for both pages and first queries: the row-value bound is the
+# keyset cursor, (start - 1 ms, max seq) when there is none.
+_HISTORY_SQL = (
+    "SELECT doc FROM chains WHERE product = ? AND expiry = ? AND ts >= ? AND ts < ?"
+    " AND (ts, seq) > (?, ?) ORDER BY ts, seq LIMIT ?"
+)
+_MAX_SEQ = 2**63 - 1
+_UPSERT_CANDLE = (
+    "INSERT INTO candles (product, interval, start_ms, start, open, high, low, close, volume)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product, interval, start_ms) DO UPDATE SET"
+    " start = excluded.start, open = excluded.open, high = excluded.high,"
+    " low = excluded.low, close = excluded.close, volume = excluded.volume"
+)
+_CANDLE_COLUMNS = ("product", "interval", "start", *CANDLE_VALUE_FIELDS)
+_USER_COLUMNS = ("id", "username", "password_hash", "role", "created_at")
+
+# Primary result codes worth a retry: BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL.
+_TRANSIENT_CODES = frozenset({5, 6, 10, 13, 14, 15})
+
+# Connections inherited through fork(). SQLite forbids touching them in the child,
+# closing included, so they stay referenced here and are never used again.
+_INHERITED: list[object] = []
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """sqlite3 errors as port errors: transient ones as StoreUnavailable."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        transient = code is None or code & 0xFF in _TRANSIENT_CODES
+        if isinstance(exc, sqlite3.OperationalError) and transient:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        raise StoreError(f"sqlite: {exc}") from exc
+
+
+class _Handle:
+    """Weak-referenceable holder: a thread's connection dies with the thread."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
+class SqliteStore:
+    """The :class:`~storage_service.store.port.Store` on an SQLite file.
+
+    ``busy_timeout_ms`` is how long a write waits for another writer's lock
+    before :class:`StoreUnavailable`. The parent directory, tables and indexes
+    are created here.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        if str(path) in ("", ":memory:") or str(path).startswith("file:"):
+            raise ValueError(f"SqliteStore needs a file path, got {str(path)!r}")
+        if isinstance(busy_timeout_ms, bool) or not isinstance(busy_timeout_ms, int):
+            raise ValueError(f"busy_timeout_ms must be an integer, got {busy_timeout_ms!r}")
+        if busy_timeout_ms < 0:
+            raise ValueError(f"busy_timeout_ms must be >= 0, got {busy_timeout_ms}")
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._closed = False
+        self._start_process()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"sqlite: cannot create {self.path.parent}: {exc}") from exc
+        with self._write() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    # -- connections -----------------------------------------------------------------
+
+    def _start_process(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._handles: weakref.WeakSet[_Handle] = weakref.WeakSet()
+
+    def _open(self) -> sqlite3.Connection:
+        with _translated():
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_ms / 1000,
+                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE
+                check_same_thread=False,  # only so that close() may close it
+            )
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                conn.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                conn.close()
+                raise
+        if mode != "wal":
+            conn.close()
+            raise StoreError(f"sqlite: {self.path} cannot use WAL (journal_mode={mode})")
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (and again after a fork)."""
+        if self._closed:
+            raise StoreError("store is closed")
+        if self._pid != os.getpid():
+            _INHERITED.extend(self._handles)
+            self._start_process()
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        if handle is None:
+            handle = _Handle(self._open())
+            self._local.handle = handle
+            with self._lock:
+                self._handles.add(handle)
+        return handle.conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding the database's write lock from the start."""
+        conn = self._connection()
+        with _translated():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        conn = self._connection()
+        with _translated():
+            return conn.execute(sql, params).fetchall()
+
+    # -- chains ----------------------------------------------------------------------
+
+    def insert_chains(self, docs: Sequence[Mapping[str, Any]]) -> int:
+        """Insert snapshots in one transaction; return how many were new."""
+        rows = []
+        for index, doc in enumerate(docs):
+            key = chain_key(doc, index)
+            rows.append((key.product, key.expiry, key.seq, key.ts_ms, _dumps(doc, index)))
+        if not rows:
+            return 0
+        with self._write() as conn:
+            before = conn.total_changes
+            conn.executemany(_INSERT_CHAIN, rows)
+            return conn.total_changes - before
+
+    def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
+        """The newest snapshot by (timestamp, seq), or ``None``."""
+        check_product_expiry(product, expiry)
+        rows = self._rows(_LATEST_SQL, (product, expiry))
+        return _loads(rows[0][0]) if rows else None
+
+    def chain_history(
+        self,
+        product: str,
+        expiry: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        fields: Sequence[str] | None = None,
+        limit: int = 500,
+        after: tuple[str, int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Snapshots with ``start <= timestamp < end`` ascending by (timestamp, seq)."""
+        check_product_expiry(product, expiry)
+        query = history_query(start, end, fields, limit, after)
+        cursor = query.after or (query.start_ms - 1, _MAX_SEQ)
+        params = (product, expiry, query.start_ms, query.end_ms, *cursor, query.limit)
+        return [project(_loads(doc), query.keep) for (doc,) in self._rows(_HISTORY_SQL, params)]
+
+    def chain_seqs(self, product: str, expiry: str) -> list[int]:
+        """Every stored seq of (product, expiry), ascending."""
+        check_product_expiry(product, expiry)
+        sql = "SELECT seq FROM chains WHERE product = ? AND expiry = ? ORDER BY seq"
+        return [seq for (seq,) in self._rows(sql, (product, expiry))]
+
+    def products(self) -> dict[str, list[str]]:
+        """Each product with a stored chain mapped to its sorted expiries."""
+        sql = "SELECT DISTINCT product, expiry FROM chains ORDER BY product, expiry"
+        listing: dict[str, list[str]] = {}
+        for product, expiry in self._rows(sql, ()):
+            listing.setdefault(product, []).append(expiry)
+        return listing
+
+    # -- candles ---------------------------------------------------------------------
+
+    def upsert_candles(self, candles: Sequence[Mapping[str, Any]]) -> None:
+        """Store closed candles, replacing those with the same (product, interval, start)."""
+        rows = []
+        for index, candle in enumerate(candles):
+            record, start_ms = candle_record(candle, index)
+            rows.append(
+                (
+                    record["product"],
+                    record["interval"],
+                    start_ms,
+                    record["start"],
+                    *(record[name] for name in CANDLE_VALUE_FIELDS),
+                )
+            )
+        if rows:
+            with self._write() as conn:
+                conn.executemany(_UPSERT_CANDLE, rows)
+
+    def candles(
+        self, product: str, interval: str, start: dt.datetime, end: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """Candles with ``start <= candle start < end``, ascending."""
+        sql = (
+            f"SELECT {', '.join(_CANDLE_COLUMNS)} FROM candles WHERE product = ?"
+            " AND interval = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms"
+        )
+        params = (product, candle_interval(interval), ceil_ms(start), ceil_ms(end))
+        return [dict(zip(_CANDLE_COLUMNS, row, strict=True)) for row in self._rows(sql, params)]
+
+    # -- users -----------------------------------------------------------------------
+
+    def create_user(self, username: str, password_hash: str, role: str) -> dict[str, Any]:
+        """Register a user; :class:`DuplicateUser` if the name is taken in any case."""
+        user = new_user(uuid.uuid4().hex, username, password_hash, role)
+        sql = (
+            f"INSERT INTO users (username_key, {', '.join(_USER_COLUMNS)})"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        with self._write() as conn:
+            try:
+                conn.execute(sql, (username_key(username), *(user[c] for c in _USER_COLUMNS)))
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateUser(f"username {username!r} is taken") from exc
+        return user
+
+    def find_user(self, username: str) -> dict[str, Any] | None:
+        """The user whose name matches ``username`` case-insensitively, or ``None``."""
+        sql = f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE username_key = ?"
+        rows = self._rows(sql, (username_key(username),))
+        return dict(zip(_USER_COLUMNS, rows[0], strict=True)) if rows else None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database file answers a query."""
+        self._rows("SELECT count(*) FROM sqlite_master", ())
+
+    def close(self) -> None:
+        """Close every connection this process opened; the store is unusable afterwards."""
+        with self._lock:
+            self._closed = True
+            handles = list(self._handles) if self._pid == os.getpid() else []
+            self._handles = weakref.WeakSet()
+        for handle in handles:
+            handle.conn.close()
+
+
+def _dumps(doc: Mapping[str, Any], index: int) -> str:
+    try:
+        return orjson.dumps(doc if isinstance(doc, dict) else dict(doc)).decode()
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"chain #{index}: not JSON-serialisable: {exc}") from exc
+
+
+def _loads(text: str) -> dict[str, Any]:
+    doc: dict[str, Any] = orjson.loads(text)
+    return doc

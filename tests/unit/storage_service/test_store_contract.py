@@ -1,0 +1,226 @@
+"""The store contract, run on SQLite, mongomock and (with MONGO_URL) a live MongoDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from typing import Any
+
+import pytest
+
+from common.timestamps import parse_ts
+from storage_service.store import DuplicateUser, Store
+from tests.support.chains import EXPIRY
+from tests.unit.storage_service.factories import (
+    EXPIRY_2,
+    T0,
+    at,
+    candle,
+    enriched,
+    small,
+    wire,
+)
+
+
+def test_store_satisfies_the_port(store: Store) -> None:
+    assert isinstance(store, Store)
+    store.ping()
+
+
+def test_enriched_chain_round_trips_exactly(store: Store) -> None:
+    doc = enriched(seq=7)
+    assert doc["calls"][0]["oi_change"] == 500
+    assert doc["calls"][1]["oi_change"] == 0
+    assert doc["puts"][0]["iv"] is None
+    assert doc["puts"][0]["delta"] is None
+    assert store.insert_chains([doc]) == 1
+    assert store.latest_chain("NIFTY", EXPIRY) == doc
+    assert store.chain_history("NIFTY", EXPIRY, at(-1), at(1)) == [doc]
+
+
+def test_awkward_values_round_trip(store: Store) -> None:
+    extra = {"tiny": 5e-324, "third": 0.1 + 0.2, "neg_zero": -0.0, "big": 2**63 - 1,
+             "text": "₹ Δ 日本", "nested": [[None, True, 1.5]]}  # fmt: skip
+    doc = small(1, extra=extra)
+    store.insert_chains([doc])
+    got = store.latest_chain("NIFTY", EXPIRY)
+    assert got == doc
+    assert got is not None
+    assert math.copysign(1.0, got["extra"]["neg_zero"]) == -1.0
+    assert type(got["extra"]["big"]) is int
+    assert type(got["spot_price"]) is float
+
+
+def test_insert_is_idempotent_on_product_expiry_seq(store: Store) -> None:
+    batch = [small(seq) for seq in (5, 3, 4, 3, 1)]  # seq 3 twice in one call
+    assert store.insert_chains(batch) == 4
+    assert store.insert_chains(batch) == 0
+    assert store.insert_chains([small(4), small(9), small(2, timestamp=wire(9))]) == 2
+    assert store.chain_seqs("NIFTY", EXPIRY) == [1, 2, 3, 4, 5, 9]
+    assert store.insert_chains([]) == 0
+    # same seq under another expiry or product is another snapshot
+    assert store.insert_chains([small(5, expiry=EXPIRY_2), small(5, product="BANKNIFTY")]) == 2
+
+
+def test_invalid_document_rejects_the_whole_batch(store: Store) -> None:
+    for bad in (
+        {"seq": "8"}, {"seq": None}, {"timestamp": "2026-11-21 04:00:00"}, {"expiry": "26-11-2026"},
+        {"product": ""}, {"_id": 1}, {"_ts": 1},
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match="chain #1"):
+            store.insert_chains([small(10), {**small(11), **bad}])
+    with pytest.raises(ValueError, match="chain #0"):
+        store.insert_chains([{"product": "NIFTY"}])
+    with pytest.raises(ValueError, match="set"):
+        store.insert_chains([small(12, extra={1, 2})])  # a set is not JSON data
+    assert store.chain_seqs("NIFTY", EXPIRY) == []
+
+
+def test_latest_is_newest_timestamp_then_highest_seq(store: Store) -> None:
+    assert store.latest_chain("NIFTY", EXPIRY) is None
+    store.insert_chains([small(10, 1), small(2, 3), small(30, 2), small(1, 3)])
+    latest = store.latest_chain("NIFTY", EXPIRY)
+    assert latest is not None
+    assert (latest["timestamp"], latest["seq"]) == (wire(3), 2)
+    store.insert_chains([small(99, 5, expiry=EXPIRY_2), small(98, 9, product="BANKNIFTY")])
+    assert store.latest_chain("NIFTY", EXPIRY) == latest
+    assert store.latest_chain("FINNIFTY", EXPIRY) is None
+
+
+def test_history_range_is_start_inclusive_end_exclusive(store: Store) -> None:
+    store.insert_chains([small(seq, minutes=seq) for seq in range(5)])
+    store.insert_chains([small(2, minutes=2, expiry=EXPIRY_2)])
+
+    def seqs(start: dt.datetime, end: dt.datetime) -> list[int]:
+        return [d["seq"] for d in store.chain_history("NIFTY", EXPIRY, start, end)]
+
+    assert seqs(at(1), at(3)) == [1, 2]
+    assert seqs(at(1) + dt.timedelta(microseconds=1), at(3, ms=0)) == [2]
+    assert seqs(at(1), at(3) + dt.timedelta(microseconds=1)) == [1, 2, 3]
+    naive = at(1).replace(tzinfo=None), at(3).replace(tzinfo=None)
+    assert seqs(*naive) == [1, 2]  # naive means UTC
+    ist = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    assert seqs(at(1).astimezone(ist), at(3).astimezone(ist)) == [1, 2]
+    assert seqs(at(-10), at(10)) == [0, 1, 2, 3, 4]
+    assert seqs(at(3), at(1)) == []
+
+
+def test_history_projects_top_level_fields(store: Store) -> None:
+    doc = enriched(seq=3)
+    store.insert_chains([doc])
+    rows = store.chain_history("NIFTY", EXPIRY, at(0), at(1), fields=["pcr_oi", "calls", "nope"])
+    assert rows == [
+        {k: doc[k] for k in ("product", "expiry", "timestamp", "seq", "pcr_oi", "calls")}
+    ]
+    (bare,) = store.chain_history("NIFTY", EXPIRY, at(0), at(1), fields=[])
+    assert set(bare) == {"product", "expiry", "timestamp", "seq"}
+
+
+def test_keyset_pagination_walks_every_row_once(store: Store) -> None:
+    # three snapshots share each timestamp and seqs are not in time order
+    docs = [small(100 + (i * 7) % 23, minutes=i // 3) for i in range(23)]
+    random.Random(5).shuffle(docs)
+    store.insert_chains(docs)
+    expected = sorted((d["timestamp"], d["seq"]) for d in docs)
+    everything = store.chain_history("NIFTY", EXPIRY, at(0), at(60), limit=5000)
+    assert [(d["timestamp"], d["seq"]) for d in everything] == expected
+
+    pages: list[list[dict[str, Any]]] = []
+    after = None
+    while True:
+        page = store.chain_history(
+            "NIFTY", EXPIRY, at(0), at(60), fields=["spot_price"], limit=5, after=after
+        )
+        if not page:
+            break
+        pages.append(page)
+        after = (page[-1]["timestamp"], page[-1]["seq"])
+    assert [len(p) for p in pages] == [5, 5, 5, 5, 3]
+    walked = [(d["timestamp"], d["seq"]) for p in pages for d in p]
+    assert walked == expected
+    assert all(
+        set(d) == {"product", "expiry", "timestamp", "seq", "spot_price"} for p in pages for d in p
+    )
+
+
+def test_products_list_expiries_with_chains(store: Store) -> None:
+    assert store.products() == {}
+    store.insert_chains([small(1, expiry=EXPIRY_2), small(2), small(3),
+                         small(1, product="BANKNIFTY", expiry=EXPIRY_2)])  # fmt: skip
+    assert store.products() == {"BANKNIFTY": [EXPIRY_2], "NIFTY": [EXPIRY, EXPIRY_2]}
+
+
+def test_candles_upsert_replaces_and_ranges(store: Store) -> None:
+    store.upsert_candles([candle(0, 1.0), candle(1, 2.0), candle(2, 3.0), candle(0, 9.0, "5min")])
+    store.upsert_candles([candle(1, 2.5, volume=1500)])
+    store.upsert_candles([])
+    got = store.candles("NIFTY", "1min", at(0), at(2))
+    assert got == [candle(0, 1.0), candle(1, 2.5, volume=1500)]
+    assert store.candles("NIFTY", "5min", at(0), at(60)) == [candle(0, 9.0, "5min")]
+    assert store.candles("NIFTY", "15min", at(0), at(60)) == []
+    assert store.candles("BANKNIFTY", "1min", at(0), at(60)) == []
+    assert [c["close"] for c in store.candles("NIFTY", "1min", at(1), at(60))] == [2.5, 3.0]
+
+
+def test_candles_reject_bad_input(store: Store) -> None:
+    with pytest.raises(ValueError, match="candle #1"):
+        store.upsert_candles([candle(0, 1.0), candle(1, 2.0, interval="2min")])
+    for bad in ({"close": None}, {"volume": "12"}, {"start": "04:00"}, {"product": None}):
+        with pytest.raises(ValueError, match="candle #0"):
+            store.upsert_candles([{**candle(3, 1.0), **bad}])
+    with pytest.raises(ValueError, match="1h"):
+        store.candles("NIFTY", "1h", at(0), at(1))
+    assert store.candles("NIFTY", "1min", at(0), at(60)) == []
+
+
+def test_users_are_unique_case_insensitively(store: Store) -> None:
+    user = store.create_user("Alice", "$argon2id$v=19$...", "trader")
+    assert set(user) == {"id", "username", "password_hash", "role", "created_at"}
+    assert isinstance(user["id"], str)
+    assert user["id"]
+    assert user["username"] == "Alice"
+    assert user["role"] == "trader"
+    assert abs(parse_ts(user["created_at"]) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    for taken in ("alice", "ALICE", "\uff21lice"):  # fullwidth A: the same name after NFKC
+        with pytest.raises(DuplicateUser):
+            store.create_user(taken, "x", "viewer")
+    assert store.find_user("aLiCe") == user
+    assert store.find_user("bob") is None
+    bob = store.create_user("bob", "h", "viewer")
+    assert bob["id"] != user["id"]
+    assert store.find_user("BOB") == bob
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 5001}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"fields": [""]}, "fields"),
+        ({"fields": ["pcr_oi", " "]}, "fields"),
+        ({"fields": "pcr_oi"}, "fields"),
+        ({"fields": ["calls.iv"]}, "fields"),
+        ({"fields": ["_id"]}, "fields"),
+        ({"after": ("yesterday", 3)}, "timestamp"),
+        ({"after": (T0.isoformat(), 3)}, "timestamp"),
+        ({"after": ("2026-11-21T04:00:00.000Z", "3")}, "seq"),
+    ],
+)
+def test_history_rejects_bad_arguments(store: Store, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        store.chain_history("NIFTY", EXPIRY, at(0), at(1), **kwargs)
+
+
+def test_reads_reject_bad_keys(store: Store) -> None:
+    with pytest.raises(ValueError, match="26-11-2026"):
+        store.latest_chain("NIFTY", "26-11-2026")
+    with pytest.raises(ValueError, match="product"):
+        store.chain_seqs("", EXPIRY)
+    with pytest.raises(ValueError, match="username"):
+        store.create_user("", "h", "viewer")
+    with pytest.raises(ValueError, match="role"):
+        store.create_user("carol", "h", "")
+    with pytest.raises(ValueError, match="username"):
+        store.find_user("")
