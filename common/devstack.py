@@ -17,6 +17,7 @@ from honcho.manager import Manager
 
 from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from common.jsonlog import configure_logging
+from common.names import ENRICH_QUEUE
 from common.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,13 @@ def processes() -> dict[str, list[str]]:
     python = sys.executable
     return {
         "feed": [python, "-m", "feed_generator"],
-    }
+        "subscriber": [python, "-m", "worker_enricher.subscriber"],
+        "worker": [
+            python, "-m", "celery", "-A", "worker_enricher.celery_app", "worker",
+            "--queues", ENRICH_QUEUE, "--concurrency", "2", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+    }  # fmt: skip
 
 
 def run(settings: Settings) -> int:

@@ -42,3 +42,36 @@ def latest_underlying_key(product: str) -> str:
 def candle_key(interval: str, product: str) -> str:
     """Open candle of ``product`` for ``interval`` (``1min``, ``5min``, ``15min``)."""
     return f"candle:{interval}:{product}"
+
+
+ENRICH_QUEUE = "enrich"
+"""The Celery queue of the enrichment tasks (its Redis list has the same name)."""
+
+LATEST_ORDER_KEY = "meta:latest-order"
+"""Hash: ``latest:*`` key → ``"{timestamp_ms}:{seq}"`` of the payload it holds."""
+
+SPOT_KEY = "meta:spot"
+"""Hash: product → ``"{price}|{timestamp_ms}"`` of the newest underlying tick."""
+
+CLOSED_CANDLES_KEY = "candles:closed"
+"""Hash of closed candles not yet persisted: ``{product}|{interval}|{start_ms}`` → OHLCV."""
+
+
+def previous_chains_key(product: str, expiry: str) -> str:
+    """Sorted set of the last raw chains of (product, expiry), scored by ``seq``."""
+    return f"prev:chain:{product}:{expiry}"
+
+
+def seen_ticks_key(product: str) -> str:
+    """Sorted set of the newest applied tick seqs of ``product`` (replays are not re-counted)."""
+    return f"ticks:seen:{product}"
+
+
+def iv_points_key(product: str) -> str:
+    """Hash: ``{expiry}|{strike}|{CALL|PUT}`` → ``"{timestamp_ms}|{iv}"`` from option quotes."""
+    return f"iv:points:{product}"
+
+
+def iv_surface_key(product: str) -> str:
+    """The IV surface of ``product`` (strike × expiry grid) as JSON."""
+    return f"iv:surface:{product}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import redis
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -38,3 +40,12 @@ def make_redis(
         retry=retry,
         retry_on_error=[RedisConnectionError, RedisTimeoutError] if retries else [],
     )
+
+
+def redis_db_url(url: str, db: int) -> str:
+    """``url`` pointed at database ``db`` (the Celery broker lives in its own database)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("db="))
+        return urlunsplit(parts._replace(query="&".join(filter(None, [query, f"db={db}"]))))
+    return urlunsplit(parts._replace(path=f"/{db}"))

@@ -33,6 +33,35 @@ class Environment(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """The enrichment pipeline: subscriber batching, backpressure, Celery and the cache."""
+
+    batch_size: int
+    """Messages per Celery task at most (the subscriber's micro-batch)."""
+    batch_ms: float
+    """Longest time a message waits in the subscriber before its batch is sent."""
+    queue_high_water: int
+    """Tasks waiting in the ``enrich`` queue above which chains are coalesced."""
+    coalesce_release_ms: float
+    """While coalescing, how often the newest chain of each (product, expiry) goes out."""
+    instance: int
+    """This subscriber's index among ``instances``; it takes the products hashed to it."""
+    instances: int
+    max_message_bytes: int
+    """Larger messages are dead-lettered unread."""
+    deadletter_max: int
+    """Entries kept per dead-letter list (the oldest are trimmed)."""
+    latest_ttl_s: int
+    """Lifetime of the ``latest:*`` cache entries."""
+    broker_url: str | None
+    """Celery broker; ``None``: database 1 of ``REDIS_URL``."""
+    visibility_timeout_s: int
+    """A task taken by a worker that died is handed out again after this long."""
+    metrics_port: int
+    """Prometheus metrics of the subscriber on 127.0.0.1 (0 = off)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment
     log_level: str
@@ -49,6 +78,7 @@ class Settings:
     """Time of day (UTC) at which options expire on their expiry date."""
     jwt_private_key_path: Path | None
     jwt_public_key_path: Path | None
+    pipeline: PipelineSettings
 
     @property
     def is_production(self) -> bool:
@@ -60,6 +90,23 @@ def _parse_time(text: str, name: str) -> dt.time:
         return dt.time.fromisoformat(text)
     except ValueError as exc:
         raise SettingsError(f"{name}: expected HH:MM, got {text!r}") from exc
+
+
+def _pipeline(env: Env) -> PipelineSettings:
+    return PipelineSettings(
+        batch_size=env.int("BATCH_SIZE", 200, validate=Range(1, 10_000)),
+        batch_ms=env.float("BATCH_MS", 20.0, validate=Range(0.1, 10_000.0)),
+        queue_high_water=env.int("QUEUE_HIGH_WATER", 200, validate=Range(1, 10_000_000)),
+        coalesce_release_ms=env.float("COALESCE_RELEASE_MS", 500.0, validate=Range(1.0, 60_000.0)),
+        instance=env.int("SUBSCRIBER_INSTANCE", 0, validate=Range(0, 1023)),
+        instances=env.int("SUBSCRIBER_INSTANCES", 1, validate=Range(1, 1024)),
+        max_message_bytes=env.int("MAX_MESSAGE_BYTES", 2 << 20, validate=Range(1024, 64 << 20)),
+        deadletter_max=env.int("DEADLETTER_MAX", 10_000, validate=Range(1, 10_000_000)),
+        latest_ttl_s=env.int("LATEST_TTL_S", 86_400, validate=Range(1, 30 * 86_400)),
+        broker_url=env.str("CELERY_BROKER_URL", None) or None,
+        visibility_timeout_s=env.int("CELERY_VISIBILITY_TIMEOUT_S", 300, validate=Range(1, 86_400)),
+        metrics_port=env.int("SUBSCRIBER_METRICS_PORT", 0, validate=Range(0, 65_535)),
+    )
 
 
 def load_settings() -> Settings:
@@ -90,6 +137,7 @@ def load_settings() -> Settings:
             ),
             jwt_private_key_path=env.path("JWT_PRIVATE_KEY_PATH", None),
             jwt_public_key_path=env.path("JWT_PUBLIC_KEY_PATH", None),
+            pipeline=_pipeline(env),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):
@@ -104,5 +152,10 @@ def load_settings() -> Settings:
     if not settings.store_url.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
         raise SettingsError(
             f"STORE_URL: expected sqlite:///path or mongodb://…, got {settings.store_url!r}"
+        )
+    if settings.pipeline.instance >= settings.pipeline.instances:
+        raise SettingsError(
+            f"SUBSCRIBER_INSTANCE: must be below SUBSCRIBER_INSTANCES "
+            f"({settings.pipeline.instances}), got {settings.pipeline.instance}"
         )
     return settings

@@ -13,17 +13,16 @@ import datetime as dt
 import logging
 import math
 import secrets
-import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from types import FrameType
 
 import redis
 
 from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from common.jsonlog import configure_logging, trace
+from common.lifecycle import stop_on_signals
 from common.settings import Settings, SettingsError, load_settings
 from feed_generator.capture import CaptureError, CaptureWriter, check_capture, read_capture
 from feed_generator.market import DEFAULT_STRIKES, Market, Rates, message_rate
@@ -150,25 +149,6 @@ def connect(url: str) -> redis.Redis:
         client.close()
         raise ConfigError(f"cannot reach Redis at {url}: {exc}") from exc
     return client
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop`` (main thread only); previous handlers come back after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        logger.info("stopping", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def open_sinks(plan_: Plan, stack: contextlib.ExitStack) -> list[Sink]:

@@ -1,0 +1,64 @@
+"""What the pipeline tests check after a run: every chain once in the store, cache, broadcast."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+import redis
+
+from common.names import Channel, latest_chain_key
+from storage_service.store import Store
+from tests.support.processes import wait_until
+
+Key = tuple[str, str]
+
+
+def published_chains(raw: list[tuple[str, str]]) -> dict[Key, list[int]]:
+    """(product, expiry) → seqs of the chains the feed published."""
+    out: dict[Key, list[int]] = defaultdict(list)
+    for channel, data in raw:
+        if channel == Channel.MARKET_OPTION_CHAIN:
+            message = json.loads(data)
+            out[message["product"], message["expiry"]].append(message["seq"])
+    return out
+
+
+def stored_chains(store: Store, keys: list[Key]) -> dict[Key, list[int]]:
+    return {key: store.chain_seqs(*key) for key in keys}
+
+
+def wait_stored(store: Store, published: dict[Key, list[int]], timeout: float) -> bool:
+    """Wait until every published chain seq is in the store."""
+
+    def complete() -> bool:
+        stored = stored_chains(store, list(published))
+        return all(set(stored[k]) >= set(seqs) for k, seqs in published.items())
+
+    return wait_until(complete, timeout, interval=0.5)
+
+
+def assert_exactly_once(store: Store, published: dict[Key, list[int]]) -> None:
+    stored = stored_chains(store, list(published))
+    for key, seqs in published.items():
+        counts = Counter(stored[key])
+        assert [s for s, n in counts.items() if n > 1] == [], f"duplicated in {key}"
+        assert sorted(counts) == sorted(seqs), f"missing in {key}: {set(seqs) - set(counts)}"
+
+
+def assert_cache_newest(client: redis.Redis, published: dict[Key, list[int]]) -> None:
+    for (product, expiry), seqs in published.items():
+        cached = client.get(latest_chain_key(product, expiry))
+        assert cached is not None, (product, expiry)
+        assert json.loads(cached)["seq"] == max(seqs), (product, expiry)
+        assert client.ttl(latest_chain_key(product, expiry)) > 0
+
+
+def enriched_by_seq(raw: list[tuple[str, str]], channel: Channel) -> dict[tuple[str, int], bytes]:
+    """(product, seq) → the payload received on ``channel``, as bytes."""
+    return {
+        (m["product"], m["seq"]): data.encode()
+        for c, data in raw
+        if c == channel
+        for m in [json.loads(data)]
+    }

@@ -1,0 +1,239 @@
+"""The whole pipeline with real processes: feed → Redis → subscriber → Celery → store/cache/publish.
+
+Each run offers 500 messages/s for 10 s (about 900 chains); afterwards every
+chain seq published is in the store exactly once, including after a worker is
+killed with SIGKILL mid-run and after the store was unavailable for seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from common.names import ENRICH_QUEUE, Channel, deadletter_key, latest_chain_key
+from common.redis_client import make_redis, redis_db_url
+from storage_service.store import Store
+from tests.integration.pipeline.support import (
+    assert_cache_newest,
+    assert_exactly_once,
+    enriched_by_seq,
+    published_chains,
+    wait_stored,
+)
+from tests.support.processes import ProcessSet, wait_until
+from tests.support.pubsub import Collector
+from worker_enricher.celery_config import BROKER_DB
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+ENRICHED = (Channel.ENRICHED_OPTION_CHAIN, Channel.ENRICHED_UNDERLYING)
+FEED = ("--load", "500", "--duration", "10", "--seed", "11")
+
+
+def run_feed(procs: ProcessSet, redis_url: str, *extra: str) -> None:
+    procs.feed(*FEED, "--redis-url", redis_url, *extra)
+
+
+def test_every_chain_stored_once_cached_and_broadcast(
+    procs: ProcessSet, redis_url: str, redis_client: redis.Redis, store: Store
+) -> None:
+    procs.worker()
+    procs.subscriber()
+    market, enriched = Collector(redis_url), Collector(redis_url, ENRICHED)
+    run_feed(procs, redis_url)
+    assert procs.wait("feed", 60) == 0
+    raw = market.stop()
+    assert len(raw) >= 4500, len(raw)
+    published = published_chains(raw)
+    assert sum(map(len, published.values())) > 500
+
+    assert wait_stored(store, published, 90), procs.log("worker")[-3000:]
+    assert_exactly_once(store, published)
+    assert_cache_newest(redis_client, published)
+
+    ticks = {
+        (m["product"], m["seq"])
+        for c, d in raw
+        if c == Channel.MARKET_UNDERLYING
+        for m in [json.loads(d)]
+    }
+    chain_ids = {(p, s) for (p, _), seqs in published.items() for s in seqs}
+    assert wait_until(lambda: len(enriched.raw) >= len(ticks) + len(chain_ids), 60)
+    got = enriched.stop()
+    assert set(enriched_by_seq(got, Channel.ENRICHED_OPTION_CHAIN)) == chain_ids
+    assert set(enriched_by_seq(got, Channel.ENRICHED_UNDERLYING)) == ticks
+    # The cache holds the very bytes that were broadcast for the newest chain.
+    for (product, expiry), seqs in published.items():
+        newest = enriched_by_seq(got, Channel.ENRICHED_OPTION_CHAIN)[product, max(seqs)]
+        assert redis_client.get(latest_chain_key(product, expiry)) == newest
+    assert not redis_client.keys("deadletter:*")
+
+
+def test_killed_worker_loses_and_duplicates_nothing(
+    procs: ProcessSet, redis_url: str, store: Store
+) -> None:
+    procs.worker("first")
+    procs.subscriber()
+    market = Collector(redis_url)
+    run_feed(procs, redis_url)
+    time.sleep(4)
+    procs.kill("first")  # SIGKILL to the worker and its pool, batches in flight
+    procs.worker("second")
+    assert procs.wait("feed", 60) == 0
+    published = published_chains(market.stop())
+
+    assert wait_stored(store, published, 120), procs.log("second")[-3000:]
+    assert_exactly_once(store, published)
+
+
+def _lock_store(path: Path, seconds: float, locked: threading.Event) -> None:
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    locked.set()
+    time.sleep(seconds)
+    lock.execute("ROLLBACK")
+    lock.close()
+
+
+def _run_with_store_outage(
+    procs: ProcessSet, redis_url: str, store_url: str
+) -> list[tuple[str, str]]:
+    """Run the feed with the store locked (writes fail) for 4 s from second 3; the market stream."""
+    procs.env["STORE_URL"] = f"{store_url}?busy_timeout_ms=100"
+    procs.worker()
+    procs.subscriber()
+    market = Collector(redis_url)
+    run_feed(procs, redis_url)
+    time.sleep(3)
+    locked = threading.Event()
+    outage = threading.Thread(
+        target=_lock_store, args=(Path(store_url.removeprefix("sqlite:///")), 4.0, locked)
+    )
+    outage.start()
+    assert locked.wait(10)
+    outage.join(30)
+    assert procs.wait("feed", 60) == 0
+    return market.stop()
+
+
+def test_store_outage_is_retried_until_nothing_is_lost(
+    procs: ProcessSet, redis_url: str, store: Store, store_url: str
+) -> None:
+    procs.env["QUEUE_HIGH_WATER"] = "1000000"  # no coalescing: every chain must be stored
+    published = published_chains(_run_with_store_outage(procs, redis_url, store_url))
+
+    assert wait_stored(store, published, 120), procs.log("worker")[-3000:]
+    assert_exactly_once(store, published)
+    assert "StoreUnavailable" in procs.log("worker")  # the writes did fail, and were retried
+
+
+def _final_stats(log: str) -> dict[str, int]:
+    lines = [json.loads(line) for line in log.splitlines() if '"subscriber stats"' in line]
+    return lines[-1]
+
+
+def test_backpressure_supersedes_chains_and_counts_them_and_keeps_every_tick(
+    procs: ProcessSet, redis_url: str, redis_client: redis.Redis, store: Store, store_url: str
+) -> None:
+    procs.env["QUEUE_HIGH_WATER"] = "5"  # the outage backs the queue up past this at once
+    enriched = Collector(redis_url, [Channel.ENRICHED_UNDERLYING])
+    raw = _run_with_store_outage(procs, redis_url, store_url)
+    published = published_chains(raw)
+    ticks = sum(c == Channel.MARKET_UNDERLYING for c, _ in raw)
+    assert wait_until(lambda: len(enriched.raw) >= ticks, 120)
+    broker = make_redis(redis_db_url(redis_url, BROKER_DB))
+    assert wait_until(lambda: broker.llen(ENRICH_QUEUE) == 0, 120)
+    broker.close()
+    time.sleep(2)  # the last batches in flight
+    procs.kill("subscriber", signal.SIGTERM)
+    procs.wait("subscriber", 30)
+    stats = _final_stats(procs.log("subscriber"))
+
+    assert stats["superseded"] > 0
+    total_published = sum(len(seqs) for seqs in published.values())
+
+    def stored_count() -> int:  # batches retried with a backoff may still be on their way
+        return sum(len(store.chain_seqs(*key)) for key in published)
+
+    assert wait_until(lambda: stored_count() + stats["superseded"] >= total_published, 60)
+    stored = {key: store.chain_seqs(*key) for key in published}
+    assert sum(map(len, stored.values())) + stats["superseded"] == total_published
+    assert all(set(stored[k]) <= set(seqs) for k, seqs in published.items())
+    assert all(len(set(seqs)) == len(seqs) for seqs in stored.values())
+    # The newest chain of every (product, expiry) is never the one superseded.
+    assert all(max(seqs) in stored[k] for k, seqs in published.items())
+    assert len(enriched.stop()) == ticks  # ticks are never coalesced
+
+
+HOSTILE: list[tuple[Channel, bytes, str]] = [
+    (Channel.MARKET_UNDERLYING, b"not json at all", "subscriber"),
+    (Channel.MARKET_OPTION_QUOTE, b"[1, 2, 3]", "subscriber"),
+    (Channel.MARKET_OPTION_CHAIN, b'{"product": "ZZZ", "seq": 1}', "subscriber"),  # no expiry
+    (Channel.MARKET_UNDERLYING, b'{"product": "ZZZ", "seq": true}', "subscriber"),
+    (Channel.MARKET_UNDERLYING, b'{"product": "ZZZ", "seq": 1, "price": NaN}', "subscriber"),
+    (Channel.MARKET_OPTION_QUOTE, b"\xff\xfe\x00garbage", "subscriber"),
+    (Channel.MARKET_OPTION_CHAIN, b"[" * 100_000 + b"]" * 100_000, "subscriber"),
+    (Channel.MARKET_OPTION_CHAIN, b'{"x": "' + b"A" * (3 << 20) + b'"}', "subscriber"),
+    (
+        Channel.MARKET_UNDERLYING,
+        b'{"type": "underlying", "product": "ZZZ", "price": -5, "volume": 1,'
+        b' "timestamp": "2026-11-20T04:00:00.000Z", "seq": 3}',
+        "worker",
+    ),
+    (
+        Channel.MARKET_OPTION_QUOTE,
+        b'{"symbol": "Z", "product": "ZZZ", "expiry": "2026-12-31", "strike": 100,'
+        b' "option_type": "STRADDLE", "bid": 1, "ask": 2, "last": 1, "volume": 0, "oi": 0,'
+        b' "timestamp": "2026-11-20T04:00:00.000Z", "seq": 4}',
+        "worker",
+    ),
+    (
+        Channel.MARKET_OPTION_CHAIN,
+        b'{"product": "ZZZ", "expiry": "2026-12-31", "spot_price": "high", "strikes": [100],'
+        b' "calls": [], "puts": [], "timestamp": "2026-11-20T04:00:00.000Z", "seq": 5}',
+        "worker",
+    ),
+]
+
+
+def test_malformed_and_hostile_messages_are_dead_lettered_and_the_rest_flows(
+    procs: ProcessSet, redis_url: str, redis_client: redis.Redis, store: Store
+) -> None:
+    procs.worker()
+    procs.subscriber()
+    market = Collector(redis_url)
+    run_feed(procs, redis_url)
+    rounds = 5
+    for _ in range(rounds):  # spread over the run
+        for channel, payload, _ in HOSTILE:
+            redis_client.publish(channel.value, payload)
+        time.sleep(1.0)
+    assert procs.wait("feed", 60) == 0
+    published = published_chains([m for m in market.stop() if m[1].startswith("{")])
+    assert wait_stored(store, published, 60), procs.log("worker")[-3000:]
+    assert_exactly_once(store, published)
+
+    for channel in (Channel.MARKET_UNDERLYING, Channel.MARKET_OPTION_QUOTE,
+                    Channel.MARKET_OPTION_CHAIN):  # fmt: skip
+        expected = [stage for c, _, stage in HOSTILE if c is channel] * rounds
+        key = deadletter_key(channel)
+        count = len(expected)
+        assert wait_until(lambda key=key, n=count: redis_client.llen(key) >= n, 30)
+        entries = [json.loads(e) for e in redis_client.lrange(key, 0, -1)]
+        assert sorted(e["stage"] for e in entries) == sorted(expected), channel
+        assert all(e["reason"] and e["channel"] == channel.value for e in entries)
+        assert all(len(e["payload"]) <= 4096 for e in entries)
+    chain_dead = [json.loads(e) for e in redis_client.lrange(deadletter_key(
+        Channel.MARKET_OPTION_CHAIN), 0, -1)]  # fmt: skip
+    huge = [e for e in chain_dead if e["size"] > 3 << 20]
+    assert len(huge) == rounds
+    assert all(e["truncated"] and "exceeds" in e["reason"] for e in huge)
+    spot = [e for e in chain_dead if e["stage"] == "worker"]
+    assert all("spot_price" in e["reason"] for e in spot)

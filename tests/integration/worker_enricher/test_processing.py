@@ -1,0 +1,529 @@
+"""The worker's batch processing against a real Redis and an SQLite store, with exact values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis
+
+from common.names import (
+    SPOT_KEY,
+    Channel,
+    candle_key,
+    deadletter_key,
+    iv_points_key,
+    iv_surface_key,
+    latest_chain_key,
+    latest_underlying_key,
+)
+from common.schemas import SCHEMAS
+from common.settings import load_settings
+from common.timestamps import format_ts, parse_ts, years_to_expiry
+from storage_service.store import StoreUnavailable
+from tests.support.chains import EXPIRY, build_chain
+from worker_enricher.analytics import bs_price, implied_vol
+from worker_enricher.chains import process_chains
+from worker_enricher.context import WorkerContext, make_context, set_context
+from worker_enricher.surface import build_surface, process_quotes, quote_ivs
+from worker_enricher.tasks.chains import enrich_chains
+from worker_enricher.underlying import process_ticks
+
+pytestmark = pytest.mark.redis
+
+PRODUCT = "NIFTY"
+
+
+@pytest.fixture
+def ctx(redis_url: str, tmp_path: Path) -> Iterator[WorkerContext]:
+    settings = replace(load_settings(), redis_url=redis_url, store_url=f"sqlite:///{tmp_path}/s.db")
+    context = make_context(settings)
+    yield context
+    context.close()
+
+
+class Listener:
+    """A subscription made before anything is processed; reads what has been published."""
+
+    def __init__(self, client: redis.Redis, channel: Channel) -> None:
+        self.pubsub = client.pubsub()
+        self.pubsub.subscribe(channel.value)
+        confirm = self.pubsub.get_message(timeout=5.0)
+        assert confirm is not None
+        assert confirm["type"] == "subscribe"
+
+    def take(self, count: int) -> list[bytes]:
+        """Exactly ``count`` messages, and proof that no further one was published."""
+        out: list[bytes] = []
+        while len(out) < count:
+            reply = self.pubsub.get_message(timeout=5.0)
+            assert reply is not None, f"only {len(out)} of {count} messages arrived"
+            out.append(reply["data"])
+        # A PING round trip: any message published before it would arrive first.
+        self.pubsub.ping()
+        reply = self.pubsub.get_message(timeout=5.0)
+        assert reply is not None
+        assert reply["type"] == "pong", f"unexpected message {reply}"
+        return out
+
+
+@pytest.fixture
+def listen(redis_client: redis.Redis) -> Iterator[Any]:
+    listeners: list[Listener] = []
+
+    def make(channel: Channel) -> Listener:
+        listeners.append(Listener(redis_client, channel))
+        return listeners[-1]
+
+    yield make
+    for listener in listeners:
+        listener.pubsub.close()
+
+
+def deadletters(client: redis.Redis, channel: Channel) -> list[dict[str, Any]]:
+    """Entries of ``deadletter:{channel}``, oldest first."""
+    return [orjson.loads(e) for e in reversed(client.lrange(deadletter_key(channel.value), 0, -1))]
+
+
+# -- chains ---------------------------------------------------------------------------
+
+# Five strikes 23900..24100 around spot 24010; OI per strike of three snapshots.
+CALL_OI = (
+    [1000, 2000, 3000, 2000, 1000],
+    [1100, 1900, 3000, 2600, 950],
+    [1200, 1900, 3100, 2600, 950],
+)
+PUT_OI = (
+    [1500, 2500, 3500, 1200, 800],
+    [1500, 2800, 3300, 1200, 900],
+    [1500, 2800, 3300, 1200, 900],
+)
+
+
+def snapshot(i: int, seq: int, second: int) -> dict[str, Any]:
+    chain = build_chain(5, seq=seq, timestamp=f"2026-11-21T04:00:{second:02d}.000Z")
+    for side, ois in (("calls", CALL_OI[i]), ("puts", PUT_OI[i])):
+        for row, oi in zip(chain[side], ois, strict=True):
+            row["oi"] = oi
+    return chain
+
+
+def chain_raws() -> list[str]:
+    c1, c2, c3 = snapshot(0, 10, 0), snapshot(1, 11, 1), snapshot(2, 12, 2)
+    # The 24050 call trades up on more OI (long buildup), the 23950 call down on less (unwinding).
+    c2["calls"][3]["last"] += 5.0
+    c2["calls"][1]["last"] -= 2.0
+    c3["calls"][3]["last"] = c2["calls"][3]["last"]
+    c3["calls"][1]["last"] = c2["calls"][1]["last"]
+    return [orjson.dumps(c).decode() for c in (c3, c1, c2)]  # out of order
+
+
+def by_seq(payloads: list[bytes]) -> dict[int, dict[str, Any]]:
+    messages = [orjson.loads(p) for p in payloads]
+    return {m["seq"]: m for m in messages}
+
+
+def test_chain_batch_out_of_order(ctx: WorkerContext, listen: Any) -> None:
+    listener = listen(Channel.ENRICHED_OPTION_CHAIN)
+    assert process_chains(ctx, chain_raws()) == 3
+    published = listener.take(3)
+    messages = by_seq(published)
+    assert sorted(messages) == [10, 11, 12]
+    assert ctx.store.chain_seqs(PRODUCT, EXPIRY) == [10, 11, 12]
+
+    first, second, third = messages[10], messages[11], messages[12]
+    for row in first["calls"] + first["puts"]:  # no previous snapshot in Redis
+        assert row["oi_change"] is None
+        assert row["buildup"] is None
+    assert first["call_buildup_otm"] is None
+    assert first["put_buildup_otm"] is None
+    # Hand-computed oi2 - oi1 per strike.
+    assert [r["oi_change"] for r in second["calls"]] == [100, -100, 0, 600, -50]
+    assert [r["oi_change"] for r in second["puts"]] == [0, 300, -200, 0, 100]
+    assert [r["buildup"] for r in second["calls"]] == [
+        None, "long_unwinding", None, "long_buildup", None,
+    ]  # fmt: skip
+    assert [r["buildup"] for r in second["puts"]] == [None] * 5  # prices unchanged
+    assert second["call_buildup_otm"] == 600 - 50  # calls above spot 24010: 24050, 24100
+    assert second["put_buildup_otm"] == 0 + 300 - 200  # puts below: 23900, 23950, 24000
+    # The third is compared with the second (in the same batch), not the first.
+    assert [r["oi_change"] for r in third["calls"]] == [100, 0, 100, 0, 0]
+    assert [r["oi_change"] for r in third["puts"]] == [0, 0, 0, 0, 0]
+    assert third["total_call_oi"] == sum(CALL_OI[2])
+    assert third["total_put_oi"] == sum(PUT_OI[2])
+
+    schema = SCHEMAS[Channel.ENRICHED_OPTION_CHAIN]
+    for message in messages.values():
+        assert schema.validate(message) == {}
+    # The store holds exactly what was published.
+    start, end = dt.datetime(2026, 11, 21, tzinfo=dt.UTC), dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    stored = ctx.store.chain_history(PRODUCT, EXPIRY, start, end)
+    assert {d["seq"]: d for d in stored} == messages
+
+    key = latest_chain_key(PRODUCT, EXPIRY)
+    assert ctx.redis.get(key) == next(p for p in published if orjson.loads(p)["seq"] == 12)
+    ttl = ctx.settings.pipeline.latest_ttl_s
+    assert ttl - 5 <= ctx.redis.ttl(key) <= ttl
+
+
+def test_a_repeated_batch_stores_nothing_new(ctx: WorkerContext, listen: Any) -> None:
+    start, end = dt.datetime(2026, 11, 21, tzinfo=dt.UTC), dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    listener = listen(Channel.ENRICHED_OPTION_CHAIN)
+    process_chains(ctx, chain_raws())
+    first_run = by_seq(listener.take(3))
+    stored = ctx.store.chain_history(PRODUCT, EXPIRY, start, end)
+    latest = ctx.redis.get(latest_chain_key(PRODUCT, EXPIRY))
+
+    assert process_chains(ctx, chain_raws()) == 3  # a redelivered task
+    again = by_seq(listener.take(3))
+    assert ctx.store.chain_seqs(PRODUCT, EXPIRY) == [10, 11, 12]
+    assert ctx.store.chain_history(PRODUCT, EXPIRY, start, end) == stored
+    # Enriched the same way: the predecessors are found in Redis again.
+    for seq in (10, 11, 12):
+        assert {**again[seq], "processed_at": None} == {**first_run[seq], "processed_at": None}
+    assert ctx.redis.get(latest_chain_key(PRODUCT, EXPIRY)) == latest  # same (timestamp, seq)
+
+
+def test_a_later_task_finds_its_predecessor_in_redis(ctx: WorkerContext) -> None:
+    _c3, c1, c2 = chain_raws()
+    process_chains(ctx, [c1])
+    process_chains(ctx, [c2])
+    doc = ctx.store.latest_chain(PRODUCT, EXPIRY)
+    assert doc is not None
+    assert doc["seq"] == 11
+    assert [r["oi_change"] for r in doc["calls"]] == [100, -100, 0, 600, -50]
+
+
+def test_a_snapshot_twice_in_one_batch_is_enriched_once(ctx: WorkerContext, listen: Any) -> None:
+    listener = listen(Channel.ENRICHED_OPTION_CHAIN)
+    c3, c1, c2 = chain_raws()
+    assert process_chains(ctx, [c2, c1, c2, c3, c2]) == 3
+    messages = [orjson.loads(p) for p in listener.take(3)]
+    assert [m["seq"] for m in messages] == [10, 11, 12]
+    # Never compared with itself (which would broadcast an OI change of 0 everywhere).
+    assert [r["oi_change"] for r in messages[1]["calls"]] == [100, -100, 0, 600, -50]
+    assert [r["oi_change"] for r in messages[2]["calls"]] == [100, 0, 100, 0, 0]
+    assert ctx.store.chain_seqs(PRODUCT, EXPIRY) == [10, 11, 12]
+
+
+def test_latest_keeps_the_newest_whatever_the_processing_order(
+    ctx: WorkerContext, listen: Any
+) -> None:
+    listener = listen(Channel.ENRICHED_OPTION_CHAIN)
+    key = latest_chain_key(PRODUCT, EXPIRY)
+    process_chains(ctx, chain_raws())
+    newest = next(p for p in listener.take(3) if orjson.loads(p)["seq"] == 12)
+    assert ctx.redis.get(key) == newest
+
+    older = build_chain(5, seq=9, timestamp="2026-11-21T03:59:59.000Z")
+    assert process_chains(ctx, [orjson.dumps(older)]) == 1
+    (late,) = listener.take(1)  # a late snapshot is still stored and broadcast ...
+    assert orjson.loads(late)["seq"] == 9
+    assert ctx.store.chain_seqs(PRODUCT, EXPIRY) == [9, 10, 11, 12]
+    assert ctx.redis.get(key) == newest  # ... but never replaces the newest in the cache
+    doc = ctx.store.latest_chain(PRODUCT, EXPIRY)
+    assert doc is not None
+    assert doc["seq"] == 12
+
+    newer = build_chain(5, seq=13, timestamp="2026-11-21T04:00:03.000Z")
+    process_chains(ctx, [orjson.dumps(newer)])
+    (payload,) = listener.take(1)
+    assert ctx.redis.get(key) == payload
+
+
+def test_invalid_chains_are_dead_lettered_and_the_rest_stored(
+    ctx: WorkerContext, listen: Any
+) -> None:
+    listener = listen(Channel.ENRICHED_OPTION_CHAIN)
+    good = orjson.dumps(build_chain(5, seq=20)).decode()
+    not_json = '{"product": "NIFTY", "seq": 21, '
+    bad_spot = orjson.dumps(build_chain(5, seq=22, spot_price="high")).decode()
+    tick = orjson.dumps(
+        {"type": "underlying", "product": PRODUCT, "price": 24010.0, "volume": 1,
+         "timestamp": "2026-11-21T04:00:00.000Z", "seq": 23}
+    ).decode()  # fmt: skip
+    assert process_chains(ctx, [not_json, good, bad_spot, tick]) == 1
+
+    assert ctx.store.chain_seqs(PRODUCT, EXPIRY) == [20]
+    (payload,) = listener.take(1)
+    assert orjson.loads(payload)["seq"] == 20
+    entries = deadletters(ctx.redis, Channel.MARKET_OPTION_CHAIN)
+    assert [e["payload"] for e in entries] == [not_json, bad_spot, tick]
+    assert [e["size"] for e in entries] == [len(not_json), len(bad_spot), len(tick)]
+    assert {e["stage"] for e in entries} == {"worker"}
+    assert {e["channel"] for e in entries} == {"market:option_chain"}
+    reasons = [e["reason"] for e in entries]
+    assert reasons[0].startswith("not JSON: ")
+    assert reasons[1] == 'invalid fields: {"spot_price":["Not a valid number."]}'
+    assert reasons[2].startswith("invalid fields: ")
+    for field in ("expiry", "strikes", "calls", "puts", "spot_price", "price", "type"):
+        assert f'"{field}"' in reasons[2]
+
+
+def test_a_chain_stamped_after_its_expiry_is_kept_with_null_analytics(ctx: WorkerContext) -> None:
+    expired = build_chain(5, seq=24, timestamp="2026-11-27T04:00:00.000Z")
+    assert process_chains(ctx, [orjson.dumps(expired)]) == 1
+    doc = ctx.store.latest_chain(PRODUCT, EXPIRY)
+    assert doc is not None
+    assert doc["seq"] == 24
+    assert doc["time_to_expiry"] < 0
+    assert {r["iv"] for r in doc["calls"] + doc["puts"]} == {None}
+    assert doc["expected_move"] is None
+    assert ctx.redis.llen(deadletter_key(Channel.MARKET_OPTION_CHAIN.value)) == 0
+
+
+# -- ticks ----------------------------------------------------------------------------
+
+
+def tick(seq: int, clock: str, price: float, volume: int) -> str:
+    return orjson.dumps(
+        {"type": "underlying", "product": PRODUCT, "price": price, "volume": volume,
+         "timestamp": f"2026-11-20T{clock}.000Z", "seq": seq}
+    ).decode()  # fmt: skip
+
+
+T1 = tick(1, "09:15:10", 24010.5, 10)
+T2 = tick(2, "09:15:40", 23990.25, 20)
+T3 = tick(3, "09:16:05", 24020.75, 5)
+DAY = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
+
+
+def candle(start: str, o: float, h: float, low: float, c: float, v: int) -> dict[str, Any]:
+    return {"start": f"2026-11-20T{start}:00.000Z", "open": o, "high": h, "low": low,
+            "close": c, "volume": v}  # fmt: skip
+
+
+def test_ticks_build_candles(ctx: WorkerContext, listen: Any) -> None:
+    listener = listen(Channel.ENRICHED_UNDERLYING)
+    assert process_ticks(ctx, [T1]) == 1
+    assert process_ticks(ctx, [T2]) == 1
+    assert ctx.store.candles(PRODUCT, "1min", *DAY) == []  # 09:15 is still open
+    assert process_ticks(ctx, [T3]) == 1
+    messages = [orjson.loads(p) for p in listener.take(3)]
+
+    closed = {"product": PRODUCT, "interval": "1min",
+              **candle("09:15", 24010.5, 24010.5, 23990.25, 23990.25, 30)}  # fmt: skip
+    assert ctx.store.candles(PRODUCT, "1min", *DAY) == [closed]
+    assert ctx.store.candles(PRODUCT, "5min", *DAY) == []
+    assert ctx.store.candles(PRODUCT, "15min", *DAY) == []
+
+    third = messages[2]
+    assert third["seq"] == 3
+    assert third["ohlc_1min"] == candle("09:16", 24020.75, 24020.75, 24020.75, 24020.75, 5)
+    assert third["volume_1min"] == 5
+    five = candle("09:15", 24010.5, 24020.75, 23990.25, 24020.75, 35)
+    assert third["ohlc_5min"] == five
+    assert third["ohlc_15min"] == five
+    assert messages[1]["ohlc_1min"] == candle("09:15", 24010.5, 24010.5, 23990.25, 23990.25, 30)
+    assert messages[1]["volume_1min"] == 30
+    schema = SCHEMAS[Channel.ENRICHED_UNDERLYING]
+    for message in messages:
+        assert schema.validate(message) == {}
+    assert {k: third[k] for k in ("type", "product", "price", "volume", "timestamp")} == {
+        "type": "underlying", "product": PRODUCT, "price": 24020.75, "volume": 5,
+        "timestamp": "2026-11-20T09:16:05.000Z",
+    }  # fmt: skip
+    assert orjson.loads(ctx.redis.get(latest_underlying_key(PRODUCT))) == third
+
+
+def test_one_batch_of_ticks_out_of_order_gives_the_same_candles(ctx: WorkerContext) -> None:
+    assert process_ticks(ctx, [T3, T1, T2]) == 3
+    assert [c["volume"] for c in ctx.store.candles(PRODUCT, "1min", *DAY)] == [30]
+    latest = orjson.loads(ctx.redis.get(latest_underlying_key(PRODUCT)))
+    assert latest["seq"] == 3
+    assert latest["ohlc_5min"] == candle("09:15", 24010.5, 24020.75, 23990.25, 24020.75, 35)
+
+
+def test_a_redelivered_tick_is_not_counted_twice(ctx: WorkerContext, listen: Any) -> None:
+    process_ticks(ctx, [T1, T2, T3])
+    listener = listen(Channel.ENRICHED_UNDERLYING)
+    latest = ctx.redis.get(latest_underlying_key(PRODUCT))
+    assert process_ticks(ctx, [T3]) == 0
+    assert process_ticks(ctx, [T2, T3]) == 0
+    listener.take(0)  # nothing published again
+    assert ctx.redis.hget(candle_key("1min", PRODUCT), "volume") == b"5"
+    assert ctx.redis.hget(candle_key("5min", PRODUCT), "volume") == b"35"
+    assert ctx.redis.get(latest_underlying_key(PRODUCT)) == latest
+    assert [c["volume"] for c in ctx.store.candles(PRODUCT, "1min", *DAY)] == [30]
+
+
+def test_a_late_tick_leaves_the_open_minute_alone(ctx: WorkerContext, listen: Any) -> None:
+    process_ticks(ctx, [T1, T2, T3])
+    latest = ctx.redis.get(latest_underlying_key(PRODUCT))
+    spot = ctx.redis.hget(SPOT_KEY, PRODUCT)
+    listener = listen(Channel.ENRICHED_UNDERLYING)
+    late = tick(4, "09:15:55", 23000.0, 7)  # in 09:15, closed already by T3
+    assert process_ticks(ctx, [late]) == 1
+    (payload,) = listener.take(1)
+    message = orjson.loads(payload)
+    assert message["ohlc_1min"] == candle("09:16", 24020.75, 24020.75, 24020.75, 24020.75, 5)
+    # The 5-min candle is still open: the late tick counts, without moving its close.
+    assert message["ohlc_5min"] == candle("09:15", 24010.5, 24020.75, 23000.0, 24020.75, 42)
+    assert [c["low"] for c in ctx.store.candles(PRODUCT, "1min", *DAY)] == [23990.25]
+    assert ctx.redis.get(latest_underlying_key(PRODUCT)) == latest  # older than T3
+    assert ctx.redis.hget(SPOT_KEY, PRODUCT) == spot  # the spot stays the newest price
+    assert spot is not None
+    assert spot.split(b"|")[0] == b"24020.75"
+
+
+def test_invalid_ticks_are_dead_lettered(ctx: WorkerContext) -> None:
+    negative = tick(5, "09:17:00", -1.0, 1)
+    assert process_ticks(ctx, [T1, negative, "[]"]) == 1
+    entries = deadletters(ctx.redis, Channel.MARKET_UNDERLYING)
+    assert [(e["payload"], e["stage"]) for e in entries] == [(negative, "worker"), ("[]", "worker")]
+    assert entries[0]["reason"].startswith('invalid fields: {"price":')
+    assert entries[1]["reason"] == "expected a JSON object, got list"
+
+
+# -- quotes and the IV surface ---------------------------------------------------------
+
+RATE = load_settings().risk_free_rate
+
+
+def quote(
+    when: dt.datetime, expiry: dt.date, strike: float, kind: str, bid: float, ask: float,
+    last: float, seq: int = 1,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "symbol": f"NIFTY{expiry:%y%m%d}{kind[0]}{strike:g}", "product": PRODUCT,
+        "expiry": expiry.isoformat(), "strike": strike, "option_type": kind,
+        "bid": bid, "ask": ask, "last": last, "volume": 10, "oi": 100,
+        "timestamp": format_ts(when), "seq": seq,
+    }  # fmt: skip
+
+
+def test_quote_ivs_are_the_iv_of_the_mid(ctx: WorkerContext) -> None:
+    s = ctx.settings
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    expiry = when.date() + dt.timedelta(days=5)
+    T = years_to_expiry(when, expiry, s.expiry_time_utc)
+    fair = float(bs_price(24010.0, 24000.0, T, s.risk_free_rate, s.dividend_yield, 0.15, True))
+    bid, ask = round(fair - 2.0, 2), round(fair + 3.0, 2)
+    two_sided = quote(when, expiry, 24000.0, "CALL", bid, ask, last=1.0)
+    last_only = quote(when, expiry, 24000.0, "CALL", 0.0, ask, last=round(fair, 2))
+    crossed = quote(when, expiry, 24000.0, "CALL", ask, bid, last=1.0)
+    other = {**two_sided, "product": "TCS"}  # no spot known
+
+    kwargs = {"rate": s.risk_free_rate, "dividend_yield": s.dividend_yield,
+              "expiry_time_utc": s.expiry_time_utc}  # fmt: skip
+    ivs = quote_ivs([two_sided, last_only, crossed, other], {PRODUCT: 24010.0}, **kwargs)
+    expected = float(implied_vol(0.5 * (bid + ask), 24010.0, 24000.0, T, RATE, 0.0, True))
+    assert ivs[0] == expected
+    assert 0.15 < expected < 0.16  # the mid is 0.5 above the fair price at 15 %
+    assert ivs[1] == float(implied_vol(round(fair, 2), 24010.0, 24000.0, T, RATE, 0.0, True))
+    assert math.isnan(ivs[2])
+    assert math.isnan(ivs[3])
+
+    # Through the worker: the spot comes from a processed tick.
+    spot_tick = {"type": "underlying", "product": PRODUCT, "price": 24010.0, "volume": 1,
+                 "timestamp": format_ts(when - dt.timedelta(seconds=1)), "seq": 1}  # fmt: skip
+    assert process_ticks(ctx, [orjson.dumps(spot_tick)]) == 1
+    put = quote(when, expiry, 23950.0, "PUT", 0.0, 0.0, 0.0, seq=2)  # no price: no IV
+    assert process_quotes(ctx, [orjson.dumps(two_sided), orjson.dumps(put), b"{}"]) == 2
+    ts_ms = int(when.timestamp() * 1000)
+    points = ctx.redis.hgetall(iv_points_key(PRODUCT))
+    assert points == {
+        f"{expiry}|24000.0|CALL".encode(): f"{ts_ms}|{expected!r}".encode(),
+        f"{expiry}|23950.0|PUT".encode(): f"{ts_ms}|".encode(),
+    }
+    surface = orjson.loads(ctx.redis.get(iv_surface_key(PRODUCT)))
+    assert surface == {
+        "product": PRODUCT, "timestamp": format_ts(when), "spot": 24010.0,
+        "expiries": [expiry.isoformat()], "strikes": [24000.0], "iv": [[expected]],
+    }  # fmt: skip
+    assert ctx.redis.ttl(iv_surface_key(PRODUCT)) > 0
+    (entry,) = deadletters(ctx.redis, Channel.MARKET_OPTION_QUOTE)
+    assert entry["payload"] == "{}"
+    assert entry["stage"] == "worker"
+
+
+def points(*rows: tuple[str, float, str, int, str]) -> dict[bytes, bytes]:
+    return {f"{e}|{k!r}|{t}".encode(): f"{ts}|{iv}".encode() for e, k, t, ts, iv in rows}
+
+
+def test_build_surface_picks_the_out_of_the_money_side() -> None:
+    today = dt.date(2026, 11, 21)
+    grid = points(
+        ("2026-12-03", 95.0, "PUT", 1_000, "0.31"),
+        ("2026-12-03", 95.0, "CALL", 1_000, "0.41"),
+        ("2026-12-03", 100.0, "CALL", 1_000, "0.22"),  # at the spot: the call
+        ("2026-12-03", 100.0, "PUT", 1_000, "0.32"),
+        ("2026-12-03", 1000.0, "CALL", 1_000, ""),  # no IV: falls back to the put
+        ("2026-12-03", 1000.0, "PUT", 1_000, "0.55"),
+        ("2026-11-26", 95.0, "CALL", 3_000, "0.44"),  # no put at 95: the call
+        ("2026-11-26", 100.0, "PUT", 2_000, "0.33"),  # no call at the spot: the put
+        ("2026-11-20", 100.0, "CALL", 9_000, "0.99"),  # expired: left out entirely
+        ("2026-11-21", 105.0, "CALL", 500, "0.25"),  # expires today: kept
+    )
+    surface = build_surface(PRODUCT, grid, 100.0, today)
+    assert surface == {
+        "product": PRODUCT,
+        "timestamp": "1970-01-01T00:00:03.000Z",  # the newest point not expired
+        "spot": 100.0,
+        "expiries": ["2026-11-21", "2026-11-26", "2026-12-03"],
+        "strikes": [95.0, 100.0, 105.0, 1000.0],  # numeric order, not text order
+        "iv": [
+            [None, None, 0.25, None],
+            [0.44, 0.33, None, None],
+            [0.31, 0.22, None, 0.55],
+        ],
+    }
+
+
+def test_build_surface_without_spot_uses_calls_and_empty_grid() -> None:
+    grid = points(
+        ("2026-12-03", 95.0, "PUT", 1_000, "0.31"), ("2026-12-03", 95.0, "CALL", 1_000, "0.41")
+    )
+    assert build_surface(PRODUCT, grid, None, dt.date(2026, 11, 21))["iv"] == [[0.41]]
+    empty = build_surface(PRODUCT, {}, 100.0, dt.date(2026, 11, 21))
+    assert empty == {"product": PRODUCT, "timestamp": None, "spot": 100.0, "expiries": [],
+                     "strikes": [], "iv": []}  # fmt: skip
+
+
+# -- tasks ----------------------------------------------------------------------------
+
+
+def test_a_failing_batch_is_dead_lettered(ctx: WorkerContext) -> None:
+    raws = [orjson.dumps(build_chain(5, seq=s)).decode() for s in (30, 31)]
+    set_context(ctx)
+    try:
+        enrich_chains.on_failure(
+            StoreUnavailable("sqlite: database is locked"), "task-1", (raws,), {}, None
+        )
+    finally:
+        set_context(None)
+    entries = deadletters(ctx.redis, Channel.MARKET_OPTION_CHAIN)
+    assert [e["payload"] for e in entries] == raws
+    for entry in entries:
+        assert entry["stage"] == "worker"
+        assert entry["channel"] == "market:option_chain"
+        assert entry["reason"] == (
+            "task failed after 0 retries: StoreUnavailable: sqlite: database is locked"
+        )
+        assert parse_ts(entry["received_at"])
+
+
+def test_a_failing_batch_is_dead_lettered_even_when_the_store_cannot_open(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker whose first task met a store that was down has no context: the
+    # batch must still reach Redis, which is up.
+    (tmp_path / "blocker").write_text("a file where the store's directory should be")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("STORE_URL", f"sqlite:///{tmp_path}/blocker/s.db")
+    set_context(None)
+    raws = [orjson.dumps(build_chain(5, seq=40)).decode()]
+    enrich_chains.on_failure(StoreUnavailable("store down"), "task-2", (raws,), {}, None)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        (entry,) = deadletters(client, Channel.MARKET_OPTION_CHAIN)
+    finally:
+        client.close()
+    assert entry["payload"] == raws[0]
+    assert entry["reason"] == "task failed after 0 retries: StoreUnavailable: store down"

@@ -1,0 +1,97 @@
+"""Real OptionsFlow processes for tests: started in their own process groups, logs in files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+PYTHON = sys.executable
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+class ProcessSet:
+    """Named processes with their output in ``log_dir/{name}.log``; stopped on :meth:`close`."""
+
+    def __init__(self, log_dir: Path, env: Mapping[str, str]) -> None:
+        self.log_dir = log_dir
+        self.env = dict(env)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start(
+        self, name: str, argv: list[str], *, ready: str | None = None, timeout: float = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:  # fmt: skip
+        """Start ``argv``; with ``ready``, wait until that text appears in its log."""
+        with open(self.log_dir / f"{name}.log", "ab") as out:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env={**self.env, **(env or {})}, start_new_session=True,
+            )  # fmt: skip
+        self.procs[name] = proc
+        if ready is not None and not wait_until(
+            lambda: ready in self.log(name) or proc.poll() is not None, timeout
+        ):
+            raise AssertionError(f"{name} not ready after {timeout} s:\n{self.log(name)[-3000:]}")
+        if proc.poll() is not None:
+            raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-3000:]}")
+        return proc
+
+    def worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen[bytes]:
+        """A real Celery worker on the ``enrich`` queue."""
+        argv = [
+            PYTHON, "-m", "celery", "-A", "worker_enricher.celery_app", "worker",
+            "--queues", "enrich", "--concurrency", str(concurrency), "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h",
+        ]  # fmt: skip
+        return self.start(name, argv, ready=" ready.")
+
+    def subscriber(self, name: str = "subscriber") -> subprocess.Popen[bytes]:
+        return self.start(name, [PYTHON, "-m", "worker_enricher.subscriber"], ready="subscribed")
+
+    def feed(self, *args: str, name: str = "feed") -> subprocess.Popen[bytes]:
+        return self.start(name, [PYTHON, "-m", "feed_generator", "--progress-interval", "0", *args])
+
+    def wait(self, name: str, timeout: float) -> int:
+        return self.procs[name].wait(timeout)
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Signal the whole process group of ``name`` (a Celery worker and its pool)."""
+        proc = self.procs[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        if sig is signal.SIGKILL:
+            proc.wait(10)
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill(name)
+        for proc in self.procs.values():  # the pool of a worker stopped warm
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)

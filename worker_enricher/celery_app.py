@@ -1,0 +1,19 @@
+"""Entry point of the worker: ``celery -A worker_enricher.celery_app worker -Q enrich``."""
+
+from __future__ import annotations
+
+from celery import signals
+
+from common.jsonlog import configure_logging
+from common.settings import load_settings
+from worker_enricher.celery_config import make_celery
+
+settings = load_settings()
+app = make_celery(settings)
+app.set_current()
+app.set_default()
+
+
+@signals.setup_logging.connect  # type: ignore[untyped-decorator]
+def _json_logging(**_: object) -> None:
+    configure_logging("worker", settings.log_level)

@@ -1,0 +1,66 @@
+"""The Celery application of the enrichment pipeline, configured in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from common.names import ENRICH_QUEUE, Channel
+from common.redis_client import redis_db_url
+from common.settings import Settings, SettingsError
+
+TASKS: dict[Channel, str] = {
+    Channel.MARKET_UNDERLYING: "worker_enricher.tasks.underlying.enrich_underlying",
+    Channel.MARKET_OPTION_QUOTE: "worker_enricher.tasks.quotes.update_iv_surface",
+    Channel.MARKET_OPTION_CHAIN: "worker_enricher.tasks.chains.enrich_chains",
+}
+"""The task that takes a batch of each market channel."""
+
+BROKER_DB = 1
+"""The broker's Redis database, apart from the cache and Pub/Sub in database 0."""
+
+
+def broker_url(settings: Settings) -> str:
+    if settings.pipeline.broker_url:
+        return settings.pipeline.broker_url
+    if settings.redis_url is None:
+        raise SettingsError("REDIS_URL (or CELERY_BROKER_URL) must be set for the Celery broker")
+    return redis_db_url(settings.redis_url, BROKER_DB)
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": broker_url(settings),
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            # A batch taken by a worker that died goes back to the queue after this long.
+            "visibility_timeout": settings.pipeline.visibility_timeout_s,
+            # Look for such batches a few times per timeout (kombu's default: every ~100 s).
+            "unacked_restore_interval": max(1, settings.pipeline.visibility_timeout_s // 5),
+            "unacked_restore_throttle": 1,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 5,
+        },
+        "task_routes": {"worker_enricher.tasks.*": {"queue": ENRICH_QUEUE}},
+        "task_default_queue": ENRICH_QUEUE,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,  # nobody reads results: no result backend
+        "result_backend": None,
+        "task_acks_late": True,  # acknowledged after the batch is stored and published
+        "task_reject_on_worker_lost": True,  # a killed worker's batch is redelivered
+        "worker_prefetch_multiplier": 2,  # small: a dead worker strands few batches
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app for ``settings`` with the enrichment tasks registered."""
+    app = Celery("optionsflow", set_as_current=False)
+    app.conf.update(celery_config(settings))
+    app.conf.include = ["worker_enricher.tasks.chains", "worker_enricher.tasks.underlying",
+                        "worker_enricher.tasks.quotes"]  # fmt: skip
+    return app

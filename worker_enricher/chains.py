@@ -1,0 +1,104 @@
+"""Chain batches: validate, enrich against the previous snapshot, store, cache and publish."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+import orjson
+
+from common.names import Channel, latest_chain_key, previous_chains_key
+from common.timestamps import now_ts
+from worker_enricher.analytics import enrich_chain
+from worker_enricher.cache import cache_and_publish
+from worker_enricher.context import WorkerContext
+from worker_enricher.deadletter import push_deadletters
+from worker_enricher.validation import validate_all
+
+log = logging.getLogger(__name__)
+
+PREVIOUS_KEPT = 8
+"""Raw snapshots kept per (product, expiry), so a task taken out of order finds its predecessor."""
+
+Group = tuple[str, str]
+
+
+def _previous(ctx: WorkerContext, firsts: dict[Group, int]) -> dict[Group, dict[str, Any]]:
+    """The newest stored raw chain older than each group's first seq, in one round trip."""
+    pipe = ctx.redis.pipeline(transaction=False)
+    groups = list(firsts)
+    for product, expiry in groups:
+        key = previous_chains_key(product, expiry)
+        pipe.zrevrangebyscore(key, f"({firsts[product, expiry]}", "-inf", start=0, num=1)
+    found: dict[Group, dict[str, Any]] = {}
+    for group, members in zip(groups, pipe.execute(), strict=True):
+        if members:
+            found[group] = orjson.loads(members[0])
+    return found
+
+
+Pair = tuple[dict[str, Any], bytes | str]
+
+
+def _enrich_sorted(
+    ctx: WorkerContext, valid: list[Pair]
+) -> tuple[list[tuple[dict[str, Any], Pair]], list[tuple[bytes | str, str]]]:
+    """Enriched chains in (product, expiry, seq) order; each uses the snapshot before it."""
+    s = ctx.settings
+    valid.sort(key=lambda pair: (pair[0]["product"], pair[0]["expiry"], pair[0]["seq"]))
+    firsts: dict[Group, int] = {}
+    for chain, _ in valid:
+        firsts.setdefault((chain["product"], chain["expiry"]), chain["seq"])
+    previous = _previous(ctx, firsts)
+    enriched: list[tuple[dict[str, Any], Pair]] = []
+    rejected: list[tuple[bytes | str, str]] = []
+    processed_at = now_ts()
+    for group, pairs in groupby(valid, key=lambda p: (p[0]["product"], p[0]["expiry"])):
+        prev = previous.get(group)
+        for chain, raw in pairs:
+            if prev is not None and chain["seq"] == prev["seq"]:
+                continue  # a repeat in the batch: enriched against itself, its OI change is 0
+            try:
+                message = enrich_chain(
+                    chain, prev, rate=s.risk_free_rate, dividend_yield=s.dividend_yield,
+                    expiry_time_utc=s.expiry_time_utc, processed_at=processed_at,
+                )  # fmt: skip
+            except ValueError as exc:  # e.g. a chain stamped after its own expiry
+                rejected.append((raw, f"cannot enrich: {exc}"))
+                continue
+            enriched.append((message, (chain, raw)))
+            prev = chain
+    return enriched, rejected
+
+
+def process_chains(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
+    """Enrich, persist, cache and publish a batch of raw chains; returns how many were enriched.
+
+    Raises the store's or Redis's error for the task to retry: the store skips
+    snapshots it holds already, so a retried batch never duplicates one.
+    """
+    channel = Channel.MARKET_OPTION_CHAIN
+    valid, rejected = validate_all(channel, raws)
+    enriched, unusable = _enrich_sorted(ctx, valid)
+    if enriched:  # first, so a retry after a store error has written nothing else
+        ctx.store.insert_chains([message for message, _ in enriched])
+    pipe = ctx.redis.pipeline(transaction=False)
+    push_deadletters(
+        pipe, channel, rejected + unusable, "worker", ctx.settings.pipeline.deadletter_max
+    )
+    ttl = ctx.settings.pipeline.latest_ttl_s
+    for message, (chain, raw) in enriched:
+        key = previous_chains_key(chain["product"], chain["expiry"])
+        pipe.zadd(key, {raw if isinstance(raw, bytes) else raw.encode(): chain["seq"]})
+        pipe.zremrangebyrank(key, 0, -PREVIOUS_KEPT - 1)
+        pipe.expire(key, ttl)
+        cache_and_publish(
+            pipe, ctx.scripts,
+            key=latest_chain_key(message["product"], message["expiry"]),
+            channel=Channel.ENRICHED_OPTION_CHAIN, message=message,
+            payload=orjson.dumps(message), ttl_s=ttl,
+        )  # fmt: skip
+    pipe.execute()
+    return len(enriched)

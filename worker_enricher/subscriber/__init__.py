@@ -1,0 +1,1 @@
+"""The Pub/Sub subscriber: market messages in, Celery micro-batches out."""

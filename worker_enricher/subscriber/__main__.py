@@ -1,0 +1,35 @@
+"""``python -m worker_enricher.subscriber``: the subscriber process."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from prometheus_client import start_http_server
+
+from common.jsonlog import configure_logging
+from common.lifecycle import stop_on_signals
+from common.settings import SettingsError, load_settings
+from worker_enricher.subscriber.service import Subscriber
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+        subscriber = Subscriber(settings)
+    except SettingsError as exc:
+        sys.stderr.write(f"subscriber: {exc}\n")
+        raise SystemExit(2) from None
+    configure_logging("subscriber", settings.log_level)
+    if settings.pipeline.metrics_port:
+        start_http_server(settings.pipeline.metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        try:
+            subscriber.run(stop)
+        finally:
+            subscriber.close()
+
+
+if __name__ == "__main__":
+    main()

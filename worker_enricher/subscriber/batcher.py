@@ -1,0 +1,80 @@
+"""Micro-batching with coalescing of chains under backpressure; pure logic, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.names import Channel
+
+MAX_BATCH_BYTES = 4 << 20
+"""A batch is sent early once its messages reach this size (wide chains are large)."""
+
+
+@dataclass(slots=True)
+class Batcher:
+    """Collects raw messages per channel; :meth:`take` hands out the batches that are due.
+
+    A batch goes out when it holds ``size`` messages or ``MAX_BATCH_BYTES``, or
+    when its first message has waited ``max_wait_s``. While the queue is
+    congested, chains are held per (product, expiry) instead; a newer one
+    replaces the one held (it is *superseded*), and the held chains go out
+    every ``release_s`` or as soon as the congestion ends. Ticks and quotes are
+    never held.
+    """
+
+    size: int
+    max_wait_s: float
+    release_s: float
+    pending: dict[Channel, list[bytes]] = field(default_factory=dict)
+    pending_bytes: int = 0
+    first_at: float | None = None
+    held: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    last_release: float = 0.0
+
+    def add(self, channel: Channel, raw: bytes, now: float) -> None:
+        batch = self.pending.setdefault(channel, [])
+        batch.append(raw)
+        self.pending_bytes += len(raw)
+        if self.first_at is None:
+            self.first_at = now
+
+    def hold(self, product: str, expiry: str, raw: bytes) -> bool:
+        """Hold a chain while congested; True when it superseded a held one."""
+        superseded = (product, expiry) in self.held
+        self.held[product, expiry] = raw
+        return superseded
+
+    def _release_due(self, now: float, congested: bool) -> bool:
+        return bool(self.held) and (not congested or now - self.last_release >= self.release_s)
+
+    def due(self, now: float, congested: bool) -> bool:
+        full = self.pending_bytes >= MAX_BATCH_BYTES or any(
+            len(batch) >= self.size for batch in self.pending.values()
+        )
+        waited = self.first_at is not None and now - self.first_at >= self.max_wait_s
+        return full or waited or self._release_due(now, congested)
+
+    def next_deadline(self, now: float) -> float:
+        """Seconds until a batch may fall due with no new message (at most ``max_wait_s``)."""
+        deadlines = [self.max_wait_s]
+        if self.first_at is not None:
+            deadlines.append(self.first_at + self.max_wait_s - now)
+        if self.held:
+            deadlines.append(self.last_release + self.release_s - now)
+        return max(0.0, min(deadlines))
+
+    def take(self, now: float, congested: bool) -> list[tuple[Channel, list[bytes]]]:
+        """Every pending batch, with the held chains if their release is due, in ``size`` chunks."""
+        if self._release_due(now, congested):
+            self.pending.setdefault(Channel.MARKET_OPTION_CHAIN, []).extend(self.held.values())
+            self.held.clear()
+            self.last_release = now
+        batches = [
+            (channel, messages[i : i + self.size])
+            for channel, messages in self.pending.items()
+            for i in range(0, len(messages), self.size)
+        ]
+        self.pending = {}
+        self.pending_bytes = 0
+        self.first_at = None
+        return batches

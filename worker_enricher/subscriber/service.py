@@ -1,0 +1,260 @@
+"""The subscriber loop: Pub/Sub in, envelope checks, gap detection, micro-batches out.
+
+One process reads the three ``market:*`` channels, checks each message's
+envelope (size, JSON object, product, seq, expiry), dead-letters what fails,
+and sends micro-batches to the ``enrich`` queue, one task per channel. Full
+schema validation happens in the workers, which run in parallel.
+
+Several instances share the load by product: instance ``i`` of ``n`` takes the
+products whose CRC-32 is ``i`` mod ``n``, so every message is taken exactly
+once, and one instance sees all of a product's messages in order (its gap
+detection stays exact). Pub/Sub delivers every message to every instance; the
+others drop it after reading the product.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from common.names import ENRICH_QUEUE, MARKET_CHANNELS, Channel
+from common.redis_client import make_redis
+from common.settings import Settings, SettingsError
+from worker_enricher.celery_config import TASKS, broker_url, make_celery
+from worker_enricher.deadletter import push_deadletters
+from worker_enricher.subscriber import metrics
+from worker_enricher.subscriber.batcher import Batcher
+from worker_enricher.subscriber.sequencer import Sequencer, Step
+from worker_enricher.validation import MessageError, decode
+
+log = logging.getLogger(__name__)
+
+DEPTH_POLL_S = 0.1
+STATS_EVERY_S = 10.0
+_BY_NAME = {c.value: c for c in MARKET_CHANNELS}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    channel: Channel
+    product: str
+    seq: int
+    expiry: str | None
+
+
+def envelope(channel: Channel, raw: bytes, max_bytes: int) -> Envelope:
+    """The routing fields of ``raw``; :class:`MessageError` when they are missing or wrong."""
+    if len(raw) > max_bytes:
+        raise MessageError(f"message of {len(raw)} bytes exceeds the limit of {max_bytes}")
+    message = decode(raw)
+    product, seq = message.get("product"), message.get("seq")
+    if not isinstance(product, str) or not product:
+        raise MessageError("product: missing or not a string")
+    if type(seq) is not int or seq < 0:
+        raise MessageError("seq: missing or not a non-negative integer")
+    expiry = message.get("expiry")
+    if channel is Channel.MARKET_OPTION_CHAIN and not isinstance(expiry, str):
+        raise MessageError("expiry: missing or not a string")
+    return Envelope(channel, product, seq, expiry if isinstance(expiry, str) else None)
+
+
+def partition(product: str, instances: int) -> int:
+    """The subscriber instance that takes ``product``."""
+    return zlib.crc32(product.encode()) % instances
+
+
+class Subscriber:
+    """Runs until ``stop`` is set; survives Redis and broker outages with capped backoff."""
+
+    def __init__(self, settings: Settings, celery: Celery | None = None) -> None:
+        if settings.redis_url is None:
+            raise SettingsError("REDIS_URL: the subscriber needs the Redis the feed publishes to")
+        self.settings = settings
+        self.cfg = settings.pipeline
+        self.redis = make_redis(settings.redis_url, socket_timeout=None)
+        self.broker = make_redis(broker_url(settings), socket_timeout=2.0, retries=0)
+        self.celery = celery or make_celery(settings)
+        self.batcher = Batcher(
+            self.cfg.batch_size, self.cfg.batch_ms / 1000, self.cfg.coalesce_release_ms / 1000
+        )
+        self.sequencer = Sequencer()
+        self.rejected: dict[Channel, list[tuple[bytes | str, str]]] = {}
+        self.depth = 0
+        self._depth_at = 0.0
+        self._stats_at = time.monotonic()
+        self.ready = threading.Event()
+
+    @property
+    def congested(self) -> bool:
+        return self.depth > self.cfg.queue_high_water
+
+    # -- receiving -------------------------------------------------------------
+
+    def handle(self, channel_name: bytes | str, raw: bytes, now: float) -> None:
+        name = channel_name.decode() if isinstance(channel_name, bytes) else channel_name
+        channel = _BY_NAME.get(name)
+        if channel is None:
+            return
+        metrics.MESSAGES.labels(channel.value).inc()
+        try:
+            env = envelope(channel, raw, self.cfg.max_message_bytes)
+        except MessageError as exc:
+            self.rejected.setdefault(channel, []).append((raw, str(exc)))
+            return
+        if (
+            self.cfg.instances > 1
+            and partition(env.product, self.cfg.instances) != self.cfg.instance
+        ):
+            return
+        self._check_seq(env)
+        if channel is Channel.MARKET_OPTION_CHAIN and self.congested:
+            if self.batcher.hold(env.product, env.expiry or "", raw):
+                metrics.SUPERSEDED.inc()
+            return
+        self.batcher.add(channel, raw, now)
+
+    def _check_seq(self, env: Envelope) -> None:
+        step, missing = self.sequencer.check(env.channel.value, env.product, env.seq)
+        if step is Step.GAP:
+            metrics.GAPS.labels(env.channel.value).inc()
+            metrics.MISSING.labels(env.channel.value).inc(missing)
+            log.warning(
+                "sequence gap",
+                extra={"channel": env.channel.value, "product": env.product,
+                       "seq": env.seq, "missing": missing},
+            )  # fmt: skip
+        elif step is Step.REPEAT:
+            metrics.REPEATS.labels(env.channel.value).inc()
+        elif step is Step.RESET:
+            metrics.RESETS.labels(env.channel.value).inc()
+            log.info(
+                "sequence reset",
+                extra={"channel": env.channel.value, "product": env.product, "seq": env.seq},
+            )
+
+    # -- sending ---------------------------------------------------------------
+
+    def poll_depth(self, now: float) -> None:
+        if now - self._depth_at < DEPTH_POLL_S:
+            return
+        self._depth_at = now
+        try:
+            depth = int(self.broker.llen(ENRICH_QUEUE))
+        except redis.RedisError as exc:
+            log.warning("queue depth unknown", extra={"error": str(exc)})
+            return
+        was = self.congested
+        self.depth = depth
+        metrics.QUEUE_DEPTH.set(depth)
+        if self.congested != was:
+            metrics.CONGESTED.set(int(self.congested))
+            log.warning(
+                "backpressure " + ("on: coalescing chains" if self.congested else "off"),
+                extra={"queue_depth": depth, "high_water": self.cfg.queue_high_water},
+            )
+
+    def flush(self, now: float) -> None:
+        """Send the batches that are due (all when ``now`` is ``inf``) and the dead letters."""
+        if self.rejected:
+            pipe = self.redis.pipeline(transaction=False)
+            for channel, rejected in self.rejected.items():
+                push_deadletters(pipe, channel, rejected, "subscriber", self.cfg.deadletter_max)
+            pipe.execute()
+            self.rejected = {}
+        if now != float("inf") and not self.batcher.due(now, self.congested):
+            return
+        batches = self.batcher.take(now, self.congested and now != float("inf"))
+        for i, (channel, raws) in enumerate(batches):
+            try:
+                self.send(channel, raws)
+            except Exception:
+                for later_channel, later in batches[i:]:  # kept, in order, for the next flush
+                    for raw in later:
+                        self.batcher.add(later_channel, raw, time.monotonic())
+                raise
+
+    def send(self, channel: Channel, raws: list[bytes]) -> None:
+        texts = [raw.decode() for raw in raws]
+        self.celery.send_task(TASKS[channel], args=[texts], queue=ENRICH_QUEUE)
+        metrics.BATCHES.labels(channel.value).inc()
+        metrics.DISPATCHED.labels(channel.value).inc(len(raws))
+
+    # -- the loop --------------------------------------------------------------
+
+    def _subscribe(self) -> Any:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub.subscribe(*(c.value for c in MARKET_CHANNELS))
+        return pubsub
+
+    def run(self, stop: threading.Event) -> None:
+        delay = 0.0
+        while not stop.is_set():
+            try:
+                self._run_subscribed(stop)
+                delay = 0.0
+            except (redis.RedisError, OperationalError, OSError) as exc:
+                delay = min(5.0, max(0.1, delay * 2))
+                log.error(
+                    "redis unavailable, retrying", extra={"error": str(exc), "delay_s": delay}
+                )
+                stop.wait(delay * random.uniform(0.5, 1.0))
+        try:
+            self.flush(float("inf"))
+        except (redis.RedisError, OperationalError, OSError) as exc:
+            log.error("could not send the last batches", extra={"error": str(exc)})
+        self.log_stats()
+
+    def _run_subscribed(self, stop: threading.Event) -> None:
+        pubsub = self._subscribe()
+        log.info("subscribed", extra={"channels": [c.value for c in MARKET_CHANNELS],
+                                      "instance": self.cfg.instance,
+                                      "instances": self.cfg.instances})  # fmt: skip
+        self.ready.set()
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                message = pubsub.get_message(timeout=self.batcher.next_deadline(now))
+                while message is not None:
+                    self.handle(message["channel"], message["data"], time.monotonic())
+                    if self.batcher.pending_bytes and self.batcher.due(time.monotonic(), False):
+                        break
+                    message = pubsub.get_message(timeout=0.0)
+                now = time.monotonic()
+                self.poll_depth(now)
+                self.flush(now)
+                if now - self._stats_at >= STATS_EVERY_S:
+                    self._stats_at = now
+                    self.log_stats()
+        finally:
+            pubsub.close()
+
+    def log_stats(self) -> None:
+        def total(counter: Any) -> int:
+            return int(sum(s.value for m in counter.collect() for s in m.samples
+                           if s.name.endswith("_total")))  # fmt: skip
+
+        log.info(
+            "subscriber stats",
+            extra={
+                "received": total(metrics.MESSAGES),
+                "dispatched": total(metrics.DISPATCHED),
+                "batches": total(metrics.BATCHES),
+                "gaps": total(metrics.GAPS),
+                "missing": total(metrics.MISSING),
+                "superseded": total(metrics.SUPERSEDED),
+                "queue_depth": self.depth,
+            },
+        )
+
+    def close(self) -> None:
+        self.redis.close()
+        self.broker.close()

@@ -1,0 +1,137 @@
+"""The IV surface of each product (strike × expiry grid) from option quotes, cached in Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import numpy as np
+import orjson
+
+from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
+from common.schemas import OptionType
+from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
+from worker_enricher.analytics import implied_vol, quote_price
+from worker_enricher.context import WorkerContext
+from worker_enricher.deadletter import push_deadletters
+from worker_enricher.validation import validate_all
+
+REFRESH_MS = 1000
+"""A product's surface is rebuilt at most this often; points are recorded on every quote."""
+
+
+def _spots(ctx: WorkerContext, products: list[str]) -> dict[str, float]:
+    values = cast(list[bytes | None], ctx.redis.hmget(SPOT_KEY, products))
+    return {p: float(v.split(b"|")[0]) for p, v in zip(products, values, strict=True) if v}
+
+
+def quote_ivs(
+    quotes: Sequence[Mapping[str, Any]], spots: Mapping[str, float], *, rate: float,
+    dividend_yield: float, expiry_time_utc: dt.time,
+) -> list[float]:  # fmt: skip
+    """Implied volatility of each quote (NaN without spot, price or time value), vectorised."""
+    n = len(quotes)
+    m = np.array([[q["bid"], q["ask"], q["last"]] for q in quotes], dtype=float).reshape(n, 3)
+    price = quote_price(m)  # columns bid, ask, last as in the chain matrix
+    S = np.array([spots.get(q["product"], np.nan) for q in quotes], dtype=float)
+    T = np.array(
+        [years_to_expiry(parse_ts(q["timestamp"]), parse_expiry(q["expiry"]), expiry_time_utc)
+         for q in quotes], dtype=float,
+    )  # fmt: skip
+    K = np.array([q["strike"] for q in quotes], dtype=float)
+    call = np.array([q["option_type"] == OptionType.CALL for q in quotes], dtype=bool)
+    iv = np.asarray(implied_vol(price, S, K, T, rate, dividend_yield, call), dtype=float)
+    return [float(v) for v in iv.reshape(n)]
+
+
+def point_field(quote: Mapping[str, Any]) -> str:
+    return f"{quote['expiry']}|{float(quote['strike'])!r}|{quote['option_type']}"
+
+
+def build_surface(
+    product: str, points: Mapping[bytes, bytes], spot: float | None, today: dt.date
+) -> dict[str, Any]:
+    """The grid of out-of-the-money IVs: calls at strikes ≥ spot, puts below, else the other side.
+
+    ``points`` is the IV points hash (``expiry|strike|type`` → ``ts_ms|iv``);
+    expired expiries are left out; a missing IV is ``None``.
+    """
+    grid: dict[tuple[str, float], dict[str, float]] = {}
+    newest = 0
+    for field, value in points.items():
+        expiry, strike, kind = field.decode().split("|")
+        ts, iv = value.decode().split("|")
+        if parse_expiry(expiry) < today:
+            continue
+        newest = max(newest, int(ts))
+        if iv:
+            grid.setdefault((expiry, float(strike)), {})[kind] = float(iv)
+    expiries = sorted({e for e, _ in grid})
+    strikes = sorted({k for _, k in grid})
+
+    def pick(expiry: str, strike: float) -> float | None:
+        sides = grid.get((expiry, strike), {})
+        otm, itm = ("CALL", "PUT") if spot is None or strike >= spot else ("PUT", "CALL")
+        return sides.get(otm, sides.get(itm))
+
+    return {
+        "product": product,
+        "timestamp": format_ts(dt.datetime.fromtimestamp(newest / 1000, dt.UTC))
+        if newest
+        else None,
+        "spot": spot,
+        "expiries": expiries,
+        "strikes": strikes,
+        "iv": [[pick(e, k) for k in strikes] for e in expiries],
+    }
+
+
+def _record_points(ctx: WorkerContext, quotes: list[dict[str, Any]], ivs: list[float]) -> None:
+    newest: dict[str, dict[str, tuple[int, str]]] = {}
+    for quote, iv in zip(quotes, ivs, strict=True):
+        ts = int(parse_ts(quote["timestamp"]).timestamp() * 1000 + 0.5)
+        field = point_field(quote)
+        points = newest.setdefault(quote["product"], {})
+        if field not in points or points[field][0] <= ts:
+            points[field] = (ts, "" if iv != iv else repr(iv))  # NaN: no IV from this quote
+    pipe = ctx.redis.pipeline(transaction=False)
+    for product, points in newest.items():
+        args = [x for field, (ts, iv) in points.items() for x in (field, ts, iv)]
+        ctx.scripts.iv_points(keys=[iv_points_key(product)], args=args, client=pipe)
+    pipe.execute()
+
+
+def refresh_surfaces(ctx: WorkerContext, products: list[str], now: dt.datetime) -> list[str]:
+    """Rebuild the cached surface of each product not rebuilt in the last ``REFRESH_MS``."""
+    rebuilt = []
+    for product in products:
+        if not ctx.redis.set(f"{iv_surface_key(product)}:lock", 1, nx=True, px=REFRESH_MS):
+            continue
+        spot = _spots(ctx, [product]).get(product)
+        points = cast(dict[bytes, bytes], ctx.redis.hgetall(iv_points_key(product)))
+        surface = build_surface(product, points, spot, now.date())
+        ctx.redis.set(
+            iv_surface_key(product), orjson.dumps(surface), ex=ctx.settings.pipeline.latest_ttl_s
+        )
+        rebuilt.append(product)
+    return rebuilt
+
+
+def process_quotes(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
+    """Record the IV of each quote and refresh the surfaces; returns the number of valid quotes."""
+    channel = Channel.MARKET_OPTION_QUOTE
+    valid, rejected = validate_all(channel, raws)
+    push_deadletters(ctx.redis, channel, rejected, "worker", ctx.settings.pipeline.deadletter_max)
+    quotes = [quote for quote, _ in valid]
+    if not quotes:
+        return 0
+    s = ctx.settings
+    products = sorted({q["product"] for q in quotes})
+    ivs = quote_ivs(
+        quotes, _spots(ctx, products), rate=s.risk_free_rate, dividend_yield=s.dividend_yield,
+        expiry_time_utc=s.expiry_time_utc,
+    )  # fmt: skip
+    _record_points(ctx, quotes, ivs)
+    refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC))
+    return len(quotes)

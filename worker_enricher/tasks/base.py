@@ -1,0 +1,75 @@
+"""What every batch task shares: retries on store and Redis errors, and no silent loss."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from celery import Task
+
+from common.jsonlog import trace
+from common.names import Channel
+from common.redis_client import make_redis
+from common.settings import SettingsError, load_settings
+from storage_service.store import StoreError, StoreUnavailable
+from worker_enricher.context import WorkerContext, get_context
+from worker_enricher.deadletter import push_deadletters
+
+log = logging.getLogger(__name__)
+
+RETRYABLE: tuple[type[Exception], ...] = (
+    StoreUnavailable,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.BusyLoadingError,
+)
+RETRY_OPTIONS: dict[str, Any] = {
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 1,  # seconds: 1, 2, 4, … capped below, with full jitter
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 12,  # about five minutes of outage
+}
+
+
+class BatchTask(Task):  # type: ignore[misc]
+    """A batch that still fails after its retries goes to the dead-letter list, not away."""
+
+    channel: Channel
+
+    def on_failure(
+        self, exc: Exception, task_id: str, args: Sequence[Any], kwargs: dict[str, Any], einfo: Any
+    ) -> None:
+        raws: list[str] = list(args[0]) if args else []
+        reason = f"task failed after {self.request.retries} retries: {type(exc).__name__}: {exc}"
+        log.error("batch failed", extra={"task_id": task_id, "count": len(raws), "reason": reason})
+        try:
+            _dead_letter(self.channel, [(r, reason) for r in raws])
+        except (redis.RedisError, StoreError, SettingsError):
+            log.exception("batch lost: its dead letters could not be written")
+
+
+def _dead_letter(channel: Channel, rejected: list[tuple[bytes | str, str]]) -> None:
+    """Push through the worker's context or, if the store keeps it from being made, Redis alone."""
+    try:
+        ctx = get_context()
+    except StoreError:  # no context without the store, which may be why the batch failed
+        settings = load_settings()
+        if settings.redis_url is None:
+            raise SettingsError("REDIS_URL: needed for the dead letters") from None
+        with make_redis(settings.redis_url) as client:
+            push_deadletters(client, channel, rejected, "worker", settings.pipeline.deadletter_max)
+        return
+    push_deadletters(ctx.redis, channel, rejected, "worker", ctx.settings.pipeline.deadletter_max)
+
+
+def run_batch(
+    task: Task, process: Callable[[WorkerContext, Sequence[str]], int], raws: Sequence[str]
+) -> int:
+    """Run ``process`` on a batch under the task's id as trace id."""
+    with trace(task.request.id):
+        count = process(get_context(), raws)
+        log.debug("batch done", extra={"count": count, "retries": task.request.retries})
+        return count

@@ -1,0 +1,18 @@
+"""Chain batches: enrichment, store, cache and broadcast."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from common.names import Channel
+from worker_enricher.chains import process_chains
+from worker_enricher.tasks.base import RETRY_OPTIONS, BatchTask, run_batch
+
+
+class _ChainTask(BatchTask):
+    channel = Channel.MARKET_OPTION_CHAIN
+
+
+@shared_task(bind=True, base=_ChainTask, **RETRY_OPTIONS)  # type: ignore[untyped-decorator]
+def enrich_chains(self: BatchTask, raws: list[str]) -> int:
+    return run_batch(self, process_chains, raws)

@@ -1,0 +1,18 @@
+"""Underlying tick batches: candles, cache and broadcast."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from common.names import Channel
+from worker_enricher.tasks.base import RETRY_OPTIONS, BatchTask, run_batch
+from worker_enricher.underlying import process_ticks
+
+
+class _TickTask(BatchTask):
+    channel = Channel.MARKET_UNDERLYING
+
+
+@shared_task(bind=True, base=_TickTask, **RETRY_OPTIONS)  # type: ignore[untyped-decorator]
+def enrich_underlying(self: BatchTask, raws: list[str]) -> int:
+    return run_batch(self, process_ticks, raws)

@@ -1,0 +1,118 @@
+"""Underlying ticks: shared OHLC candles in Redis, enriched ticks, closed candles persisted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from common.names import (
+    CLOSED_CANDLES_KEY,
+    SPOT_KEY,
+    Channel,
+    candle_key,
+    latest_underlying_key,
+    seen_ticks_key,
+)
+from common.timestamps import format_ts, now_ts
+from worker_enricher.cache import cache_and_publish, epoch_ms
+from worker_enricher.context import WorkerContext
+from worker_enricher.deadletter import push_deadletters
+from worker_enricher.validation import validate_all
+
+INTERVALS: tuple[tuple[str, int], ...] = (("1min", 60_000), ("5min", 300_000), ("15min", 900_000))
+"""Candle intervals and their lengths in milliseconds."""
+
+SEEN_KEPT = 10_000
+"""Tick seqs remembered per product, so a redelivered tick is not counted twice."""
+
+
+def _wire_time(ms: int) -> str:
+    return format_ts(dt.datetime.fromtimestamp(ms / 1000, dt.UTC))
+
+
+def _candle(fields: Sequence[bytes | str]) -> dict[str, Any]:
+    start, o, h, low, c, v = fields
+    return {
+        "start": _wire_time(int(start)),
+        "open": float(o),
+        "high": float(h),
+        "low": float(low),
+        "close": float(c),
+        "volume": int(v),
+    }
+
+
+def closed_candle(field: bytes | str, value: bytes | str) -> dict[str, Any]:
+    """A candle of the closed-candles hash as the store keeps it."""
+    field_s = field.decode() if isinstance(field, bytes) else field
+    value_s = value.decode() if isinstance(value, bytes) else value
+    product, interval, start = field_s.split("|")
+    return {"product": product, "interval": interval, **_candle([start, *value_s.split("|")])}
+
+
+def _enriched(tick: dict[str, Any], result: Sequence[Any], processed_at: str) -> dict[str, Any]:
+    candles = [_candle(result[2 + 6 * i : 8 + 6 * i]) for i in range(len(INTERVALS))]
+    message = dict(tick)
+    for (name, _), candle in zip(INTERVALS, candles, strict=True):
+        message[f"ohlc_{name}"] = candle
+    message["volume_1min"] = candles[0]["volume"]
+    message["processed_at"] = processed_at
+    return message
+
+
+def _apply_ticks(ctx: WorkerContext, ticks: list[dict[str, Any]]) -> list[Sequence[Any]]:
+    pipe = ctx.redis.pipeline(transaction=False)
+    lengths = [length for _, length in INTERVALS]
+    for tick in ticks:
+        product = tick["product"]
+        ctx.scripts.tick(
+            keys=[seen_ticks_key(product), CLOSED_CANDLES_KEY, SPOT_KEY,
+                  *(candle_key(name, product) for name, _ in INTERVALS)],
+            args=[product, epoch_ms(tick["timestamp"]), repr(float(tick["price"])),
+                  tick["volume"], tick["seq"], SEEN_KEPT, *lengths],
+            client=pipe,
+        )  # fmt: skip
+    return list(pipe.execute())
+
+
+def persist_closed_candles(ctx: WorkerContext) -> int:
+    """Write the candles closed since the last call to the store, then forget them."""
+    closed = ctx.redis.hgetall(CLOSED_CANDLES_KEY)
+    if not closed:
+        return 0
+    ctx.store.upsert_candles([closed_candle(f, v) for f, v in closed.items()])
+    ctx.redis.hdel(CLOSED_CANDLES_KEY, *closed)
+    return len(closed)
+
+
+def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
+    """Apply a batch of raw ticks to the candles, cache and publish them; returns the count applied.
+
+    A tick applied already (a redelivered task) changes nothing and is not
+    published again. Closed candles are persisted last; if the store fails the
+    task retries and they are written then.
+    """
+    channel = Channel.MARKET_UNDERLYING
+    valid, rejected = validate_all(channel, raws)
+    ticks = sorted((tick for tick, _ in valid), key=lambda t: (t["product"], t["seq"]))
+    results = _apply_ticks(ctx, ticks) if ticks else []
+    pipe = ctx.redis.pipeline(transaction=False)
+    push_deadletters(pipe, channel, rejected, "worker", ctx.settings.pipeline.deadletter_max)
+    processed_at = now_ts()
+    applied = 0
+    for tick, result in zip(ticks, results, strict=True):
+        if int(result[0]) != 1:
+            continue
+        applied += 1
+        message = _enriched(tick, result, processed_at)
+        cache_and_publish(
+            pipe, ctx.scripts, key=latest_underlying_key(tick["product"]),
+            channel=Channel.ENRICHED_UNDERLYING, message=message,
+            payload=orjson.dumps(message), ttl_s=ctx.settings.pipeline.latest_ttl_s,
+        )  # fmt: skip
+    pipe.execute()
+    persist_closed_candles(ctx)
+    return applied
