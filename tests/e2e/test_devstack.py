@@ -1,4 +1,4 @@
-"""``make up``'s process set: embedded Redis + the feed, one terminal, Ctrl-C stops all."""
+"""``make up``'s process set: embedded Redis, feed, subscriber, worker; Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from common.names import MARKET_CHANNELS
+from common.names import Channel
 from common.redis_client import make_redis
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,10 @@ def _redis_url_from_logs(proc: subprocess.Popen[str], deadline: float) -> str:
     raise AssertionError("devstack never logged its embedded Redis URL")
 
 
-def test_up_publishes_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+ALL_CHANNELS = {str(c) for c in Channel}
+
+
+def test_up_enriches_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["VAR_DIR"] = str(tmp_path)
     proc = subprocess.Popen(
@@ -43,14 +46,14 @@ def test_up_publishes_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         url = _redis_url_from_logs(proc, time.monotonic() + 30)
         client = make_redis(url)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(*MARKET_CHANNELS)
+        pubsub.subscribe(*ALL_CHANNELS)
         channels: set[str] = set()
-        deadline = time.monotonic() + 30
-        while len(channels) < len(MARKET_CHANNELS) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while channels != ALL_CHANNELS and time.monotonic() < deadline:
             message = pubsub.get_message(timeout=1.0)
             if message:
                 channels.add(message["channel"].decode())
-        assert channels == {str(c) for c in MARKET_CHANNELS}
+        assert channels == ALL_CHANNELS  # market data in, enriched data out
         pubsub.close()
         client.close()
         proc.send_signal(signal.SIGINT)
@@ -61,7 +64,8 @@ def test_up_publishes_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 130  # interrupted, every child stopped
     assert "feed started" in out
-    assert "feed stopped (rc=0)" in out  # the feed handled SIGTERM and exited cleanly
+    for name in ("feed", "subscriber", "worker"):  # each handled SIGTERM and exited cleanly
+        assert f"{name} stopped (rc=0)" in out
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "embedded Redis still running"

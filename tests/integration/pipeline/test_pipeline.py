@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,35 @@ def test_every_chain_stored_once_cached_and_broadcast(
         newest = enriched_by_seq(got, Channel.ENRICHED_OPTION_CHAIN)[product, max(seqs)]
         assert redis_client.get(latest_chain_key(product, expiry)) == newest
     assert not redis_client.keys("deadletter:*")
+
+
+def test_two_subscriber_instances_split_the_products_without_double_processing(
+    procs: ProcessSet, redis_url: str, store: Store
+) -> None:
+    procs.worker()
+    procs.env["SUBSCRIBER_INSTANCES"] = "2"
+    for instance in ("0", "1"):
+        procs.env["SUBSCRIBER_INSTANCE"] = instance
+        procs.subscriber(f"subscriber-{instance}")
+    market = Collector(redis_url)
+    enriched = Collector(redis_url, [Channel.ENRICHED_OPTION_CHAIN])
+    run_feed(procs, redis_url)
+    assert procs.wait("feed", 60) == 0
+    published = published_chains(market.stop())
+    assert wait_stored(store, published, 90), procs.log("worker")[-3000:]
+    assert_exactly_once(store, published)
+    expected = sum(map(len, published.values()))
+    assert wait_until(lambda: len(enriched.raw) >= expected, 30)
+    time.sleep(1)  # anything processed twice would show up by now
+    broadcast = Counter(
+        (m["product"], m["seq"]) for _, d in enriched.stop() for m in [json.loads(d)]
+    )
+    assert len(broadcast) == expected
+    assert set(broadcast.values()) == {1}
+    for instance in ("0", "1"):  # each took its share
+        procs.kill(f"subscriber-{instance}", signal.SIGTERM)
+        assert procs.wait(f"subscriber-{instance}", 30) == 0
+        assert _final_stats(procs.log(f"subscriber-{instance}"))["dispatched"] > 0
 
 
 def test_killed_worker_loses_and_duplicates_nothing(
