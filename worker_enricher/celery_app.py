@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import signals
 
 from common.jsonlog import configure_logging
@@ -17,3 +19,5 @@ app.set_default()
 @signals.setup_logging.connect  # type: ignore[untyped-decorator]
 def _json_logging(**_: object) -> None:
     configure_logging("worker", settings.log_level)
+    if settings.log_level != "DEBUG":  # a line per task at 150 tasks/s would drown the rest
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)

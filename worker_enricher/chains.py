@@ -65,7 +65,7 @@ def _enrich_sorted(
                     chain, prev, rate=s.risk_free_rate, dividend_yield=s.dividend_yield,
                     expiry_time_utc=s.expiry_time_utc, processed_at=processed_at,
                 )  # fmt: skip
-            except ValueError as exc:  # e.g. a chain stamped after its own expiry
+            except ValueError as exc:  # fields the schema admits but the math cannot use
                 rejected.append((raw, f"cannot enrich: {exc}"))
                 continue
             enriched.append((message, (chain, raw)))

@@ -31,7 +31,7 @@ def deadletter_entry(channel: str, raw: bytes | str, reason: str, stage: str) ->
         "stage": stage,
         "reason": reason,
         "received_at": now_ts(),
-        "size": len(raw),
+        "size": len(raw) if isinstance(raw, bytes) else len(raw.encode()),
         "payload": text[:PAYLOAD_KEPT],
         "truncated": len(text) > PAYLOAD_KEPT,
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -102,24 +102,51 @@ def _record_points(ctx: WorkerContext, quotes: list[dict[str, Any]], ivs: list[f
     pipe.execute()
 
 
-def refresh_surfaces(ctx: WorkerContext, products: list[str], now: dt.datetime) -> list[str]:
-    """Rebuild the cached surface of each product not rebuilt in the last ``REFRESH_MS``."""
-    rebuilt = []
+def rebuild_surface(ctx: WorkerContext, product: str, now: dt.datetime) -> None:
+    """Build the surface of ``product`` from its IV points and cache it."""
+    spot = _spots(ctx, [product]).get(product)
+    points = cast(dict[bytes, bytes], ctx.redis.hgetall(iv_points_key(product)))
+    surface = build_surface(product, points, spot, now.date())
+    ctx.redis.set(
+        iv_surface_key(product), orjson.dumps(surface), ex=ctx.settings.pipeline.latest_ttl_s
+    )
+
+
+def refresh_surfaces(
+    ctx: WorkerContext, products: list[str], now: dt.datetime
+) -> tuple[list[str], list[str]]:
+    """Rebuild each product's surface unless rebuilt in the last ``REFRESH_MS``.
+
+    Returns ``(rebuilt, deferred)``: a product skipped for that reason, with no
+    rebuild pending yet, is *deferred*: the caller schedules one ``REFRESH_MS``
+    later, so the last quotes before the flow stops still reach the surface.
+    """
+    rebuilt, deferred = [], []
     for product in products:
-        if not ctx.redis.set(f"{iv_surface_key(product)}:lock", 1, nx=True, px=REFRESH_MS):
-            continue
-        spot = _spots(ctx, [product]).get(product)
-        points = cast(dict[bytes, bytes], ctx.redis.hgetall(iv_points_key(product)))
-        surface = build_surface(product, points, spot, now.date())
-        ctx.redis.set(
-            iv_surface_key(product), orjson.dumps(surface), ex=ctx.settings.pipeline.latest_ttl_s
-        )
-        rebuilt.append(product)
-    return rebuilt
+        key = iv_surface_key(product)
+        if ctx.redis.set(f"{key}:lock", 1, nx=True, px=REFRESH_MS):
+            rebuild_surface(ctx, product, now)
+            rebuilt.append(product)
+        elif ctx.redis.set(f"{key}:pending", 1, nx=True, px=2 * REFRESH_MS):
+            deferred.append(product)
+    return rebuilt, deferred
 
 
-def process_quotes(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
-    """Record the IV of each quote and refresh the surfaces; returns the number of valid quotes."""
+def deferred_refresh(ctx: WorkerContext, product: str, now: dt.datetime) -> None:
+    """The rebuild scheduled by :func:`refresh_surfaces`; later quotes may schedule another."""
+    ctx.redis.delete(f"{iv_surface_key(product)}:pending")
+    rebuild_surface(ctx, product, now)
+
+
+def process_quotes(
+    ctx: WorkerContext,
+    raws: Sequence[bytes | str],
+    schedule: Callable[[str], None] = lambda product: None,
+) -> int:
+    """Record the IV of each quote and refresh the surfaces; returns the number of valid quotes.
+
+    ``schedule(product)`` is called for a rebuild deferred by the throttle.
+    """
     channel = Channel.MARKET_OPTION_QUOTE
     valid, rejected = validate_all(channel, raws)
     push_deadletters(ctx.redis, channel, rejected, "worker", ctx.settings.pipeline.deadletter_max)
@@ -133,5 +160,7 @@ def process_quotes(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
         expiry_time_utc=s.expiry_time_utc,
     )  # fmt: skip
     _record_points(ctx, quotes, ivs)
-    refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC))
+    _, deferred = refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC))
+    for product in deferred:
+        schedule(product)
     return len(quotes)

@@ -31,7 +31,7 @@ from tests.support.chains import EXPIRY, build_chain
 from worker_enricher.analytics import bs_price, implied_vol
 from worker_enricher.chains import process_chains
 from worker_enricher.context import WorkerContext, make_context, set_context
-from worker_enricher.surface import build_surface, process_quotes, quote_ivs
+from worker_enricher.surface import build_surface, deferred_refresh, process_quotes, quote_ivs
 from worker_enricher.tasks.chains import enrich_chains
 from worker_enricher.underlying import process_ticks
 
@@ -441,6 +441,35 @@ def test_quote_ivs_are_the_iv_of_the_mid(ctx: WorkerContext) -> None:
     (entry,) = deadletters(ctx.redis, Channel.MARKET_OPTION_QUOTE)
     assert entry["payload"] == "{}"
     assert entry["stage"] == "worker"
+
+
+def test_a_throttled_surface_rebuild_is_deferred_not_dropped(ctx: WorkerContext) -> None:
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    expiry = when.date() + dt.timedelta(days=5)
+    spot_tick = {"type": "underlying", "product": PRODUCT, "price": 24010.0, "volume": 1,
+                 "timestamp": format_ts(when), "seq": 1}  # fmt: skip
+    process_ticks(ctx, [orjson.dumps(spot_tick)])
+    scheduled: list[str] = []
+    first = quote(when, expiry, 24000.0, "CALL", 100.0, 101.0, 100.5, seq=2)
+    assert process_quotes(ctx, [orjson.dumps(first)], scheduled.append) == 1
+    assert scheduled == []  # rebuilt at once
+    lock = f"{iv_surface_key(PRODUCT)}:lock"
+    assert ctx.redis.pttl(lock) > 0
+    ctx.redis.pexpire(lock, 60_000)  # the throttle's second, made long enough for a slow machine
+    second = quote(when, expiry, 24100.0, "CALL", 60.0, 61.0, 60.5, seq=3)
+    third = quote(when, expiry, 24200.0, "CALL", 30.0, 31.0, 30.5, seq=4)
+    process_quotes(ctx, [orjson.dumps(second)], scheduled.append)
+    process_quotes(ctx, [orjson.dumps(third)], scheduled.append)
+    assert scheduled == [PRODUCT]  # throttled: one rebuild scheduled for both batches
+    cached = orjson.loads(ctx.redis.get(iv_surface_key(PRODUCT)))
+    assert cached["strikes"] == [24000.0]  # the throttle held the rebuild back
+
+    deferred_refresh(ctx, PRODUCT, when)
+    cached = orjson.loads(ctx.redis.get(iv_surface_key(PRODUCT)))
+    assert cached["strikes"] == [24000.0, 24100.0, 24200.0]
+    assert all(iv is not None and 0.0 < iv < 1.0 for iv in cached["iv"][0])
+    process_quotes(ctx, [orjson.dumps(third)], scheduled.append)
+    assert scheduled == [PRODUCT, PRODUCT]  # the pending mark was cleared by the rebuild
 
 
 def points(*rows: tuple[str, float, str, int, str]) -> dict[bytes, bytes]:
