@@ -33,6 +33,7 @@ from worker_enricher.celery_config import TASKS, broker_url, make_celery
 from worker_enricher.deadletter import push_deadletters
 from worker_enricher.subscriber import metrics
 from worker_enricher.subscriber.batcher import Batcher
+from worker_enricher.subscriber.reader import PubSubReader
 from worker_enricher.subscriber.sequencer import Sequencer, Step
 from worker_enricher.validation import MessageError, decode
 
@@ -190,11 +191,6 @@ class Subscriber:
 
     # -- the loop --------------------------------------------------------------
 
-    def _subscribe(self) -> Any:
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        pubsub.subscribe(*(c.value for c in MARKET_CHANNELS))
-        return pubsub
-
     def run(self, stop: threading.Event) -> None:
         delay = 0.0
         while not stop.is_set():
@@ -214,20 +210,19 @@ class Subscriber:
         self.log_stats()
 
     def _run_subscribed(self, stop: threading.Event) -> None:
-        pubsub = self._subscribe()
+        reader = PubSubReader(self.redis, [c.value for c in MARKET_CHANNELS])
         log.info("subscribed", extra={"channels": [c.value for c in MARKET_CHANNELS],
                                       "instance": self.cfg.instance,
                                       "instances": self.cfg.instances})  # fmt: skip
         self.ready.set()
         try:
             while not stop.is_set():
-                now = time.monotonic()
-                message = pubsub.get_message(timeout=self.batcher.next_deadline(now))
+                message = reader.get(self.batcher.next_deadline(time.monotonic()))
                 while message is not None:
-                    self.handle(message["channel"], message["data"], time.monotonic())
+                    self.handle(message[0], message[1], time.monotonic())
                     if self.batcher.pending_bytes and self.batcher.due(time.monotonic(), False):
                         break
-                    message = pubsub.get_message(timeout=0.0)
+                    message = reader.get(0.0)
                 now = time.monotonic()
                 self.poll_depth(now)
                 self.flush(now)
@@ -235,7 +230,7 @@ class Subscriber:
                     self._stats_at = now
                     self.log_stats()
         finally:
-            pubsub.close()
+            reader.close()
 
     def log_stats(self) -> None:
         def total(counter: Any) -> int:
