@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from marshmallow import ValidationError
 
+from common.fastcheck import fast_valid
 from common.names import Channel
 from common.schemas import SCHEMAS
 
@@ -33,9 +34,16 @@ def _reason(errors: Any) -> str:
 
 
 def validate(channel: Channel, raw: bytes | str) -> dict[str, Any]:
-    """The validated message of ``raw`` on ``channel``, or :class:`MessageError` with the reason."""
+    """The validated message of ``raw`` on ``channel``, or :class:`MessageError` with the reason.
+
+    A message already in canonical form is returned as decoded (see :mod:`common.fastcheck`);
+    any other goes through its schema, which coerces it or gives the reasons.
+    """
+    obj = decode(raw)
+    if fast_valid(channel, obj):
+        return obj
     try:
-        loaded: dict[str, Any] = SCHEMAS[channel].load(decode(raw))
+        loaded: dict[str, Any] = SCHEMAS[channel].load(obj)
     except ValidationError as exc:
         raise MessageError(_reason(exc.messages)) from None
     return loaded
