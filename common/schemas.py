@@ -32,7 +32,8 @@ class Buildup(StrEnum):
     LONG_UNWINDING = "long_unwinding"  # price down, OI down
 
 
-PRODUCT_PATTERN = r"^[A-Z][A-Z0-9&_-]{0,31}$"
+PRODUCT_PATTERN = r"[A-Z][A-Z0-9&_-]{0,31}\Z"
+"""Matched from the start (``re.match``); ``\Z``, not ``$``, so a trailing newline fails."""
 MAX_STRIKES = 2000
 
 

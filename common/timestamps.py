@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+_TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", re.ASCII)
+_EXPIRY_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def format_ts(moment: dt.datetime) -> str:
@@ -17,7 +18,7 @@ def format_ts(moment: dt.datetime) -> str:
 
 def parse_ts(text: str) -> dt.datetime:
     """Parse a message timestamp; raises ``ValueError`` unless it is exactly the wire format."""
-    if not isinstance(text, str) or not _TS_RE.match(text):
+    if not isinstance(text, str) or not _TS_RE.fullmatch(text):
         raise ValueError(f"timestamp must look like 2026-01-31T09:15:00.000Z, got {text!r}")
     return dt.datetime.fromisoformat(text[:-1]).replace(tzinfo=dt.UTC)
 
@@ -29,7 +30,7 @@ def now_ts() -> str:
 
 def parse_expiry(text: str) -> dt.date:
     """Parse ``YYYY-MM-DD``; raises ``ValueError`` otherwise."""
-    if not isinstance(text, str) or len(text) != 10:
+    if not isinstance(text, str) or not _EXPIRY_RE.fullmatch(text):  # no week dates
         raise ValueError(f"expiry must look like 2026-01-29, got {text!r}")
     return dt.date.fromisoformat(text)
 

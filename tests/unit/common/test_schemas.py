@@ -48,6 +48,8 @@ def test_every_channel_has_a_schema() -> None:
         ({"timestamp": "2026-11-21 04:00:00"}, "timestamp"),
         ({"timestamp": "2026-11-21T04:00:00Z"}, "timestamp"),
         ({"product": "nifty"}, "product"),
+        ({"product": "NIFTY\n"}, "product"),
+        ({"timestamp": "2026-11-21T04:00:00.000Z\n"}, "timestamp"),
         ({"type": "tick"}, "type"),
         ({"extra": 1}, "extra"),
     ],

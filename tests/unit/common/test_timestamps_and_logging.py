@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from common.jsonlog import configure_logging, current_trace_id, trace
-from common.timestamps import format_ts, parse_ts, years_to_expiry
+from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
 
 
 def test_timestamp_round_trip_with_milliseconds() -> None:
@@ -23,11 +23,25 @@ def test_timestamp_round_trip_with_milliseconds() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-11-21T04:05:06Z", "2026-11-21T04:05:06.789+00:00", "yesterday", ""]
+    "text",
+    [
+        "2026-11-21T04:05:06Z",
+        "2026-11-21T04:05:06.789+00:00",
+        "yesterday",
+        "",
+        "2026-11-21T04:05:06.789Z\n",  # a trailing newline is not the wire format
+        "２026-11-21T04:05:06.789Z",  # nor are non-ASCII digits
+    ],
 )
 def test_other_timestamp_forms_are_rejected(text: str) -> None:
     with pytest.raises(ValueError, match="timestamp"):
         parse_ts(text)
+
+
+@pytest.mark.parametrize("text", ["2026-W48-4", "20261124", "2026-11-24\n", "2026-1-240", "x"])
+def test_expiries_other_than_yyyy_mm_dd_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="expiry"):
+        parse_expiry(text)
 
 
 def test_years_to_expiry_is_act_365() -> None:
