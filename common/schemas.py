@@ -33,7 +33,7 @@ class Buildup(StrEnum):
 
 
 PRODUCT_PATTERN = r"[A-Z][A-Z0-9&_-]{0,31}\Z"
-"""Matched from the start (``re.match``); ``\Z``, not ``$``, so a trailing newline fails."""
+r"""Matched from the start (``re.match``); ``\Z``, not ``$``, so a trailing newline fails."""
 MAX_STRIKES = 2000
 
 

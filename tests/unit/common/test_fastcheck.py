@@ -342,6 +342,8 @@ REJECTED_TICKS: dict[str, Mutation] = {
     "product too long": setter("product", "N" * 33),
     "product empty": setter("product", ""),
     "product starts with a digit": setter("product", "1NIFTY"),
+    "product with a trailing newline": setter("product", "NIFTY\n"),
+    "timestamp with a trailing newline": setter("timestamp", "2026-11-21T04:00:00.125Z\n"),
     "product not a string": setter("product", b"NIFTY"),
     "price zero": setter("price", 0.0),
     "price -0.0": setter("price", -0.0),
@@ -372,14 +374,6 @@ COERCED_OR_QUIRKS: dict[str, tuple[Channel, dict[str, Any], Mutation]] = {
     "decimal strike": (QUOTE_CH, QUOTE, setter("strike", decimal.Decimal("24000"))),
     "tuple of strikes": (CHAIN_CH, CHAINS[3], lambda m: m.__setitem__("strikes", (*m["strikes"],))),
     "bytes product": (TICK_CH, TICK, setter("product", b"NIFTY")),
-    # Accepted unchanged by the schema's regexes / fromisoformat; left to marshmallow.
-    "product with a trailing newline": (TICK_CH, TICK, setter("product", "NIFTY\n")),
-    "timestamp with a trailing newline": (
-        TICK_CH,
-        TICK,
-        setter("timestamp", "2026-11-21T04:00:00.125Z\n"),
-    ),
-    "ISO week-date expiry": (QUOTE_CH, QUOTE, setter("expiry", "2026-W48-4")),
 }
 
 
@@ -395,6 +389,7 @@ REJECTED_QUOTES: dict[str, Mutation] = {
     "missing key": lambda m: m.pop("oi"),
     "unknown key": setter("iv", 0.2),
     "symbol empty": setter("symbol", ""),
+    "ISO week-date expiry": setter("expiry", "2026-W48-4"),
     "symbol too long": setter("symbol", "S" * 65),
     "symbol not a string": setter("symbol", 123),
     "option type lower case": setter("option_type", "call"),
