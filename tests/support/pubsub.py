@@ -31,7 +31,8 @@ class Collector:
             reply = self.pubsub.get_message(timeout=0.2)
             if reply is not None:
                 if reply["type"] == "message":
-                    self.raw.append((reply["channel"].decode(), reply["data"].decode()))
+                    data = reply["data"].decode(errors="replace")  # hostile bytes included
+                    self.raw.append((reply["channel"].decode(), data))
             elif self._stop.is_set():
                 return
 

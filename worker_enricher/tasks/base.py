@@ -70,6 +70,14 @@ def run_batch(
 ) -> int:
     """Run ``process`` on a batch under the task's id as trace id."""
     with trace(task.request.id):
-        count = process(get_context(), raws)
+        try:
+            count = process(get_context(), raws)
+        except RETRYABLE as exc:  # autoretry takes it from here
+            log.warning(
+                "batch will be retried",
+                extra={"error": f"{type(exc).__name__}: {exc}", "retries": task.request.retries,
+                       "count": len(raws)},
+            )  # fmt: skip
+            raise
         log.debug("batch done", extra={"count": count, "retries": task.request.retries})
         return count
