@@ -14,6 +14,17 @@ def epoch_ms(timestamp: str) -> int:
     return int(parse_ts(timestamp).timestamp() * 1000 + 0.5)
 
 
+def keep_newest(
+    pipe: Any, scripts: Scripts, *, key: str, message: dict[str, Any], payload: bytes, ttl_s: int
+) -> None:
+    """Queue on ``pipe``: keep ``payload`` at ``key`` unless a newer (timestamp, seq) is there."""
+    scripts.latest(
+        keys=[key, LATEST_ORDER_KEY],
+        args=[epoch_ms(message["timestamp"]), message["seq"], payload, ttl_s],
+        client=pipe,
+    )
+
+
 def cache_and_publish(
     pipe: Any,
     scripts: Scripts,
@@ -29,9 +40,5 @@ def cache_and_publish(
     Every payload is published, in the order tasks finish; the cache keeps only
     the newest by (timestamp, seq), whatever the order.
     """
-    scripts.latest(
-        keys=[key, LATEST_ORDER_KEY],
-        args=[epoch_ms(message["timestamp"]), message["seq"], payload, ttl_s],
-        client=pipe,
-    )
+    keep_newest(pipe, scripts, key=key, message=message, payload=payload, ttl_s=ttl_s)
     pipe.publish(channel.value, payload)

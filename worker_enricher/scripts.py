@@ -23,29 +23,22 @@ redis.call('HSET', KEYS[2], KEYS[1], ARGV[1] .. ':' .. ARGV[2])
 return 1
 """
 
-TICK = """
+TICKS = """
 -- KEYS: seen-seqs zset, closed-candles hash, spot hash, then one candle hash per interval.
--- ARGV: product, timestamp_ms, price, volume, seq, seen_keep, then one length_ms per interval.
--- Applies one tick to the open candles once (a redelivered tick is recognised by
+-- ARGV: product, seen_keep, number of intervals, their lengths in ms, then for each
+-- tick, in seq order: timestamp_ms, price, volume, seq.
+-- Applies each tick to the open candles once (a redelivered tick is recognised by
 -- its seq); a candle that a newer tick closes moves to the closed hash to be persisted.
--- Returns {applied, late, then start, open, high, low, close, volume per interval}.
-local product, ts, price = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local volume, seq = tonumber(ARGV[4]), ARGV[5]
-if redis.call('ZADD', KEYS[1], 'NX', seq, seq) == 0 then return {0, 0} end
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[6]) - 1)
-local spot = redis.call('HGET', KEYS[3], product)
-if not spot or tonumber(string.match(spot, '|(%d+)$')) <= ts then
-  redis.call('HSET', KEYS[3], product, price .. '|' .. ARGV[2])
-end
-local out, late = {1, 0}, 0
-for i = 4, #KEYS do
-  local len = tonumber(ARGV[3 + i])
+-- Returns, per tick: applied (0/1), late (1 if its candle of some interval was
+-- closed already), then start, open, high, low, close, volume per interval.
+local product, keep, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+local function apply(key, len, ts, price, volume)
   local start = ts - ts % len
-  local key = KEYS[i]
   local c = redis.call('HMGET', key, 'start', 'open', 'high', 'low', 'close', 'volume', 'last')
   local cur = tonumber(c[1])
   if cur and start < cur then
-    late = 1  -- the candle of this tick is closed already
+    return 1  -- the candle of this tick is closed already
   elseif cur and start == cur then
     local p = tonumber(price)
     if p > tonumber(c[3]) then redis.call('HSET', key, 'high', price) end
@@ -61,10 +54,32 @@ for i = 4, #KEYS do
     redis.call('HSET', key, 'start', start, 'open', price, 'high', price, 'low', price,
       'close', price, 'volume', volume, 'last', ts)
   end
-  local n = redis.call('HMGET', key, 'start', 'open', 'high', 'low', 'close', 'volume')
-  for j = 1, 6 do out[#out + 1] = n[j] end
+  return 0
 end
-out[2] = late
+for t = 4 + n, #ARGV, 4 do
+  local ts, price, volume, seq = tonumber(ARGV[t]), ARGV[t + 1], tonumber(ARGV[t + 2]), ARGV[t + 3]
+  if redis.call('ZADD', KEYS[1], 'NX', seq, seq) == 0 then
+    out[#out + 1] = 0
+    out[#out + 1] = 0
+    for j = 1, 6 * n do out[#out + 1] = '' end
+  else
+    local spot = redis.call('HGET', KEYS[3], product)
+    if not spot or tonumber(string.match(spot, '|(%d+)$')) <= ts then
+      redis.call('HSET', KEYS[3], product, price .. '|' .. ARGV[t])
+    end
+    local late = 0
+    for i = 1, n do
+      late = math.max(late, apply(KEYS[3 + i], tonumber(ARGV[3 + i]), ts, price, volume))
+    end
+    out[#out + 1] = 1
+    out[#out + 1] = late
+    for i = 1, n do
+      local c = redis.call('HMGET', KEYS[3 + i], 'start', 'open', 'high', 'low', 'close', 'volume')
+      for j = 1, 6 do out[#out + 1] = c[j] end
+    end
+  end
+end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -keep - 1)
 return out
 """
 
@@ -86,7 +101,7 @@ return n
 @dataclass(frozen=True, slots=True)
 class Scripts:
     latest: Script
-    tick: Script
+    ticks: Script
     iv_points: Script
 
 
@@ -94,6 +109,6 @@ def register_scripts(client: redis.Redis) -> Scripts:
     """The scripts bound to ``client``; pass ``client=pipeline`` to run one inside a pipeline."""
     return Scripts(
         latest=client.register_script(LATEST),
-        tick=client.register_script(TICK),
+        ticks=client.register_script(TICKS),
         iv_points=client.register_script(IV_POINTS),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from common.names import (
     seen_ticks_key,
 )
 from common.timestamps import format_ts, now_ts
-from worker_enricher.cache import cache_and_publish, epoch_ms
+from worker_enricher.cache import epoch_ms, keep_newest
 from worker_enricher.context import WorkerContext
 from worker_enricher.deadletter import push_deadletters
 from worker_enricher.validation import validate_all
@@ -53,6 +54,10 @@ def closed_candle(field: bytes | str, value: bytes | str) -> dict[str, Any]:
     return {"product": product, "interval": interval, **_candle([start, *value_s.split("|")])}
 
 
+STRIDE = 2 + 6 * len(INTERVALS)
+"""Values the ticks script returns per tick."""
+
+
 def _enriched(tick: dict[str, Any], result: Sequence[Any], processed_at: str) -> dict[str, Any]:
     candles = [_candle(result[2 + 6 * i : 8 + 6 * i]) for i in range(len(INTERVALS))]
     message = dict(tick)
@@ -63,19 +68,26 @@ def _enriched(tick: dict[str, Any], result: Sequence[Any], processed_at: str) ->
     return message
 
 
-def _apply_ticks(ctx: WorkerContext, ticks: list[dict[str, Any]]) -> list[Sequence[Any]]:
+def _apply_ticks(
+    ctx: WorkerContext, ticks: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], Sequence[Any]]]:
+    """Apply ticks sorted by (product, seq), one script call per product; (tick, result) pairs."""
     pipe = ctx.redis.pipeline(transaction=False)
-    lengths = [length for _, length in INTERVALS]
-    for tick in ticks:
-        product = tick["product"]
-        ctx.scripts.tick(
+    groups = [list(g) for _, g in groupby(ticks, key=lambda t: t["product"])]
+    for group in groups:
+        product = group[0]["product"]
+        ctx.scripts.ticks(
             keys=[seen_ticks_key(product), CLOSED_CANDLES_KEY, SPOT_KEY,
                   *(candle_key(name, product) for name, _ in INTERVALS)],
-            args=[product, epoch_ms(tick["timestamp"]), repr(float(tick["price"])),
-                  tick["volume"], tick["seq"], SEEN_KEPT, *lengths],
+            args=[product, SEEN_KEPT, len(INTERVALS), *(length for _, length in INTERVALS),
+                  *(x for t in group for x in (epoch_ms(t["timestamp"]),
+                    repr(float(t["price"])), t["volume"], t["seq"]))],
             client=pipe,
         )  # fmt: skip
-    return list(pipe.execute())
+    pairs = []
+    for group, flat in zip(groups, pipe.execute(), strict=True):
+        pairs += [(t, flat[i * STRIDE : (i + 1) * STRIDE]) for i, t in enumerate(group)]
+    return pairs
 
 
 def persist_closed_candles(ctx: WorkerContext) -> int:
@@ -98,21 +110,19 @@ def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
     channel = Channel.MARKET_UNDERLYING
     valid, rejected = validate_all(channel, raws)
     ticks = sorted((tick for tick, _ in valid), key=lambda t: (t["product"], t["seq"]))
-    results = _apply_ticks(ctx, ticks) if ticks else []
+    pairs = [(t, r) for t, r in (_apply_ticks(ctx, ticks) if ticks else []) if int(r[0]) == 1]
     pipe = ctx.redis.pipeline(transaction=False)
     push_deadletters(pipe, channel, rejected, "worker", ctx.settings.pipeline.deadletter_max)
     processed_at = now_ts()
-    applied = 0
-    for tick, result in zip(ticks, results, strict=True):
-        if int(result[0]) != 1:
-            continue
-        applied += 1
+    newest: dict[str, tuple[dict[str, Any], bytes]] = {}
+    for tick, result in pairs:
         message = _enriched(tick, result, processed_at)
-        cache_and_publish(
-            pipe, ctx.scripts, key=latest_underlying_key(tick["product"]),
-            channel=Channel.ENRICHED_UNDERLYING, message=message,
-            payload=orjson.dumps(message), ttl_s=ctx.settings.pipeline.latest_ttl_s,
-        )  # fmt: skip
+        payload = orjson.dumps(message)
+        pipe.publish(Channel.ENRICHED_UNDERLYING.value, payload)
+        newest[tick["product"]] = (message, payload)  # the cache needs only the last
+    for product, (message, payload) in newest.items():
+        keep_newest(pipe, ctx.scripts, key=latest_underlying_key(product), message=message,
+                    payload=payload, ttl_s=ctx.settings.pipeline.latest_ttl_s)  # fmt: skip
     pipe.execute()
     persist_closed_candles(ctx)
-    return applied
+    return len(pairs)
