@@ -1,30 +1,43 @@
-"""Benchmark of the options math: ``enrich_chain`` latency and implied-vol throughput.
+"""Benchmark of the options math: ``enrich_chain`` latency, batches and implied-vol throughput.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python bench/enrich.py`` (or ``make bench``).
 Prints one JSON object: median and p99 of ``enrich_chain`` for chains of 21,
 101 and 401 strikes (calls and puts, with a previous snapshot, so OI change
-and buildup are computed too), and implied-vol solves per second on 100,000
-options at full accuracy, with the worst error against the volatility that
-priced them. Progress goes to stderr.
+and buildup are computed too); the cost per chain of ``enrich_chains`` on
+batches of 36 chains of 21 and 101 strikes, with and without previous
+snapshots, next to ``enrich_chain`` on the same chains one by one; and
+implied-vol solves per second on 100,000 options at full accuracy, with the
+worst error against the volatility that priced them. Progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: set before NumPy loads
 
 import numpy as np
 
-from worker_enricher.analytics import bs_greeks, bs_price, enrich_chain, implied_vol
+from worker_enricher.analytics import (
+    bs_greeks,
+    bs_price,
+    enrich_chain,
+    enrich_chains,
+    implied_vol,
+)
 
 RATE = 0.065
 EPS = float(np.finfo(np.float64).eps)
+BATCH = 36
+"""Chains per ``enrich_chains`` batch: a busy worker's micro-batch."""
 
 
 def synthetic_chain(n: int, seq: int, rng: np.random.Generator) -> dict[str, Any]:
@@ -58,21 +71,52 @@ def synthetic_chain(n: int, seq: int, rng: np.random.Generator) -> dict[str, Any
     return chain
 
 
-def time_enrich(n: int, repeats: int, rng: np.random.Generator) -> dict[str, float]:
-    previous, chain = synthetic_chain(n, 1, rng), synthetic_chain(n, 2, rng)
-    for _ in range(20):
-        enrich_chain(chain, previous)
+def timings(run: Callable[[], object], repeats: int) -> np.ndarray:
+    """Nanoseconds of ``repeats`` calls of ``run``, after a warm-up."""
+    for _ in range(max(repeats // 20, 3)):
+        run()
     samples = np.empty(repeats)
     for i in range(repeats):
         start = time.perf_counter_ns()
-        enrich_chain(chain, previous)
+        run()
         samples[i] = time.perf_counter_ns() - start
-    return {
-        "options": 2 * n,
-        "runs": repeats,
-        "median_ms": round(float(np.median(samples)) / 1e6, 4),
-        "p99_ms": round(float(np.percentile(samples, 99)) / 1e6, 4),
-    }
+    return samples
+
+
+def ms(samples: np.ndarray, q: float = 50.0, per: int = 1) -> float:
+    return round(float(np.percentile(samples, q)) / per / 1e6, 4)
+
+
+def time_enrich(n: int, repeats: int, rng: np.random.Generator) -> dict[str, float]:
+    previous, chain = synthetic_chain(n, 1, rng), synthetic_chain(n, 2, rng)
+    samples = timings(lambda: enrich_chain(chain, previous), repeats)
+    return {"options": 2 * n, "runs": repeats, "median_ms": ms(samples), "p99_ms": ms(samples, 99)}
+
+
+def one_by_one(items: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+    for chain, previous in items:
+        enrich_chain(chain, previous)
+
+
+def time_batch(n: int, repeats: int, rng: np.random.Generator) -> dict[str, Any]:
+    """``enrich_chains`` on :data:`BATCH` chains of one (product, expiry), against
+    ``enrich_chain`` on the same pairs one by one: each chain's previous snapshot is the
+    chain before it, as the worker pairs them (the first's comes from outside the batch)."""
+    chains = [synthetic_chain(n, seq, rng) for seq in range(BATCH + 1)]
+    result: dict[str, Any] = {"chains": BATCH, "options_per_chain": 2 * n}
+    for label, with_previous in (("with_previous", True), ("without_previous", False)):
+        items = [(c, p if with_previous else None) for p, c in itertools.pairwise(chains)]
+        batch = timings(partial(enrich_chains, items), repeats)
+        single = timings(partial(one_by_one, items), max(repeats // 4, 3))
+        result[label] = {
+            "batch_runs": repeats,
+            "batch_median_ms": ms(batch),
+            "batch_p99_ms": ms(batch, 99),
+            "per_chain_batch_median_ms": ms(batch, per=BATCH),
+            "per_chain_single_median_ms": ms(single, per=BATCH),
+            "speedup": round(float(np.median(single) / np.median(batch)), 2),
+        }
+    return result
 
 
 def option_mix(size: int, rng: np.random.Generator, stress: bool) -> dict[str, np.ndarray]:
@@ -120,10 +164,13 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(20261121)
     repeats = {21: 2000, 101: 2000, 401: 500}
-    result: dict[str, Any] = {"enrich_chain": {}, "implied_vol": {}}
+    result: dict[str, Any] = {"enrich_chain": {}, "enrich_chains": {}, "implied_vol": {}}
     for n, runs in repeats.items():
         sys.stderr.write(f"enrich_chain: {n} strikes × {runs} runs…\n")
         result["enrich_chain"][f"{n}_strikes"] = time_enrich(n, 50 if args.quick else runs, rng)
+    for n, runs in {21: 200, 101: 60}.items():
+        sys.stderr.write(f"enrich_chains: {BATCH} chains of {n} strikes × {runs} runs…\n")
+        result["enrich_chains"][f"{n}_strikes"] = time_batch(n, 8 if args.quick else runs, rng)
     for label, stress in (("listed_mix", False), ("stress_grid", True)):
         sys.stderr.write(f"implied_vol: 100,000 options ({label})…\n")
         result["implied_vol"][label] = time_implied_vol(

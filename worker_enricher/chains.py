@@ -11,7 +11,7 @@ import orjson
 
 from common.names import Channel, latest_chain_key, previous_chains_key
 from common.timestamps import now_ts
-from worker_enricher.analytics import enrich_chain
+from worker_enricher.analytics import enrich_chains
 from worker_enricher.cache import cache_and_publish
 from worker_enricher.context import WorkerContext
 from worker_enricher.deadletter import push_deadletters
@@ -40,36 +40,74 @@ def _previous(ctx: WorkerContext, firsts: dict[Group, int]) -> dict[Group, dict[
 
 
 Pair = tuple[dict[str, Any], bytes | str]
+Outcome = dict[str, Any] | ValueError
+
+
+def _plan(
+    valid: list[Pair], previous: dict[Group, dict[str, Any]], failed: set[int]
+) -> list[tuple[int, dict[str, Any] | None]]:
+    """``(index, previous chain)`` of each chain to enrich, in order: each is compared with the
+    last chain of its group enriched before it (the first with the one found in Redis)."""
+    plan: list[tuple[int, dict[str, Any] | None]] = []
+    for group, indices in groupby(
+        range(len(valid)), key=lambda i: (valid[i][0]["product"], valid[i][0]["expiry"])
+    ):
+        prev = previous.get(group)
+        for i in indices:
+            chain = valid[i][0]
+            if prev is not None and chain["seq"] == prev["seq"]:
+                continue  # a repeat in the batch: enriched against itself, its OI change is 0
+            plan.append((i, prev))
+            if i not in failed:
+                prev = chain
+    return plan
 
 
 def _enrich_sorted(
     ctx: WorkerContext, valid: list[Pair]
 ) -> tuple[list[tuple[dict[str, Any], Pair]], list[tuple[bytes | str, str]]]:
-    """Enriched chains in (product, expiry, seq) order; each uses the snapshot before it."""
+    """Enriched chains in (product, expiry, seq) order; each uses the snapshot before it.
+
+    The whole batch goes to ``enrich_chains`` at once. A chain the math cannot use
+    (``ValueError``, whatever its previous snapshot) is no predecessor, so the rare
+    batch with one is planned again with that known, and only chains whose
+    predecessor changed are enriched again.
+    """
     s = ctx.settings
     valid.sort(key=lambda pair: (pair[0]["product"], pair[0]["expiry"], pair[0]["seq"]))
     firsts: dict[Group, int] = {}
     for chain, _ in valid:
         firsts.setdefault((chain["product"], chain["expiry"]), chain["seq"])
     previous = _previous(ctx, firsts)
+    processed_at = now_ts()
+    done: dict[int, tuple[dict[str, Any] | None, Outcome]] = {}  # with the previous used
+    failed: set[int] = set()
+    while True:
+        plan = _plan(valid, previous, failed)
+        todo = [
+            (i, prev)
+            for i, prev in plan
+            if i not in failed and (i not in done or done[i][0] is not prev)
+        ]
+        if not todo:
+            break
+        outcomes = enrich_chains(
+            [(valid[i][0], prev) for i, prev in todo], rate=s.risk_free_rate,
+            dividend_yield=s.dividend_yield, expiry_time_utc=s.expiry_time_utc,
+            processed_at=processed_at,
+        )  # fmt: skip
+        for (i, prev), outcome in zip(todo, outcomes, strict=True):
+            done[i] = (prev, outcome)
+            if isinstance(outcome, ValueError):
+                failed.add(i)
     enriched: list[tuple[dict[str, Any], Pair]] = []
     rejected: list[tuple[bytes | str, str]] = []
-    processed_at = now_ts()
-    for group, pairs in groupby(valid, key=lambda p: (p[0]["product"], p[0]["expiry"])):
-        prev = previous.get(group)
-        for chain, raw in pairs:
-            if prev is not None and chain["seq"] == prev["seq"]:
-                continue  # a repeat in the batch: enriched against itself, its OI change is 0
-            try:
-                message = enrich_chain(
-                    chain, prev, rate=s.risk_free_rate, dividend_yield=s.dividend_yield,
-                    expiry_time_utc=s.expiry_time_utc, processed_at=processed_at,
-                )  # fmt: skip
-            except ValueError as exc:  # fields the schema admits but the math cannot use
-                rejected.append((raw, f"cannot enrich: {exc}"))
-                continue
-            enriched.append((message, (chain, raw)))
-            prev = chain
+    for i, _ in plan:
+        outcome = done[i][1]
+        if isinstance(outcome, ValueError):  # fields the schema admits but the math cannot use
+            rejected.append((valid[i][1], f"cannot enrich: {outcome}"))
+        else:
+            enriched.append((outcome, valid[i]))
     return enriched, rejected
 
 

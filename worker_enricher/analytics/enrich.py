@@ -1,4 +1,4 @@
-"""``enrich_chain``: a raw option chain message in, the enriched chain message out.
+"""``enrich_chains``: raw option chain messages in, enriched chain messages out.
 
 Quote conventions: a row's option price is the mid of a two-sided quote
 (``0 < bid ≤ ask``), else its ``last`` when positive; a crossed quote
@@ -7,18 +7,23 @@ IV and Greeks are ``None``. Buildup compares the traded price (``last``, else
 the quote price) and OI with the previous snapshot of the same (product,
 expiry). ``expected_move`` is the one-standard-deviation move to expiry,
 ``spot·σ_ATM·√T``, with σ_ATM the mean of the ATM call and put IVs.
+
+A batch is enriched as one: the options of all its chains are laid end to end
+(each chain's calls, then its puts), implied volatility and Greeks are solved
+once for all of them, and the chain statistics are segment reductions over
+that layout (``chain_metrics.Segments``). Every step is element by element or
+exact, so each chain gets bit for bit what it would get alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from common.conventions import (
     DEFAULT_DIVIDEND_YIELD,
@@ -30,106 +35,30 @@ from worker_enricher.analytics.bsm import bs_greeks
 from worker_enricher.analytics.chain_metrics import (
     BUILDUP_BY_CODE,
     FloatArray,
-    aligned_previous,
-    atm_index,
+    IntArray,
+    Segments,
+    atm_indices,
     classify_buildup,
-    max_pain,
+    max_pain_segments,
     ratio,
-    skew_25d,
+    segment_sums,
+    skew_25d_segments,
     zero_nan,
 )
 from worker_enricher.analytics.implied_volatility import implied_vol
+from worker_enricher.analytics.previous import previous_values
+from worker_enricher.analytics.rows import (
+    OI,
+    VOLUME,
+    clean_fields,
+    quote_price,
+    stacked_rows,
+    traded_price,
+)
 
-ROW_FIELDS = ("bid", "ask", "last", "volume", "oi")
-_ROW_VALUES = operator.itemgetter(*ROW_FIELDS)
-MAX_COUNT = 1e12
-"""Volume or OI above this is corrupt data (and sums of such stay exact in float64)."""
-BID, ASK, LAST, VOLUME, OI = range(5)
 GREEKS = ("delta", "gamma", "theta", "vega", "rho")
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
-    return float(value)
-
-
-def _rows_matrix(rows: Sequence[Mapping[str, Any]]) -> FloatArray:
-    """``(n, 5)`` floats of bid, ask, last, volume, oi.
-
-    NaN for anything that is not a finite, non-negative number, and for counts
-    above :data:`MAX_COUNT`, so no later sum can overflow or lose integers.
-    """
-    try:
-        matrix = np.array(list(map(_ROW_VALUES, rows)), dtype=np.float64).reshape(len(rows), 5)
-    except (TypeError, ValueError, KeyError):
-        # The slow path, for rows with missing or non-numeric fields.
-        if not all(isinstance(r, Mapping) for r in rows):
-            raise ValueError("every call and put row must be an object") from None
-        matrix = np.array(
-            [[_number(r.get(f)) for f in ROW_FIELDS] for r in rows], dtype=np.float64
-        ).reshape(len(rows), 5)
-    with np.errstate(invalid="ignore"):
-        bad = ~(matrix >= 0.0) | ~np.isfinite(matrix)
-        bad[:, VOLUME:] |= matrix[:, VOLUME:] > MAX_COUNT
-    matrix[bad] = np.nan
-    return matrix
-
-
-def _clean_fields(values: FloatArray) -> dict[str, float | int | None]:
-    """A bad row's quote fields as they can go on the wire: the valid ones, else ``None``."""
-    bid, ask, last, volume, oi = values.tolist()
-    return {
-        "bid": None if bid != bid else bid,
-        "ask": None if ask != ask else ask,
-        "last": None if last != last else last,
-        "volume": None if volume != volume else int(volume),
-        "oi": None if oi != oi else int(oi),
-    }
-
-
-def quote_price(m: FloatArray) -> FloatArray:
-    """Mid of a two-sided quote, else a positive last; NaN for crossed or invalid rows."""
-    bid, ask, last = m[:, BID], m[:, ASK], m[:, LAST]
-    sane = (bid >= 0.0) & (ask >= 0.0) & (last >= 0.0)  # False for NaN too
-    two_sided = (bid > 0.0) & (ask > 0.0)
-    price = np.where(two_sided, 0.5 * (bid + ask), np.where(last > 0.0, last, np.nan))
-    return np.where(sane & ~(two_sided & (bid > ask)), price, np.nan)
-
-
-def _wire(values: FloatArray) -> list[float | None]:
-    return [None if v != v else v for v in values.tolist()]
-
-
-def _wire_int(values: FloatArray) -> list[int | None]:
-    return [None if v != v else int(v) for v in values.tolist()]
-
-
-def _optional(value: float) -> float | None:
-    return None if not math.isfinite(value) else float(value)
-
-
-def _previous_columns(previous: Mapping[str, Any] | None, strikes: FloatArray) -> FloatArray | None:
-    """Previous traded price and OI on the current strikes: columns call price, call OI,
-    put price, put OI (NaN where a strike was not listed)."""
-    if not previous:
-        return None
-    try:
-        prev_strikes = np.asarray(previous["strikes"], dtype=np.float64).reshape(-1)
-        calls, puts = _rows_matrix(previous["calls"]), _rows_matrix(previous["puts"])
-    except (KeyError, TypeError, ValueError):
-        return None  # an unusable previous snapshot is no previous snapshot
-    if (
-        calls.shape[0] != prev_strikes.size
-        or puts.shape[0] != prev_strikes.size
-        or not np.all(np.diff(prev_strikes) > 0.0)
-    ):
-        return None
-    m = np.concatenate([calls, puts])
-    traded = np.where(m[:, LAST] > 0.0, m[:, LAST], quote_price(m)).reshape(2, -1)
-    oi = m[:, OI].reshape(2, -1)
-    stacked = np.column_stack([traded[0], oi[0], traded[1], oi[1]])
-    return aligned_previous(strikes, prev_strikes, stacked)
+MESSAGE_KEYS = ("product", "expiry", "spot_price", "strikes", "timestamp", "seq")
+Item = tuple[Mapping[str, Any], Mapping[str, Any] | None]
 
 
 def _message_fields(
@@ -149,9 +78,9 @@ def _message_fields(
         raise ValueError(f"unusable chain message: {exc}") from exc
     if not (math.isfinite(spot) and spot > 0.0):
         raise ValueError(f"spot_price must be a positive number, got {spot}")
-    if strikes.ndim != 1 or strikes.size == 0 or not np.all(np.isfinite(strikes)):
+    if strikes.ndim != 1 or strikes.size == 0 or not np.isfinite(strikes).all():
         raise ValueError("strikes must be a non-empty list of numbers")
-    if np.any(np.diff(strikes) <= 0.0):
+    if (strikes[1:] <= strikes[:-1]).any():  # finite: the sign of each difference
         raise ValueError("strikes must be strictly increasing")
     for rows in sides:
         if not isinstance(rows, Sequence) or len(rows) != strikes.size:
@@ -172,83 +101,222 @@ def enrich_chain(
 
     ``previous`` is the previous chain (raw or enriched) of the same product and
     expiry, for OI change and buildup; without it those fields are ``None``.
-    Raises ``ValueError`` only when the message-level fields (timestamp,
-    expiry, spot, strikes) are unusable; bad rows give ``None`` fields.
+    ``rate`` and ``dividend_yield`` are continuous per year. Raises
+    ``ValueError`` only when the message-level fields (timestamp, expiry, spot,
+    strikes, rows that are not objects) are unusable; bad rows give ``None`` fields.
     """
-    strikes, spot, T = _message_fields(chain, expiry_time_utc)
-    n = strikes.size
-    m = np.concatenate([_rows_matrix(chain["calls"]), _rows_matrix(chain["puts"])])
-    price = quote_price(m)
-    is_call = np.arange(2 * n) < n
-    both_strikes = np.concatenate([strikes, strikes])
-    iv = np.asarray(implied_vol(price, spot, both_strikes, T, rate, dividend_yield, is_call))
-    greeks = {
-        k: np.asarray(v)
-        for k, v in bs_greeks(spot, both_strikes, T, rate, dividend_yield, iv, is_call).items()
-    }
-    oi_change, codes = _changes(m, price, previous, strikes)
-    out = _summary(chain, strikes, spot, T, m, price, iv, greeks["delta"], oi_change)
-    enriched = [
-        {**row, "iv": v, "delta": d, "gamma": g, "theta": t, "vega": ve, "rho": r,
-         "oi_change": oc, "buildup": b}
-        for row, v, d, g, t, ve, r, oc, b in zip(
-            [*chain["calls"], *chain["puts"]], _wire(iv),
-            *(_wire(greeks[k]) for k in GREEKS),
-            _wire_int(oi_change), [BUILDUP_BY_CODE[c] for c in codes.tolist()],
-            strict=True,
+    (result,) = enrich_chains(
+        [(chain, previous)], rate=rate, dividend_yield=dividend_yield,
+        expiry_time_utc=expiry_time_utc, processed_at=processed_at,
+    )  # fmt: skip
+    if isinstance(result, ValueError):
+        raise result
+    return result
+
+
+def enrich_chains(
+    items: Sequence[Item],
+    *,
+    rate: float = DEFAULT_RISK_FREE_RATE,
+    dividend_yield: float = DEFAULT_DIVIDEND_YIELD,
+    expiry_time_utc: dt.time = DEFAULT_EXPIRY_TIME_UTC,
+    processed_at: str | None = None,
+) -> list[dict[str, Any] | ValueError]:
+    """:func:`enrich_chain` of every ``(chain, previous)`` pair, computed as one batch.
+
+    Returns, in order, each chain's enriched message, or the ``ValueError``
+    :func:`enrich_chain` would raise for it, so one unusable chain costs only
+    itself; both are exactly what :func:`enrich_chain` gives that pair alone. A
+    ``previous`` may be a chain of the same batch. Without ``processed_at`` the
+    whole batch is stamped with one current time.
+    """
+    results: list[dict[str, Any] | ValueError | None] = [None] * len(items)
+    fields: dict[int, tuple[FloatArray, float, float]] = {}
+    for i, (chain, _) in enumerate(items):
+        try:
+            fields[i] = _message_fields(chain, expiry_time_utc)
+        except ValueError as exc:
+            results[i] = exc
+    m, rows, errors = stacked_rows([items[i][0] for i in fields])
+    for i, error in zip(list(fields), errors, strict=True):
+        if error is not None:
+            results[i] = error
+            del fields[i]
+    if fields:
+        stamp = processed_at or format_ts(dt.datetime.now(dt.UTC))
+        batch = _Batch.of(items, fields, m)
+        messages = batch.enrich(rows, rate, dividend_yield, stamp)
+        for i, message in zip(fields, messages, strict=True):
+            results[i] = message
+    return [r for r in results if r is not None]  # every item has its result by now
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The accepted chains laid end to end: strike ``j`` of the batch belongs to chain
+    ``runs.ids[j]``; its call is option ``call[j]`` and its put option ``put[j]``."""
+
+    chains: list[Mapping[str, Any]]
+    previous: list[Mapping[str, Any] | None]
+    strikes: FloatArray
+    spots: FloatArray
+    T: list[float]
+    runs: Segments
+    call: IntArray
+    put: IntArray
+    m: FloatArray
+    """Rows of every option: bid, ask, last, volume, oi."""
+
+    @classmethod
+    def of(
+        cls, items: Sequence[Item], fields: dict[int, tuple[FloatArray, float, float]],
+        m: FloatArray,
+    ) -> _Batch:  # fmt: skip
+        strikes = [f[0] for f in fields.values()]
+        runs = Segments.of_sizes([s.size for s in strikes])
+        call = np.arange(runs.ids.size) + runs.starts[runs.ids]
+        return cls(
+            chains=[items[i][0] for i in fields], previous=[items[i][1] for i in fields],
+            strikes=np.concatenate(strikes), spots=np.array([f[1] for f in fields.values()]),
+            T=[f[2] for f in fields.values()], runs=runs, call=call,
+            put=call + runs.sizes[runs.ids], m=m,
+        )  # fmt: skip
+
+    def per_option(self, per_chain: FloatArray) -> FloatArray:
+        values: FloatArray = np.repeat(per_chain, 2 * self.runs.sizes)
+        return values
+
+    def enrich(
+        self, rows: list[Any], rate: float, dividend_yield: float, stamp: str
+    ) -> list[dict[str, Any]]:
+        m, n = self.m, self.m.shape[0]
+        strike = np.empty(n)
+        strike[self.call], strike[self.put] = self.strikes, self.strikes
+        is_call = np.zeros(n, dtype=bool)
+        is_call[self.call] = True
+        spot, T = self.per_option(self.spots), self.per_option(np.array(self.T))
+        price = quote_price(m)
+        iv = np.asarray(implied_vol(price, spot, strike, T, rate, dividend_yield, is_call))
+        greeks = {
+            k: np.asarray(v)
+            for k, v in bs_greeks(spot, strike, T, rate, dividend_yield, iv, is_call).items()
+        }
+        traded = traded_price(m, price)
+        prev_price, prev_oi = previous_values(
+            self.chains, self.previous, self.strikes, self.runs, self.call, self.put, m, traded
         )
-    ]  # fmt: skip
-    for i in np.flatnonzero(np.isnan(m).any(axis=1)).tolist():
-        enriched[i].update(_clean_fields(m[i]))  # rare: a row with invalid fields
-    out["calls"], out["puts"] = enriched[:n], enriched[n:]
-    out["processed_at"] = processed_at or format_ts(dt.datetime.now(dt.UTC))
+        oi_change = m[:, OI] - prev_oi
+        codes = classify_buildup(traded - prev_price, oi_change)
+        enriched = [
+            {**row, "iv": v, "delta": d, "gamma": g, "theta": t, "vega": ve, "rho": r,
+             "oi_change": oc, "buildup": b}
+            for row, v, d, g, t, ve, r, oc, b in zip(
+                rows, _wire(iv), *(_wire(greeks[k]) for k in GREEKS), _wire_int(oi_change),
+                [BUILDUP_BY_CODE[c] for c in codes.tolist()], strict=True,
+            )
+        ]  # fmt: skip
+        for i in np.flatnonzero(np.isnan(m).any(axis=1)).tolist():
+            enriched[i].update(clean_fields(m[i]))  # rare: a row with invalid fields
+        summaries = self.summaries(price, iv, greeks["delta"], oi_change)
+        starts, sizes = (2 * self.runs.starts).tolist(), self.runs.sizes.tolist()
+        for summary, start, size in zip(summaries, starts, sizes, strict=True):
+            summary["calls"] = enriched[start : start + size]
+            summary["puts"] = enriched[start + size : start + 2 * size]
+            summary["processed_at"] = stamp
+        return summaries
+
+    def summaries(
+        self, price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray
+    ) -> list[dict[str, Any]]:
+        """Each chain's statistics, as a message without its rows."""
+        return [
+            {key: chain[key] for key in MESSAGE_KEYS} | {
+                "pcr_oi": _optional(ratio(put_oi, call_oi)),
+                "pcr_volume": _optional(ratio(put_volume, call_volume)),
+                "atm_strike": atm_strike,
+                "atm_iv": atm_iv,
+                "atm_straddle_price": straddle,
+                "expected_move": move,
+                "max_pain_strike": pain,
+                "total_call_oi": int(call_oi),
+                "total_put_oi": int(put_oi),
+                "call_buildup_otm": int(call_otm) if previous else None,
+                "put_buildup_otm": int(put_otm) if previous else None,
+                "risk_reversal_25d": rr,
+                "butterfly_25d": bf,
+                "time_to_expiry": T,
+            }
+            for chain, T, (call_oi, put_oi, call_volume, put_volume, call_otm, put_otm),
+                previous, atm_strike, atm_iv, straddle, move, pain, rr, bf in zip(
+                self.chains, self.T, *self.statistics(price, iv, delta, oi_change), strict=True
+            )
+        ]  # fmt: skip
+
+    def statistics(
+        self, price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray
+    ) -> tuple[list[Any], ...]:
+        """Per chain: the sums (call OI, put OI, call volume, put volume, OTM call and put OI
+        change), whether it had a previous snapshot, ATM strike, ATM IV, straddle price,
+        expected move, max pain, 25-delta risk reversal and butterfly (``None`` for NaN)."""
+        m, runs, call, put = self.m, self.runs, self.call, self.put
+        call_oi, put_oi = zero_nan(m[call, OI]), zero_nan(m[put, OI])
+        spot = self.spots[runs.ids]
+        values = np.column_stack([
+            call_oi, put_oi, zero_nan(m[call, VOLUME]), zero_nan(m[put, VOLUME]),
+            zero_nan(oi_change[call]), zero_nan(oi_change[put]),
+        ])  # fmt: skip
+        where = np.ones(values.shape, dtype=bool)
+        where[:, 4], where[:, 5] = self.strikes > spot, self.strikes < spot  # out of the money
+        atm = runs.starts + atm_indices(self.strikes, self.spots, runs)
+        atm_iv = _mean_of_finite(iv[call[atm]], iv[put[atm]])
+        sides = Segments.of_sizes(np.repeat(runs.sizes, 2))  # calls, then puts, of each chain
+        T = np.array(self.T)
+        with np.errstate(invalid="ignore"):
+            expected_move = np.where(T > 0, self.spots * atm_iv * np.sqrt(T), np.nan)
+        return (
+            segment_sums(values, runs, where).tolist(),
+            np.logical_or.reduceat(np.isfinite(oi_change), 2 * runs.starts).tolist(),
+            self.strikes[atm].tolist(),
+            _optionals(atm_iv),
+            _optionals(price[call[atm]] + price[put[atm]]),
+            _optionals(expected_move),
+            _optionals(max_pain_segments(self.strikes, call_oi, put_oi, runs)),
+            *map(_optionals, skew_25d_segments(delta, iv, sides, atm_iv)),
+        )
+
+
+def _mean_of_finite(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Mean of ``a`` and ``b`` where both are finite, else the finite one, else NaN."""
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    with np.errstate(all="ignore"):
+        both = (a + b) / 2.0
+    mean: FloatArray = np.where(fa & fb, both, np.where(fa, a, np.where(fb, b, np.nan)))
+    return mean
+
+
+def _wire(values: FloatArray) -> list[float | None]:
+    """Python floats, ``None`` for NaN."""
+    out: list[float | None] = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        out[i] = None
     return out
 
 
-def _changes(
-    m: FloatArray, price: FloatArray, previous: Mapping[str, Any] | None, strikes: FloatArray
-) -> tuple[FloatArray, NDArray[np.int8]]:
-    prev = _previous_columns(previous, strikes)
-    if prev is None:
-        return np.full(m.shape[0], np.nan), np.zeros(m.shape[0], dtype=np.int8)
-    prev_price = np.concatenate([prev[:, 0], prev[:, 2]])
-    prev_oi = np.concatenate([prev[:, 1], prev[:, 3]])
-    traded = np.where(m[:, LAST] > 0.0, m[:, LAST], price)
-    oi_change = m[:, OI] - prev_oi
-    return oi_change, classify_buildup(traded - prev_price, oi_change)
+def _wire_int(values: FloatArray) -> list[int | None]:
+    """Python ints, truncated as ``int()`` truncates (OI changes are within ±MAX_COUNT),
+    ``None`` for NaN."""
+    nan = np.isnan(values)
+    if nan.all():
+        return [None] * values.size
+    out: list[int | None] = np.where(nan, 0.0, values).astype(np.int64).tolist()
+    for i in np.flatnonzero(nan).tolist():
+        out[i] = None
+    return out
 
 
-def _summary(
-    chain: Mapping[str, Any], strikes: FloatArray, spot: float, T: float, m: FloatArray,
-    price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray,
-) -> dict[str, Any]:  # fmt: skip
-    n = strikes.size
-    call_oi, put_oi = zero_nan(m[:n, OI]), zero_nan(m[n:, OI])
-    total_call_oi, total_put_oi = float(call_oi.sum()), float(put_oi.sum())
-    atm = atm_index(strikes, spot)
-    atm_ivs = [v for v in (float(iv[atm]), float(iv[n + atm])) if math.isfinite(v)]
-    atm_iv = sum(atm_ivs) / len(atm_ivs) if atm_ivs else math.nan
-    rr, bf = skew_25d(delta[:n], iv[:n], delta[n:], iv[n:], atm_iv)
-    otm_call_change, otm_put_change = oi_change[:n][strikes > spot], oi_change[n:][strikes < spot]
-    has_previous = bool(np.isfinite(oi_change).any())
-    return {
-        key: chain[key]
-        for key in ("product", "expiry", "spot_price", "strikes", "timestamp", "seq")
-    } | {
-        "pcr_oi": _optional(ratio(total_put_oi, total_call_oi)),
-        "pcr_volume": _optional(
-            ratio(float(zero_nan(m[n:, VOLUME]).sum()), float(zero_nan(m[:n, VOLUME]).sum()))
-        ),
-        "atm_strike": float(strikes[atm]),
-        "atm_iv": _optional(atm_iv),
-        "atm_straddle_price": _optional(float(price[atm] + price[n + atm])),
-        "expected_move": _optional(spot * atm_iv * math.sqrt(T) if T > 0 else math.nan),
-        "max_pain_strike": _optional(max_pain(strikes, call_oi, put_oi)),
-        "total_call_oi": int(total_call_oi),
-        "total_put_oi": int(total_put_oi),
-        "call_buildup_otm": int(zero_nan(otm_call_change).sum()) if has_previous else None,
-        "put_buildup_otm": int(zero_nan(otm_put_change).sum()) if has_previous else None,
-        "risk_reversal_25d": _optional(rr),
-        "butterfly_25d": _optional(bf),
-        "time_to_expiry": T,
-    }
+def _optional(value: float) -> float | None:
+    return None if not math.isfinite(value) else float(value)
+
+
+def _optionals(values: FloatArray) -> list[float | None]:
+    return [v if math.isfinite(v) else None for v in values.tolist()]

@@ -1,9 +1,10 @@
-"""Hand-worked examples for max pain, PCR, ATM, buildup and 25-delta skew."""
+"""Hand-worked examples for max pain, PCR, ATM, buildup and 25-delta skew; many chains at once."""
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,11 +15,17 @@ from common.schemas import Buildup
 from worker_enricher.analytics import classify_buildup, max_pain
 from worker_enricher.analytics.chain_metrics import (
     BUILDUP_BY_CODE,
+    Segments,
     aligned_previous,
     atm_index,
+    atm_indices,
+    matching_indices,
+    max_pain_segments,
     ratio,
+    segment_sums,
     skew_25d,
     vol_at_delta,
+    vol_at_delta_segments,
 )
 
 
@@ -131,3 +138,132 @@ def test_skew_hand_worked() -> None:
     )  # fmt: skip
     assert rr == pytest.approx(-0.04)
     assert bf == pytest.approx(0.01)
+
+
+# -- many chains at once: every run bit for bit as its own chain ----------------------------
+
+
+def same_bits(got: np.ndarray, want: np.ndarray) -> bool:
+    """Equal floats (any NaN equals any NaN); -0.0 and 0.0 differ."""
+    return bool(np.array_equal(np.signbit(got), np.signbit(want))) and np.array_equal(
+        got, want, equal_nan=True
+    )
+
+
+def one_run_vol_at_delta(delta: np.ndarray, iv: np.ndarray, target: float) -> float:
+    """The one-chain definition: finite points sorted by delta, then np.interp inside them."""
+    ok = np.isfinite(delta) & np.isfinite(iv)
+    if ok.sum() < 2:
+        return math.nan
+    d, v = delta[ok], iv[ok]
+    order = np.argsort(d, kind="stable")
+    d, v = d[order], v[order]
+    if not d[0] <= target <= d[-1]:
+        return math.nan
+    return float(np.interp(target, d, v))
+
+
+# Deltas on a coarse grid, so ties, repeats and exact hits of ±0.25 are common.
+DELTAS = st.one_of(
+    st.sampled_from([0.0, 0.1, 0.25, 0.25, 0.3, 0.5, -0.25, -0.1, -0.5, 1.0, math.nan]),
+    st.floats(-1.0, 1.0),
+    st.floats(-1.0, 1.0).map(lambda x: 0.25 + x * 1e-300),  # next to the target
+)
+IVS = st.one_of(
+    st.floats(0.01, 3.0), st.sampled_from([0.2, 0.2, math.nan, math.inf, 1e308, 5e-324])
+)
+RUNS = st.lists(st.lists(st.tuples(DELTAS, IVS), min_size=0, max_size=12), min_size=1, max_size=8)
+
+
+def runs_of(data: list[list[Any]]) -> tuple[Segments, list[np.ndarray]]:
+    runs = Segments.of_sizes([len(r) for r in data])
+    columns = [np.array([x for r in data for x in (p[k] for p in r)], dtype=float) for k in (0, 1)]
+    return runs, columns
+
+
+@settings(max_examples=150, deadline=None)
+@given(RUNS, st.lists(st.sampled_from([0.25, -0.25, 0.0, 0.3]), min_size=8, max_size=8))
+def test_vol_at_delta_segments_is_np_interp_run_by_run(
+    data: list[list[tuple[float, float]]], targets: list[float]
+) -> None:
+    runs, (delta, iv) = runs_of(data)
+    t = np.array(targets[: runs.count])
+    with np.errstate(all="ignore"):  # np.interp on an overflowing slope
+        want = np.array([
+            one_run_vol_at_delta(delta[a : a + n], iv[a : a + n], x)
+            for a, n, x in zip(runs.starts, runs.sizes, t, strict=True)
+        ])  # fmt: skip
+    assert same_bits(vol_at_delta_segments(delta, iv, runs, t), want)
+
+
+OI = st.one_of(
+    st.integers(0, 10**7).map(float),
+    st.sampled_from([0.0, math.nan, 1e12, 0.5, 1234.25, 1 / 3, 2.0**52]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(OI, OI, OI, st.booleans()), min_size=1, max_size=40),
+                min_size=1, max_size=6))  # fmt: skip
+def test_sums_and_max_pain_of_runs_are_those_of_each_run(
+    data: list[list[tuple[float, float, float, bool]]],
+) -> None:
+    runs = Segments.of_sizes([len(r) for r in data])
+    flat = [row for r in data for row in r]
+    values = np.array([row[:3] for row in flat])
+    where = np.column_stack(
+        [np.ones(len(flat), bool), [row[3] for row in flat], np.ones(len(flat), bool)]
+    )
+    strikes = np.concatenate([100.0 + 0.05 * np.arange(n) for n in runs.sizes])
+    clean = np.where(np.isnan(values), 0.0, values)
+    got_sums = segment_sums(clean, runs, where)
+    got_pain = max_pain_segments(strikes, values[:, 0], values[:, 1], runs)
+    for i, (a, n) in enumerate(zip(runs.starts, runs.sizes, strict=True)):
+        run = slice(a, a + n)
+        for k in range(3):
+            want = np.ascontiguousarray(clean[run, k][where[run, k]]).sum()
+            assert same_bits(got_sums[i : i + 1, k], np.array([want]))
+        want_pain = max_pain(strikes[run], values[run, 0], values[run, 1])
+        assert same_bits(got_pain[i : i + 1], np.array([want_pain]))
+
+
+def one_run_aligned(strikes: np.ndarray, previous: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The one-chain definition of aligned_previous."""
+    out = np.full(strikes.size, np.nan)
+    if previous.size == 0:
+        return out
+    pos = np.clip(np.searchsorted(previous, strikes), 0, previous.size - 1)
+    hit = np.abs(previous[pos] - strikes) <= 1e-9 * np.maximum(np.abs(strikes), 1.0)
+    out[hit] = values[pos[hit]]
+    return out
+
+
+STRIKE_SETS = st.lists(
+    st.sampled_from([-5.0, 0.0, 99.95, 100.0, 100.0 + 1e-10, 100.05, 1e6, math.inf]),
+    max_size=6, unique=True,
+).map(sorted)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(STRIKE_SETS.filter(lambda s: math.inf not in s), STRIKE_SETS),
+                min_size=1, max_size=6))  # fmt: skip
+def test_matching_and_atm_of_runs_are_those_of_each_run(
+    pairs: list[tuple[list[float], list[float]]],
+) -> None:
+    pairs = [(cur or [1.0], prev) for cur, prev in pairs]
+    runs = Segments.of_sizes([len(c) for c, _ in pairs])
+    previous = Segments.of_sizes([len(p) for _, p in pairs])
+    strikes = np.array([k for c, _ in pairs for k in c])
+    prev_strikes = np.array([k for _, p in pairs for k in p], dtype=float)
+    pos = matching_indices(strikes, runs.ids, prev_strikes, previous)
+    spots = np.linspace(0.5, 2e5, runs.count)
+    atm = atm_indices(strikes, spots, runs)
+    for i, (cur, prev) in enumerate(pairs):
+        a, b = runs.starts[i], runs.starts[i] + runs.sizes[i]
+        labels = np.arange(len(prev), dtype=float)
+        want = one_run_aligned(np.array(cur), np.array(prev, dtype=float), labels)
+        got = np.where(pos[a:b] >= 0, pos[a:b] - previous.starts[i], np.nan)
+        assert np.array_equal(got, want, equal_nan=True)
+        distance = np.abs(np.array(cur) - spots[i])
+        tie = 1e-12 * max(abs(spots[i]), 1.0)
+        assert atm[i] == int(np.flatnonzero(distance <= distance.min() + tie)[0])
