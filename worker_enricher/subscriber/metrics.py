@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
+from common.names import MARKET_CHANNELS
+
 MESSAGES = Counter("optionsflow_subscriber_messages_total", "Market messages received", ["channel"])
 GAPS = Counter(
     "optionsflow_subscriber_seq_gaps_total", "Sequence gaps seen per channel", ["channel"]
@@ -27,3 +29,6 @@ DISPATCHED = Counter(
 )
 QUEUE_DEPTH = Gauge("optionsflow_enrich_queue_depth", "Tasks waiting in the enrich queue")
 CONGESTED = Gauge("optionsflow_subscriber_congested", "1 while chains are being coalesced")
+
+MESSAGES_BY_CHANNEL = {c: MESSAGES.labels(c.value) for c in MARKET_CHANNELS}
+"""Bound once: ``labels()`` on every message costs more than the count itself."""

@@ -105,7 +105,7 @@ class Subscriber:
         channel = _BY_NAME.get(name)
         if channel is None:
             return
-        metrics.MESSAGES.labels(channel.value).inc()
+        metrics.MESSAGES_BY_CHANNEL[channel].inc()
         try:
             env = envelope(channel, raw, self.cfg.max_message_bytes)
         except MessageError as exc:
@@ -185,7 +185,10 @@ class Subscriber:
 
     def send(self, channel: Channel, raws: list[bytes]) -> None:
         texts = [raw.decode() for raw in raws]
-        self.celery.send_task(TASKS[channel], args=[texts], queue=ENRICH_QUEUE)
+        self.celery.send_task(
+            TASKS[channel], args=[texts], queue=ENRICH_QUEUE,
+            argsrepr=f"[<{len(texts)} messages>]", kwargsrepr="{}",  # no repr of 200 payloads
+        )  # fmt: skip
         metrics.BATCHES.labels(channel.value).inc()
         metrics.DISPATCHED.labels(channel.value).inc(len(raws))
 
