@@ -30,7 +30,7 @@ from common.names import ENRICH_QUEUE, MARKET_CHANNELS, Channel
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError
 from worker_enricher.celery_config import TASKS, broker_url, make_celery
-from worker_enricher.deadletter import push_deadletters
+from worker_enricher.deadletter import DEADLETTERS, push_deadletters
 from worker_enricher.subscriber import metrics
 from worker_enricher.subscriber.batcher import Batcher
 from worker_enricher.subscriber.reader import PubSubReader
@@ -249,6 +249,7 @@ class Subscriber:
                 "gaps": total(metrics.GAPS),
                 "missing": total(metrics.MISSING),
                 "superseded": total(metrics.SUPERSEDED),
+                "deadlettered": total(DEADLETTERS),
                 "queue_depth": self.depth,
             },
         )

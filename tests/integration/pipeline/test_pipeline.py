@@ -273,5 +273,9 @@ def test_malformed_and_hostile_messages_are_dead_lettered_and_the_rest_flows(
     huge = [e for e in chain_dead if e["size"] > 3 << 20]
     assert len(huge) == rounds
     assert all(e["truncated"] and "exceeds" in e["reason"] for e in huge)
+    procs.kill("subscriber", signal.SIGTERM)
+    assert procs.wait("subscriber", 30) == 0
+    subscriber_stage = sum(stage == "subscriber" for _, _, stage in HOSTILE) * rounds
+    assert _final_stats(procs.log("subscriber"))["deadlettered"] == subscriber_stage
     spot = [e for e in chain_dead if e["stage"] == "worker"]
     assert all("spot_price" in e["reason"] for e in spot)
