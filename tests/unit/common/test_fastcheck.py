@@ -29,19 +29,11 @@ from feed_generator.market import Market
 from feed_generator.products import resolve_products
 from feed_generator.runner import encode
 from tests.support.chains import build_chain
+from tests.support.messages import QUOTE, TICK
 
 TICK_CH = Channel.MARKET_UNDERLYING
 QUOTE_CH = Channel.MARKET_OPTION_QUOTE
 CHAIN_CH = Channel.MARKET_OPTION_CHAIN
-TICK = {
-    "type": "underlying", "product": "NIFTY", "price": 24012.5, "volume": 1200,
-    "timestamp": "2026-11-21T04:00:00.125Z", "seq": 0,
-}  # fmt: skip
-QUOTE = {
-    "symbol": "NIFTY261126C24000", "product": "NIFTY", "expiry": "2026-11-26", "strike": 24000.0,
-    "option_type": "CALL", "bid": 120.05, "ask": 120.4, "last": 120.2, "volume": 5000,
-    "oi": 120000, "timestamp": "2026-11-21T04:00:00.125Z", "seq": 17,
-}  # fmt: skip
 CHAINS = {n: orjson.loads(orjson.dumps(build_chain(n))) for n in (1, 2, 3, 5, 21)}
 """Valid chains as the worker sees them: decoded from JSON."""
 

@@ -12,16 +12,7 @@ from marshmallow import ValidationError
 from common.names import Channel
 from common.schemas import SCHEMAS, OptionChainSchema, OptionQuoteSchema, UnderlyingTickSchema
 from tests.support.chains import build_chain
-
-TICK = {
-    "type": "underlying", "product": "NIFTY", "price": 24012.5, "volume": 1200,
-    "timestamp": "2026-11-21T04:00:00.125Z", "seq": 0,
-}  # fmt: skip
-QUOTE = {
-    "symbol": "NIFTY261126C24000", "product": "NIFTY", "expiry": "2026-11-26", "strike": 24000.0,
-    "option_type": "CALL", "bid": 120.05, "ask": 120.4, "last": 120.2, "volume": 5000,
-    "oi": 120000, "timestamp": "2026-11-21T04:00:00.125Z", "seq": 17,
-}  # fmt: skip
+from tests.support.messages import QUOTE, TICK
 
 
 def test_valid_messages_load_unchanged() -> None:
