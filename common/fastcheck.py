@@ -33,7 +33,7 @@ from itertools import islice
 from typing import Any
 
 from common.names import Channel
-from common.schemas import MAX_STRIKES, PRODUCT_PATTERN, OptionType
+from common.schemas import MAX_COUNT, MAX_STRIKES, PRODUCT_PATTERN, OptionType
 
 __all__ = ["fast_valid"]
 
@@ -82,8 +82,8 @@ def _non_negative(value: object) -> bool:
 
 
 def _count(value: object) -> bool:
-    """``Integer(strict=True)`` with ``Range(min=0)``: an int (never a bool), any size."""
-    return type(value) is int and value >= 0
+    """``Integer(strict=True)`` with ``Range(0, MAX_COUNT)``: an int, never a bool."""
+    return type(value) is int and 0 <= value <= MAX_COUNT
 
 
 def _product(value: object) -> bool:
@@ -92,7 +92,7 @@ def _product(value: object) -> bool:
 
 def _timestamp(value: object) -> bool:
     """What ``parse_ts`` accepts, without its trailing-newline leniency."""
-    if type(value) is not str or _timestamp_match(value) is None:
+    if type(value) is not str or _timestamp_match(value) is None or value < "1970":
         return False
     try:
         dt.datetime.fromisoformat(value[:-1])
@@ -183,7 +183,7 @@ def _rows(calls: Any, puts: Any, strikes: list[float]) -> bool:
     if list(row_strikes) != both and not all(map(_close, row_strikes, both)):
         return False
     counts = volume + oi
-    return set(map(type, counts)) == _INT and min(counts) >= 0
+    return set(map(type, counts)) == _INT and min(counts) >= 0 and max(counts) <= MAX_COUNT
 
 
 def _option_chain(m: dict[Any, Any]) -> bool:

@@ -35,6 +35,8 @@ class Buildup(StrEnum):
 PRODUCT_PATTERN = r"[A-Z][A-Z0-9&_-]{0,31}\Z"
 r"""Matched from the start (``re.match``); ``\Z``, not ``$``, so a trailing newline fails."""
 MAX_STRIKES = 2000
+MAX_COUNT = 2**53 - 1
+"""Largest seq, volume or OI: exact as a double (Lua in Redis, JavaScript in browsers)."""
 
 
 def _validate_timestamp(value: str) -> None:
@@ -60,7 +62,7 @@ def _timestamp() -> fields.String:
 
 
 def _seq() -> fields.Integer:
-    return fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    return fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_COUNT))
 
 
 def _money(required: bool = True) -> fields.Float:
@@ -69,7 +71,7 @@ def _money(required: bool = True) -> fields.Float:
 
 
 def _count() -> fields.Integer:
-    return fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    return fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_COUNT))
 
 
 def _optional_float() -> fields.Float:

@@ -20,6 +20,8 @@ def parse_ts(text: str) -> dt.datetime:
     """Parse a message timestamp; raises ``ValueError`` unless it is exactly the wire format."""
     if not isinstance(text, str) or not _TS_RE.fullmatch(text):
         raise ValueError(f"timestamp must look like 2026-01-31T09:15:00.000Z, got {text!r}")
+    if text < "1970":  # epoch milliseconds are non-negative everywhere downstream
+        raise ValueError(f"timestamp before 1970: {text!r}")
     return dt.datetime.fromisoformat(text[:-1]).replace(tzinfo=dt.UTC)
 
 

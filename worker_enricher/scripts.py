@@ -27,60 +27,109 @@ TICKS = """
 -- KEYS: seen-seqs zset, closed-candles hash, spot hash, then one candle hash per interval.
 -- ARGV: product, seen_keep, number of intervals, their lengths in ms, then for each
 -- tick, in seq order: timestamp_ms, price, volume, seq.
--- Applies each tick to the open candles once (a redelivered tick is recognised by
--- its seq); a candle that a newer tick closes moves to the closed hash to be persisted.
--- Returns, per tick: applied (0/1), late (1 if its candle of some interval was
--- closed already), then start, open, high, low, close, volume per interval.
+-- Applies each tick to the candles once (a redelivered tick is recognised by its
+-- seq). A candle closed by a newer tick is kept as the previous one (p_* fields)
+-- and queued in the closed hash to be stored; a late tick of that candle amends it
+-- and queues it again. Returns, per tick: applied (0: seen before), late (1 if
+-- older than the previous candle of some interval, so left out of it), then start,
+-- open, high, low, close, volume of the open candle per interval.
 local product, keep, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local out = {}
+local F = {'start', 'open', 'high', 'low', 'close', 'volume', 'first', 'last'}
+local P = {'p_start', 'p_open', 'p_high', 'p_low', 'p_close', 'p_volume', 'p_first', 'p_last'}
+
+local function add(key, names, c, ts, price, volume)
+  -- c: current values of names; the tick is in this candle
+  local p = tonumber(price)
+  if p > tonumber(c[3]) then redis.call('HSET', key, names[3], price) end
+  if p < tonumber(c[4]) then redis.call('HSET', key, names[4], price) end
+  if ts >= tonumber(c[8]) then redis.call('HSET', key, names[5], price, names[8], ts) end
+  if ts < tonumber(c[7]) then redis.call('HSET', key, names[2], price, names[7], ts) end
+  redis.call('HINCRBY', key, names[6], volume)
+end
+
+local function queue_closed(key, fields)
+  local c = redis.call('HMGET', key, unpack(fields))
+  local interval = string.match(key, '^candle:([^:]+):')
+  redis.call('HSET', KEYS[2], product .. '|' .. interval .. '|' .. c[1],
+    table.concat({c[2], c[3], c[4], c[5], c[6]}, '|'))
+end
+
 local function apply(key, len, ts, price, volume)
   local start = ts - ts % len
-  local c = redis.call('HMGET', key, 'start', 'open', 'high', 'low', 'close', 'volume', 'last')
+  local c = redis.call('HMGET', key, unpack(F))
   local cur = tonumber(c[1])
-  if cur and start < cur then
-    return 1  -- the candle of this tick is closed already
-  elseif cur and start == cur then
-    local p = tonumber(price)
-    if p > tonumber(c[3]) then redis.call('HSET', key, 'high', price) end
-    if p < tonumber(c[4]) then redis.call('HSET', key, 'low', price) end
-    if ts >= tonumber(c[7]) then redis.call('HSET', key, 'close', price, 'last', ts) end
-    redis.call('HINCRBY', key, 'volume', volume)
+  if cur and start == cur then
+    add(key, F, c, ts, price, volume)
+  elseif cur and start < cur then
+    local pc = redis.call('HMGET', key, unpack(P))
+    local previous = tonumber(pc[1])
+    if previous == start then
+      add(key, P, pc, ts, price, volume)
+    elseif previous == nil or start > previous then  -- a closed candle nobody opened yet
+      redis.call('HSET', key, 'p_start', start, 'p_open', price, 'p_high', price,
+        'p_low', price, 'p_close', price, 'p_volume', volume, 'p_first', ts, 'p_last', ts)
+    else
+      return 1  -- older than the previous candle: left out
+    end
+    queue_closed(key, P)
   else
     if cur then
-      local interval = string.match(key, '^candle:([^:]+):')
-      redis.call('HSET', KEYS[2], product .. '|' .. interval .. '|' .. c[1],
-        table.concat({c[2], c[3], c[4], c[5], c[6]}, '|'))
+      for i = 1, 8 do redis.call('HSET', key, P[i], c[i]) end
+      queue_closed(key, P)
     end
     redis.call('HSET', key, 'start', start, 'open', price, 'high', price, 'low', price,
-      'close', price, 'volume', volume, 'last', ts)
+      'close', price, 'volume', volume, 'first', ts, 'last', ts)
   end
   return 0
 end
+
+local function seen(seq)
+  if redis.call('ZSCORE', KEYS[1], seq) then return true end
+  if redis.call('ZCARD', KEYS[1]) >= keep then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    if tonumber(seq) < tonumber(oldest[2]) then return true end  -- older than the window
+  end
+  redis.call('ZADD', KEYS[1], seq, seq)
+  return false
+end
+
+local out = {}
 for t = 4 + n, #ARGV, 4 do
-  local ts, price, volume, seq = tonumber(ARGV[t]), ARGV[t + 1], tonumber(ARGV[t + 2]), ARGV[t + 3]
-  if redis.call('ZADD', KEYS[1], 'NX', seq, seq) == 0 then
+  local ts, price, volume, seq = tonumber(ARGV[t]), ARGV[t + 1], ARGV[t + 2], ARGV[t + 3]
+  local late = 0
+  if seen(seq) then
     out[#out + 1] = 0
-    out[#out + 1] = 0
-    for j = 1, 6 * n do out[#out + 1] = '' end
   else
     local spot = redis.call('HGET', KEYS[3], product)
     if not spot or tonumber(string.match(spot, '|(%d+)$')) <= ts then
       redis.call('HSET', KEYS[3], product, price .. '|' .. ARGV[t])
     end
-    local late = 0
     for i = 1, n do
       late = math.max(late, apply(KEYS[3 + i], tonumber(ARGV[3 + i]), ts, price, volume))
     end
     out[#out + 1] = 1
-    out[#out + 1] = late
-    for i = 1, n do
-      local c = redis.call('HMGET', KEYS[3 + i], 'start', 'open', 'high', 'low', 'close', 'volume')
-      for j = 1, 6 do out[#out + 1] = c[j] end
-    end
+  end
+  out[#out + 1] = late
+  for i = 1, n do
+    local c = redis.call('HMGET', KEYS[3 + i], 'start', 'open', 'high', 'low', 'close', 'volume')
+    for j = 1, 6 do out[#out + 1] = c[j] end
   end
 end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -keep - 1)
 return out
+"""
+
+FORGET = """
+-- KEYS: a hash. ARGV: field, value, repeated. Deletes each field still holding that
+-- value, so an entry rewritten meanwhile (a candle amended by a late tick) stays.
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    n = n + 1
+  end
+end
+return n
 """
 
 IV_POINTS = """
@@ -102,6 +151,7 @@ return n
 class Scripts:
     latest: Script
     ticks: Script
+    forget: Script
     iv_points: Script
 
 
@@ -110,5 +160,6 @@ def register_scripts(client: redis.Redis) -> Scripts:
     return Scripts(
         latest=client.register_script(LATEST),
         ticks=client.register_script(TICKS),
+        forget=client.register_script(FORGET),
         iv_points=client.register_script(IV_POINTS),
     )

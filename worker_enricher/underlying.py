@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -22,6 +23,8 @@ from worker_enricher.cache import epoch_ms, keep_newest
 from worker_enricher.context import WorkerContext
 from worker_enricher.deadletter import push_deadletters
 from worker_enricher.validation import validate_all
+
+log = logging.getLogger(__name__)
 
 INTERVALS: tuple[tuple[str, int], ...] = (("1min", 60_000), ("5min", 300_000), ("15min", 900_000))
 """Candle intervals and their lengths in milliseconds."""
@@ -81,7 +84,7 @@ def _apply_ticks(
                   *(candle_key(name, product) for name, _ in INTERVALS)],
             args=[product, SEEN_KEPT, len(INTERVALS), *(length for _, length in INTERVALS),
                   *(x for t in group for x in (epoch_ms(t["timestamp"]),
-                    repr(float(t["price"])), t["volume"], t["seq"]))],
+                    repr(float(t["price"])), str(t["volume"]), t["seq"]))],
             client=pipe,
         )  # fmt: skip
     pairs = []
@@ -91,26 +94,33 @@ def _apply_ticks(
 
 
 def persist_closed_candles(ctx: WorkerContext) -> int:
-    """Write the candles closed since the last call to the store, then forget them."""
-    closed = ctx.redis.hgetall(CLOSED_CANDLES_KEY)
+    """Write the candles closed (or amended) since the last call to the store, then forget them."""
+    closed = cast(dict[bytes, bytes], ctx.redis.hgetall(CLOSED_CANDLES_KEY))
     if not closed:
         return 0
-    ctx.store.upsert_candles([closed_candle(f, v) for f, v in closed.items()])
-    ctx.redis.hdel(CLOSED_CANDLES_KEY, *closed)
-    return len(closed)
+    candles = []
+    for field, value in closed.items():
+        try:
+            candles.append(closed_candle(field, value))
+        except ValueError:  # cannot happen with validated ticks; never block the others
+            log.error("unreadable closed candle dropped", extra={"field": field.decode()})
+    ctx.store.upsert_candles(candles)
+    ctx.scripts.forget(keys=[CLOSED_CANDLES_KEY], args=[x for pair in closed.items() for x in pair])
+    return len(candles)
 
 
 def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
     """Apply a batch of raw ticks to the candles, cache and publish them; returns the count applied.
 
-    A tick applied already (a redelivered task) changes nothing and is not
-    published again. Closed candles are persisted last; if the store fails the
+    A tick applied already (a retried or redelivered task) changes no candle but
+    is published again with the candles as they are: broadcast is at least once,
+    as for chains. Closed candles are persisted last; if the store fails the
     task retries and they are written then.
     """
     channel = Channel.MARKET_UNDERLYING
     valid, rejected = validate_all(channel, raws)
     ticks = sorted((tick for tick, _ in valid), key=lambda t: (t["product"], t["seq"]))
-    pairs = [(t, r) for t, r in (_apply_ticks(ctx, ticks) if ticks else []) if int(r[0]) == 1]
+    pairs = [(t, r) for t, r in (_apply_ticks(ctx, ticks) if ticks else []) if None not in r]
     pipe = ctx.redis.pipeline(transaction=False)
     push_deadletters(pipe, channel, rejected, "worker", ctx.settings.pipeline.deadletter_max)
     processed_at = now_ts()
@@ -125,4 +135,4 @@ def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
                     payload=payload, ttl_s=ctx.settings.pipeline.latest_ttl_s)  # fmt: skip
     pipe.execute()
     persist_closed_candles(ctx)
-    return len(pairs)
+    return sum(int(r[0]) == 1 for _, r in pairs)

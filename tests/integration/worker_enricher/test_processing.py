@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from common.names import (
+    CLOSED_CANDLES_KEY,
     SPOT_KEY,
     Channel,
     candle_key,
@@ -346,7 +347,11 @@ def test_a_redelivered_tick_is_not_counted_twice(ctx: WorkerContext, listen: Any
     latest = ctx.redis.get(latest_underlying_key(PRODUCT))
     assert process_ticks(ctx, [T3]) == 0
     assert process_ticks(ctx, [T2, T3]) == 0
-    listener.take(0)  # nothing published again
+    # Published again (at least once: the first attempt may have died before
+    # publishing), with the candles as they are, which the repeat did not change.
+    again = [orjson.loads(p) for p in listener.take(3)]
+    assert [m["seq"] for m in again] == [3, 2, 3]
+    assert {m["ohlc_5min"]["volume"] for m in again} == {35}
     assert ctx.redis.hget(candle_key("1min", PRODUCT), "volume") == b"5"
     assert ctx.redis.hget(candle_key("5min", PRODUCT), "volume") == b"35"
     assert ctx.redis.get(latest_underlying_key(PRODUCT)) == latest
@@ -365,11 +370,34 @@ def test_a_late_tick_leaves_the_open_minute_alone(ctx: WorkerContext, listen: An
     assert message["ohlc_1min"] == candle("09:16", 24020.75, 24020.75, 24020.75, 24020.75, 5)
     # The 5-min candle is still open: the late tick counts, without moving its close.
     assert message["ohlc_5min"] == candle("09:15", 24010.5, 24020.75, 23000.0, 24020.75, 42)
-    assert [c["low"] for c in ctx.store.candles(PRODUCT, "1min", *DAY)] == [23990.25]
+    # The closed 09:15 minute takes the late tick, and is stored again amended.
+    (closed,) = ctx.store.candles(PRODUCT, "1min", *DAY)
+    assert (closed["open"], closed["high"], closed["low"], closed["close"], closed["volume"]) == (
+        24010.5, 24010.5, 23000.0, 23000.0, 37,
+    )  # fmt: skip
     assert ctx.redis.get(latest_underlying_key(PRODUCT)) == latest  # older than T3
     assert ctx.redis.hget(SPOT_KEY, PRODUCT) == spot  # the spot stays the newest price
     assert spot is not None
     assert spot.split(b"|")[0] == b"24020.75"
+
+
+def test_ticks_of_a_minute_taken_after_the_next_minute_still_make_its_candle(
+    ctx: WorkerContext,
+) -> None:
+    # Two workers, consecutive batches across a minute boundary: the later one first.
+    assert process_ticks(ctx, [T3]) == 1
+    assert process_ticks(ctx, [T2, T1]) == 2  # both in 09:15, before the open 09:16 candle
+    early = tick(0, "09:15:01", 24100.0, 1)  # the minute's first trade, arriving last
+    assert process_ticks(ctx, [early]) == 1
+    assert process_ticks(ctx, [tick(9, "09:17:00", 24000.0, 1)]) == 1  # closes 09:16
+    stored = {c["start"]: c for c in ctx.store.candles(PRODUCT, "1min", *DAY)}
+    first = stored["2026-11-20T09:15:00.000Z"]
+    assert (first["open"], first["high"], first["low"], first["close"], first["volume"]) == (
+        24100.0, 24100.0, 23990.25, 23990.25, 31,
+    )  # fmt: skip
+    second = stored["2026-11-20T09:16:00.000Z"]
+    assert (second["open"], second["close"], second["volume"]) == (24020.75, 24020.75, 5)
+    assert ctx.redis.hlen(CLOSED_CANDLES_KEY) == 0  # all stored, nothing pending
 
 
 def test_invalid_ticks_are_dead_lettered(ctx: WorkerContext) -> None:

@@ -24,7 +24,7 @@ from marshmallow import ValidationError
 from common import fastcheck
 from common.fastcheck import fast_valid
 from common.names import Channel
-from common.schemas import MAX_STRIKES, SCHEMAS, ChainRowSchema
+from common.schemas import MAX_COUNT, MAX_STRIKES, SCHEMAS, ChainRowSchema
 from feed_generator.market import Market
 from feed_generator.products import resolve_products
 from feed_generator.runner import encode
@@ -334,6 +334,9 @@ REJECTED_TICKS: dict[str, Mutation] = {
     "product too long": setter("product", "N" * 33),
     "product empty": setter("product", ""),
     "product starts with a digit": setter("product", "1NIFTY"),
+    "volume above 2**53 - 1": setter("volume", 2**53),
+    "seq above 2**53 - 1": setter("seq", 10**30),
+    "timestamp before 1970": setter("timestamp", "1969-12-31T23:59:59.999Z"),
     "product with a trailing newline": setter("product", "NIFTY\n"),
     "timestamp with a trailing newline": setter("timestamp", "2026-11-21T04:00:00.125Z\n"),
     "product not a string": setter("product", b"NIFTY"),
@@ -473,7 +476,11 @@ ACCEPTED: dict[str, tuple[Channel, dict[str, Any], Mutation]] = {
     "int price 2**53": (TICK_CH, TICK, setter("price", 2**53)),
     "price 1e308": (TICK_CH, TICK, setter("price", 1e308)),
     "price subnormal": (TICK_CH, TICK, setter("price", 5e-324)),
-    "huge int volume and seq": (TICK_CH, TICK, lambda m: m.update(volume=10**30, seq=2**64)),
+    "largest volume and seq": (
+        TICK_CH,
+        TICK,
+        lambda m: m.update(volume=MAX_COUNT, seq=MAX_COUNT),
+    ),
     "zero volume": (TICK_CH, TICK, setter("volume", 0)),
     "-0.0 bid": (QUOTE_CH, QUOTE, setter("bid", -0.0)),
     "zero prices": (QUOTE_CH, QUOTE, lambda m: m.update(bid=0.0, ask=0, last=0.0)),

@@ -93,4 +93,8 @@ def test_bad_row_is_located() -> None:
     chain["calls"][2]["oi"] = -3
     with pytest.raises(ValidationError) as info:
         OptionChainSchema().load(chain)
-    assert info.value.messages_dict["calls"] == {2: {"oi": ["Must be greater than or equal to 0."]}}
+    assert info.value.messages_dict["calls"] == {
+        2: {
+            "oi": ["Must be greater than or equal to 0 and less than or equal to 9007199254740991."]
+        }
+    }
