@@ -153,6 +153,12 @@ def load_settings() -> Settings:
         raise SettingsError(
             f"STORE_URL: expected sqlite:///path or mongodb://…, got {settings.store_url!r}"
         )
+    unix_redis = settings.redis_url is not None and settings.redis_url.startswith("unix://")
+    if unix_redis and settings.pipeline.broker_url is None:  # kombu spells socket URLs its own way
+        raise SettingsError(
+            "CELERY_BROKER_URL: must be set with a unix:// REDIS_URL "
+            "(e.g. redis+socket:///run/redis.sock?virtual_host=1)"
+        )
     if settings.pipeline.instance >= settings.pipeline.instances:
         raise SettingsError(
             f"SUBSCRIBER_INSTANCE: must be below SUBSCRIBER_INSTANCES "

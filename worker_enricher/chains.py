@@ -19,7 +19,7 @@ from worker_enricher.validation import validate_all
 
 log = logging.getLogger(__name__)
 
-PREVIOUS_KEPT = 8
+PREVIOUS_KEPT = 64
 """Raw snapshots kept per (product, expiry), so a task taken out of order finds its predecessor."""
 
 Group = tuple[str, str]

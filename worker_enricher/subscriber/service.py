@@ -14,6 +14,7 @@ others drop it after reading the product.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -91,6 +92,8 @@ class Subscriber:
         self.rejected: dict[Channel, list[tuple[bytes | str, str]]] = {}
         self.depth = 0
         self._depth_at = 0.0
+        self._send_after = 0.0
+        self._send_failures = 0
         self._stats_at = time.monotonic()
         self.ready = threading.Event()
 
@@ -109,7 +112,8 @@ class Subscriber:
         try:
             env = envelope(channel, raw, self.cfg.max_message_bytes)
         except MessageError as exc:
-            self.rejected.setdefault(channel, []).append((raw, str(exc)))
+            if self.cfg.instance == 0:  # every instance reads it; one records it
+                self.rejected.setdefault(channel, []).append((raw, str(exc)))
             return
         if (
             self.cfg.instances > 1
@@ -171,17 +175,27 @@ class Subscriber:
                 push_deadletters(pipe, channel, rejected, "subscriber", self.cfg.deadletter_max)
             pipe.execute()
             self.rejected = {}
-        if now != float("inf") and not self.batcher.due(now, self.congested):
+        final = now == float("inf")
+        if not final and (now < self._send_after or not self.batcher.due(now, self.congested)):
             return
-        batches = self.batcher.take(now, self.congested and now != float("inf"))
+        batches = self.batcher.take(now, self.congested and not final)
         for i, (channel, raws) in enumerate(batches):
             try:
                 self.send(channel, raws)
-            except Exception:
+            except (OperationalError, redis.RedisError, OSError) as exc:
                 for later_channel, later in batches[i:]:  # kept, in order, for the next flush
                     for raw in later:
                         self.batcher.add(later_channel, raw, time.monotonic())
-                raise
+                if final:
+                    raise
+                # The broker is down, not Pub/Sub: keep reading, retry the sending later.
+                self._send_failures += 1
+                backoff = min(5.0, 0.1 * 2 ** min(self._send_failures, 6))
+                self._send_after = time.monotonic() + backoff * random.uniform(0.5, 1.0)
+                log.error("broker unavailable, batches kept", extra={"error": str(exc),
+                          "pending_bytes": self.batcher.pending_bytes})  # fmt: skip
+                return
+        self._send_failures = 0
 
     def send(self, channel: Channel, raws: list[bytes]) -> None:
         texts = [raw.decode() for raw in raws]
@@ -199,9 +213,9 @@ class Subscriber:
         while not stop.is_set():
             try:
                 self._run_subscribed(stop)
-                delay = 0.0
             except (redis.RedisError, OperationalError, OSError) as exc:
-                delay = min(5.0, max(0.1, delay * 2))
+                delay = 0.1 if self.ready.is_set() else min(5.0, max(0.1, delay * 2))
+                self.ready.clear()
                 log.error(
                     "redis unavailable, retrying", extra={"error": str(exc), "delay_s": delay}
                 )
@@ -223,7 +237,9 @@ class Subscriber:
                 message = reader.get(self.batcher.next_deadline(time.monotonic()))
                 while message is not None:
                     self.handle(message[0], message[1], time.monotonic())
-                    if self.batcher.pending_bytes and self.batcher.due(time.monotonic(), False):
+                    if self.batcher.pending_bytes and self.batcher.due(
+                        time.monotonic(), self.congested
+                    ):
                         break
                     message = reader.get(0.0)
                 now = time.monotonic()
@@ -234,6 +250,9 @@ class Subscriber:
                     self.log_stats()
         finally:
             reader.close()
+            with contextlib.suppress(redis.RedisError, OSError):  # the reader's error: known
+                while (message := reader.get(0.0)) is not None:  # read before the stop
+                    self.handle(message[0], message[1], time.monotonic())
 
     def log_stats(self) -> None:
         def total(counter: Any) -> int:

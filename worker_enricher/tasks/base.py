@@ -24,6 +24,8 @@ RETRYABLE: tuple[type[Exception], ...] = (
     redis.ConnectionError,
     redis.TimeoutError,
     redis.BusyLoadingError,
+    redis.ReadOnlyError,  # a replica during failover
+    redis.OutOfMemoryError,
 )
 RETRY_OPTIONS: dict[str, Any] = {
     "autoretry_for": RETRYABLE,

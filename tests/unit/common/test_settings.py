@@ -58,3 +58,29 @@ def test_invalid_values_name_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name):
         load_settings()
+
+
+def test_pipeline_settings_and_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BATCH_SIZE", "BATCH_MS", "QUEUE_HIGH_WATER", "SUBSCRIBER_INSTANCE",
+                 "SUBSCRIBER_INSTANCES", "CELERY_BROKER_URL"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    p = load_settings().pipeline
+    assert (p.batch_size, p.batch_ms, p.queue_high_water) == (200, 20.0, 200)
+    assert (p.instance, p.instances, p.broker_url) == (0, 1, None)
+    monkeypatch.setenv("SUBSCRIBER_INSTANCES", "2")
+    monkeypatch.setenv("SUBSCRIBER_INSTANCE", "2")
+    with pytest.raises(SettingsError, match="SUBSCRIBER_INSTANCE"):
+        load_settings()
+    monkeypatch.setenv("SUBSCRIBER_INSTANCE", "1")
+    monkeypatch.setenv("BATCH_SIZE", "0")
+    with pytest.raises(SettingsError, match="BATCH_SIZE"):
+        load_settings()
+
+
+def test_a_unix_socket_redis_needs_an_explicit_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "unix:///run/redis.sock")
+    with pytest.raises(SettingsError, match="CELERY_BROKER_URL"):
+        load_settings()
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis+socket:///run/redis.sock?virtual_host=1")
+    assert load_settings().pipeline.broker_url == "redis+socket:///run/redis.sock?virtual_host=1"
