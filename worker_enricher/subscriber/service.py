@@ -234,7 +234,8 @@ class Subscriber:
         self.ready.set()
         try:
             while not stop.is_set():
-                message = reader.get(self.batcher.next_deadline(time.monotonic()))
+                now = time.monotonic()  # a send backing off is a deadline too: no busy wait
+                message = reader.get(max(self.batcher.next_deadline(now), self._send_after - now))
                 while message is not None:
                     self.handle(message[0], message[1], time.monotonic())
                     if self.batcher.pending_bytes and self.batcher.due(
