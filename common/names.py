@@ -75,3 +75,18 @@ def iv_points_key(product: str) -> str:
 def iv_surface_key(product: str) -> str:
     """The IV surface of ``product`` (strike × expiry grid) as JSON."""
     return f"iv:surface:{product}"
+
+
+def refresh_used_key(jti: str) -> str:
+    """Marker of a refresh token already rotated (set once, NX); expires with the token."""
+    return f"auth:refresh:used:{jti}"
+
+
+def refresh_family_revoked_key(family: str) -> str:
+    """Marker of a revoked refresh family (logout or reuse); lives one refresh lifetime."""
+    return f"auth:refresh:revoked:{family}"
+
+
+def access_revoked_key(jti: str) -> str:
+    """Deny-list entry of an access token; expires when the token does."""
+    return f"auth:access:revoked:{jti}"
