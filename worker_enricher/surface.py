@@ -13,6 +13,7 @@ from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
 from common.schemas import OptionType
 from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
 from worker_enricher.analytics import implied_vol, quote_price
+from worker_enricher.cache import epoch_ms
 from worker_enricher.context import WorkerContext
 from worker_enricher.deadletter import push_deadletters
 from worker_enricher.validation import validate_all
@@ -90,7 +91,7 @@ def build_surface(
 def _record_points(ctx: WorkerContext, quotes: list[dict[str, Any]], ivs: list[float]) -> None:
     newest: dict[str, dict[str, tuple[int, str]]] = {}
     for quote, iv in zip(quotes, ivs, strict=True):
-        ts = int(parse_ts(quote["timestamp"]).timestamp() * 1000 + 0.5)
+        ts = epoch_ms(quote["timestamp"])
         field = point_field(quote)
         points = newest.setdefault(quote["product"], {})
         if field not in points or points[field][0] <= ts:
