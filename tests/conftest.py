@@ -1,4 +1,4 @@
-"""Shared fixtures: a real redis-server on a free loopback port for the whole session."""
+"""Shared fixtures: a real redis-server on a free loopback port, RSA signing keys, per session."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from auth_service.keys import SigningKeys
 from common.embedded_redis import EmbeddedRedis
 from common.redis_client import make_redis
 
@@ -43,3 +45,15 @@ def _restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> SigningKeys:
+    """One RSA key pair for the session (key generation is the slow part)."""
+    return SigningKeys.from_private_key(rsa.generate_private_key(65537, 2048))
+
+
+@pytest.fixture(scope="session")
+def other_keys() -> SigningKeys:
+    """A second, unrelated key pair: tokens it signs must be rejected."""
+    return SigningKeys.from_private_key(rsa.generate_private_key(65537, 2048))
