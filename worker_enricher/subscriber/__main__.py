@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 import threading
 
@@ -21,6 +23,7 @@ def main() -> None:
         sys.stderr.write(f"subscriber: {exc}\n")
         raise SystemExit(2) from None
     configure_logging("subscriber", settings.log_level)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     if settings.pipeline.metrics_port:
         start_http_server(settings.pipeline.metrics_port, addr="127.0.0.1")
     stop = threading.Event()

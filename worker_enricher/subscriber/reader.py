@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from queue import Empty, SimpleQueue
+from queue import Empty, Queue
 from typing import Any
 
 import redis
@@ -33,7 +33,10 @@ class PubSubReader:
         self.control = f"optionsflow:reader-stop:{uuid.uuid4().hex}".encode()
         self.pubsub: Any = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self.pubsub.subscribe(*channels, self.control)
-        self.inbox: SimpleQueue[Message | BaseException] = SimpleQueue()
+        # queue.Queue, not SimpleQueue: SimpleQueue.get(timeout=…) in the main thread
+        # was seen blocking for good after SIGTERM arrived during the wait (CPython
+        # 3.11), so the subscriber never stopped; Queue waits on a Condition.
+        self.inbox: Queue[Message | BaseException] = Queue()
         self.thread = threading.Thread(target=self._read, name="pubsub-reader", daemon=True)
         self.thread.start()
 
