@@ -28,6 +28,15 @@ def current_trace_id() -> str | None:
     return _trace_id.get()
 
 
+def bind_trace_id(trace_id: str) -> contextvars.Token[str | None]:
+    """Attach ``trace_id`` to the current context until :func:`reset_trace_id` with the token."""
+    return _trace_id.set(trace_id)
+
+
+def reset_trace_id(token: contextvars.Token[str | None]) -> None:
+    _trace_id.reset(token)
+
+
 @contextlib.contextmanager
 def trace(trace_id: str | None = None) -> Iterator[str]:
     """Run a block with ``trace_id`` (a new one when omitted) attached to every log line."""

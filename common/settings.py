@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from environs import Env, EnvError
+from limits import parse_many
 from marshmallow.validate import OneOf, Range
 
 from common.conventions import (
@@ -62,6 +63,53 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The REST services: ports, upstream URLs, limits, cache and circuit breaker."""
+
+    gateway_port: int
+    auth_port: int
+    socket_port: int
+    storage_port: int
+    analytics_port: int
+    logging_port: int
+    auth_url: str
+    storage_url: str
+    analytics_url: str
+    upstream_timeout_s: float
+    """Connect + read timeout of a gateway call to a service."""
+    proxy_hops: int
+    """Trusted reverse proxies in front of this service (``X-Forwarded-For`` entries used)."""
+    rate_limit_user: str
+    """Flask-Limiter expression per authenticated user at the gateway, e.g. ``50/second``."""
+    rate_limit_ip: str
+    """Flask-Limiter expression per client IP at the gateway."""
+    login_limit_user: str
+    """Login attempts per username (any outcome) at auth_service."""
+    login_limit_ip: str
+    """Login and register attempts per client IP at auth_service."""
+    shed_inflight: int
+    """In-flight requests per gateway process above which history/analytics get 503."""
+    jwks_ttl_s: int
+    """How long a gateway trusts its cached JWKS before fetching it again."""
+    access_ttl_s: int
+    refresh_ttl_s: int
+    store_timeout_ms: int
+    """A store call taking longer counts as a failure (the answer comes from the cache)."""
+    breaker_fail_max: int
+    """Consecutive store failures that open the circuit."""
+    breaker_reset_s: float
+    """How long the circuit stays open before one trial call."""
+    cache_ttl_s: int
+    """Freshness of cache-aside entries (history, products) in the storage service."""
+    stale_ttl_s: int
+    """How long an expired cache entry is kept to be served stale when the store fails."""
+    lock_ttl_ms: int
+    """Lifetime of the rebuild lock of a cache entry (a crashed holder frees it)."""
+    lock_wait_ms: int
+    """How long a request waits for another's rebuild before answering 503."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment
     log_level: str
@@ -79,6 +127,7 @@ class Settings:
     jwt_private_key_path: Path | None
     jwt_public_key_path: Path | None
     pipeline: PipelineSettings
+    http: HttpSettings
 
     @property
     def is_production(self) -> bool:
@@ -106,6 +155,48 @@ def _pipeline(env: Env) -> PipelineSettings:
         broker_url=env.str("CELERY_BROKER_URL", None) or None,
         visibility_timeout_s=env.int("CELERY_VISIBILITY_TIMEOUT_S", 300, validate=Range(1, 86_400)),
         metrics_port=env.int("SUBSCRIBER_METRICS_PORT", 0, validate=Range(0, 65_535)),
+    )
+
+
+def _http(env: Env) -> HttpSettings:
+    def port(name: str, default: int) -> int:
+        return env.int(name, default, validate=Range(1, 65_535))
+
+    def limit(name: str, default: str) -> str:
+        value = env.str(name, default)
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: not a rate limit ({value!r}): {exc}") from exc
+        return value
+
+    return HttpSettings(
+        gateway_port=port("API_GATEWAY_PORT", 8000),
+        auth_port=port("AUTH_SERVICE_PORT", 8001),
+        socket_port=port("SOCKET_GATEWAY_PORT", 8002),
+        storage_port=port("STORAGE_SERVICE_PORT", 8003),
+        analytics_port=port("ANALYTICS_SERVICE_PORT", 8004),
+        logging_port=port("LOGGING_SERVICE_PORT", 8005),
+        auth_url=env.str("AUTH_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/"),
+        storage_url=env.str("STORAGE_SERVICE_URL", "http://127.0.0.1:8003").rstrip("/"),
+        analytics_url=env.str("ANALYTICS_SERVICE_URL", "http://127.0.0.1:8004").rstrip("/"),
+        upstream_timeout_s=env.float("UPSTREAM_TIMEOUT_S", 5.0, validate=Range(0.05, 120.0)),
+        proxy_hops=env.int("PROXY_HOPS", 0, validate=Range(0, 10)),
+        rate_limit_user=limit("RATE_LIMIT_USER", "50/second;2000/minute"),
+        rate_limit_ip=limit("RATE_LIMIT_IP", "100/second;4000/minute"),
+        login_limit_user=limit("LOGIN_LIMIT_USER", "5/minute;20/hour"),
+        login_limit_ip=limit("LOGIN_LIMIT_IP", "30/minute"),
+        shed_inflight=env.int("SHED_INFLIGHT", 48, validate=Range(1, 100_000)),
+        jwks_ttl_s=env.int("JWKS_TTL_S", 300, validate=Range(1, 86_400)),
+        access_ttl_s=env.int("ACCESS_TTL_S", 900, validate=Range(10, 86_400)),
+        refresh_ttl_s=env.int("REFRESH_TTL_S", 7 * 86_400, validate=Range(60, 90 * 86_400)),
+        store_timeout_ms=env.int("STORE_TIMEOUT_MS", 500, validate=Range(1, 60_000)),
+        breaker_fail_max=env.int("BREAKER_FAIL_MAX", 5, validate=Range(1, 1000)),
+        breaker_reset_s=env.float("BREAKER_RESET_S", 10.0, validate=Range(0.01, 3600.0)),
+        cache_ttl_s=env.int("CACHE_TTL_S", 5, validate=Range(1, 86_400)),
+        stale_ttl_s=env.int("STALE_TTL_S", 3600, validate=Range(1, 30 * 86_400)),
+        lock_ttl_ms=env.int("CACHE_LOCK_TTL_MS", 3000, validate=Range(10, 600_000)),
+        lock_wait_ms=env.int("CACHE_LOCK_WAIT_MS", 1000, validate=Range(1, 60_000)),
     )
 
 
@@ -138,6 +229,7 @@ def load_settings() -> Settings:
             jwt_private_key_path=env.path("JWT_PRIVATE_KEY_PATH", None),
             jwt_public_key_path=env.path("JWT_PUBLIC_KEY_PATH", None),
             pipeline=_pipeline(env),
+            http=_http(env),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):

@@ -8,8 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from common.embedded_redis import free_port
+
+__all__ = ["ProcessSet", "free_port", "wait_until"]
 
 PYTHON = sys.executable
 
@@ -23,6 +28,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
 
 
 class ProcessSet:
@@ -70,6 +83,27 @@ class ProcessSet:
 
     def feed(self, *args: str, name: str = "feed") -> subprocess.Popen[bytes]:
         return self.start(name, [PYTHON, "-m", "feed_generator", "--progress-interval", "0", *args])
+
+    def service(
+        self, package: str, port: int, *, name: str | None = None, workers: int = 1,
+        env: Mapping[str, str] | None = None, timeout: float = 60.0,
+    ) -> str:  # fmt: skip
+        """Serve ``{package}.wsgi:app`` with gunicorn on 127.0.0.1:``port``; its base URL.
+
+        Returns once ``/healthz`` answers 200.
+        """
+        url = f"http://127.0.0.1:{port}"
+        argv = [
+            PYTHON, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), f"{package}.wsgi:app",
+        ]  # fmt: skip
+        label = name or package
+        proc = self.start(label, argv, env={"SERVICE_NAME": package, **(env or {})})
+        healthy = wait_until(lambda: _healthy(url) or proc.poll() is not None, timeout)
+        if not healthy or proc.poll() is not None:
+            tail = self.log(label)[-3000:]
+            raise AssertionError(f"{label} not healthy (rc {proc.poll()}) in {timeout} s:\n{tail}")
+        return url
 
     def wait(self, name: str, timeout: float) -> int:
         return self.procs[name].wait(timeout)
