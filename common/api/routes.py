@@ -1,0 +1,50 @@
+"""The REST routes as data: each service declares its routes once here (in
+``common/api/<service>.py``) and the gateway builds its proxy routes and the
+OpenAPI document from the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from marshmallow import Schema
+
+
+class Upstream(StrEnum):
+    """The service that answers a route."""
+
+    AUTH = "auth"
+    STORAGE = "storage"
+    ANALYTICS = "analytics"
+
+
+class Priority(StrEnum):
+    """How the gateway treats a route under load (see load shedding)."""
+
+    LIVE = "live"
+    """Latest data, auth: served while the gateway sheds load."""
+    HEAVY = "heavy"
+    """History and analytics: answered 503 with Retry-After while shedding."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """One route: ``path`` is the service's (Flask syntax, e.g. ``/data/chain/<product>``);
+    the gateway serves it under ``/api``."""
+
+    name: str
+    """Unique, used as the Flask endpoint and the OpenAPI operationId."""
+    method: str
+    path: str
+    upstream: Upstream
+    summary: str
+    responses: Mapping[int, type[Schema] | None]
+    """Status → body schema (``None``: no body, e.g. 204). Errors use ``ErrorSchema``."""
+    query: type[Schema] | None = None
+    body: type[Schema] | None = None
+    auth: bool = True
+    """Needs a valid access token at the gateway."""
+    priority: Priority = Priority.LIVE
+    tags: tuple[str, ...] = field(default=())
