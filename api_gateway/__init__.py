@@ -1,2 +1,102 @@
 """api_gateway (port 8000): the public REST entry: JWT check, rate limits,
 routing, trace ids, load shedding, OpenAPI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+import orjson
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+from werkzeug.wrappers import Response
+
+from api_gateway.authn import install_authentication
+from api_gateway.jwks import JwksCache
+from api_gateway.limits import make_limiter
+from api_gateway.proxy import API_PREFIX, BEARER, build_blueprint
+from api_gateway.shedding import install_shedding
+from api_gateway.upstream import Upstreams
+from common.api.routes import RouteSpec, Upstream
+from common.redis_client import make_redis
+from common.settings import Settings, SettingsError, load_settings
+from common.web import create_base_app
+from common.web.openapi import make_api
+
+SWAGGER_STATIC = f"{API_PREFIX}/docs/static/"
+
+
+def public_routes() -> tuple[RouteSpec, ...]:
+    """Every route the gateway serves: the services' tables, in one place."""
+    from common.api import analytics, auth, data
+
+    return (*auth.ROUTES, *data.ROUTES, *analytics.ROUTES)
+
+
+def _threads() -> int:
+    return int(os.environ.get("GUNICORN_THREADS", "8"))
+
+
+def _alive(upstreams: Upstreams, name: Upstream) -> Callable[[], None]:
+    def check() -> None:
+        answer = upstreams.call(name, "GET", "/healthz", headers={})
+        if answer.status != 200:
+            raise RuntimeError(f"{name} /healthz answered {answer.status}")
+
+    return check
+
+
+def create_app(
+    settings: Settings | None = None, *, routes: Iterable[RouteSpec] | None = None
+) -> Flask:
+    """The gateway app; ``routes`` defaults to :func:`public_routes`."""
+    settings = settings or load_settings()
+    if settings.redis_url is None:
+        raise SettingsError("REDIS_URL: must be set for api_gateway (make up sets it)")
+    specs = tuple(routes if routes is not None else public_routes())
+    http = settings.http
+    client = make_redis(settings.redis_url, socket_timeout=2.0, retries=1)
+    upstreams = Upstreams(
+        {
+            Upstream.AUTH: http.auth_url,
+            Upstream.STORAGE: http.storage_url,
+            Upstream.ANALYTICS: http.analytics_url,
+        },
+        timeout_s=http.upstream_timeout_s,
+        pool_size=max(4, _threads()),
+    )
+
+    def fetch_jwks() -> dict[str, object]:
+        answer = upstreams.call(Upstream.AUTH, "GET", "/auth/jwks.json", headers={})
+        if answer.status != 200:
+            raise RuntimeError(f"JWKS answered {answer.status}")
+        return dict(orjson.loads(answer.body))
+
+    jwks = JwksCache(fetch_jwks, ttl_s=http.jwks_ttl_s)
+    app = create_base_app(
+        "api_gateway",
+        settings,
+        {"redis": client.ping, **{u.value: _alive(upstreams, u) for u in Upstream}},
+    )
+    app.extensions["optionsflow_upstreams"] = upstreams
+    by_endpoint = {f"api.{spec.name}": spec for spec in specs}
+    install_shedding(app, by_endpoint, http.shed_inflight)
+    install_authentication(app, by_endpoint, jwks, client)
+    make_limiter(http, settings.redis_url).init_app(app)
+    api = make_api(
+        app,
+        "OptionsFlow API",
+        spec_prefix=API_PREFIX,
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_STATIC,
+    )
+    api.spec.components.security_scheme(
+        BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    api.register_blueprint(build_blueprint(specs))
+
+    @app.get(f"{SWAGGER_STATIC}<path:filename>")
+    def swagger_static(filename: str) -> Response:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86_400)
+
+    return app

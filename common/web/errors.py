@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response
 from marshmallow import ValidationError
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from common.jsonlog import current_trace_id
@@ -117,6 +118,11 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         return error_response(http_api_error(exc))
+
+    @app.errorhandler(RedisError)
+    def _redis(exc: RedisError) -> Response:
+        log.error("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return error_response(ApiError(503, "cache unavailable", headers={"Retry-After": "1"}))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -16,6 +16,7 @@ from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from common.api.errors import ErrorSchema
 from common.web.errors import error_response, http_api_error
 
 
@@ -27,6 +28,8 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # untyped base
 
 class Api(flask_smorest.Api):  # type: ignore[misc]  # untyped base
     """flask-smorest's Api answering HTTP errors in the ``{"error": {...}}`` shape."""
+
+    ERROR_SCHEMA = ErrorSchema  # the documented default error body is the real one
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return error_response(http_api_error(error))

@@ -1,0 +1,61 @@
+"""Access-token check at the gateway: RS256 against the cached JWKS, then the deny-list.
+
+A route whose :class:`RouteSpec` has ``auth=True`` needs ``Authorization: Bearer
+<access token>``; the verified claims are kept in ``g.claims`` for the per-user
+rate limit and forwarded to the service as ``X-User-Id`` / ``X-User-Role``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import redis
+from flask import Flask, g, request
+
+from api_gateway.jwks import JwksCache, JwksUnavailable
+from common.api.routes import RouteSpec
+from common.names import access_revoked_key
+from common.tokens import Claims, TokenError, TokenExpiredError, TokenType, verify_token
+from common.web.errors import ApiError
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="optionsflow"'}
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an ``Authorization: Bearer …`` header; 401 when absent or malformed."""
+    if not header:
+        raise ApiError(401, "missing access token", code="unauthorized", headers=_CHALLENGE)
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise ApiError(401, "expected 'Bearer <token>'", code="unauthorized", headers=_CHALLENGE)
+    return token
+
+
+def authenticate(header: str | None, jwks: JwksCache, client: redis.Redis) -> Claims:
+    token = bearer_token(header)
+    try:
+        claims = verify_token(token, TokenType.ACCESS, jwks.key)
+    except JwksUnavailable as exc:
+        raise ApiError(
+            503, "token keys unavailable", code="unavailable", headers={"Retry-After": "1"}
+        ) from exc
+    except TokenExpiredError as exc:
+        raise ApiError(401, str(exc), code="token_expired", headers=_CHALLENGE) from exc
+    except TokenError as exc:
+        raise ApiError(401, str(exc), code="invalid_token", headers=_CHALLENGE) from exc
+    if client.exists(access_revoked_key(claims.jti)):
+        raise ApiError(401, "token revoked", code="token_revoked", headers=_CHALLENGE)
+    return claims
+
+
+def install_authentication(
+    app: Flask, routes: Mapping[str, RouteSpec], jwks: JwksCache, client: redis.Redis
+) -> None:
+    """Check the token of every request to a route that needs one (``routes`` by endpoint)."""
+
+    @app.before_request
+    def _authenticate() -> None:
+        spec = routes.get(request.endpoint or "")
+        if spec is not None and spec.auth:
+            g.claims = authenticate(request.headers.get("Authorization"), jwks, client)

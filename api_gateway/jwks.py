@@ -1,0 +1,79 @@
+"""The gateway's copy of auth_service's public keys (JWKS), cached and refreshed.
+
+Keys are fetched once, kept for ``ttl_s``, and fetched again early when a token
+names a key id the cache does not know (a rotated key) — at most once every
+``min_refresh_s``, so forged key ids cannot make the gateway hammer auth_service.
+If a refresh fails the keys already held stay in use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from common.tokens import ALGORITHM
+
+log = logging.getLogger(__name__)
+
+
+class JwksUnavailable(Exception):  # noqa: N818  # reads as a state, like StoreUnavailable
+    """No key could be fetched yet: tokens cannot be verified."""
+
+
+def parse_jwks(document: Mapping[str, Any]) -> dict[str, RSAPublicKey]:
+    """``kid`` → RSA public key of every RS256 signing key in a JWKS document."""
+    keys: dict[str, RSAPublicKey] = {}
+    for jwk in jwt.PyJWKSet.from_dict(dict(document)).keys:
+        if jwk.key_id and isinstance(jwk.key, RSAPublicKey) and jwk.algorithm_name == ALGORITHM:
+            keys[jwk.key_id] = jwk.key
+    return keys
+
+
+class JwksCache:
+    def __init__(
+        self,
+        fetch: Callable[[], Mapping[str, Any]],
+        *,
+        ttl_s: float,
+        min_refresh_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._ttl = ttl_s
+        self._min_refresh = min_refresh_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, RSAPublicKey] = {}
+        self._fetched_at: float | None = None
+        self._tried_at: float | None = None
+
+    def _refresh(self, now: float) -> None:
+        self._tried_at = now
+        try:
+            keys = parse_jwks(self._fetch())
+        except Exception as exc:  # any failure: keep the keys we have, say why
+            log.warning("JWKS refresh failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return
+        if keys:
+            self._keys, self._fetched_at = keys, now
+
+    def key(self, kid: str) -> RSAPublicKey | None:
+        """The public key for ``kid``; ``None`` if auth_service does not publish it."""
+        now = self._clock()
+        with self._lock:
+            expired = self._fetched_at is None or now - self._fetched_at >= self._ttl
+            unknown = kid not in self._keys
+            # Without any key every request fails, so try again sooner (but still not per request).
+            gap = self._min_refresh if self._keys else min(1.0, self._min_refresh)
+            may_retry = self._tried_at is None or now - self._tried_at >= gap
+            if (expired or unknown) and may_retry:
+                self._refresh(now)
+            if not self._keys:
+                raise JwksUnavailable("signing keys not available from auth_service")
+            return self._keys.get(kid)

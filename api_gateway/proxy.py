@@ -1,0 +1,141 @@
+"""The gateway's ``/api`` routes, built from the services' :class:`RouteSpec` tables.
+
+Each route validates its path, query and body with the service's own schemas
+(422 naming the field before anything is forwarded), documents itself in the
+OpenAPI document, and forwards the request unchanged over the pooled client
+with the trace id, the client address and the caller's identity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Response, current_app, g, request
+from marshmallow import Schema, fields, validate
+
+from api_gateway.upstream import Upstreams
+from common.api.errors import ErrorSchema
+from common.api.routes import Priority, RouteSpec
+from common.jsonlog import current_trace_id
+from common.schemas import PRODUCT_PATTERN
+from common.web.openapi import Blueprint
+from common.web.responses import raw_json_response
+from common.web.tracing import TRACE_HEADER
+
+API_PREFIX = "/api"
+BEARER = "bearerAuth"
+
+_PASSED_BACK = ("Retry-After", "X-Cache", "X-Data-Stale", "Cache-Control", "Location")
+_PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+_DESCRIPTIONS = {
+    400: "Malformed request body.",
+    401: "Missing, invalid, expired or revoked access token.",
+    404: "Nothing stored for this request.",
+    409: "Conflict.",
+    422: "A parameter failed validation; `fields` names it.",
+    429: "Rate limited; see Retry-After.",
+    502: "The service behind the gateway cannot be reached.",
+    503: "Unavailable or shedding load; see Retry-After.",
+    504: "The service behind the gateway timed out.",
+}
+
+
+class ProductPath(Schema):
+    product = fields.String(
+        required=True,
+        validate=validate.Regexp(PRODUCT_PATTERN),
+        metadata={"example": "NIFTY", "description": "Product symbol, e.g. NIFTY"},
+    )
+
+
+def _path_schema(path: str) -> type[Schema] | None:
+    names = set(_PATH_PARAM.findall(path))
+    if not names:
+        return None
+    if names != {"product"}:
+        raise ValueError(f"no path schema for parameters {sorted(names)} in {path}")
+    return ProductPath
+
+
+def forward(spec: RouteSpec) -> Response:
+    """Send the current request to ``spec``'s service and relay its answer."""
+    upstreams: Upstreams = current_app.extensions["optionsflow_upstreams"]
+    path = request.path[len(API_PREFIX) :]
+    if request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
+    headers = {
+        TRACE_HEADER: current_trace_id() or "",
+        "X-Forwarded-For": request.remote_addr or "",
+        "Accept": "application/json",
+    }
+    claims = g.get("claims")
+    if claims is not None:
+        headers["X-User-Id"] = claims.sub
+        headers["X-User-Role"] = claims.role.value
+    authorization = request.headers.get("Authorization")
+    if authorization and spec.upstream == "auth":  # logout needs the token it revokes
+        headers["Authorization"] = authorization
+    body = request.get_data() if request.method in {"POST", "PUT", "PATCH"} else None
+    if body is not None:
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+    answer = upstreams.call(spec.upstream, request.method, path, headers=headers, body=body)
+    passed = {k: answer.headers[k] for k in _PASSED_BACK if k in answer.headers}
+    if not answer.body:
+        return Response(status=answer.status, headers=passed)
+    return raw_json_response(answer.body, answer.status, passed)
+
+
+def _view(spec: RouteSpec) -> Callable[..., Response]:
+    def view(*_parsed: Any, **_path: Any) -> Response:
+        return forward(spec)
+
+    view.__name__ = view.__qualname__ = spec.name
+    return view
+
+
+def _gateway_statuses(spec: RouteSpec) -> set[int]:
+    statuses = {422, 429, 502, 504}
+    if spec.auth:
+        statuses |= {401, 503}
+    if spec.priority is Priority.HEAVY:
+        statuses.add(503)
+    if spec.body is not None:
+        statuses.add(400)
+    return statuses
+
+
+def _document(blp: Blueprint, spec: RouteSpec, view: Callable[..., Response]) -> Any:
+    decorated: Any = view
+    successes = sorted(s for s in spec.responses if s < 300)
+    first = successes[0] if successes else 200
+    for status in sorted(set(spec.responses) | _gateway_statuses(spec), reverse=True):
+        if status == first:
+            continue
+        schema = spec.responses.get(status) or (ErrorSchema if status >= 400 else None)
+        decorated = blp.alt_response(
+            status, schema=schema, description=_DESCRIPTIONS.get(status, "Alternative answer.")
+        )(decorated)
+    decorated = blp.response(first, spec.responses.get(first), description=spec.summary)(decorated)
+    if spec.body is not None:
+        decorated = blp.arguments(spec.body, location="json")(decorated)
+    if spec.query is not None:
+        decorated = blp.arguments(spec.query, location="query")(decorated)
+    path_schema = _path_schema(spec.path)
+    if path_schema is not None:
+        decorated = blp.arguments(path_schema, location="path")(decorated)
+    doc: dict[str, Any] = {"summary": spec.summary, "operationId": spec.name}
+    if spec.tags:
+        doc["tags"] = list(spec.tags)
+    if spec.auth:
+        doc["security"] = [{BEARER: []}]
+    return blp.doc(**doc)(decorated)
+
+
+def build_blueprint(routes: Iterable[RouteSpec]) -> Blueprint:
+    blp = Blueprint("api", __name__, url_prefix=API_PREFIX, description="OptionsFlow REST API")
+    for spec in routes:
+        view = _document(blp, spec, _view(spec))
+        blp.route(spec.path, methods=[spec.method], endpoint=spec.name)(view)
+    return blp

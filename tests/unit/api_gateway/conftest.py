@@ -1,0 +1,95 @@
+"""The gateway in-process against a stub service served over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask, jsonify, request
+from marshmallow import Schema, fields, validate
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from api_gateway import create_app
+from auth_service.keys import SigningKeys
+from common.api.routes import Priority, RouteSpec, Upstream
+from common.settings import Settings, load_settings
+
+
+class EchoQuery(Schema):
+    n = fields.Integer(validate=validate.Range(1, 100))
+    delay = fields.Float(validate=validate.Range(0, 5))
+
+
+class EchoBody(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 10))
+
+
+class EchoResponse(Schema):
+    path = fields.String()
+
+
+ROUTES = (
+    RouteSpec("echo_live", "GET", "/data/echo/<product>", Upstream.STORAGE, "Echo",
+              {200: EchoResponse}, query=EchoQuery),
+    RouteSpec("echo_heavy", "GET", "/analytics/<product>/echo", Upstream.ANALYTICS, "Echo",
+              {200: EchoResponse}, query=EchoQuery, priority=Priority.HEAVY),
+    RouteSpec("echo_post", "POST", "/auth/echo", Upstream.AUTH, "Echo", {200: EchoResponse},
+              body=EchoBody, auth=False),
+)  # fmt: skip
+
+
+def stub_service(keys: SigningKeys) -> Flask:
+    """Answers JWKS and echoes what the gateway forwarded (headers, path, body)."""
+    app = Flask("stub")
+
+    @app.get("/auth/jwks.json")
+    def jwks() -> object:
+        return jsonify(keys.jwks())
+
+    @app.get("/healthz")
+    def healthz() -> object:
+        return jsonify(status="ok")
+
+    @app.route("/<path:path>", methods=["GET", "POST"])
+    def echo(path: str) -> object:
+        time.sleep(float(request.args.get("delay", 0)))
+        return (
+            jsonify(
+                path=request.full_path.rstrip("?"),
+                body=request.get_data(as_text=True),
+                headers={k: v for k, v in request.headers.items()},
+            ),
+            200,
+            {"X-Cache": "hit", "X-Secret-Internal": "no"},
+        )
+
+    return app
+
+
+@pytest.fixture
+def stub_url(signing_keys: SigningKeys) -> Iterator[str]:
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, stub_service(signing_keys), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def gateway_settings(redis_url: str, stub_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    base = load_settings()
+    http = dataclasses.replace(
+        base.http, auth_url=stub_url, storage_url=stub_url, analytics_url=stub_url,
+        rate_limit_user="1000/minute", rate_limit_ip="1000/minute", proxy_hops=0,
+    )  # fmt: skip
+    return dataclasses.replace(base, http=http)
+
+
+@pytest.fixture
+def gateway(gateway_settings: Settings) -> Flask:
+    return create_app(gateway_settings, routes=ROUTES)
