@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import shutil
 import sys
 
 from honcho.manager import Manager
@@ -23,10 +24,45 @@ from common.settings import Settings, SettingsError, load_settings
 log = logging.getLogger(__name__)
 
 
-def processes() -> dict[str, list[str]]:
+SERVICES = ("auth_service", "storage_service", "analytics_service", "api_gateway")
+"""The HTTP services, each served by gunicorn on its port from the settings."""
+
+
+def service_port(settings: Settings, package: str) -> int:
+    http = settings.http
+    return {
+        "auth_service": http.auth_port,
+        "storage_service": http.storage_port,
+        "analytics_service": http.analytics_port,
+        "api_gateway": http.gateway_port,
+    }[package]
+
+
+def service_env(settings: Settings, package: str) -> dict[str, str]:
+    """What differs per service: its name, trusted proxies, worker threads, metrics dir."""
+    gateway = package == "api_gateway"
+    metrics_dir = settings.var_dir.resolve() / "prometheus" / package
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files would merge into /metrics
+    metrics_dir.mkdir(parents=True)
+    return {
+        "SERVICE_NAME": package,
+        "PROXY_HOPS": str(settings.http.proxy_hops) if gateway else "1",  # behind the gateway
+        "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "32" if gateway else "8"),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+
+
+def processes(settings: Settings) -> dict[str, list[str]]:
     """Name → command of every process the system runs on one machine."""
     python = sys.executable
-    return {
+    services = {
+        package.replace("_service", ""): [
+            python, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
+            "--bind", f"127.0.0.1:{service_port(settings, package)}", f"{package}.wsgi:app",
+        ]
+        for package in SERVICES
+    }  # fmt: skip
+    return services | {
         "feed": [python, "-m", "feed_generator"],
         "subscriber": [python, "-m", "worker_enricher.subscriber"],
         "worker": [
@@ -45,11 +81,22 @@ def run(settings: Settings) -> int:
         url = redis.start()
         log.info("embedded redis started", extra={"redis_url": url})
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, REDIS_URL=url, PYTHONUNBUFFERED="1")
+    http = settings.http
+    env = {
+        "AUTH_SERVICE_URL": f"http://127.0.0.1:{http.auth_port}",
+        "STORAGE_SERVICE_URL": f"http://127.0.0.1:{http.storage_port}",
+        "ANALYTICS_SERVICE_URL": f"http://127.0.0.1:{http.analytics_port}",
+        **os.environ,
+        "REDIS_URL": url,
+        "PYTHONUNBUFFERED": "1",
+    }
     manager = Manager()
-    for name, command in processes().items():
+    packages = {p.replace("_service", ""): p for p in SERVICES}
+    for name, command in processes(settings).items():
+        extra = service_env(settings, packages[name]) if name in packages else {}
         # exec: the child replaces honcho's shell, so it gets the SIGTERM and exits cleanly.
-        manager.add_process(name, "exec " + shlex.join(command), env=env)
+        manager.add_process(name, "exec " + shlex.join(command), env={**env, **extra})
+    log.info("api gateway", extra={"url": f"http://127.0.0.1:{http.gateway_port}/api/docs"})
     try:
         manager.loop()
     finally:

@@ -1,0 +1,254 @@
+"""Benchmark of GET latest chain through the gateway: open-loop load at fixed rates.
+
+Run: ``.venv/bin/python bench/rest.py --rates 500 1000 --seconds 20``.
+
+Starts a private redis-server, auth_service, storage_service, analytics_service
+and api_gateway under gunicorn (the ``make up`` configuration: 2 workers each,
+gateway 32 threads), registers ``--users`` users and logs them in, puts one
+enriched chain (21 strikes) in ``latest:chain:*`` as the workers do, then sends
+``GET /api/data/chain/NIFTY?expiry=…`` at each rate for ``--seconds``.
+
+The load is open-loop: request *i* is due at ``t0 + i / rate`` whatever happened
+to earlier ones, and its latency is measured from that due time, so a stall
+shows up in the percentiles instead of silently lowering the rate
+(coordinated omission). ``--connections`` keep-alive connections send the
+requests, round-robin over the users' tokens; the per-IP limit is raised for
+the run (every request comes from 127.0.0.1), the per-user limit stays at its
+default. Prints one JSON object per rate; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from common.embedded_redis import EmbeddedRedis, free_port
+from common.names import latest_chain_key
+from common.redis_client import make_redis
+
+PY = sys.executable
+SERVICES = ("auth_service", "storage_service", "analytics_service", "api_gateway")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url} exited:\n{log.read_text()[-2000:]}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url + "/healthz", timeout=1) as resp,
+        ):
+            if resp.status == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not healthy in {timeout} s:\n{log.read_text()[-2000:]}")
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return dict(json.loads(resp.read()))
+
+
+def _chain_bytes(expiry: str) -> bytes:
+    """One enriched 21-strike chain, as the workers cache it."""
+    from worker_enricher.analytics import enrich_chain
+
+    spot, strikes = 24_000.0, [23_500.0 + 50 * i for i in range(21)]
+    now = dt.datetime.now(dt.UTC)
+
+    def row(k: float, call: bool) -> dict[str, Any]:
+        intrinsic = max(spot - k, 0.0) if call else max(k - spot, 0.0)
+        mid = intrinsic + 60.0 * np.exp(-(((k - spot) / 400.0) ** 2)) + 5.0
+        return {"strike": k, "bid": round(mid - 0.5, 2), "ask": round(mid + 0.5, 2),
+                "last": round(mid, 2), "volume": 1000, "oi": 50_000}  # fmt: skip
+
+    chain = {
+        "product": "NIFTY", "expiry": expiry, "spot_price": spot, "strikes": strikes,
+        "calls": [row(k, True) for k in strikes], "puts": [row(k, False) for k in strikes],
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+        "seq": 1,
+    }  # fmt: skip
+    enriched = enrich_chain(chain, previous=None)
+    enriched["processed_at"] = chain["timestamp"]
+    return orjson.dumps(enriched)
+
+
+class Stack:
+    """Redis and the four services, stopped on exit."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.redis = EmbeddedRedis()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.ports = {name: free_port() for name in SERVICES}
+        self.url = f"http://127.0.0.1:{self.ports['api_gateway']}"
+
+    def __enter__(self) -> Stack:
+        redis_url = self.redis.start()
+        base = {
+            **os.environ, "REDIS_URL": redis_url, "VAR_DIR": str(self.workdir),
+            "STORE_URL": f"sqlite:///{self.workdir / 'bench.db'}", "LOG_LEVEL": "WARNING",
+            "AUTH_SERVICE_URL": f"http://127.0.0.1:{self.ports['auth_service']}",
+            "STORAGE_SERVICE_URL": f"http://127.0.0.1:{self.ports['storage_service']}",
+            "ANALYTICS_SERVICE_URL": f"http://127.0.0.1:{self.ports['analytics_service']}",
+            "RATE_LIMIT_IP": "1000000/second", "LOGIN_LIMIT_IP": "10000/minute",
+        }  # fmt: skip
+        for name in SERVICES:
+            gateway = name == "api_gateway"
+            metrics = self.workdir / "prometheus" / name
+            metrics.mkdir(parents=True)
+            env = base | {
+                "SERVICE_NAME": name, "PROXY_HOPS": "0" if gateway else "1",
+                "GUNICORN_THREADS": "32" if gateway else "8",
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+            }  # fmt: skip
+            log = self.workdir / f"{name}.log"
+            argv = [PY, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
+                    "--bind", f"127.0.0.1:{self.ports[name]}", f"{name}.wsgi:app"]  # fmt: skip
+            with open(log, "wb") as out:
+                proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)  # fmt: skip
+            self.procs.append(proc)
+            _wait_healthy(f"http://127.0.0.1:{self.ports[name]}", proc, log, 60)
+        self.redis_url = redis_url
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.redis.stop()
+
+
+def _sender(
+    host: str, port: int, path: str, tokens: list[str], due: queue.Queue[float | None],
+    results: list[tuple[float, int]], lock: threading.Lock,
+) -> None:  # fmt: skip
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    mine: list[tuple[float, int]] = []
+    i = 0
+    while True:
+        at = due.get()
+        if at is None:
+            break
+        token = tokens[i % len(tokens)]
+        i += 1
+        try:
+            conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            resp = conn.getresponse()
+            resp.read()
+            status = resp.status
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            status = 0
+        mine.append((time.perf_counter() - at, status))
+    conn.close()
+    with lock:
+        results.extend(mine)
+
+
+def run_rate(
+    stack: Stack, path: str, tokens: list[str], rate: int, seconds: float, connections: int
+) -> dict[str, Any]:
+    due: queue.Queue[float | None] = queue.Queue()
+    results: list[tuple[float, int]] = []
+    lock = threading.Lock()
+    port = stack.ports["api_gateway"]
+    threads = [
+        threading.Thread(target=_sender, args=("127.0.0.1", port, path, tokens, due, results, lock))
+        for _ in range(connections)
+    ]
+    for t in threads:
+        t.start()
+    total = int(rate * seconds)
+    t0 = time.perf_counter() + 0.1
+    for i in range(total):
+        at = t0 + i / rate
+        delay = at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        due.put(at)
+    for _ in threads:
+        due.put(None)
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    lat = np.array([r[0] for r in results]) * 1000
+    errors = sum(1 for r in results if r[1] != 200)
+    codes: dict[str, int] = {}
+    for _, status in results:
+        codes[str(status)] = codes.get(str(status), 0) + 1
+    return {
+        "rate_offered": rate,
+        "requests": len(results),
+        "rate_achieved": round(len(results) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(lat, 50)), 2),
+        "p90_ms": round(float(np.percentile(lat, 90)), 2),
+        "p99_ms": round(float(np.percentile(lat, 99)), 2),
+        "max_ms": round(float(lat.max()), 2),
+        "errors": errors,
+        "status_codes": codes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rates", type=int, nargs="+", default=[500, 1000])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--users", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds at 200 rps first")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="optionsflow-rest-bench-"))
+    try:
+        with Stack(workdir) as stack:
+            expiry = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+            client = make_redis(stack.redis_url)
+            client.set(latest_chain_key("NIFTY", expiry), _chain_bytes(expiry))
+            client.close()
+            tokens = []
+            for i in range(args.users):
+                creds = {"username": f"bench{i}", "password": "bench-password-1"}
+                _post(stack.url + "/api/auth/register", creds)
+                tokens.append(_post(stack.url + "/api/auth/login", creds)["access_token"])
+            path = f"/api/data/chain/NIFTY?expiry={expiry}"
+            print(f"stack up in {workdir}; warming up", file=sys.stderr)
+            run_rate(stack, path, tokens, 200, args.warmup, args.connections)
+            for rate in args.rates:
+                print(f"{rate} req/s for {args.seconds} s", file=sys.stderr)
+                result = run_rate(stack, path, tokens, rate, args.seconds, args.connections)
+                print(json.dumps(result), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
