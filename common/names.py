@@ -90,3 +90,16 @@ def refresh_family_revoked_key(family: str) -> str:
 def access_revoked_key(jti: str) -> str:
     """Deny-list entry of an access token; expires when the token does."""
     return f"auth:access:revoked:{jti}"
+
+
+def cache_key(kind: str, *parts: str) -> str:
+    """A cache-aside entry of the storage service, e.g. ``cache:history:NIFTY:2026-11-26:…``.
+
+    Separate from ``latest:*``, which only the workers write.
+    """
+    return ":".join(("cache", kind, *parts))
+
+
+def cache_lock_key(key: str) -> str:
+    """The rebuild lock of the cache entry ``key`` (one rebuilder at a time)."""
+    return f"lock:{key}"

@@ -1,0 +1,76 @@
+"""What the data routes share: the service's collaborators, product checks, cached answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar, cast
+
+import redis
+from flask import Response, current_app
+from marshmallow import Schema
+
+from common.api.data import ProductPath
+from common.settings import Settings
+from common.web import raw_json_response
+from common.web.openapi import Blueprint
+from storage_service.cache import Answer, ResponseCache
+from storage_service.metrics import CacheResult
+from storage_service.store.guard import GuardedStore
+
+EXTENSION = "storage_service"
+View = TypeVar("View", bound=Callable[..., Response])
+
+CACHE_HEADER = "X-Cache"
+STALE_HEADER = "X-Data-Stale"
+
+
+@dataclass(frozen=True, slots=True)
+class DataContext:
+    """The read API's collaborators, kept in ``app.extensions``."""
+
+    settings: Settings
+    redis: redis.Redis
+    store: GuardedStore
+    cache: ResponseCache
+    clock: Callable[[], dt.datetime]
+    """The current instant (aware UTC): today's date for the nearest expiry, history's "now"."""
+
+
+def data_context() -> DataContext:
+    context: DataContext = current_app.extensions[EXTENSION]
+    return context
+
+
+def check_product(product: str) -> str:
+    """``product`` if it matches the product pattern; else ValidationError (422 naming it)."""
+    ProductPath().load({"product": product})
+    return product
+
+
+def cached_response(answer: Answer) -> Response:
+    """The answer's JSON body with ``X-Cache`` and, when stale, ``X-Data-Stale: true``."""
+    headers = {CACHE_HEADER: answer.result.value}
+    if answer.result is CacheResult.STALE:
+        headers[STALE_HEADER] = "true"
+    return raw_json_response(answer.body, headers=headers)
+
+
+def get_route(bp: Blueprint, rule: str, query: type[Schema]) -> Callable[[View], View]:
+    """Register a GET view on ``bp`` that takes its validated ``query`` arguments first.
+
+    Unknown query parameters are 422 (the blueprint's strict parser). A typed
+    stand-in for flask-smorest's untyped ``route`` and ``arguments`` decorators.
+    """
+
+    def register(view: View) -> View:
+        bp.route(rule, methods=["GET"])(bp.arguments(query, location="query")(view))
+        return view
+
+    return register
+
+
+def redis_bytes(client: redis.Redis, key: str) -> bytes | None:
+    """The value at ``key`` (the client does not decode responses)."""
+    return cast(bytes | None, client.get(key))

@@ -1,0 +1,53 @@
+"""``GET /products``, and the product listing the other routes check against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response
+
+from common.api.data import NoQuery
+from common.names import cache_key
+from common.web.openapi import Blueprint
+from common.web.responses import dumps
+from storage_service.cache import Answer
+from storage_service.routes.context import DataContext, cached_response, data_context, get_route
+from storage_service.store.port import StoreUnavailable
+
+bp = Blueprint("products", __name__)
+
+PRODUCTS_KEY = cache_key("products")
+
+Listing = dict[str, list[str]]
+
+
+def products_answer(context: DataContext) -> Answer:
+    """The cached ``{products: [{product, expiries}]}`` body, sorted."""
+
+    def build() -> bytes:
+        listing = context.store.products()
+        return dumps(
+            {"products": [{"product": p, "expiries": sorted(listing[p])} for p in sorted(listing)]}
+        )
+
+    return context.cache.fetch("products", PRODUCTS_KEY, build)
+
+
+def listing(context: DataContext) -> Listing:
+    """Product → expiries (possibly from a stale copy); StoreUnavailable with nothing cached."""
+    body: dict[str, Any] = orjson.loads(products_answer(context).body)
+    return {row["product"]: row["expiries"] for row in body["products"]}
+
+
+def listing_or_none(context: DataContext) -> Listing | None:
+    """The listing, or None when it cannot be had (the caller goes on without the check)."""
+    try:
+        return listing(context)
+    except StoreUnavailable:
+        return None
+
+
+@get_route(bp, "/products", NoQuery)
+def list_products(_args: dict[str, Any]) -> Response:
+    return cached_response(products_answer(data_context()))

@@ -1,0 +1,52 @@
+"""A store that can be made to fail or hang, around a real one.
+
+SQLite in WAL mode cannot be made unreachable from outside the process: the
+file stays readable and locks only hold writers back. So outages and slow
+calls are injected at the port, in front of a real SQLite store that answers
+everything else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from enum import Enum
+from typing import Any
+
+from storage_service.store import Store, StoreUnavailable
+
+
+class Mode(Enum):
+    OK = "ok"
+    UNAVAILABLE = "unavailable"
+    SLOW = "slow"
+
+
+class FaultyStore:
+    """Delegates every call to ``inner`` unless switched to fail (UNAVAILABLE) or to
+    sleep ``delay_s`` first (SLOW); ``calls`` counts the calls that reached it.
+    ``close`` always goes through."""
+
+    def __init__(self, inner: Store, delay_s: float = 2.0) -> None:
+        self.inner = inner
+        self.mode = Mode.OK
+        self.delay_s = delay_s
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self.inner, name)
+        if not callable(target) or name == "close":
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.calls[name] += 1
+            if self.mode is Mode.UNAVAILABLE:
+                raise StoreUnavailable("injected outage")
+            if self.mode is Mode.SLOW:
+                time.sleep(self.delay_s)
+            return target(*args, **kwargs)
+
+        return call

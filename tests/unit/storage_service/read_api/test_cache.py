@@ -1,0 +1,130 @@
+"""ResponseCache on a real Redis: freshness, one rebuilder under the lock, stale copies."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+
+from common.names import cache_lock_key
+from storage_service.cache import Answer, ResponseCache, mark_stale
+from storage_service.metrics import CacheResult
+from storage_service.store import StoreUnavailable
+from tests.unit.storage_service.read_api.support import cache_requests
+
+KEY = "cache:test:page"
+
+
+@pytest.fixture
+def cache(redis_client: redis.Redis) -> ResponseCache:
+    return ResponseCache(redis_client, fresh_s=5, keep_s=60, lock_ttl_ms=2000, lock_wait_ms=300)
+
+
+def _builder(body: bytes, delay_s: float = 0.0) -> tuple[Callable[[], bytes], list[float]]:
+    calls: list[float] = []
+
+    def build() -> bytes:
+        calls.append(time.monotonic())
+        time.sleep(delay_s)
+        return body
+
+    return build, calls
+
+
+def _outage() -> bytes:
+    raise StoreUnavailable("down")
+
+
+def test_mark_stale_puts_the_flag_first() -> None:
+    assert mark_stale(b'{"a":1,"b":[2]}') == b'{"stale":true,"a":1,"b":[2]}'
+    assert mark_stale(b"{}") == b'{"stale":true}'
+    with pytest.raises(ValueError, match="JSON object"):
+        mark_stale(b"[1]")
+
+
+def test_a_miss_is_built_once_then_served_fresh_and_kept_for_the_stale_ttl(
+    cache: ResponseCache, redis_client: redis.Redis
+) -> None:
+    build, calls = _builder(b'{"n":1}')
+    assert cache.fetch("test", KEY, build) == Answer(b'{"n":1}', CacheResult.MISS)
+    assert cache.fetch("test", KEY, build) == Answer(b'{"n":1}', CacheResult.HIT)
+    assert len(calls) == 1
+    assert 59_000 < redis_client.pttl(KEY) <= 60_000
+    assert redis_client.exists(cache_lock_key(KEY)) == 0
+
+
+def test_an_expired_entry_is_rebuilt(cache: ResponseCache) -> None:
+    cache.fetch("test", KEY, _builder(b'{"n":1}')[0])
+    real = cache.clock
+    cache.clock = lambda: real() + 5.001
+    assert cache.fetch("test", KEY, _builder(b'{"n":2}')[0]) == Answer(b'{"n":2}', CacheResult.MISS)
+
+
+def test_concurrent_misses_make_one_build_and_share_its_body(cache: ResponseCache) -> None:
+    build, calls = _builder(b'{"n":1}', delay_s=0.15)
+    answers: list[Answer] = []
+    barrier = threading.Barrier(8)
+
+    def fetch() -> None:
+        barrier.wait()
+        answers.append(cache.fetch("test", KEY, build))
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert len(calls) == 1
+    assert sorted(a.result for a in answers) == [CacheResult.HIT] * 7 + [CacheResult.MISS]
+    assert {a.body for a in answers} == {b'{"n":1}'}
+
+
+def test_store_failure_serves_the_expired_copy_marked_stale(cache: ResponseCache) -> None:
+    cache.fetch("test", KEY, _builder(b'{"n":1}')[0])
+    assert cache.invalidate(KEY)
+    stale = cache_requests("test", "stale")
+    assert cache.fetch("test", KEY, _outage) == Answer(b'{"stale":true,"n":1}', CacheResult.STALE)
+    assert cache_requests("test", "stale") == stale + 1
+
+
+def test_store_failure_with_nothing_cached_goes_on(cache: ResponseCache) -> None:
+    unavailable = cache_requests("test", "unavailable")
+    with pytest.raises(StoreUnavailable, match="down"):
+        cache.fetch("test", KEY, _outage)
+    assert cache_requests("test", "unavailable") == unavailable + 1
+    assert cache.invalidate(KEY) is False
+
+
+def test_a_holder_that_never_writes_leaves_waiters_a_stale_copy_or_503(
+    cache: ResponseCache, redis_client: redis.Redis
+) -> None:
+    redis_client.set(cache_lock_key(KEY), "someone-else", px=10_000)  # a stuck rebuilder
+    build, calls = _builder(b'{"n":9}')
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="did not finish within 300 ms"):
+        cache.fetch("test", KEY, build)
+    assert 0.3 <= time.monotonic() - started < 2.0  # the wait, not the holder's 10 s lock
+    redis_client.set(KEY, b'0\n{"n":1}')  # an expired copy
+    assert cache.fetch("test", KEY, build) == Answer(b'{"stale":true,"n":1}', CacheResult.STALE)
+    assert calls == []
+
+
+def test_a_crashed_holders_lock_expires_and_a_waiter_rebuilds(
+    cache: ResponseCache, redis_client: redis.Redis
+) -> None:
+    redis_client.set(cache_lock_key(KEY), "crashed", px=100)
+    answer = cache.fetch("test", KEY, _builder(b'{"n":1}')[0])
+    assert answer == Answer(b'{"n":1}', CacheResult.MISS)
+
+
+def test_only_the_owner_releases_the_lock(cache: ResponseCache, redis_client: redis.Redis) -> None:
+    def slow_build() -> bytes:
+        # Our lock expired mid-build and another request took it.
+        redis_client.set(cache_lock_key(KEY), "next-holder", px=10_000)
+        return b'{"n":1}'
+
+    cache.fetch("test", KEY, slow_build)
+    assert redis_client.get(cache_lock_key(KEY)) == b"next-holder"
