@@ -1,0 +1,36 @@
+"""What an auth_service app holds: its store, Redis, token service and session store.
+
+Kept in ``app.extensions`` under one typed object, so views get it with
+:func:`auth_state` instead of module globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import Flask, current_app
+
+from auth_service.sessions import SessionStore
+from auth_service.tokens import TokenService
+from common.settings import Settings
+from storage_service.store import Store
+
+EXTENSION = "auth_service"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthState:
+    settings: Settings
+    store: Store
+    redis: redis.Redis
+    tokens: TokenService
+    sessions: SessionStore
+
+
+def auth_state(app: Flask | None = None) -> AuthState:
+    """The state of ``app`` (default: the current app)."""
+    state = (app or current_app).extensions.get(EXTENSION)
+    if not isinstance(state, AuthState):
+        raise RuntimeError("not an auth_service app: create it with auth_service.create_app()")
+    return state

@@ -1,0 +1,163 @@
+"""create_app: configuration refusals, health, JWKS, routes matching the shared table, logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from auth_service import create_app
+from auth_service.keys import SigningKeys
+from auth_service.limits import storage_uri
+from auth_service.state import AuthState, auth_state
+from auth_service.tokens import TokenType
+from common.api.auth import ROUTES
+from common.embedded_redis import free_port
+from common.settings import SettingsError
+from storage_service.store import StoreUnavailable
+from tests.unit.auth_service.support import (
+    PASSWORD,
+    bearer,
+    conforms,
+    login,
+    running_app,
+    tokens_for,
+)
+
+pytestmark = pytest.mark.redis
+
+
+def test_redis_url_is_required(auth_env: pytest.MonkeyPatch) -> None:
+    auth_env.delenv("REDIS_URL")
+    with pytest.raises(SettingsError, match=r"^REDIS_URL: must be set for auth_service"):
+        create_app()
+
+
+def test_production_without_keys_refuses_to_start(auth_env: pytest.MonkeyPatch) -> None:
+    auth_env.setenv("ENV", "production")
+    auth_env.delenv("JWT_PRIVATE_KEY_PATH")
+    with pytest.raises(SettingsError) as refused:
+        create_app()
+    assert str(refused.value).startswith(
+        "JWT_PRIVATE_KEY_PATH and JWT_PUBLIC_KEY_PATH must be set in production"
+    )
+
+
+def test_production_with_keys_starts(
+    auth_env: pytest.MonkeyPatch, signing_keys: SigningKeys
+) -> None:
+    auth_env.setenv("ENV", "production")
+    with running_app() as app:
+        assert auth_state(app).tokens.keys.kid == signing_keys.kid
+
+
+def test_state_is_typed_in_extensions(app: Flask, state: AuthState) -> None:
+    assert isinstance(app.extensions["auth_service"], AuthState)
+    assert state.settings.redis_url == auth_state(app).settings.redis_url
+    with pytest.raises(RuntimeError, match="not an auth_service app"):
+        auth_state(Flask("other"))
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready", "checks": {"redis": "ok", "store": "ok"}}
+
+
+def test_redis_down_is_503_not_500(auth_env: pytest.MonkeyPatch) -> None:
+    auth_env.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    with running_app() as app:
+        client = app.test_client()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.get_json()["checks"]["redis"].startswith("error: ConnectionError")
+        resp = login(client, "alice")  # the limiter cannot count: refuse rather than guess
+        assert resp.status_code == 503
+        error = conforms("auth_login", resp)["error"]
+        assert (error["code"], error["message"]) == ("unavailable", "session store unavailable")
+        assert resp.headers["Retry-After"] == "1"
+
+
+def test_store_down_is_503(
+    client: FlaskClient, state: AuthState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(username: str) -> None:
+        raise StoreUnavailable("database is locked")
+
+    monkeypatch.setattr(state.store, "find_user", down)
+    resp = login(client, "alice")
+    assert resp.status_code == 503
+    error = conforms("auth_login", resp)["error"]
+    assert (error["code"], error["message"]) == ("unavailable", "user store unavailable")
+    assert resp.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "storage"),
+    [
+        ("redis://127.0.0.1:6390/0", "redis://127.0.0.1:6390/0"),
+        ("unix:///run/redis.sock?db=0", "redis+unix:///run/redis.sock?db=0"),
+    ],
+)
+def test_limit_storage_uri(redis_url: str, storage: str) -> None:
+    assert storage_uri(redis_url) == storage
+
+
+def test_jwks(client: FlaskClient, signing_keys: SigningKeys) -> None:
+    resp = client.get("/auth/jwks.json")
+    assert resp.status_code == 200
+    assert resp.headers["Cache-Control"] == "public, max-age=300"
+    assert conforms("auth_jwks", resp) == {"keys": [signing_keys.jwk()]}
+    jwk = resp.get_json()["keys"][0]
+    assert (jwk["kty"], jwk["alg"], jwk["use"], jwk["kid"]) == (
+        "RSA",
+        "RS256",
+        "sig",
+        signing_keys.kid,
+    )
+    assert client.get("/auth/jwks.json?kid=x").status_code == 422
+
+
+def test_routes_are_the_shared_table(app: Flask) -> None:
+    served = {
+        (method, rule.rule, rule.endpoint.rpartition(".")[2])
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/auth")
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    assert served == {(spec.method, spec.path, spec.name) for spec in ROUTES}
+
+
+def test_wrong_method_is_405_in_the_error_shape(client: FlaskClient) -> None:
+    resp = client.get("/auth/login")
+    assert resp.status_code == 405
+    assert resp.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_passwords_and_tokens_are_never_logged(
+    client: FlaskClient, state: AuthState, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pair = tokens_for(client, "alice")
+    login(client, "alice", "wrong password 123")
+    refreshed = client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})  # reuse
+    client.post("/auth/logout", headers=bearer(pair["access_token"]))
+    secrets = [
+        PASSWORD,
+        "wrong password 123",
+        pair["access_token"],
+        pair["refresh_token"],
+        refreshed.get_json()["refresh_token"],
+        state.tokens.verify(pair["access_token"], TokenType.ACCESS).jti,
+    ]
+    # Signatures are the secret part of a token: look for them alone too.
+    secrets += [token.rpartition(".")[2] for token in secrets[2:5]]
+    records = [f"{r.getMessage()} {r.__dict__}" for r in caplog.records]
+    assert any("request" in r for r in records)  # the access log was captured
+    leaks = [s for s in secrets if any(s in r for r in records)]
+    assert leaks == []
