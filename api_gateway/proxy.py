@@ -27,7 +27,9 @@ from common.web.tracing import TRACE_HEADER
 API_PREFIX = "/api"
 BEARER = "bearerAuth"
 
-_PASSED_BACK = ("Retry-After", "X-Cache", "X-Data-Stale", "Cache-Control", "Location")
+_PASSED_BACK = (
+    "Retry-After", "X-Cache", "X-Data-Stale", "Cache-Control", "Location", "WWW-Authenticate",
+)  # fmt: skip
 _PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 _DESCRIPTIONS = {
     400: "Malformed request body.",

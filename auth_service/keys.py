@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from common.settings import Settings, SettingsError
+from common.tokens import ALGORITHM
 
-ALGORITHM = "RS256"
 KEY_BITS = 3072
 MIN_KEY_BITS = 2048
 PRIVATE_KEY_FILE = "private.pem"

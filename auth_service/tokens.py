@@ -1,77 +1,44 @@
-"""JWT access and refresh tokens: RS256 with a ``kid`` header, one error class per reason."""
+"""JWT access and refresh tokens: RS256 with a ``kid`` header, one error class per reason.
+
+Verification (and the claim and error types) live in :mod:`common.tokens`, shared
+with the gateways; this module issues tokens with the service's signing key.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from auth_service.keys import ALGORITHM, SigningKeys
+from common.tokens import (
+    ISSUER,
+    Claims,
+    Role,
+    TokenError,
+    TokenExpiredError,
+    TokenMalformedError,
+    TokenReusedError,
+    TokenRevokedError,
+    TokenSignatureError,
+    TokenType,
+    TokenTypeError,
+    utcnow,
+    verify_token,
+)
 
-ISSUER = "optionsflow"
+__all__ = [
+    "ACCESS_TTL", "ISSUER", "REFRESH_TTL", "Claims", "Role", "TokenError", "TokenExpiredError",
+    "TokenMalformedError", "TokenReusedError", "TokenRevokedError", "TokenService",
+    "TokenSignatureError", "TokenType", "TokenTypeError", "utcnow",
+]  # fmt: skip
+
 ACCESS_TTL = dt.timedelta(minutes=15)
 REFRESH_TTL = dt.timedelta(days=7)
-_REQUIRED = ("iss", "sub", "iat", "exp", "jti", "type", "role")
-
-
-class Role(StrEnum):
-    USER = "user"
-    ADMIN = "admin"
-
-
-class TokenType(StrEnum):
-    ACCESS = "access"
-    REFRESH = "refresh"
-
-
-class TokenError(Exception):
-    """A token was rejected; the message is short and safe to return to a client."""
-
-
-class TokenExpiredError(TokenError):
-    pass
-
-
-class TokenSignatureError(TokenError):
-    """Bad signature, a disallowed algorithm or an unknown key id."""
-
-
-class TokenTypeError(TokenError):
-    pass
-
-
-class TokenMalformedError(TokenError):
-    pass
-
-
-class TokenRevokedError(TokenError):
-    pass
-
-
-class TokenReusedError(TokenError):
-    """A rotated refresh token was presented again; its family is now revoked."""
-
-
-@dataclass(frozen=True, slots=True)
-class Claims:
-    sub: str
-    role: Role
-    type: TokenType
-    jti: str
-    iat: int
-    exp: int
-    """Seconds since the epoch (UTC)."""
-    family: str | None = None
-    """Refresh tokens only: the login session they descend from."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class TokenService:
@@ -120,67 +87,9 @@ class TokenService:
         }
         return self._encode(claims, self.refresh_ttl, now)
 
+    def _key(self, kid: str) -> RSAPublicKey | None:
+        return self.keys.public_key if kid == self.keys.kid else None
+
     def verify(self, token: str, expected: TokenType) -> Claims:
         """Claims of a valid token of type ``expected``; :class:`TokenError` otherwise."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
-            raise TokenMalformedError("malformed token") from exc
-        if header.get("alg") != ALGORITHM:
-            raise TokenSignatureError("algorithm not allowed")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise TokenMalformedError("missing key id")
-        if kid != self.keys.kid:
-            raise TokenSignatureError("unknown key id")
-        try:
-            payload = jwt.decode(
-                token,
-                self.keys.public_key,
-                algorithms=[ALGORITHM],  # pinned: no "none", no HS256 keyed with the public PEM
-                issuer=ISSUER,
-                # Time is checked below against the injectable clock.
-                options={"require": list(_REQUIRED), "verify_exp": False, "verify_iat": False},
-            )
-        except jwt.InvalidSignatureError as exc:
-            raise TokenSignatureError("bad signature") from exc
-        except jwt.InvalidAlgorithmError as exc:
-            raise TokenSignatureError("algorithm not allowed") from exc
-        except jwt.InvalidIssuerError as exc:
-            raise TokenMalformedError("wrong issuer") from exc
-        except jwt.InvalidTokenError as exc:
-            raise TokenMalformedError("malformed token") from exc
-        return self._claims(payload, expected)
-
-    def _claims(self, payload: dict[str, Any], expected: TokenType) -> Claims:
-        try:
-            claims = Claims(
-                sub=_str(payload["sub"]),
-                role=Role(payload["role"]),
-                type=TokenType(payload["type"]),
-                jti=_str(payload["jti"]),
-                iat=_int(payload["iat"]),
-                exp=_int(payload["exp"]),
-                family=_str(payload["family"]) if "family" in payload else None,
-            )
-        except (TypeError, ValueError) as exc:
-            raise TokenMalformedError("malformed token") from exc
-        if claims.type is not expected:
-            raise TokenTypeError(f"wrong token type: expected {expected}")
-        if claims.type is TokenType.REFRESH and claims.family is None:
-            raise TokenMalformedError("malformed token")
-        if claims.exp <= self.clock().timestamp():
-            raise TokenExpiredError("token expired")
-        return claims
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError("expected a non-empty string")
-    return value
-
-
-def _int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("expected an integer")
-    return value
+        return verify_token(token, expected, self._key, self.clock)
