@@ -28,9 +28,11 @@ SWAGGER_STATIC = f"{API_PREFIX}/docs/static/"
 
 def public_routes() -> tuple[RouteSpec, ...]:
     """Every route the gateway serves: the services' tables, in one place."""
-    from common.api import analytics, auth, data
+    from common.api.analytics import ROUTES as ANALYTICS
+    from common.api.auth import ROUTES as AUTH
+    from common.api.data import ROUTES as DATA
 
-    return (*auth.ROUTES, *data.ROUTES, *analytics.ROUTES)
+    return (*AUTH, *DATA, *ANALYTICS)
 
 
 def _threads() -> int:

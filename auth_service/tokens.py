@@ -14,8 +14,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from auth_service.keys import ALGORITHM, SigningKeys
+from auth_service.keys import SigningKeys
 from common.tokens import (
+    ALGORITHM,
     ISSUER,
     Claims,
     Role,
