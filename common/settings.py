@@ -186,7 +186,7 @@ def _http(env: Env) -> HttpSettings:
         rate_limit_ip=limit("RATE_LIMIT_IP", "100/second;4000/minute"),
         login_limit_user=limit("LOGIN_LIMIT_USER", "5/minute;20/hour"),
         login_limit_ip=limit("LOGIN_LIMIT_IP", "30/minute"),
-        shed_inflight=env.int("SHED_INFLIGHT", 48, validate=Range(1, 100_000)),
+        shed_inflight=env.int("SHED_INFLIGHT", 24, validate=Range(1, 100_000)),
         jwks_ttl_s=env.int("JWKS_TTL_S", 300, validate=Range(1, 86_400)),
         access_ttl_s=env.int("ACCESS_TTL_S", 900, validate=Range(10, 86_400)),
         refresh_ttl_s=env.int("REFRESH_TTL_S", 7 * 86_400, validate=Range(60, 90 * 86_400)),
