@@ -2,7 +2,8 @@
 
 Time is handled as integer epoch milliseconds: the wire format has
 millisecond resolution, so a range bound is rounded up to the next whole
-millisecond (``ts >= start`` and ``ts < end`` keep their exact meaning).
+millisecond (``ts >= start`` and ``ts < end`` keep their exact meaning) and an
+upper bound ``ts <= at`` down to the previous one.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ def ceil_ms(moment: dt.datetime) -> int:
         moment = moment.replace(tzinfo=dt.UTC)
     micros = (moment - _EPOCH) // _ONE_US
     return -(-micros // 1000)
+
+
+def floor_ms(moment: dt.datetime) -> int:
+    """Epoch milliseconds of ``moment`` (naive means UTC), rounded down: ``ts <= moment``
+    holds for a millisecond timestamp exactly when ``ts_ms <= floor_ms(moment)``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // _ONE_US // 1000
 
 
 def ts_ms(text: str) -> int:
@@ -105,6 +114,21 @@ def chain_key(doc: Mapping[str, Any], index: int) -> ChainKey:
         raise ValueError(f"{where}: {exc}") from exc
 
 
+def keep_fields(fields: Sequence[str] | None) -> frozenset[str] | None:
+    """The top-level keys a projection keeps (the chain key always), ``None`` for all;
+    ``ValueError`` names a bad field."""
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        raise ValueError("fields must be a sequence of names, not one string")
+    for name in fields:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"fields: empty or non-string name {name!r}")
+        if name in RESERVED_KEYS or "." in name or name.startswith("$"):
+            raise ValueError(f"fields: {name!r} is not a top-level document key")
+    return frozenset(fields).union(CHAIN_KEY_FIELDS)
+
+
 def history_query(
     start: dt.datetime,
     end: dt.datetime,
@@ -117,22 +141,20 @@ def history_query(
         raise ValueError("start and end must be datetimes")
     if _int(limit, "limit") < 1 or limit > MAX_HISTORY_LIMIT:
         raise ValueError(f"limit must be 1..{MAX_HISTORY_LIMIT}, got {limit}")
-    keep = None
-    if fields is not None:
-        if isinstance(fields, str):
-            raise ValueError("fields must be a sequence of names, not one string")
-        for name in fields:
-            if not isinstance(name, str) or not name.strip():
-                raise ValueError(f"fields: empty or non-string name {name!r}")
-            if name in RESERVED_KEYS or "." in name or name.startswith("$"):
-                raise ValueError(f"fields: {name!r} is not a top-level document key")
-        keep = frozenset(fields).union(CHAIN_KEY_FIELDS)
+    keep = keep_fields(fields)
     cursor = None
     if after is not None:
         if not isinstance(after, tuple | list) or len(after) != 2:
             raise ValueError("after must be (timestamp, seq) of the last row seen")
         cursor = (ts_ms(after[0]), _int(after[1], "after seq"))
     return HistoryQuery(ceil_ms(start), ceil_ms(end), keep, limit, cursor)
+
+
+def at_query(at: dt.datetime, fields: Sequence[str] | None) -> tuple[int, frozenset[str] | None]:
+    """Validate ``chain_at`` arguments: the bound in epoch ms (``ts <= at``) and the kept keys."""
+    if not isinstance(at, dt.datetime):
+        raise ValueError(f"at must be a datetime, got {type(at).__name__}")
+    return floor_ms(at), keep_fields(fields)
 
 
 def project(doc: dict[str, Any], keep: frozenset[str] | None) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pymongo.errors import (
 )
 
 from storage_service.store.documents import (
+    at_query,
     candle_interval,
     candle_record,
     ceil_ms,
@@ -46,6 +47,7 @@ DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000
 _DUPLICATE_KEY = 11000
 _HIDDEN = {"_id": False, "_ts": False}
 _BY_TIME = [("_ts", ASCENDING), ("seq", ASCENDING)]
+_NEWEST_FIRST = [("_ts", DESCENDING), ("seq", DESCENDING)]
 
 Doc = dict[str, Any]
 
@@ -152,10 +154,9 @@ class MongoStore:
     def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
         """The newest snapshot by (timestamp, seq), or ``None``."""
         check_product_expiry(product, expiry)
-        order = [("_ts", DESCENDING), ("seq", DESCENDING)]
         with _translated():
             return self._chains.find_one(
-                {"product": product, "expiry": expiry}, _HIDDEN, sort=order
+                {"product": product, "expiry": expiry}, _HIDDEN, sort=_NEWEST_FIRST
             )
 
     def chain_history(
@@ -177,11 +178,24 @@ class MongoStore:
         if query.after is not None:
             last = ms_to_datetime(query.after[0])
             spec["$or"] = [{"_ts": {"$gt": last}}, {"_ts": last, "seq": {"$gt": query.after[1]}}]
-        projection: Doc = dict(_HIDDEN)
-        if query.keep is not None:
-            projection = {"_id": False, **dict.fromkeys(query.keep, True)}
+        projection = _projection(query.keep)
         with _translated():
             return list(self._chains.find(spec, projection, sort=_BY_TIME, limit=query.limit))
+
+    def chain_at(
+        self,
+        product: str,
+        expiry: str,
+        at: dt.datetime,
+        *,
+        fields: Sequence[str] | None = None,
+    ) -> dict[str, Any] | None:
+        """The newest snapshot with ``timestamp <= at``, or ``None`` (the range index, reversed)."""
+        check_product_expiry(product, expiry)
+        at_ms, keep = at_query(at, fields)
+        spec: Doc = {"product": product, "expiry": expiry, "_ts": {"$lte": ms_to_datetime(at_ms)}}
+        with _translated():
+            return self._chains.find_one(spec, _projection(keep), sort=_NEWEST_FIRST)
 
     def chain_seqs(self, product: str, expiry: str) -> list[int]:
         """Every stored seq of (product, expiry), ascending."""
@@ -259,6 +273,13 @@ class MongoStore:
         """Close the client if this store created it."""
         if self._owns_client:
             self._client.close()
+
+
+def _projection(keep: frozenset[str] | None) -> Doc:
+    """The find projection keeping ``keep`` (everything but the adapter's keys when ``None``)."""
+    if keep is None:
+        return dict(_HIDDEN)
+    return {"_id": False, **dict.fromkeys(keep, True)}
 
 
 def _default_name(client: MongoClient[Doc]) -> str:

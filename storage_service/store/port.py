@@ -85,6 +85,22 @@ class Store(Protocol):
         """
         ...
 
+    def chain_at(
+        self,
+        product: str,
+        expiry: str,
+        at: dt.datetime,
+        *,
+        fields: Sequence[str] | None = None,
+    ) -> dict[str, Any] | None:
+        """The newest snapshot by (timestamp, seq) with ``timestamp <= at``, or ``None``.
+
+        One index seek whatever the history's length: the primitive behind
+        resampled series (one snapshot per bucket) and values at given instants.
+        ``fields`` projects as in :meth:`chain_history`.
+        """
+        ...
+
     def chain_seqs(self, product: str, expiry: str) -> list[int]:
         """Every stored seq of (product, expiry), ascending."""
         ...

@@ -23,6 +23,7 @@ import orjson
 
 from storage_service.store.documents import (
     CANDLE_VALUE_FIELDS,
+    at_query,
     candle_interval,
     candle_record,
     ceil_ms,
@@ -58,6 +59,10 @@ _INSERT_CHAIN = (
 )
 _LATEST_SQL = (
     "SELECT doc FROM chains WHERE product = ? AND expiry = ? ORDER BY ts DESC, seq DESC LIMIT 1"
+)
+_AT_SQL = (
+    "SELECT doc FROM chains WHERE product = ? AND expiry = ? AND ts <= ?"
+    " ORDER BY ts DESC, seq DESC LIMIT 1"
 )
 # One statement for both pages and first queries: the row-value bound is the
 # keyset cursor, (start - 1 ms, max seq) when there is none.
@@ -237,6 +242,20 @@ class SqliteStore:
         cursor = query.after or (query.start_ms - 1, _MAX_SEQ)
         params = (product, expiry, query.start_ms, query.end_ms, *cursor, query.limit)
         return [project(_loads(doc), query.keep) for (doc,) in self._rows(_HISTORY_SQL, params)]
+
+    def chain_at(
+        self,
+        product: str,
+        expiry: str,
+        at: dt.datetime,
+        *,
+        fields: Sequence[str] | None = None,
+    ) -> dict[str, Any] | None:
+        """The newest snapshot with ``timestamp <= at``, or ``None`` (one index seek)."""
+        check_product_expiry(product, expiry)
+        at_ms, keep = at_query(at, fields)
+        rows = self._rows(_AT_SQL, (product, expiry, at_ms))
+        return project(_loads(rows[0][0]), keep) if rows else None
 
     def chain_seqs(self, product: str, expiry: str) -> list[int]:
         """Every stored seq of (product, expiry), ascending."""

@@ -224,3 +224,58 @@ def test_reads_reject_bad_keys(store: Store) -> None:
         store.create_user("carol", "h", "")
     with pytest.raises(ValueError, match="username"):
         store.find_user("")
+
+
+def test_chain_at_is_the_newest_snapshot_at_or_before(store: Store) -> None:
+    assert store.chain_at("NIFTY", EXPIRY, at(10)) is None
+    # minute 2 holds two snapshots; seq order differs from time order on purpose
+    store.insert_chains([small(5, 0), small(3, 1), small(9, 2), small(7, 2), small(4, 4)])
+    store.insert_chains([small(50, 3, expiry=EXPIRY_2), small(60, 3, product="BANKNIFTY")])
+
+    def seq_at(moment: dt.datetime) -> int | None:
+        doc = store.chain_at("NIFTY", EXPIRY, moment)
+        return None if doc is None else doc["seq"]
+
+    assert seq_at(at(-1)) is None
+    assert seq_at(at(0)) == 5  # at equal to a timestamp includes it
+    assert seq_at(at(1) - dt.timedelta(microseconds=1)) == 5
+    assert seq_at(at(1)) == 3
+    assert seq_at(at(1, ms=999)) == 3
+    assert seq_at(at(2) + dt.timedelta(microseconds=999)) == 9  # same ms: the highest seq
+    assert seq_at(at(3.5)) == 9  # minute 3 exists only under other keys
+    assert seq_at(at(100)) == 4
+    assert seq_at(at(1).replace(tzinfo=None)) == 3  # naive means UTC
+    ist = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    assert seq_at(at(1).astimezone(ist)) == 3
+    assert store.chain_at("NIFTY", EXPIRY_2, at(2)) is None
+    assert store.chain_at("FINNIFTY", EXPIRY, at(100)) is None
+
+
+def test_chain_at_returns_the_document_and_projects(store: Store) -> None:
+    older, newer = enriched(seq=3), enriched(seq=4, minutes=1)
+    store.insert_chains([older, newer])
+    assert store.chain_at("NIFTY", EXPIRY, at(0.5)) == older
+    assert store.chain_at("NIFTY", EXPIRY, at(5)) == newer
+    got = store.chain_at("NIFTY", EXPIRY, at(5), fields=["pcr_oi", "atm_iv", "nope"])
+    keys = ("product", "expiry", "timestamp", "seq", "pcr_oi", "atm_iv")
+    assert got == {k: newer[k] for k in keys}
+    bare = store.chain_at("NIFTY", EXPIRY, at(0), fields=[])
+    assert bare == {"product": "NIFTY", "expiry": EXPIRY, "timestamp": wire(0), "seq": 3}
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("NIFTY", EXPIRY, "2026-11-21T04:00:00.000Z"), {}, "datetime"),
+        (("NIFTY", "26-11-2026", T0), {}, "26-11-2026"),
+        (("", EXPIRY, T0), {}, "product"),
+        (("NIFTY", EXPIRY, T0), {"fields": "pcr_oi"}, "fields"),
+        (("NIFTY", EXPIRY, T0), {"fields": ["calls.iv"]}, "fields"),
+        (("NIFTY", EXPIRY, T0), {"fields": ["_ts"]}, "fields"),
+    ],
+)
+def test_chain_at_rejects_bad_arguments(
+    store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        store.chain_at(*args, **kwargs)

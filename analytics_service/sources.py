@@ -1,0 +1,221 @@
+"""Where the analytics read their data: the store for history and closed candles,
+Redis for the newest chains, the cached surface and the candles still forming.
+
+The store is opened on first use, not at start-up, so the service starts (and
+answers 503 for the store's routes) while the store is down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
+
+import orjson
+import redis
+
+from analytics_service.calc.candles import (
+    STORE_INTERVAL,
+    Candle,
+    aggregate,
+    from_closed_field,
+    from_open_hash,
+    from_store,
+    merge,
+)
+from analytics_service.calc.expiries import is_expiry
+from analytics_service.calc.resample import Interval, ceil_to, floor_to
+from analytics_service.calc.times import from_ms
+from common.names import (
+    CLOSED_CANDLES_KEY,
+    candle_key,
+    iv_surface_key,
+    latest_chain_key,
+    latest_underlying_key,
+)
+from storage_service.store import Store, StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+OPEN_RETRY_S = 2.0
+"""After the store failed to open, requests answer 503 at once for this long."""
+PRODUCTS_TTL_S = 5.0
+"""How long the store's product listing is reused: listing scans the whole chain index."""
+
+
+class Sources:
+    """The data of one service process: a Redis client and the store (opened lazily)."""
+
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        open_store: Callable[[], Store],
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        products_ttl_s: float = PRODUCTS_TTL_S,
+    ) -> None:
+        self.redis = redis_client
+        self.clock = clock
+        """The current instant (replaceable in tests)."""
+        self._open_store = open_store
+        self._store: Store | None = None
+        self._retry_open_at = 0.0
+        self._open_error = ""
+        self._lock = threading.Lock()
+        self.products_ttl_s = products_ttl_s
+        """How long the store's product listing is reused (0: never)."""
+        self._products: tuple[float, dict[str, list[str]]] | None = None
+
+    # -- the store -----------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use.
+
+        Raises ``StoreUnavailable`` while it cannot be opened; after a failed
+        attempt the next waits ``OPEN_RETRY_S``, so a store that is down costs a
+        request nothing (MongoDB's server selection would hold each for seconds).
+        """
+        store = self._store
+        if store is not None:
+            return store
+        with self._lock:
+            if self._store is None:
+                if time.monotonic() < self._retry_open_at:
+                    raise StoreUnavailable(f"store unavailable: {self._open_error}")
+                try:
+                    self._store = self._open_store()
+                except (StoreError, ValueError) as exc:  # ValueError: a STORE_URL it refuses
+                    self._retry_open_at = time.monotonic() + OPEN_RETRY_S
+                    self._open_error = f"{type(exc).__name__}: {exc}"
+                    raise StoreUnavailable(f"store unavailable: {self._open_error}") from exc
+            return self._store
+
+    def ping_store(self) -> None:
+        """Readiness: return if the store answers."""
+        self.store.ping()
+
+    def close(self) -> None:
+        """Close the store (if opened) and the Redis client."""
+        if self._store is not None:
+            self._store.close()
+        self.redis.close()
+
+    # -- products and expiries -----------------------------------------------------------
+
+    def _stored_products(self) -> dict[str, list[str]]:
+        cached = self._products
+        if cached is not None and time.monotonic() - cached[0] < self.products_ttl_s:
+            return cached[1]
+        listing = self.store.products()
+        self._products = (time.monotonic(), listing)
+        return listing
+
+    def _cached_expiries(self, product: str) -> list[str]:
+        pattern = latest_chain_key(product, "*")
+        prefix = len(pattern) - 1
+        keys = cast(Iterator[bytes], self.redis.scan_iter(match=pattern, count=1000))
+        return [e for e in (key.decode()[prefix:] for key in keys) if is_expiry(e)]
+
+    def expiries(self, product: str) -> list[str]:
+        """Every expiry of ``product`` stored or cached in Redis, ascending."""
+        stored = self._stored_products().get(product, [])
+        return sorted(set(stored).union(self._cached_expiries(product)))
+
+    def has_expiry(self, product: str, expiry: str) -> bool:
+        if expiry in self._stored_products().get(product, []):
+            return True
+        return bool(self.redis.exists(latest_chain_key(product, expiry)))
+
+    def has_underlying(self, product: str) -> bool:
+        """Whether Redis holds a tick or an open candle of ``product`` (no chain needed)."""
+        keys = (latest_underlying_key(product), candle_key("1min", product))
+        return bool(self.redis.exists(*keys))
+
+    # -- chains --------------------------------------------------------------------------
+
+    def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
+        """The newest enriched chain: Redis's ``latest:chain`` entry, else the store's newest."""
+        payload = cast(bytes | None, self.redis.get(latest_chain_key(product, expiry)))
+        if payload is not None:
+            try:
+                chain = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                log.warning("unreadable latest chain in Redis", extra={"product": product})
+            else:
+                if isinstance(chain, dict):
+                    return chain
+        return self.store.latest_chain(product, expiry)
+
+    def chain_at(
+        self, product: str, expiry: str, at_ms: int, fields: Sequence[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The newest stored snapshot with ``timestamp <= at_ms``, or ``None``."""
+        return self.store.chain_at(product, expiry, from_ms(at_ms), fields=fields)
+
+    def cached_surface(self, product: str) -> dict[str, Any] | None:
+        """The surface the worker keeps in ``iv:surface:{product}``, or ``None``."""
+        payload = cast(bytes | None, self.redis.get(iv_surface_key(product)))
+        if payload is None:
+            return None
+        try:
+            surface = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            log.warning("unreadable surface in Redis", extra={"product": product})
+            return None
+        return surface if isinstance(surface, dict) else None
+
+    # -- candles -------------------------------------------------------------------------
+
+    def closed_candles(
+        self, product: str, interval: str, start_ms: int, end_ms: int
+    ) -> list[tuple[int, Candle]]:
+        """Closed candles starting in ``[start_ms, end_ms)``: stored ones, and those the
+        worker closed but has not stored yet (they win: they are newer), ascending."""
+        stored = self.store.candles(product, interval, from_ms(start_ms), from_ms(end_ms))
+        pending = []
+        pattern = f"{product}|{interval}|*"
+        for field, value in self.redis.hscan_iter(CLOSED_CANDLES_KEY, match=pattern, count=1000):
+            try:
+                _, _, start, candle = from_closed_field(field, value)
+            except ValueError:
+                continue
+            if start_ms <= start < end_ms:
+                pending.append((start, candle))
+        return merge(map(from_store, stored), pending)
+
+    def open_candle(self, product: str, interval: str) -> tuple[int, Candle] | None:
+        """The candle still forming in ``candle:{interval}:{product}``, or ``None``."""
+        fields = cast(dict[bytes, bytes], self.redis.hgetall(candle_key(interval, product)))
+        return from_open_hash(fields) if fields else None
+
+    def candles(
+        self, product: str, interval: Interval, start_ms: int, end_ms: int
+    ) -> tuple[list[tuple[int, Candle]], tuple[int, Candle] | None]:
+        """(closed candles of ``interval`` starting in ``[start_ms, end_ms)``, the open one).
+
+        1-hour candles are built from the 15-minute ones; the hour of the
+        15-minute candle still forming is the open 1-hour candle, not a closed one.
+        """
+        stored_interval = STORE_INTERVAL[interval]
+        if interval is not Interval.ONE_HOUR:
+            closed = self.closed_candles(product, stored_interval, start_ms, end_ms)
+            forming = self.open_candle(product, stored_interval)
+            if forming is not None:
+                closed = [c for c in closed if c[0] != forming[0]]
+            return closed, forming
+        width = interval.ms
+        quarters = self.closed_candles(
+            product, stored_interval, ceil_to(start_ms, width), ceil_to(end_ms, width)
+        )
+        forming_quarter = self.open_candle(product, stored_interval)
+        if forming_quarter is None:
+            return aggregate(quarters, width), None
+        hour = floor_to(forming_quarter[0], width)
+        in_hour = [c for c in quarters if floor_to(c[0], width) == hour]
+        (forming,) = aggregate(merge(in_hour, [forming_quarter]), width)
+        rest = [c for c in quarters if floor_to(c[0], width) != hour]
+        return aggregate(rest, width), forming
