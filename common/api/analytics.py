@@ -298,7 +298,7 @@ class RealizedSchema(Schema):
     points = fields.List(fields.Nested(RealizedPointSchema), required=True)
 
 
-class CandleSchema(Schema):
+class CandleBarSchema(Schema):
     t = _wire()
     open = fields.Float(required=True)
     high = fields.Float(required=True)
@@ -312,8 +312,8 @@ class CandlesSchema(Schema):
     interval = fields.String(required=True)
     start = _wire()
     end = _wire()
-    candles = fields.List(fields.Nested(CandleSchema), required=True)
-    open_candle = fields.Nested(CandleSchema, required=True, allow_none=True)
+    candles = fields.List(fields.Nested(CandleBarSchema), required=True)
+    open_candle = fields.Nested(CandleBarSchema, required=True, allow_none=True)
 
 
 # -- routes --------------------------------------------------------------------------------
