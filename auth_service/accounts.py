@@ -6,20 +6,13 @@ Shared by the routes and the ``create-user`` command.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from auth_service.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 from auth_service.tokens import Role
-from storage_service.store import Store
+from storage_service.store import Store, StoreError
 
 log = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class PasswordHashUpdater(Protocol):
-    """A store that can replace a user's password hash (used to upgrade old hashes)."""
-
-    def update_password_hash(self, user_id: str, password_hash: str) -> None: ...
 
 
 def register(store: Store, username: str, password: str, role: Role = Role.USER) -> dict[str, Any]:
@@ -45,13 +38,22 @@ def authenticate(store: Store, username: str, password: str) -> dict[str, Any] |
 
 
 def _upgrade_hash(store: Store, user: dict[str, Any], password: str) -> None:
-    # The store port has no way to replace a hash yet; upgrade once it does.
-    if not isinstance(store, PasswordHashUpdater):
-        log.info(
-            "password hash is outdated; the store cannot replace it", extra={"user_id": user["id"]}
+    """Store a hash with today's parameters; the login stands even if the store refuses."""
+    new_hash = hash_password(password)
+    try:
+        updated = store.update_password_hash(user["id"], new_hash)
+    except StoreError as exc:
+        # The old hash still verifies: retried at the next login. Neither hash is logged,
+        # nor the error's text, which an adapter may build from the request.
+        log.warning(
+            "password hash upgrade failed; the old hash stays",
+            extra={"user_id": user["id"], "error": type(exc).__name__},
         )
         return
-    new_hash = hash_password(password)
-    store.update_password_hash(user["id"], new_hash)
+    if not updated:
+        log.warning(
+            "password hash upgrade found no user with that id", extra={"user_id": user["id"]}
+        )
+        return
     user["password_hash"] = new_hash
     log.info("password hash upgraded", extra={"user_id": user["id"]})

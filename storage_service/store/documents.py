@@ -202,3 +202,8 @@ def new_user(user_id: str, username: str, password_hash: str, role: str) -> dict
         "role": _text(role, "role"),
         "created_at": format_ts(dt.datetime.now(dt.UTC)),
     }
+
+
+def password_hash_update(user_id: str, password_hash: str) -> tuple[str, str]:
+    """The arguments of ``update_password_hash`` after validating them (non-empty strings)."""
+    return _text(user_id, "user_id"), _text(password_hash, "password_hash")

@@ -34,6 +34,7 @@ from storage_service.store.documents import (
     history_query,
     ms_to_datetime,
     new_user,
+    password_hash_update,
     username_key,
 )
 from storage_service.store.port import (
@@ -261,6 +262,16 @@ class MongoStore:
             return self._users.find_one(
                 {"username_key": username_key(username)}, {"_id": False, "username_key": False}
             )
+
+    def update_password_hash(self, user_id: str, password_hash: str) -> bool:
+        """Replace the hash of the user with id ``user_id``; ``False`` if there is none."""
+        user_id, password_hash = password_hash_update(user_id, password_hash)
+        with _translated():
+            result = self._users.update_one(
+                {"_id": user_id}, {"$set": {"password_hash": password_hash}}
+            )
+            # matched, not modified: re-storing the same hash still finds the user
+            return result.matched_count == 1
 
     # -- lifecycle -------------------------------------------------------------------
 

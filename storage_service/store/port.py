@@ -135,6 +135,15 @@ class Store(Protocol):
         """The user registered under ``username`` compared case-insensitively, or ``None``."""
         ...
 
+    def update_password_hash(self, user_id: str, password_hash: str) -> bool:
+        """Replace the password hash of the user with id ``user_id`` (an upgraded hash).
+
+        Returns ``True`` if that user exists (and now has ``password_hash``), ``False``
+        if no user has that id. ``ValueError`` for an empty id or hash; other fields of
+        the user and other users are untouched.
+        """
+        ...
+
     def ping(self) -> None:
         """Return if the store answers; raise :class:`StoreUnavailable` otherwise."""
         ...

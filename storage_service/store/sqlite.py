@@ -31,6 +31,7 @@ from storage_service.store.documents import (
     check_product_expiry,
     history_query,
     new_user,
+    password_hash_update,
     project,
     username_key,
 )
@@ -323,6 +324,13 @@ class SqliteStore:
         sql = f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE username_key = ?"
         rows = self._rows(sql, (username_key(username),))
         return dict(zip(_USER_COLUMNS, rows[0], strict=True)) if rows else None
+
+    def update_password_hash(self, user_id: str, password_hash: str) -> bool:
+        """Replace the hash of the user with id ``user_id``; ``False`` if there is none."""
+        user_id, password_hash = password_hash_update(user_id, password_hash)
+        sql = "UPDATE users SET password_hash = ? WHERE id = ?"
+        with self._write() as conn:
+            return conn.execute(sql, (password_hash, user_id)).rowcount == 1
 
     # -- lifecycle -------------------------------------------------------------------
 

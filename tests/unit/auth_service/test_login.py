@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from flask import Flask
 from flask.testing import FlaskClient
 
 from auth_service import accounts
 from auth_service.passwords import needs_rehash, verify_dummy, verify_password
-from auth_service.state import EXTENSION, AuthState
+from auth_service.state import AuthState
 from auth_service.tokens import Role, TokenType
-from storage_service.store import Store
+from storage_service.store import StoreError, StoreUnavailable
+from storage_service.store.sqlite import SqliteStore
 from tests.unit.auth_service.support import PASSWORD, conforms, login, register, running_app
 
 pytestmark = pytest.mark.redis
@@ -117,47 +118,72 @@ def test_invalid_login_body_is_422(
     assert sorted(conforms("auth_login", resp)["error"]["fields"]) == fields
 
 
-class UpgradingStore:
-    """The real store plus the optional ``update_password_hash`` capability."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self.updates: list[tuple[str, str]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def update_password_hash(self, user_id: str, password_hash: str) -> None:
-        self.updates.append((user_id, password_hash))
-
-
-def _with_store(app: Flask, state: AuthState, store: object) -> None:
-    app.extensions[EXTENSION] = dataclasses.replace(state, store=store)  # type: ignore[arg-type]
-
-
-def test_outdated_hash_is_upgraded_on_login(
-    app: Flask, client: FlaskClient, state: AuthState
-) -> None:
-    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+def _weak_hash(password: str = PASSWORD) -> str:
+    """A hash made with weaker Argon2 parameters than today's."""
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
     assert needs_rehash(weak)
-    user = state.store.create_user("old", weak, "user")
-    upgrading = UpgradingStore(state.store)
-    _with_store(app, state, upgrading)
+    return weak
 
-    assert login(client, "old").status_code == 200
-    assert [uid for uid, _ in upgrading.updates] == [user["id"]]
-    new_hash = upgrading.updates[0][1]
-    assert not needs_rehash(new_hash)
-    assert verify_password(new_hash, PASSWORD)
+
+def test_outdated_hash_is_upgraded_on_login(client: FlaskClient, state: AuthState) -> None:
+    assert isinstance(state.store, SqliteStore)  # the app's real store, no wrapper
+    weak = _weak_hash()
+    user = state.store.create_user("old", weak, "user")
 
     assert login(client, "old", "wrong password").status_code == 401
-    assert len(upgrading.updates) == 1  # a failed login never rewrites the hash
+    assert state.store.find_user("old") == user  # a failed login never rewrites the hash
 
+    assert login(client, "OLD").status_code == 200
+    stored = state.store.find_user("old")
+    assert stored is not None
+    upgraded = stored["password_hash"]
+    assert upgraded != weak
+    assert verify_password(upgraded, PASSWORD)
+    assert not needs_rehash(upgraded)
+    assert stored == {**user, "password_hash": upgraded}  # nothing else changed
 
-def test_outdated_hash_still_logs_in_when_the_store_cannot_update(
-    client: FlaskClient, state: AuthState
-) -> None:
-    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-    state.store.create_user("old", weak, "user")
-    assert not isinstance(state.store, accounts.PasswordHashUpdater)
     assert login(client, "old").status_code == 200
+    assert state.store.find_user("old") == stored  # an up-to-date hash is left alone
+
+
+def _raise_unavailable(user_id: str, password_hash: str) -> bool:
+    raise StoreUnavailable("sqlite: database is locked")
+
+
+def _raise_error(user_id: str, password_hash: str) -> bool:
+    raise StoreError(f"mongodb: write failed for {password_hash}")
+
+
+def _no_such_user(user_id: str, password_hash: str) -> bool:
+    return False
+
+
+@pytest.mark.parametrize("update", [_raise_unavailable, _raise_error, _no_such_user])
+def test_outdated_hash_still_logs_in_when_the_store_cannot_update(
+    client: FlaskClient,
+    state: AuthState,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    update: Callable[[str, str], bool],
+) -> None:
+    weak = _weak_hash()
+    user = state.store.create_user("old", weak, "user")
+    attempts: list[str] = []
+
+    def failing_update(user_id: str, password_hash: str) -> bool:
+        attempts.append(password_hash)
+        return update(user_id, password_hash)
+
+    monkeypatch.setattr(state.store, "update_password_hash", failing_update)
+    with caplog.at_level(logging.INFO, logger=accounts.__name__):
+        assert login(client, "old").status_code == 200
+
+    assert len(attempts) == 1
+    assert state.store.find_user("old") == user  # the old hash stays, and still works
+    warnings = [r for r in caplog.records if r.name == accounts.__name__]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+    assert warnings[0].__dict__["user_id"] == user["id"]
+    logged = repr(warnings[0].__dict__) + warnings[0].getMessage()
+    assert weak not in logged
+    assert attempts[0] not in logged
+    assert "$argon2" not in logged

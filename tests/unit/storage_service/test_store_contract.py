@@ -192,6 +192,33 @@ def test_users_are_unique_case_insensitively(store: Store) -> None:
     assert store.find_user("BOB") == bob
 
 
+def test_update_password_hash_replaces_only_that_users_hash(store: Store) -> None:
+    alice = store.create_user("Alice", "$argon2id$v=19$old", "trader")
+    bob = store.create_user("bob", "$argon2id$v=19$bob", "viewer")
+    assert store.update_password_hash(alice["id"], "$argon2id$v=19$new") is True
+    assert store.find_user("ALICE") == {**alice, "password_hash": "$argon2id$v=19$new"}
+    assert store.find_user("bob") == bob
+    # The same hash again still names an existing user.
+    assert store.update_password_hash(alice["id"], "$argon2id$v=19$new") is True
+    assert store.find_user("alice") == {**alice, "password_hash": "$argon2id$v=19$new"}
+
+
+def test_update_password_hash_of_an_unknown_id_is_false(store: Store) -> None:
+    alice = store.create_user("alice", "h", "viewer")
+    assert store.update_password_hash("no-such-id", "h2") is False
+    assert store.update_password_hash("alice", "h2") is False  # an id, not a username
+    assert store.find_user("alice") == alice
+
+
+def test_update_password_hash_rejects_empty_arguments(store: Store) -> None:
+    alice = store.create_user("alice", "h", "viewer")
+    with pytest.raises(ValueError, match="password_hash"):
+        store.update_password_hash(alice["id"], "")
+    with pytest.raises(ValueError, match="user_id"):
+        store.update_password_hash("", "h2")
+    assert store.find_user("alice") == alice
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
