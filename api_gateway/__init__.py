@@ -13,9 +13,10 @@ from werkzeug.wrappers import Response
 
 from api_gateway.authn import install_authentication
 from api_gateway.jwks import JwksCache
-from api_gateway.limits import make_limiter
-from api_gateway.proxy import API_PREFIX, BEARER, build_blueprint
+from api_gateway.limits import install_limit_headers, make_limiters
+from api_gateway.proxy import API_PREFIX, BEARER, build_blueprint, require_json_object
 from api_gateway.shedding import install_shedding
+from api_gateway.tokencache import TokenCache
 from api_gateway.upstream import Upstreams
 from common.api.routes import RouteSpec, Upstream
 from common.redis_client import make_redis
@@ -74,7 +75,8 @@ def create_app(
             raise RuntimeError(f"JWKS answered {answer.status}")
         return dict(orjson.loads(answer.body))
 
-    jwks = JwksCache(fetch_jwks, ttl_s=http.jwks_ttl_s)
+    verified = TokenCache()
+    jwks = JwksCache(fetch_jwks, ttl_s=http.jwks_ttl_s, on_change=verified.clear)
     app = create_base_app(
         "api_gateway",
         settings,
@@ -82,9 +84,14 @@ def create_app(
     )
     app.extensions["optionsflow_upstreams"] = upstreams
     by_endpoint = {f"api.{spec.name}": spec for spec in specs}
+    # before_request order: shed → per-IP limit → token → per-user limit → body
     install_shedding(app, by_endpoint, http.shed_inflight)
-    install_authentication(app, by_endpoint, jwks, client)
-    make_limiter(http, settings.redis_url).init_app(app)
+    install_limit_headers(app)
+    per_ip, per_user = make_limiters(http, settings.redis_url)
+    per_ip.init_app(app)
+    install_authentication(app, by_endpoint, jwks, client, verified)
+    per_user.init_app(app)
+    app.before_request(require_json_object(by_endpoint))
     api = make_api(
         app,
         "OptionsFlow API",

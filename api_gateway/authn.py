@@ -1,8 +1,12 @@
 """Access-token check at the gateway: RS256 against the cached JWKS, then the deny-list.
 
 A route whose :class:`RouteSpec` has ``auth=True`` needs ``Authorization: Bearer
-<access token>``; the verified claims are kept in ``g.claims`` for the per-user
-rate limit and forwarded to the service as ``X-User-Id`` / ``X-User-Role``.
+<access token>``. The check runs between the per-IP limit (so every request, a
+forged token included, is counted and a flood is stopped before any signature
+is checked) and the per-user limit (keyed by the verified user). Tokens already
+verified are reused from a :class:`TokenCache`; the deny-list is consulted on
+every request. The claims end in ``g.claims``, forwarded to the service as
+``X-User-Id`` / ``X-User-Role``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import redis
 from flask import Flask, g, request
 
 from api_gateway.jwks import JwksCache, JwksUnavailable
+from api_gateway.tokencache import TokenCache
 from common.api.routes import RouteSpec
 from common.names import access_revoked_key
 from common.tokens import Claims, TokenError, TokenExpiredError, TokenType, verify_token
@@ -32,10 +37,10 @@ def bearer_token(header: str | None) -> str:
     return token
 
 
-def authenticate(header: str | None, jwks: JwksCache, client: redis.Redis) -> Claims:
-    token = bearer_token(header)
+def verify_access(token: str, jwks: JwksCache) -> Claims:
+    """Claims of a valid access token; 401 (or 503 without keys) otherwise."""
     try:
-        claims = verify_token(token, TokenType.ACCESS, jwks.key)
+        return verify_token(token, TokenType.ACCESS, jwks.key)
     except JwksUnavailable as exc:
         raise ApiError(
             503, "token keys unavailable", code="unavailable", headers={"Retry-After": "1"}
@@ -44,18 +49,34 @@ def authenticate(header: str | None, jwks: JwksCache, client: redis.Redis) -> Cl
         raise ApiError(401, str(exc), code="token_expired", headers=_CHALLENGE) from exc
     except TokenError as exc:
         raise ApiError(401, str(exc), code="invalid_token", headers=_CHALLENGE) from exc
+
+
+def check_not_revoked(claims: Claims, client: redis.Redis) -> None:
     if client.exists(access_revoked_key(claims.jti)):
         raise ApiError(401, "token revoked", code="token_revoked", headers=_CHALLENGE)
-    return claims
 
 
 def install_authentication(
-    app: Flask, routes: Mapping[str, RouteSpec], jwks: JwksCache, client: redis.Redis
+    app: Flask,
+    routes: Mapping[str, RouteSpec],
+    jwks: JwksCache,
+    client: redis.Redis,
+    cache: TokenCache,
 ) -> None:
-    """Check the token of every request to a route that needs one (``routes`` by endpoint)."""
+    """Check the token of every request to a route that needs one (``routes`` by endpoint).
+
+    Install after the per-IP limiter and before the per-user one.
+    """
 
     @app.before_request
     def _authenticate() -> None:
         spec = routes.get(request.endpoint or "")
-        if spec is not None and spec.auth:
-            g.claims = authenticate(request.headers.get("Authorization"), jwks, client)
+        if spec is None or not spec.auth:
+            return
+        token = bearer_token(request.headers.get("Authorization"))
+        claims = cache.get(token)
+        if claims is None:
+            claims = verify_access(token, jwks)
+            cache.put(token, claims)
+        check_not_revoked(claims, client)
+        g.claims = claims

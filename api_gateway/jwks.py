@@ -36,6 +36,15 @@ def parse_jwks(document: Mapping[str, Any]) -> dict[str, RSAPublicKey]:
 
 
 class JwksCache:
+    """``kid`` → public key, fetched from auth_service and kept ``ttl_s``.
+
+    The fetch runs outside the lock and one at a time: while one request
+    refreshes, the others keep verifying with the keys already held (only a
+    gateway that holds no key at all waits for the first fetch).
+    ``on_change`` is called when the key set changes (to drop tokens verified
+    with a withdrawn key).
+    """
+
     def __init__(
         self,
         fetch: Callable[[], Mapping[str, Any]],
@@ -43,37 +52,60 @@ class JwksCache:
         ttl_s: float,
         min_refresh_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self._fetch = fetch
         self._ttl = ttl_s
         self._min_refresh = min_refresh_s
         self._clock = clock
+        self._on_change = on_change
         self._lock = threading.Lock()
+        self._first = threading.Lock()  # serialises fetches while no key is held
         self._keys: dict[str, RSAPublicKey] = {}
         self._fetched_at: float | None = None
         self._tried_at: float | None = None
+        self._refreshing = False
+
+    def _due(self, kid: str, now: float) -> bool:
+        expired = self._fetched_at is None or now - self._fetched_at >= self._ttl
+        if not (expired or kid not in self._keys) or self._refreshing:
+            return False
+        # Without any key every request fails, so try again sooner (but still not per request).
+        gap = self._min_refresh if self._keys else min(1.0, self._min_refresh)
+        return self._tried_at is None or now - self._tried_at >= gap
 
     def _refresh(self, now: float) -> None:
-        self._tried_at = now
         try:
             keys = parse_jwks(self._fetch())
         except Exception as exc:  # any failure: keep the keys we have, say why
             log.warning("JWKS refresh failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-            return
-        if keys:
-            self._keys, self._fetched_at = keys, now
+            keys = {}
+        with self._lock:
+            self._refreshing = False
+            changed = bool(keys) and keys.keys() != self._keys.keys()
+            if keys:
+                self._keys, self._fetched_at = keys, now
+        if changed and self._on_change is not None:
+            self._on_change()
 
     def key(self, kid: str) -> RSAPublicKey | None:
         """The public key for ``kid``; ``None`` if auth_service does not publish it."""
         now = self._clock()
         with self._lock:
-            expired = self._fetched_at is None or now - self._fetched_at >= self._ttl
-            unknown = kid not in self._keys
-            # Without any key every request fails, so try again sooner (but still not per request).
-            gap = self._min_refresh if self._keys else min(1.0, self._min_refresh)
-            may_retry = self._tried_at is None or now - self._tried_at >= gap
-            if (expired or unknown) and may_retry:
+            due = self._due(kid, now)
+            if due:
+                self._refreshing, self._tried_at = True, now
+            have_keys = bool(self._keys)
+        if due:
+            if have_keys:
                 self._refresh(now)
+            else:
+                with self._first:
+                    self._refresh(now)
+        elif not have_keys:
+            with self._first:  # another request is fetching the first keys: wait for it
+                pass
+        with self._lock:
             if not self._keys:
                 raise JwksUnavailable("signing keys not available from auth_service")
             return self._keys.get(kid)

@@ -1,15 +1,24 @@
 """Rate limits at the gateway with Flask-Limiter on Redis: per client IP on every
-``/api`` route and per user on authenticated ones. ``X-RateLimit-*`` headers go on
-every limited answer; a breach is 429 with ``Retry-After`` (in seconds)."""
+``/api`` route (and ``/readyz``, ``/metrics``) and per user on authenticated ones.
+``X-RateLimit-*`` headers go on every limited answer; a breach is 429 with
+``Retry-After`` (in seconds).
+
+Flask-Limiter writes ``Retry-After`` on every answer when headers are on; it is
+written under another name here and copied to ``Retry-After`` only on a 429, so
+a 200 carries none and a 503's own value survives.
+"""
 
 from __future__ import annotations
 
-from flask import g, request
-from flask_limiter import ApplicationLimit, Limiter
+from flask import Flask, Response, g, request
+from flask_limiter import ApplicationLimit, HeaderNames, Limiter
 
 from common.settings import HttpSettings
 
 _UNLIMITED_PREFIXES = ("/api/docs", "/api/openapi.json")
+_LIMITED_OUTSIDE_API = frozenset({"/readyz", "/metrics"})
+_RETRY_AFTER_SLOT = "X-RateLimit-Retry-After"
+_UPSTREAM_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
 def client_ip() -> str:
@@ -22,6 +31,8 @@ def _user() -> str:
 
 def _not_api() -> bool:
     path = request.path
+    if path in _LIMITED_OUTSIDE_API:
+        return False
     return not path.startswith("/api/") or path.startswith(_UNLIMITED_PREFIXES)
 
 
@@ -34,18 +45,71 @@ def limiter_storage_uri(redis_url: str) -> str:
     return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
 
 
-def make_limiter(http: HttpSettings, redis_url: str) -> Limiter:
-    return Limiter(
+_USER_PREFIX = "X-RateLimit-User-"
+_STANDARD = {
+    HeaderNames.LIMIT: "X-RateLimit-Limit",
+    HeaderNames.REMAINING: "X-RateLimit-Remaining",
+    HeaderNames.RESET: "X-RateLimit-Reset",
+}
+
+
+def make_limiters(http: HttpSettings, redis_url: str) -> tuple[Limiter, Limiter]:
+    """(per-IP limiter, per-user limiter): the first runs before the token is verified,
+    so forged tokens are counted and stopped by it; the second after, keyed by the
+    verified user. The user limit's headers are ``X-RateLimit-User-*``."""
+    storage = limiter_storage_uri(redis_url)
+    per_ip = Limiter(
         client_ip,
-        storage_uri=limiter_storage_uri(redis_url),
+        storage_uri=storage,
         strategy="fixed-window",  # one INCR per window per request: the cheapest on Redis
-        key_prefix="ratelimit:gw",
+        key_prefix="ratelimit:gw:ip",
         headers_enabled=True,
+        header_name_mapping={HeaderNames.RETRY_AFTER: _RETRY_AFTER_SLOT},
+        retry_after="delta-seconds",
+        application_limits=[ApplicationLimit(http.rate_limit_ip, scope="ip", exempt_when=_not_api)],
+    )
+    per_user = Limiter(
+        _user,
+        storage_uri=storage,
+        strategy="fixed-window",
+        key_prefix="ratelimit:gw:user",
+        headers_enabled=True,
+        header_name_mapping={
+            **{
+                name: _USER_PREFIX + std.removeprefix("X-RateLimit-")
+                for name, std in _STANDARD.items()
+            },
+            HeaderNames.RETRY_AFTER: _RETRY_AFTER_SLOT,
+        },
         retry_after="delta-seconds",
         application_limits=[
-            ApplicationLimit(http.rate_limit_ip, scope="ip", exempt_when=_not_api),
-            ApplicationLimit(
-                http.rate_limit_user, key_function=_user, scope="user", exempt_when=_anonymous
-            ),
+            ApplicationLimit(http.rate_limit_user, scope="user", exempt_when=_anonymous)
         ],
     )
+    return per_ip, per_user
+
+
+def install_limit_headers(app: Flask) -> None:
+    """Fix up the limiters' headers; install BEFORE the limiters' ``init_app``
+    (after_request hooks run in reverse order, so this one runs after theirs)."""
+
+    @app.after_request
+    def _limit_headers(response: Response) -> Response:
+        retry_after = response.headers.pop(_RETRY_AFTER_SLOT, None)
+        if response.status_code == 429 and retry_after and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = retry_after
+        if response.status_code == 429 and response.headers.get(_USER_PREFIX + "Remaining") == "0":
+            for std in _STANDARD.values():  # the user limit broke: the standard names say so
+                user_value = response.headers.get(_USER_PREFIX + std.removeprefix("X-RateLimit-"))
+                if user_value is not None:
+                    response.headers[std] = user_value
+        upstream = g.get("upstream_limit_headers")
+        if upstream:  # a service's own limit (login) said 429: its figures, not the gateway's
+            response.headers.update(upstream)
+        return response
+
+
+def keep_upstream_limit_headers(status: int, headers: dict[str, str]) -> None:
+    """Remember a service's ``X-RateLimit-*`` of a 429 for :func:`install_limit_headers`."""
+    if status == 429:
+        g.upstream_limit_headers = {k: headers[k] for k in _UPSTREAM_LIMIT_HEADERS if k in headers}

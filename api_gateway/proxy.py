@@ -9,17 +9,20 @@ with the trace id, the client address and the caller's identity.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import orjson
 from flask import Response, current_app, g, request
 from marshmallow import Schema, fields, validate
 
+from api_gateway.limits import keep_upstream_limit_headers
 from api_gateway.upstream import Upstreams
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority, RouteSpec
 from common.jsonlog import current_trace_id
 from common.schemas import PRODUCT_PATTERN
+from common.web.errors import ApiError
 from common.web.openapi import Blueprint
 from common.web.responses import raw_json_response
 from common.web.tracing import TRACE_HEADER
@@ -84,6 +87,7 @@ def forward(spec: RouteSpec) -> Response:
         headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
     answer = upstreams.call(spec.upstream, request.method, path, headers=headers, body=body)
     passed = {k: answer.headers[k] for k in _PASSED_BACK if k in answer.headers}
+    keep_upstream_limit_headers(answer.status, dict(answer.headers))
     if not answer.body:
         return Response(status=answer.status, headers=passed)
     return raw_json_response(answer.body, answer.status, passed)
@@ -133,6 +137,27 @@ def _document(blp: Blueprint, spec: RouteSpec, view: Callable[..., Response]) ->
     if spec.auth:
         doc["security"] = [{BEARER: []}]
     return blp.doc(**doc)(decorated)
+
+
+def require_json_object(routes: Mapping[str, RouteSpec]) -> Callable[[], None]:
+    """A hook answering 400 when a route with a body gets anything but a JSON object.
+
+    Parsed with orjson (depth-limited) before webargs parses it again, so a
+    nested or non-object body is a clear 400, never a 422 or a 500.
+    """
+
+    def _check_body() -> None:
+        spec = routes.get(request.endpoint or "")
+        if spec is None or spec.body is None:
+            return
+        try:
+            parsed = orjson.loads(request.get_data())
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "request body must be a JSON object") from exc
+        if not isinstance(parsed, dict):
+            raise ApiError(400, "request body must be a JSON object")
+
+    return _check_body
 
 
 def build_blueprint(routes: Iterable[RouteSpec]) -> Blueprint:

@@ -85,7 +85,7 @@ def token_kid(token: str) -> str:
     """The ``kid`` of an RS256 token's header; :class:`TokenError` for anything else."""
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError as exc:
+    except jwt.PyJWTError as exc:  # DecodeError, and InvalidTokenError for a bad kid or crit
         raise TokenMalformedError("malformed token") from exc
     if header.get("alg") != ALGORITHM:
         raise TokenSignatureError("algorithm not allowed")

@@ -124,6 +124,12 @@ def install_error_handlers(app: Flask) -> None:
         log.error("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
         return error_response(ApiError(503, "cache unavailable", headers={"Retry-After": "1"}))
 
+    @app.errorhandler(RecursionError)
+    @app.errorhandler(UnicodeDecodeError)
+    def _undecodable(exc: Exception) -> Response:
+        # a body nested too deep for the JSON parser, a query string that is not UTF-8
+        return error_response(ApiError(400, "malformed request: cannot be decoded"))
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error", extra={"error": type(exc).__name__})

@@ -111,17 +111,21 @@ def test_latest_chain_bytes_and_trace_id_in_every_log(stack: Stack) -> None:
     assert status == 200
     assert body == payload
     assert headers["X-Trace-ID"] == "trace-followed-1"
+    # each service's access line for this request carries the trace id it was given
+    wanted = {"api_gateway": "/api/data/chain/NIFTY", "storage_service": "/data/chain/NIFTY"}
     deadline = time.monotonic() + 5
+    found: dict[str, list[dict[str, object]]] = {}
     while time.monotonic() < deadline:
-        logs = {name: stack.procs.log(name) for name in ("api_gateway", "storage_service")}
-        if all("trace-followed-1" in text for text in logs.values()):
+        for name, path in wanted.items():
+            lines = [json.loads(x) for x in stack.procs.log(name).splitlines() if x.startswith("{")]
+            found[name] = [x for x in lines if x.get("path") == path and x.get("status") == 200]
+        if all(found.values()):
             break
         time.sleep(0.1)
-    for name, text in logs.items():
-        lines = [json.loads(line) for line in text.splitlines() if "trace-followed-1" in line]
-        assert lines, f"no line of {name} carries the trace id"
-        assert all(line["trace_id"] == "trace-followed-1" for line in lines)
-        assert {line["service"] for line in lines} == {name}
+    for name, lines in found.items():
+        assert lines, f"{name} logged no access line for the request"
+        assert [x["trace_id"] for x in lines] == ["trace-followed-1"], name
+        assert {x["service"] for x in lines} == {name}
 
 
 def test_bad_input_is_422_naming_the_field_never_500(stack: Stack) -> None:

@@ -219,3 +219,48 @@ def test_openapi_document_and_docs(gateway: Flask) -> None:
     asset = client.get("/api/docs/static/swagger-ui-bundle.js")
     assert asset.status_code == 200
     asset.close()
+
+
+def test_malformed_token_headers_are_401_not_500(gateway: Flask) -> None:
+    payload = _b64({"sub": "u1"})
+    for header in ({"alg": "RS256", "kid": 123}, {"alg": "RS256", "kid": "x", "crit": ["foo"]}):
+        token = f"{_b64(header)}.{payload}.c2ln"
+        resp = gateway.test_client().get("/api/data/echo/NIFTY", headers=_auth(token))
+        assert resp.status_code == 401, header
+        assert resp.get_json()["error"]["code"] == "invalid_token"
+
+
+def test_forged_tokens_count_against_the_ip_limit(gateway_settings: Settings) -> None:
+    http = dataclasses.replace(gateway_settings.http, rate_limit_ip="3/minute")
+    app = create_app(dataclasses.replace(gateway_settings, http=http), routes=ROUTES)
+    client = app.test_client()
+    codes = [
+        client.get("/api/data/echo/NIFTY", headers=_auth("forged.token.x")).status_code
+        for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_undecodable_input_is_400(gateway: Flask, signing_keys: SigningKeys) -> None:
+    client = gateway.test_client()
+    deep = b"[" * 5000 + b"]" * 5000
+    for body in (deep, b"[1, 2]", b'"text"', b"", b"\xff\xfe"):
+        resp = client.post("/api/auth/echo", data=body, content_type="application/json")
+        assert resp.status_code == 400, body[:10]
+        assert resp.get_json()["error"]["code"] == "bad_request"
+    raw = client.get(
+        "/api/data/echo/NIFTY",
+        headers=_auth(_token(signing_keys)),
+        environ_overrides={"QUERY_STRING": "n=1&x\xff=1"},
+    )
+    assert raw.status_code == 400
+
+
+def test_retry_after_only_where_it_means_something(
+    gateway: Flask, signing_keys: SigningKeys
+) -> None:
+    ok = gateway.test_client().get("/api/data/echo/NIFTY", headers=_auth(_token(signing_keys)))
+    assert ok.status_code == 200
+    assert "Retry-After" not in ok.headers
+    assert "X-RateLimit-Retry-After" not in ok.headers
+    assert ok.headers["X-RateLimit-User-Limit"] == "1000"

@@ -1,0 +1,104 @@
+"""The gateway's JWKS cache: refresh on expiry and on an unknown key id, rate-limited,
+keeping the old keys when auth_service fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api_gateway.jwks import JwksCache, JwksUnavailable
+from api_gateway.tokencache import TokenCache
+from auth_service.keys import SigningKeys
+from common.tokens import Claims, Role, TokenType
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Fetcher:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document: dict[str, Any] | Exception = document
+        self.calls = 0
+
+    def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        if isinstance(self.document, Exception):
+            raise self.document
+        return self.document
+
+
+def test_keys_are_fetched_once_then_after_the_ttl(signing_keys: SigningKeys) -> None:
+    clock, fetch = Clock(), Fetcher(signing_keys.jwks())
+    cache = JwksCache(fetch, ttl_s=300, clock=clock)
+    assert cache.key(signing_keys.kid) == signing_keys.public_key
+    assert cache.key(signing_keys.kid) is not None
+    assert fetch.calls == 1
+    clock.now += 301
+    cache.key(signing_keys.kid)
+    assert fetch.calls == 2
+
+
+def test_unknown_kid_refetches_at_most_every_min_refresh(
+    signing_keys: SigningKeys, other_keys: SigningKeys
+) -> None:
+    clock, fetch = Clock(), Fetcher(signing_keys.jwks())
+    changes: list[int] = []
+    cache = JwksCache(
+        fetch, ttl_s=300, min_refresh_s=10, clock=clock, on_change=lambda: changes.append(1)
+    )
+    cache.key(signing_keys.kid)
+    assert changes == [1]
+    for _ in range(5):  # forged key ids do not make the gateway hammer auth_service
+        assert cache.key("forged") is None
+    assert fetch.calls == 1
+    clock.now += 10
+    fetch.document = other_keys.jwks()  # the key was rotated
+    assert cache.key(other_keys.kid) == other_keys.public_key
+    assert fetch.calls == 2
+    assert changes == [1, 1]  # tokens verified with the old key are dropped
+
+
+def test_a_failed_refresh_keeps_the_keys(signing_keys: SigningKeys) -> None:
+    clock, fetch = Clock(), Fetcher(signing_keys.jwks())
+    cache = JwksCache(fetch, ttl_s=300, clock=clock)
+    cache.key(signing_keys.kid)
+    clock.now += 301
+    fetch.document = ConnectionError("auth down")
+    assert cache.key(signing_keys.kid) == signing_keys.public_key
+    assert fetch.calls == 2
+
+
+def test_no_keys_at_all_is_unavailable_and_retried_within_a_second(
+    signing_keys: SigningKeys,
+) -> None:
+    clock, fetch = Clock(), Fetcher({})
+    fetch.document = ConnectionError("auth down")
+    cache = JwksCache(fetch, ttl_s=300, min_refresh_s=10, clock=clock)
+    with pytest.raises(JwksUnavailable):
+        cache.key("k")
+    with pytest.raises(JwksUnavailable):
+        cache.key("k")
+    assert fetch.calls == 1
+    clock.now += 1
+    fetch.document = signing_keys.jwks()
+    assert cache.key(signing_keys.kid) == signing_keys.public_key
+
+
+def test_token_cache_forgets_expired_tokens_and_keeps_its_bound() -> None:
+    now = [100.0]
+    cache = TokenCache(size=2, clock=lambda: now[0])
+    claims = Claims("u", Role.USER, TokenType.ACCESS, "j", 0, 150)
+    cache.put("a", claims)
+    cache.put("b", claims)
+    assert cache.get("a") == claims  # a is now the most recent
+    cache.put("c", claims)
+    assert cache.get("b") is None  # least recently used went
+    assert len(cache) == 2
+    now[0] = 150.0
+    assert cache.get("a") is None  # expired
