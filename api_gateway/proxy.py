@@ -124,13 +124,14 @@ def _document(blp: Blueprint, spec: RouteSpec, view: Callable[..., Response]) ->
             status, schema=schema, description=_DESCRIPTIONS.get(status, "Alternative answer.")
         )(decorated)
     decorated = blp.response(first, spec.responses.get(first), description=spec.summary)(decorated)
+    # Schema instances, not classes: webargs would build a new instance per request.
     if spec.body is not None:
-        decorated = blp.arguments(spec.body, location="json")(decorated)
+        decorated = blp.arguments(spec.body(), location="json")(decorated)
     if spec.query is not None:
-        decorated = blp.arguments(spec.query, location="query")(decorated)
+        decorated = blp.arguments(spec.query(), location="query")(decorated)
     path_schema = _path_schema(spec.path)
     if path_schema is not None:
-        decorated = blp.arguments(path_schema, location="path")(decorated)
+        decorated = blp.arguments(path_schema(), location="path")(decorated)
     doc: dict[str, Any] = {"summary": spec.summary, "operationId": spec.name}
     if spec.tags:
         doc["tags"] = list(spec.tags)
