@@ -103,3 +103,8 @@ def cache_key(kind: str, *parts: str) -> str:
 def cache_lock_key(key: str) -> str:
     """The rebuild lock of the cache entry ``key`` (one rebuilder at a time)."""
     return f"lock:{key}"
+
+
+def cache_budget_key(window: int) -> str:
+    """Bytes the storage service cached in keep window ``window`` (epoch ms // STALE_TTL ms)."""
+    return f"cache-budget:{window}"

@@ -18,12 +18,14 @@ STORE_CALLS = Counter(
 )
 CACHE_REQUESTS = Counter(
     "optionsflow_cache_requests_total",
-    "Cache lookups of the read API by kind and result (hit, miss, stale, unavailable).",
+    "Cache lookups of the read API by kind and result (hit, miss, stale, unavailable, bypass).",
     ["kind", "result"],
 )
 CIRCUIT_STATE = Gauge(
     "optionsflow_circuit_state",
-    "Store circuit breaker: 0 closed, 1 half-open, 2 open.",
+    "Store circuit breakers by circuit (store: products, latest, ping; history): "
+    "0 closed, 1 half-open, 2 open.",
+    ["circuit"],
     multiprocess_mode="livemax",
 )
 
@@ -43,6 +45,8 @@ class CacheResult(StrEnum):
     """Rebuilt from the store (or, for the underlying tick, not found)."""
     STALE = "stale"
     UNAVAILABLE = "unavailable"
+    BYPASS = "bypass"
+    """Read from the store and served without being cached (too large, or not cacheable)."""
 
 
 class CircuitLevel(IntEnum):

@@ -24,9 +24,16 @@ HISTORY_MAX_LIMIT = 5000
 HISTORY_DEFAULT_LIMIT = 500
 HISTORY_MAX_SPAN = dt.timedelta(days=31)
 HISTORY_DEFAULT_SPAN = dt.timedelta(hours=1)
+INSTANT_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+"""Earliest instant a query may name (inclusive)."""
+INSTANT_MAX = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+"""Instants a query names are before this one (as in ``common.api.analytics``)."""
 
 CHAIN_FIELDS: frozenset[str] = frozenset(EnrichedChainSchema().fields)
 """Top-level fields of an enriched chain: what ``fields`` may name."""
+
+
+_OUT_OF_RANGE = f"Out of range: give an instant from {INSTANT_MIN.year} to {INSTANT_MAX.year - 1}."
 
 
 def _check_expiry(value: str) -> None:
@@ -45,13 +52,25 @@ def _expiry(required: bool) -> fields.String:
 
 
 class Instant(fields.AwareDateTime):
-    """An ISO-8601 instant with an offset or ``Z`` (naive means UTC), loaded as aware UTC."""
+    """An ISO-8601 instant with an offset or ``Z`` (naive means UTC), loaded as aware UTC.
+
+    Years 1970 to 8999 only: epoch milliseconds stay non-negative, and shifting to
+    UTC or rounding up to the millisecond can never leave ``datetime``'s range.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", default_timezone=dt.UTC, **kwargs)
+        super().__init__(
+            format="iso",
+            default_timezone=dt.UTC,
+            validate=validate.Range(min=INSTANT_MIN, max=INSTANT_MAX, max_inclusive=False),
+            **kwargs,
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.UTC)
+        try:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.UTC)
+        except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before datetime.min in UTC
+            raise ValidationError(_OUT_OF_RANGE) from exc
 
 
 class FieldNames(fields.String):
@@ -109,7 +128,7 @@ def history_window(
         end = now if end is None else end
         start = end - HISTORY_DEFAULT_SPAN if start is None else start
     except OverflowError as exc:
-        raise ValidationError("Out of range.", "end") from exc
+        raise ValidationError(_OUT_OF_RANGE, "end") from exc
     if start >= end:
         raise ValidationError(f"Must be after start ({start.isoformat()}).", "end")
     if end - start > HISTORY_MAX_SPAN:

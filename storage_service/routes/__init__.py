@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
+import logging
+
 import redis
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from common.web import ApiError
 from common.web.errors import error_response
 from common.web.openapi import Api
 from storage_service.routes import history, latest, products
 from storage_service.routes.context import data_context
-from storage_service.store.port import StoreUnavailable
+from storage_service.store.port import StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def register_routes(app: Flask, api: Api) -> None:
-    """The blueprints, and 503 answers for an unavailable store or Redis."""
+    """The blueprints, and 503 answers for a failing store or an unavailable Redis."""
     for module in (products, latest, history):
         api.register_blueprint(module.bp)
 
-    @app.errorhandler(StoreUnavailable)
-    def _store_unavailable(exc: StoreUnavailable) -> Response:
-        retry_after = data_context().store.retry_after_s()
+    @app.errorhandler(StoreError)
+    def _store_failed(exc: StoreError) -> Response:
+        context = data_context()
+        guard = context.history_store if request.blueprint == history.bp.name else context.store
+        if isinstance(exc, StoreUnavailable):
+            message = f"store unavailable and nothing cached: {exc}"
+        else:  # refused by the server (credentials, a failed query): its text stays in the log
+            log.error("store error", extra={"error": f"{type(exc).__name__}: {exc}"})
+            message = "store failing and nothing cached"
         return error_response(
-            ApiError(
-                503,
-                f"store unavailable and nothing cached: {exc}",
-                headers={"Retry-After": str(retry_after)},
-            )
+            ApiError(503, message, headers={"Retry-After": str(guard.retry_after_s())})
         )
 
     @app.errorhandler(redis.RedisError)

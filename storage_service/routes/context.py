@@ -16,8 +16,9 @@ from common.settings import Settings
 from common.web import raw_json_response
 from common.web.openapi import Blueprint
 from storage_service.cache import Answer, ResponseCache
+from storage_service.latest_expiries import LatestExpiries
 from storage_service.metrics import CacheResult
-from storage_service.store.guard import GuardedStore
+from storage_service.store.guard import GuardedStore, StoreGuards
 
 EXTENSION = "storage_service"
 View = TypeVar("View", bound=Callable[..., Response])
@@ -32,10 +33,26 @@ class DataContext:
 
     settings: Settings
     redis: redis.Redis
-    store: GuardedStore
+    guards: StoreGuards
     cache: ResponseCache
+    latest_expiries: LatestExpiries
     clock: Callable[[], dt.datetime]
     """The current instant (aware UTC): today's date for the nearest expiry, history's "now"."""
+
+    @property
+    def store(self) -> GuardedStore:
+        """The store for light calls: products, the newest chain, readiness."""
+        return self.guards.light
+
+    @property
+    def history_store(self) -> GuardedStore:
+        """The store for history pages (own pool, breaker and longer timeout)."""
+        return self.guards.history
+
+    def close(self) -> None:
+        """Stop the store guards, close the store and the Redis client."""
+        self.guards.close()
+        self.redis.close()
 
 
 def data_context() -> DataContext:

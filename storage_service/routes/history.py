@@ -2,7 +2,12 @@
 
 Pages are cache-aside entries keyed by everything that shapes them. Without
 ``end``, the window ends at "now" rounded up to the cache's freshness step
-(at most a minute), so default queries within that step share one entry.
+(at most a minute), so default queries within that step share one entry; the
+entry's key leaves the end out and its version is the end, so the page of a
+past step is an expired copy of the current one (served stale when the store
+fails). Explicit windows are cached only when their bounds fall on the step,
+which keeps one client from making a new entry per millisecond; other pages
+are read from the store without the cache.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response
@@ -21,6 +27,7 @@ from common.timestamps import format_ts
 from common.web import ApiError
 from common.web.openapi import Blueprint
 from common.web.responses import dumps
+from storage_service.cache import Answer
 from storage_service.routes.context import (
     DataContext,
     cached_response,
@@ -37,8 +44,13 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MAX_END_STEP_S = 60
 
 
+def _step_s(context: DataContext) -> int:
+    """The freshness step default windows end on, and explicit ones must fall on to be cached."""
+    return min(context.settings.http.cache_ttl_s, _MAX_END_STEP_S)
+
+
 def _default_end(context: DataContext) -> dt.datetime:
-    step = min(context.settings.http.cache_ttl_s, _MAX_END_STEP_S)
+    step = _step_s(context)
     now = context.clock().timestamp()
     return _EPOCH + dt.timedelta(seconds=math.ceil(now / step) * step)
 
@@ -70,7 +82,7 @@ def chain_history(args: dict[str, Any], product: str) -> Response:
     after: tuple[str, int] | None = args["cursor"]
 
     def build() -> bytes:
-        rows = context.store.chain_history(
+        rows = context.history_store.chain_history(
             product, expiry, _at_ms(start_ms), _at_ms(end_ms),
             fields=fields, limit=limit, after=after,
         )  # fmt: skip
@@ -86,5 +98,27 @@ def chain_history(args: dict[str, Any], product: str) -> Response:
             }
         )
 
-    key = _page_key(product, expiry, (start_ms, end_ms, fields, limit, after))
-    return cached_response(context.cache.fetch("history", key, build))
+    def key(window_start: int | None, window_end: int | str) -> str:
+        shape = (window_start, window_end, fields, limit, after)
+        return _page_key(product, expiry, shape)
+
+    given = (args["start"] is not None, args["end"] is not None)
+    return cached_response(_answer(context, key, given, (start_ms, end_ms), build))
+
+
+def _answer(
+    context: DataContext,
+    key: Callable[[int | None, int | str], str],
+    given: tuple[bool, bool],
+    window_ms: tuple[int, int],
+    build: Callable[[], bytes],
+) -> Answer:
+    """The page through the cache, or straight from the store when a bound the client
+    gave (``given``: start, end) is off the freshness step."""
+    (start_ms, end_ms), step_ms = window_ms, _step_s(context) * 1000
+    if any(ms % step_ms for ms, asked in zip(window_ms, given, strict=True) if asked):
+        return context.cache.bypass("history", build)
+    if not given[1]:  # one entry across steps, its version the window's end
+        page = key(start_ms if given[0] else None, "now")
+        return context.cache.fetch("history", page, build, version=end_ms)
+    return context.cache.fetch("history", key(start_ms, end_ms), build)

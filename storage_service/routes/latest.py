@@ -15,7 +15,6 @@ from flask import Response
 
 from common.api.data import ChainQuery, NoQuery
 from common.names import cache_key, latest_chain_key, latest_underlying_key
-from common.timestamps import parse_expiry
 from common.web import ApiError
 from common.web.openapi import Blueprint
 from common.web.responses import dumps
@@ -30,11 +29,9 @@ from storage_service.routes.context import (
     redis_bytes,
 )
 from storage_service.routes.products import listing, listing_or_none
-from storage_service.store.port import StoreUnavailable
+from storage_service.store.port import StoreError
 
 bp = Blueprint("latest", __name__)
-
-_SCAN_COUNT = 1000
 
 
 def nearest_expiry(expiries: list[str], today: dt.date) -> str | None:
@@ -42,25 +39,12 @@ def nearest_expiry(expiries: list[str], today: dt.date) -> str | None:
     return min((e for e in expiries if e >= today.isoformat()), default=None)
 
 
-def _latest_expiries(context: DataContext, product: str) -> list[str]:
-    """Expiries with a ``latest:chain`` entry: the listing's stand-in while the store is down."""
-    prefix = latest_chain_key(product, "")
-    found = []
-    for key in context.redis.scan_iter(match=prefix + "*", count=_SCAN_COUNT):
-        expiry = key.decode()[len(prefix) :]
-        try:
-            parse_expiry(expiry)
-        except ValueError:
-            continue
-        found.append(expiry)
-    return sorted(found)
-
-
 def _expiries(context: DataContext, product: str) -> list[str]:
     try:
         expiries = listing(context).get(product)
-    except StoreUnavailable:
-        expiries = _latest_expiries(context, product)
+    except StoreError:
+        # The listing's stand-in: one SCAN per few seconds per process, whatever is asked.
+        expiries = context.latest_expiries.of(product)
         if not expiries:
             raise  # the product may exist: 503, not 404
     if not expiries:

@@ -1,4 +1,8 @@
-"""``GET /products``, and the product listing the other routes check against."""
+"""``GET /products``, and the product listing the other routes check against.
+
+Expiries change rarely (a new one is listed when its first chain is stored),
+so the listing stays fresh ``PRODUCTS_FRESH_S`` (at least ``CACHE_TTL_S``).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ from common.web.openapi import Blueprint
 from common.web.responses import dumps
 from storage_service.cache import Answer
 from storage_service.routes.context import DataContext, cached_response, data_context, get_route
-from storage_service.store.port import StoreUnavailable
+from storage_service.store.port import StoreError
 
 bp = Blueprint("products", __name__)
 
 PRODUCTS_KEY = cache_key("products")
+PRODUCTS_FRESH_S = 30
+"""Freshness of the cached listing (seconds), unless CACHE_TTL_S is longer."""
 
 Listing = dict[str, list[str]]
 
@@ -31,11 +37,12 @@ def products_answer(context: DataContext) -> Answer:
             {"products": [{"product": p, "expiries": sorted(listing[p])} for p in sorted(listing)]}
         )
 
-    return context.cache.fetch("products", PRODUCTS_KEY, build)
+    fresh_s = max(PRODUCTS_FRESH_S, context.settings.http.cache_ttl_s)
+    return context.cache.fetch("products", PRODUCTS_KEY, build, fresh_s=fresh_s)
 
 
 def listing(context: DataContext) -> Listing:
-    """Product → expiries (possibly from a stale copy); StoreUnavailable with nothing cached."""
+    """Product → expiries (possibly from a stale copy); StoreError with nothing cached."""
     body: dict[str, Any] = orjson.loads(products_answer(context).body)
     return {row["product"]: row["expiries"] for row in body["products"]}
 
@@ -44,7 +51,7 @@ def listing_or_none(context: DataContext) -> Listing | None:
     """The listing, or None when it cannot be had (the caller goes on without the check)."""
     try:
         return listing(context)
-    except StoreUnavailable:
+    except StoreError:
         return None
 
 

@@ -1,90 +1,96 @@
 """A store behind a timeout and a circuit breaker, so the read API fails fast while it is down.
 
 Every call runs on a small thread pool and is abandoned after the timeout (the
-thread finishes it in the background; a call still queued is cancelled). Only
-:class:`StoreUnavailable` — raised by the store or by a timeout — counts as a
-failure: a ``ValueError`` or :class:`StoreError` means the store answered
-(pybreaker counts it as a success, ending a run of failures). After
-``fail_max`` consecutive failures the circuit opens and calls raise
-:class:`StoreUnavailable` at once; after ``reset_s`` calls are let through
-again (half-open): a success closes the circuit, a failure reopens it.
-The breaker is per process (each gunicorn worker learns on its own).
+thread finishes it in the background; a call still queued is cancelled). A
+:class:`StoreError` — unavailable, timed out, or refused by the server (bad
+credentials, a failed query) — counts as a failure; a ``ValueError`` (bad
+arguments, refused before the store is asked) and :class:`DuplicateUser` say
+nothing about the store's health and count neither way. After ``fail_max``
+consecutive failures the circuit opens and calls raise
+:class:`StoreUnavailable` at once; after ``reset_s`` one trial call is let
+through (half-open) while the others are still refused: its success closes
+the circuit, its failure reopens it. The breaker is per process (each
+gunicorn worker learns on its own).
+
+The read API uses two guards on one store (:class:`StoreGuards`): history
+pages, the heavy calls, have their own pool, breaker and a longer timeout, so
+slow history reads cannot open the circuit of the product listing and the
+newest chains.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import pybreaker
-
 from common.settings import HttpSettings
-from storage_service.metrics import CIRCUIT_STATE, STORE_CALLS, CircuitLevel, StoreOutcome
-from storage_service.store.port import Store, StoreUnavailable
+from storage_service.metrics import STORE_CALLS, StoreOutcome
+from storage_service.store.breaker import Breaker, CircuitOpen, CircuitState, Outcome
+from storage_service.store.port import DuplicateUser, Store, StoreError, StoreUnavailable
+
+__all__ = [
+    "DEFAULT_WORKERS",
+    "HISTORY_TIMEOUT_FACTOR",
+    "CircuitState",
+    "GuardedStore",
+    "LazyStore",
+    "StoreGuards",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 DEFAULT_WORKERS = 8
-"""Store calls in flight per process (gunicorn's default threads per worker)."""
+"""Store calls in flight per process and guard (gunicorn's default threads per worker)."""
+HISTORY_TIMEOUT_FACTOR = 2
+"""History calls may take this many times ``STORE_TIMEOUT_MS``."""
 
 
-class CircuitState(StrEnum):
-    CLOSED = pybreaker.STATE_CLOSED
-    HALF_OPEN = pybreaker.STATE_HALF_OPEN
-    OPEN = pybreaker.STATE_OPEN
+def _outcome(exc: BaseException) -> Outcome:
+    """A failure for errors of the store itself; neutral for refused arguments and the like."""
+    if isinstance(exc, StoreError) and not isinstance(exc, DuplicateUser):
+        return Outcome.FAILURE
+    return Outcome.NEUTRAL
 
 
-_LEVELS = {
-    CircuitState.CLOSED: CircuitLevel.CLOSED,
-    CircuitState.HALF_OPEN: CircuitLevel.HALF_OPEN,
-    CircuitState.OPEN: CircuitLevel.OPEN,
-}
+class LazyStore:
+    """The store ``opener`` gives, opened on first use (again after a failed open)."""
 
+    def __init__(self, opener: Callable[[], Store]) -> None:
+        self._opener = opener
+        self._store: Store | None = None
+        self._lock = threading.Lock()
 
-def _answered(exc: BaseException) -> bool:
-    """True for errors that prove the store answered (they never open the circuit)."""
-    return not isinstance(exc, StoreUnavailable)
+    def get(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = self._opener()
+            return self._store
 
-
-class _StateWatch(pybreaker.CircuitBreakerListener):
-    """Keeps the gauge and the time the circuit last opened."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.opened_at = 0.0
-
-    def state_change(
-        self,
-        cb: pybreaker.CircuitBreaker,
-        old_state: pybreaker.CircuitBreakerState | None,
-        new_state: pybreaker.CircuitBreakerState,
-    ) -> None:
-        state = CircuitState(new_state.name)
-        if state is CircuitState.OPEN:
-            self.opened_at = time.monotonic()
-        CIRCUIT_STATE.set(_LEVELS[state])
-        old = old_state.name if old_state is not None else None
-        log.warning("store circuit %s", state.value, extra={"circuit": self.name, "previous": old})
+    def close(self) -> None:
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
 
 class GuardedStore:
     """Calls to the store opened by ``opener`` (lazily, so a service starts while it is down).
 
-    ``timeout_s`` bounds each call, queueing in the pool included.
+    ``opener`` may be a :class:`LazyStore` shared with other guards (then
+    :meth:`close` leaves it open). ``timeout_s`` bounds each call, queueing in
+    the pool included.
     """
 
     def __init__(
         self,
-        opener: Callable[[], Store],
+        opener: Callable[[], Store] | LazyStore,
         *,
         timeout_s: float,
         fail_max: int,
@@ -92,59 +98,49 @@ class GuardedStore:
         max_workers: int = DEFAULT_WORKERS,
         name: str = "store",
     ) -> None:
-        self._opener = opener
-        self._store: Store | None = None
-        self._open_lock = threading.Lock()
+        self._owns_store = not isinstance(opener, LazyStore)
+        self._store = opener if isinstance(opener, LazyStore) else LazyStore(opener)
         self._timeout_s = timeout_s
-        self._reset_s = reset_s
-        self._watch = _StateWatch(name)
-        self._breaker = pybreaker.CircuitBreaker(
-            fail_max=fail_max,
-            reset_timeout=reset_s,
-            exclude=[_answered],
-            listeners=[self._watch],
-            throw_new_error_on_trip=False,  # the caller sees the failure that tripped it
-            name=name,
-        )
+        self.name = name
+        self._breaker = Breaker(name, fail_max=fail_max, reset_s=reset_s)
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix=f"{name}-call")
-        CIRCUIT_STATE.set(CircuitLevel.CLOSED)
 
-    @classmethod
-    def from_settings(cls, opener: Callable[[], Store], http: HttpSettings) -> GuardedStore:
-        return cls(
-            opener,
-            timeout_s=http.store_timeout_ms / 1000,
-            fail_max=http.breaker_fail_max,
-            reset_s=http.breaker_reset_s,
-        )
+    @property
+    def timeout_s(self) -> float:
+        return self._timeout_s
 
     # -- state ------------------------------------------------------------------------
 
     @property
     def state(self) -> CircuitState:
-        return CircuitState(self._breaker.current_state)
+        return self._breaker.state
 
     def retry_after_s(self) -> int:
         """Whole seconds until the open circuit lets a trial call through; 1 when not open."""
-        if self.state is not CircuitState.OPEN:
-            return 1
-        remaining = self._watch.opened_at + self._reset_s - time.monotonic()
-        return max(1, math.ceil(remaining))
+        return self._breaker.retry_after_s()
 
     # -- calls ------------------------------------------------------------------------
 
     def run(self, op: str, call: Callable[[Store], T]) -> T:
         """``call(store)`` under the timeout and the breaker; ``op`` labels the metrics."""
         try:
-            # calling() runs the body outside the breaker's lock: calls proceed in
-            # parallel, where CircuitBreaker.call would serialise them.
-            with self._breaker.calling():
-                return self._timed(op, call)
-        except pybreaker.CircuitBreakerError as exc:
+            trial = self._breaker.admit()
+        except CircuitOpen as exc:
             STORE_CALLS.labels(op, StoreOutcome.REJECTED.value).inc()
             raise StoreUnavailable(
-                f"store circuit open after repeated failures; retry in {self.retry_after_s()} s"
+                f"store circuit open after repeated failures ({self.name} calls); "
+                f"retry in {self.retry_after_s()} s"
             ) from exc
+        outcome = Outcome.NEUTRAL
+        try:
+            result = self._timed(op, call)
+            outcome = Outcome.SUCCESS
+            return result
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            self._breaker.record(outcome, trial=trial)
 
     def _timed(self, op: str, call: Callable[[Store], T]) -> T:
         future = self._pool.submit(self._invoke, call)
@@ -162,13 +158,7 @@ class GuardedStore:
         return result
 
     def _invoke(self, call: Callable[[Store], T]) -> T:
-        return call(self._opened())
-
-    def _opened(self) -> Store:
-        with self._open_lock:
-            if self._store is None:
-                self._store = self._opener()
-            return self._store
+        return call(self._store.get())
 
     # -- the operations of the read API ---------------------------------------------------
 
@@ -201,9 +191,48 @@ class GuardedStore:
         self.run("ping", lambda s: s.ping())
 
     def close(self) -> None:
-        """Stop the pool (calls in flight finish on their own) and close an opened store."""
+        """Stop the pool (calls in flight finish on their own) and close the store if it
+        is this guard's own."""
         self._pool.shutdown(wait=False, cancel_futures=True)
-        with self._open_lock:
-            store, self._store = self._store, None
-        if store is not None:
-            store.close()
+        if self._owns_store:
+            self._store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreGuards:
+    """The read API's two guards on one lazily opened store.
+
+    ``light``: products, the newest chain, readiness (``STORE_TIMEOUT_MS``).
+    ``history``: history pages, with their own pool and breaker and
+    ``HISTORY_TIMEOUT_FACTOR`` × ``STORE_TIMEOUT_MS``.
+    """
+
+    light: GuardedStore
+    history: GuardedStore
+    store: LazyStore
+
+    @classmethod
+    def from_settings(cls, opener: Callable[[], Store], http: HttpSettings) -> StoreGuards:
+        store = LazyStore(opener)
+        timeout_s = http.store_timeout_ms / 1000
+
+        def guard(name: str, timeout_s: float) -> GuardedStore:
+            return GuardedStore(
+                store,
+                timeout_s=timeout_s,
+                fail_max=http.breaker_fail_max,
+                reset_s=http.breaker_reset_s,
+                name=name,
+            )
+
+        return cls(
+            light=guard("store", timeout_s),
+            history=guard("history", timeout_s * HISTORY_TIMEOUT_FACTOR),
+            store=store,
+        )
+
+    def close(self) -> None:
+        """Stop both pools, then close the store."""
+        self.light.close()
+        self.history.close()
+        self.store.close()

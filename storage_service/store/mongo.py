@@ -45,6 +45,8 @@ from storage_service.store.port import (
 
 DEFAULT_DATABASE = "optionsflow"
 DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000
+DEFAULT_SOCKET_TIMEOUT_MS = 10_000
+"""A reply not received within this is a lost connection (pymongo's default is to wait forever)."""
 _DUPLICATE_KEY = 11000
 _HIDDEN = {"_id": False, "_ts": False}
 _BY_TIME = [("_ts", ASCENDING), ("seq", ASCENDING)]
@@ -68,9 +70,11 @@ class MongoStore:
     """The :class:`~storage_service.store.port.Store` on a MongoDB database.
 
     ``database`` defaults to the URL's path, then ``optionsflow``. Options in
-    the URL (``serverSelectionTimeoutMS``, ``connectTimeoutMS``…) win over the
-    defaults given here. Raises :class:`StoreUnavailable` when no server answers
-    within the server selection timeout. pymongo clients do not survive
+    the URL (``serverSelectionTimeoutMS``, ``connectTimeoutMS``,
+    ``socketTimeoutMS``…) win over the defaults given here; ``socketTimeoutMS``
+    (10 s) keeps a hung server from holding a thread forever. Raises
+    :class:`StoreUnavailable` when no server answers within the server
+    selection timeout. pymongo clients do not survive
     ``fork()``: open the store in the process that uses it (for Celery's
     prefork pool, in ``worker_process_init``).
     """
@@ -81,11 +85,13 @@ class MongoStore:
         database: str | None = None,
         *,
         server_selection_timeout_ms: int = DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+        socket_timeout_ms: int = DEFAULT_SOCKET_TIMEOUT_MS,
     ) -> None:
         query = url.partition("?")[2].lower()
         defaults = {
             "serverSelectionTimeoutMS": server_selection_timeout_ms,
             "connectTimeoutMS": server_selection_timeout_ms,
+            "socketTimeoutMS": socket_timeout_ms,
         }
         options: dict[str, Any] = {
             k: v for k, v in defaults.items() if f"{k.lower()}=" not in query
@@ -207,16 +213,17 @@ class MongoStore:
             return [row["seq"] for row in rows]
 
     def products(self) -> dict[str, list[str]]:
-        """Each product with a stored chain mapped to its sorted expiries."""
-        group = {"$group": {"_id": {"product": "$product", "expiry": "$expiry"}}}
+        """Each product with a stored chain mapped to its sorted expiries.
+
+        ``distinct`` on a prefix of the (product, expiry, …) indexes is a
+        DISTINCT_SCAN: one index seek per value, not a pass over every snapshot.
+        """
         with _translated():
-            pairs = sorted(
-                (g["_id"]["product"], g["_id"]["expiry"]) for g in self._chains.aggregate([group])
-            )
-        listing: dict[str, list[str]] = {}
-        for product, expiry in pairs:
-            listing.setdefault(product, []).append(expiry)
-        return listing
+            products = sorted(self._chains.distinct("product"))
+            return {
+                product: sorted(self._chains.distinct("expiry", {"product": product}))
+                for product in products
+            }
 
     # -- candles ---------------------------------------------------------------------
 

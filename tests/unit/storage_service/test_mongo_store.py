@@ -16,7 +16,7 @@ from pymongo.errors import (
 )
 
 from storage_service.store import StoreError, StoreUnavailable
-from storage_service.store.mongo import MongoStore
+from storage_service.store.mongo import DEFAULT_SOCKET_TIMEOUT_MS, MongoStore
 from tests.support.chains import EXPIRY
 from tests.unit.storage_service.clients import mongomock_client
 from tests.unit.storage_service.factories import candle, small
@@ -103,7 +103,7 @@ def test_only_duplicate_key_errors_are_ignored(
 def test_driver_errors_map_to_port_errors(
     store: MongoStore, monkeypatch: pytest.MonkeyPatch, error: Exception, expected: type
 ) -> None:
-    for method in ("insert_many", "find", "find_one", "bulk_write", "insert_one", "aggregate"):
+    for method in ("insert_many", "find", "find_one", "bulk_write", "insert_one", "distinct"):
         monkeypatch.setattr(Collection, method, _raise(error))
     calls = [
         lambda: store.insert_chains([small(1)]),
@@ -138,3 +138,49 @@ def test_close_leaves_an_injected_client_open(
 ) -> None:
     store.close()
     assert client["optionsflow_test"].chains.count_documents({}) == 0
+
+
+def test_products_use_distinct_not_a_group_over_every_snapshot(
+    store: MongoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.insert_chains([small(1), small(2), small(3, expiry="2026-12-31")])
+    store.insert_chains([small(4, product="BANKNIFTY"), small(5, expiry="2026-11-19")])
+    monkeypatch.setattr(Collection, "aggregate", _raise(AssertionError("a $group pipeline")))
+    distinct: list[tuple[str, Any]] = []
+    real = Collection.distinct
+
+    def recording(self: Collection, key: str, spec: Any = None, **kw: Any) -> Any:
+        distinct.append((key, spec))
+        return real(self, key, spec, **kw)
+
+    monkeypatch.setattr(Collection, "distinct", recording)
+    assert store.products() == {
+        "BANKNIFTY": [EXPIRY],
+        "NIFTY": ["2026-11-19", EXPIRY, "2026-12-31"],
+    }
+    # product, then expiry under one product: prefixes of the (product, expiry, …) indexes
+    assert distinct == [
+        ("product", None),
+        ("expiry", {"product": "BANKNIFTY"}),
+        ("expiry", {"product": "NIFTY"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "socket_timeout_s"),
+    [
+        ("mongodb://127.0.0.1:1/optionsflow", DEFAULT_SOCKET_TIMEOUT_MS / 1000),
+        ("mongodb://127.0.0.1:1/optionsflow?socketTimeoutMS=2500", 2.5),
+        ("mongodb://127.0.0.1:1/?sockettimeoutms=700&serverSelectionTimeoutMS=100", 0.7),
+    ],
+)
+def test_a_socket_timeout_is_set_unless_the_url_sets_one(
+    monkeypatch: pytest.MonkeyPatch, url: str, socket_timeout_s: float
+) -> None:
+    # A hung server must not hold a thread forever: pymongo's own default is no timeout.
+    monkeypatch.setattr(MongoStore, "_create_indexes", lambda self: None)  # no server here
+    store = MongoStore(url)
+    try:
+        assert store._client.options.pool_options.socket_timeout == socket_timeout_s
+    finally:
+        store.close()

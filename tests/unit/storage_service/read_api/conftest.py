@@ -63,8 +63,7 @@ def make_app(settings: Settings, faulty: FaultyStore) -> Iterator[AppFactory]:
 
     yield make
     for app in apps:
-        context(app).store.close()
-        context(app).redis.close()
+        context(app).close()
 
 
 @pytest.fixture

@@ -14,23 +14,26 @@ from collections import Counter
 from enum import Enum
 from typing import Any
 
-from storage_service.store import Store, StoreUnavailable
+from storage_service.store import Store, StoreError, StoreUnavailable
 
 
 class Mode(Enum):
     OK = "ok"
     UNAVAILABLE = "unavailable"
+    ERROR = "error"
+    """A non-transient failure: the server refused (bad credentials, a failed query)."""
     SLOW = "slow"
 
 
 class FaultyStore:
-    """Delegates every call to ``inner`` unless switched to fail (UNAVAILABLE) or to
-    sleep ``delay_s`` first (SLOW); ``calls`` counts the calls that reached it.
-    ``close`` always goes through."""
+    """Delegates every call to ``inner`` unless switched to fail (UNAVAILABLE, ERROR) or to
+    sleep ``delay_s`` first (SLOW); ``only`` limits the fault to the methods it names.
+    ``calls`` counts the calls that reached it. ``close`` always goes through."""
 
     def __init__(self, inner: Store, delay_s: float = 2.0) -> None:
         self.inner = inner
         self.mode = Mode.OK
+        self.only: frozenset[str] | None = None
         self.delay_s = delay_s
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -43,9 +46,12 @@ class FaultyStore:
         def call(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
                 self.calls[name] += 1
-            if self.mode is Mode.UNAVAILABLE:
+            mode = self.mode if self.only is None or name in self.only else Mode.OK
+            if mode is Mode.UNAVAILABLE:
                 raise StoreUnavailable("injected outage")
-            if self.mode is Mode.SLOW:
+            if mode is Mode.ERROR:
+                raise StoreError("mongodb: Authentication failed. (injected)")
+            if mode is Mode.SLOW:
                 time.sleep(self.delay_s)
             return target(*args, **kwargs)
 

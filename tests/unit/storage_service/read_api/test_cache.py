@@ -12,7 +12,7 @@ import redis
 from common.names import cache_lock_key
 from storage_service.cache import Answer, ResponseCache, mark_stale
 from storage_service.metrics import CacheResult
-from storage_service.store import StoreUnavailable
+from storage_service.store import StoreError, StoreUnavailable
 from tests.unit.storage_service.read_api.support import cache_requests
 
 KEY = "cache:test:page"
@@ -128,3 +128,72 @@ def test_only_the_owner_releases_the_lock(cache: ResponseCache, redis_client: re
 
     cache.fetch("test", KEY, slow_build)
     assert redis_client.get(cache_lock_key(KEY)) == b"next-holder"
+
+
+def _refusal() -> bytes:
+    raise StoreError("mongodb: not authorized")
+
+
+def test_a_failing_store_serves_the_expired_copy_too(cache: ResponseCache) -> None:
+    cache.fetch("test", KEY, _builder(b'{"n":1}')[0])
+    assert cache.invalidate(KEY)
+    assert cache.fetch("test", KEY, _refusal) == Answer(b'{"stale":true,"n":1}', CacheResult.STALE)
+    with pytest.raises(StoreError, match="not authorized"):
+        cache.fetch("test", "cache:test:other", _refusal)
+
+
+def test_a_body_over_the_size_cap_is_served_but_not_cached(
+    redis_client: redis.Redis,
+) -> None:
+    cache = ResponseCache(
+        redis_client, fresh_s=5, keep_s=60, lock_ttl_ms=2000, lock_wait_ms=300, max_body_bytes=16
+    )
+    build, calls = _builder(b'{"n":"' + b"x" * 20 + b'"}')
+    bypass = cache_requests("test", "bypass")
+    first, again = cache.fetch("test", KEY, build), cache.fetch("test", KEY, build)
+    assert first == again == Answer(b'{"n":"' + b"x" * 20 + b'"}', CacheResult.BYPASS)
+    assert len(calls) == 2
+    assert redis_client.exists(KEY, cache_lock_key(KEY)) == 0
+    assert cache_requests("test", "bypass") == bypass + 2
+    small = cache.fetch("test", "cache:test:small", _builder(b'{"n":1}')[0])
+    assert small.result is CacheResult.MISS
+
+
+def test_new_bytes_are_limited_per_keep_window(redis_client: redis.Redis) -> None:
+    cache = ResponseCache(
+        redis_client, fresh_s=5, keep_s=3600, lock_ttl_ms=2000, lock_wait_ms=300, budget_bytes=100
+    )
+    body = b'{"n":"' + b"x" * 40 + b'"}'  # 48 bytes; 64 with the record's header
+    assert cache.fetch("test", "cache:test:a", _builder(body)[0]).result is CacheResult.MISS
+    assert cache.fetch("test", "cache:test:b", _builder(body)[0]).result is CacheResult.BYPASS
+    assert redis_client.exists("cache:test:b") == 0
+    assert cache.invalidate("cache:test:a")  # now 52 bytes ("0 0" for a header)
+    # Replacing an entry counts only its growth (12 bytes), so it still fits: 76 of 100.
+    assert cache.fetch("test", "cache:test:a", _builder(body)[0]).result is CacheResult.MISS
+    assert cache.fetch("test", "cache:test:c", _builder(b'{"n":2}')[0]).result is CacheResult.MISS
+    assert cache.fetch("test", "cache:test:d", _builder(b'{"n":3}')[0]).result is CacheResult.BYPASS
+    budget = list(redis_client.scan_iter("cache-budget:*"))
+    assert len(budget) == 1
+    assert int(redis_client.get(budget[0]) or 0) == 99  # 64 + 12 + 23
+    assert 3_600_000 < redis_client.pttl(budget[0]) <= 7_200_000
+
+
+def test_an_entry_of_an_older_version_is_an_expired_copy(cache: ResponseCache) -> None:
+    cache.fetch("test", KEY, _builder(b'{"v":1}')[0], version=1)
+    assert cache.fetch("test", KEY, _outage, version=1) == Answer(b'{"v":1}', CacheResult.HIT)
+    assert cache.fetch("test", KEY, _outage, version=2) == Answer(
+        b'{"stale":true,"v":1}', CacheResult.STALE
+    )
+    rebuilt = cache.fetch("test", KEY, _builder(b'{"v":2}')[0], version=2)
+    assert rebuilt == Answer(b'{"v":2}', CacheResult.MISS)
+    # An entry of a newer version serves an older ask (another process's clock ran ahead).
+    assert cache.fetch("test", KEY, _outage, version=1) == Answer(b'{"v":2}', CacheResult.HIT)
+
+
+def test_a_fetch_may_keep_its_entry_fresh_longer(cache: ResponseCache) -> None:
+    cache.fetch("test", KEY, _builder(b'{"n":1}')[0], fresh_s=30)
+    real = cache.clock
+    cache.clock = lambda: real() + 29
+    assert cache.fetch("test", KEY, _outage).result is CacheResult.HIT
+    cache.clock = lambda: real() + 31
+    assert cache.fetch("test", KEY, _outage).result is CacheResult.STALE

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import ValidationError
 
 from common.api.data import (
     HISTORY_MAX_LIMIT,
@@ -84,3 +85,22 @@ def test_history_query_documents_its_parameters() -> None:
     assert sorted(query) == ["cursor", "end", "expiry", "fields", "limit", "start"]
     assert query["start"]["format"] == "date-time"
     assert (query["limit"]["minimum"], query["limit"]["maximum"]) == (1, MAX_HISTORY_LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"start": "0001-01-01T00:00:00+01:00"}, "start"),
+        ({"end": "9999-12-31T23:59:59-01:00"}, "end"),
+        ({"end": "9999-12-31T23:59:59.9995Z"}, "end"),
+        ({"start": "0001-01-01T00:00:00Z", "end": "0001-01-01T01:00:00Z"}, "start"),
+    ],
+)
+def test_history_query_refuses_instants_out_of_range_naming_the_field(
+    query: dict[str, str], field: str
+) -> None:
+    # The gateway validates with this schema: a 422 there too, never an OverflowError (500).
+    with pytest.raises(ValidationError) as info:
+        HistoryQuery().load({"expiry": "2026-11-26", **query})
+    assert field in info.value.messages
+    assert "1970" in str(info.value.messages[field])

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from common.settings import Settings
 from storage_service.store import StoreError, StoreUnavailable
-from storage_service.store.guard import CircuitState, GuardedStore
+from storage_service.store.guard import (
+    HISTORY_TIMEOUT_FACTOR,
+    CircuitState,
+    GuardedStore,
+    StoreGuards,
+)
 from tests.support.chains import EXPIRY
 from tests.unit.storage_service.factories import at
 from tests.unit.storage_service.read_api.faults import FaultyStore, Mode
@@ -27,7 +35,7 @@ def guard(faulty: FaultyStore) -> Iterator[GuardedStore]:
 
 
 def _circuit_gauge() -> float:
-    return sample("optionsflow_circuit_state")
+    return sample("optionsflow_circuit_state", circuit="store")
 
 
 def _refuse(_store: object) -> None:
@@ -105,20 +113,27 @@ def test_after_the_reset_one_trial_call_closes_or_reopens_it(
     assert faulty.calls["products"] == 5
 
 
-def test_errors_of_a_store_that_answered_do_not_count(
-    guard: GuardedStore, faulty: FaultyStore
-) -> None:
+def test_refused_arguments_do_not_count(guard: GuardedStore, faulty: FaultyStore) -> None:
+    faulty.mode = Mode.UNAVAILABLE
+    _fail(guard, 2)
+    faulty.mode = Mode.OK
     for _ in range(5):
         with pytest.raises(ValueError, match="limit"):
             guard.chain_history("NIFTY", EXPIRY, at(0), at(3), limit=0)
-        with pytest.raises(StoreError):
-            guard.run("refusing", _refuse)
-    assert guard.state is CircuitState.CLOSED
     faulty.mode = Mode.UNAVAILABLE
-    _fail(guard, 2)
-    assert guard.state is CircuitState.CLOSED  # two failures of three: the errors did not count
+    assert guard.state is CircuitState.CLOSED  # neither a failure nor a success
     _fail(guard, 1)
+    assert guard.state is CircuitState.OPEN  # the third failure in a row
+
+
+def test_errors_of_the_store_itself_count_like_outages(guard: GuardedStore) -> None:
+    # Bad credentials, a failed query: the store keeps failing, so the circuit opens.
+    for _ in range(3):
+        with pytest.raises(StoreError, match="refused"):
+            guard.run("refusing", _refuse)
     assert guard.state is CircuitState.OPEN
+    with pytest.raises(StoreUnavailable, match="circuit open"):
+        guard.run("refusing", _refuse)
 
 
 def test_the_store_is_opened_on_first_use_and_again_after_a_failed_open(
@@ -142,3 +157,92 @@ def test_the_store_is_opened_on_first_use_and_again_after_a_failed_open(
         assert len(attempts) == 2
     finally:
         guard.close()
+
+
+def test_half_open_lets_exactly_one_trial_call_through(faulty: FaultyStore) -> None:
+    guard = GuardedStore(lambda: faulty, timeout_s=5.0, fail_max=1, reset_s=RESET_S)
+    try:
+        faulty.mode = Mode.UNAVAILABLE
+        _fail(guard, 1)
+        time.sleep(RESET_S + 0.05)  # due for a trial
+        faulty.mode, faulty.delay_s = Mode.SLOW, 1.0  # the trial is in flight 1 s, then succeeds
+        reached = faulty.calls["products"]
+        barrier = threading.Barrier(8)
+        outcomes: list[tuple[str, float]] = []
+
+        def call() -> None:
+            barrier.wait(5)
+            started = time.monotonic()
+            try:
+                guard.products()
+                outcomes.append(("ok", time.monotonic() - started))
+            except StoreUnavailable as exc:
+                result = "refused" if "circuit open" in str(exc) else str(exc)
+                outcomes.append((result, time.monotonic() - started))
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+
+        assert faulty.calls["products"] - reached == 1
+        assert sorted(result for result, _ in outcomes) == ["ok"] + ["refused"] * 7
+        # refused at once, not queued behind the trial
+        assert all(took < 0.5 for result, took in outcomes if result == "refused")
+        assert guard.state is CircuitState.CLOSED  # the trial succeeded
+    finally:
+        faulty.mode = Mode.OK
+        guard.close()
+
+
+def test_a_trial_that_times_out_reopens_the_circuit(
+    guard: GuardedStore, faulty: FaultyStore
+) -> None:
+    faulty.mode = Mode.UNAVAILABLE
+    _fail(guard, 3)
+    time.sleep(RESET_S + 0.05)
+    faulty.mode, faulty.delay_s = Mode.SLOW, 1.0
+    with pytest.raises(StoreUnavailable, match="took longer"):
+        guard.products()
+    assert guard.state is CircuitState.OPEN
+    assert guard.retry_after_s() == 1
+
+
+def test_a_trial_refused_for_its_arguments_frees_the_slot(
+    guard: GuardedStore, faulty: FaultyStore
+) -> None:
+    faulty.mode = Mode.UNAVAILABLE
+    _fail(guard, 3)
+    time.sleep(RESET_S + 0.05)
+    faulty.mode = Mode.OK
+    with pytest.raises(ValueError, match="limit"):
+        guard.chain_history("NIFTY", EXPIRY, at(0), at(3), limit=0)
+    assert guard.state is CircuitState.HALF_OPEN  # it said nothing about the store
+    assert guard.products()["NIFTY"]  # the next call is the trial
+    assert guard.state is CircuitState.CLOSED
+
+
+def test_history_and_light_calls_have_separate_circuits(
+    faulty: FaultyStore, settings: Settings
+) -> None:
+    http = dataclasses.replace(
+        settings.http, store_timeout_ms=250, breaker_fail_max=2, breaker_reset_s=30.0
+    )
+    guards = StoreGuards.from_settings(lambda: faulty, http)
+    try:
+        assert guards.light.timeout_s == 0.25
+        assert guards.history.timeout_s == 0.25 * HISTORY_TIMEOUT_FACTOR
+        faulty.mode, faulty.delay_s = Mode.SLOW, 2.0
+        for _ in range(2):
+            with pytest.raises(StoreUnavailable, match="took longer"):
+                guards.history.chain_history("NIFTY", EXPIRY, at(0), at(3))
+        assert guards.history.state is CircuitState.OPEN
+        assert sample("optionsflow_circuit_state", circuit="history") == 2
+        faulty.mode = Mode.OK
+        assert guards.light.state is CircuitState.CLOSED
+        assert "NIFTY" in guards.light.products()
+        assert guards.light.latest_chain("NIFTY", EXPIRY) is not None
+        assert sample("optionsflow_circuit_state", circuit="store") == 0
+    finally:
+        guards.close()

@@ -12,6 +12,7 @@ from flask import Flask
 
 from common.api.data import ChainResponse, UnderlyingResponse
 from common.names import latest_chain_key, latest_underlying_key
+from storage_service.latest_expiries import LatestExpiries
 from tests.support.chains import EXPIRY
 from tests.support.messages import TICK
 from tests.unit.storage_service.factories import EXPIRY_2, enriched
@@ -154,3 +155,28 @@ def test_products_are_sorted_with_their_expiries(app: Flask) -> None:
     }
     assert resp.headers["X-Cache"] == "miss"
     assert store_calls("products", "ok") == calls + 1
+
+
+def test_latest_expiries_come_from_one_scan_per_ttl(redis_client: redis.Redis) -> None:
+    now = [100.0]
+    expiries = LatestExpiries(redis_client, ttl_s=5.0, clock=lambda: now[0])
+    for product, expiry in (("NIFTY", EXPIRY), ("NIFTY", PAST_EXPIRY), ("M&M", EXPIRY)):
+        redis_client.set(latest_chain_key(product, expiry), b"{}")
+    redis_client.set(latest_chain_key("NIFTY", "not-a-date"), b"{}")
+    redis_client.config_resetstat()
+
+    assert expiries.of("NIFTY") == [PAST_EXPIRY, EXPIRY]
+    assert expiries.of("M&M") == [EXPIRY]
+    assert expiries.of("SENSEX") == []
+    redis_client.set(latest_chain_key("SENSEX", EXPIRY), b"{}")
+    now[0] += 4.9
+    assert expiries.of("SENSEX") == []  # the scan of 4.9 s ago still answers
+    assert _scans(redis_client) == 1
+    now[0] += 0.1
+    assert expiries.of("SENSEX") == [EXPIRY]
+    assert _scans(redis_client) == 2
+
+
+def _scans(client: redis.Redis) -> int:
+    stats: dict[str, Any] = client.info("commandstats")
+    return int(stats.get("cmdstat_scan", {}).get("calls", 0))
