@@ -1,24 +1,46 @@
-"""A circuit breaker for store calls, with one trial call at a time while half-open.
+"""A circuit breaker for store calls: pybreaker's, with one trial call at a time while half-open.
 
-Closed: calls pass; ``fail_max`` consecutive failures open the circuit. Open:
-calls are refused at once until ``reset_s`` has passed; then the circuit is
-half-open and lets exactly one trial call through, refusing the others while
-it is in flight. The trial's success closes the circuit, its failure opens it
-again; a trial that ends neither way (the arguments were refused before the
-store was asked) frees the slot for the next one.
+pybreaker (:class:`pybreaker.CircuitBreaker`) owns the state machine: it
+counts consecutive failures, opens the circuit after ``fail_max`` of them,
+closes it on the trial call's success and opens it again on its failure; a
+:class:`pybreaker.CircuitBreakerListener` keeps the ``CIRCUIT_STATE`` gauge
+and logs the transitions. This module adds what pybreaker lacks:
 
-Thread-safe; per process. pybreaker's ``calling()`` runs the guarded block
-outside its lock, so every concurrent caller became a "trial" after a reset.
+- **One trial call.** pybreaker's ``call()`` holds its lock for the whole
+  call (every call would queue behind a slow one) and ``calling()`` runs the
+  block outside it (after the reset every concurrent caller became a trial).
+  So the call runs outside pybreaker, between :meth:`Breaker.admit` and
+  :meth:`Breaker.record`: the gate lets exactly one trial through while
+  half-open and refuses the others at once; :meth:`Breaker.record` hands the
+  outcome to pybreaker (``call()`` of a function that returns or raises at
+  once), which counts it and moves the state.
+- **The injected clock.** pybreaker times the reset with ``datetime.now``;
+  the gate asks the injected ``clock`` instead: the state storage stamps the
+  clock's reading whenever pybreaker sets ``opened_at``, and once
+  ``reset_timeout`` has passed on that clock the gate half-opens the circuit
+  with pybreaker's ``half_open()`` (so pybreaker's own timer never decides).
+- **Neutral outcomes.** A call that says nothing about the store's health
+  (e.g. a ValueError for bad arguments) is not handed to pybreaker at all:
+  its ``exclude`` counts an excluded exception as a success (resetting the
+  failure count, closing a half-open circuit). A neutral trial frees the slot.
+
+Calls let in before the circuit opened no longer decide anything: once it is
+open or half-open, only the trial's outcome is handed on. Thread-safe; per
+process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from enum import Enum, StrEnum
+
+import pybreaker
 
 from storage_service.metrics import CIRCUIT_STATE, CircuitLevel
 
@@ -26,9 +48,9 @@ log = logging.getLogger(__name__)
 
 
 class CircuitState(StrEnum):
-    CLOSED = "closed"
-    HALF_OPEN = "half-open"
-    OPEN = "open"
+    CLOSED = pybreaker.STATE_CLOSED
+    HALF_OPEN = pybreaker.STATE_HALF_OPEN
+    OPEN = pybreaker.STATE_OPEN
 
 
 class Outcome(Enum):
@@ -51,6 +73,59 @@ class CircuitOpen(Exception):  # noqa: N818  # read as a state, like the port's 
     """The breaker refused a call: open, or half-open with its trial call in flight."""
 
 
+class _StoreCallError(Exception):
+    """A failed store call, raised through pybreaker so that it counts the failure."""
+
+
+def _succeed() -> None:
+    pass
+
+
+def _fail() -> None:
+    raise _StoreCallError
+
+
+class _ClockedStorage(pybreaker.CircuitMemoryStorage):
+    """pybreaker's in-memory state, with ``opened_at`` also read on the injected clock."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(pybreaker.STATE_CLOSED)
+        self._clock = clock
+        self.opened_at_s = 0.0
+        """``clock()`` when pybreaker last set :attr:`opened_at`."""
+
+    @property
+    def opened_at(self) -> datetime | None:
+        return self._opened_at
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        self._opened_at = value
+        self.opened_at_s = self._clock()
+
+
+class _Gauge(pybreaker.CircuitBreakerListener):
+    """pybreaker's transitions to the ``CIRCUIT_STATE`` gauge and the log."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        CIRCUIT_STATE.labels(name).set(CircuitLevel.CLOSED)
+
+    def state_change(
+        self,
+        cb: pybreaker.CircuitBreaker,
+        old_state: pybreaker.CircuitBreakerState | None,
+        new_state: pybreaker.CircuitBreakerState,
+    ) -> None:
+        state = CircuitState(new_state.name)
+        CIRCUIT_STATE.labels(self._name).set(_LEVELS[state])
+        previous = None if old_state is None else old_state.name
+        if previous != state.value:
+            log.warning(
+                "store circuit %s", state.value, extra={"circuit": self._name, "previous": previous}
+            )
+
+
 class Breaker:
     """The circuit of one kind of store call; ``clock`` gives monotonic seconds."""
 
@@ -65,38 +140,39 @@ class Breaker:
         if fail_max < 1 or reset_s <= 0:
             raise ValueError(f"breaker {name}: fail_max >= 1 and reset_s > 0 needed")
         self.name = name
-        self._fail_max = fail_max
-        self._reset_s = reset_s
         self._clock = clock
-        self._lock = threading.Lock()
-        self._state = CircuitState.CLOSED
-        self._failures = 0
-        self._opened_at = 0.0
+        self._storage = _ClockedStorage(clock)
+        self._cb = pybreaker.CircuitBreaker(
+            fail_max=fail_max,
+            reset_timeout=reset_s,
+            state_storage=self._storage,
+            listeners=[_Gauge(name)],
+            name=name,
+            throw_new_error_on_trip=False,  # re-raise _StoreCallError, caught in _feed
+        )
+        self._lock = threading.Lock()  # the gate: pybreaker's state read and moved as one
         self._trial_in_flight = False
-        CIRCUIT_STATE.labels(name).set(CircuitLevel.CLOSED)
 
     @property
     def state(self) -> CircuitState:
         with self._lock:
-            self._half_open_if_due()
-            return self._state
+            return self._current()
 
     def retry_after_s(self) -> int:
         """Whole seconds until the open circuit lets a trial call through; 1 when not open."""
         with self._lock:
-            self._half_open_if_due()
-            if self._state is not CircuitState.OPEN:
+            if self._current() is not CircuitState.OPEN:
                 return 1
-            remaining = self._opened_at + self._reset_s - self._clock()
+            remaining = self._storage.opened_at_s + self._cb.reset_timeout - self._clock()
         return max(1, math.ceil(remaining))
 
     def admit(self) -> bool:
         """Let a call through (True if it is the half-open trial); :class:`CircuitOpen` if not."""
         with self._lock:
-            self._half_open_if_due()
-            if self._state is CircuitState.CLOSED:
+            state = self._current()
+            if state is CircuitState.CLOSED:
                 return False
-            if self._state is CircuitState.HALF_OPEN and not self._trial_in_flight:
+            if state is CircuitState.HALF_OPEN and not self._trial_in_flight:
                 self._trial_in_flight = True
                 return True
         raise CircuitOpen(f"store circuit {self.name} open after repeated failures")
@@ -106,38 +182,27 @@ class Breaker:
         with self._lock:
             if trial:
                 self._trial_in_flight = False
-                if outcome is Outcome.SUCCESS:
-                    self._failures = 0
-                    self._move(CircuitState.CLOSED)
-                elif outcome is Outcome.FAILURE:
-                    self._open()
-                return
-            if self._state is not CircuitState.CLOSED:
+            elif self._current() is not CircuitState.CLOSED:
                 return  # let in before the circuit opened: only the trial decides now
-            if outcome is Outcome.SUCCESS:
-                self._failures = 0
-            elif outcome is Outcome.FAILURE:
-                self._failures += 1
-                if self._failures >= self._fail_max:
-                    self._open()
+            if outcome is not Outcome.NEUTRAL:
+                self._feed(outcome)
 
     # -- under the lock -------------------------------------------------------------------
 
-    def _half_open_if_due(self) -> None:
-        due = self._opened_at + self._reset_s <= self._clock()
-        if self._state is CircuitState.OPEN and due:
+    def _current(self) -> CircuitState:
+        """pybreaker's state, half-opened first if the reset has passed on ``clock``."""
+        state = CircuitState(self._cb.current_state)
+        due = self._storage.opened_at_s + self._cb.reset_timeout <= self._clock()
+        if state is CircuitState.OPEN and due:
             self._trial_in_flight = False
-            self._move(CircuitState.HALF_OPEN)
+            self._cb.half_open()
+            state = CircuitState(self._cb.current_state)
+        return state
 
-    def _open(self) -> None:
-        self._opened_at = self._clock()
-        self._failures = 0
-        self._move(CircuitState.OPEN)
-
-    def _move(self, state: CircuitState) -> None:
-        previous, self._state = self._state, state
-        CIRCUIT_STATE.labels(self.name).set(_LEVELS[state])
-        if previous is not state:
-            log.warning(
-                "store circuit %s", state.value, extra={"circuit": self.name, "previous": previous}
-            )
+    def _feed(self, outcome: Outcome) -> None:
+        """Hand a success or failure to pybreaker, which counts it and moves the state."""
+        if outcome is Outcome.SUCCESS:
+            self._cb.call(_succeed)
+        else:
+            with contextlib.suppress(_StoreCallError):
+                self._cb.call(_fail)

@@ -1,10 +1,11 @@
-"""Breaker: the circuit's states on a fake clock, without threads or a store."""
+"""Breaker: the circuit's states (pybreaker's) on a fake clock, without threads or a store."""
 
 from __future__ import annotations
 
 import pytest
 
 from storage_service.store.breaker import Breaker, CircuitOpen, CircuitState, Outcome
+from tests.unit.storage_service.read_api.support import sample
 
 
 @pytest.fixture
@@ -66,3 +67,20 @@ def test_calls_let_in_before_it_opened_do_not_decide(breaker: Breaker, now: list
     assert breaker.state is CircuitState.HALF_OPEN
     with pytest.raises(CircuitOpen):
         breaker.admit()  # the trial is still in flight
+
+
+def test_a_neutral_trial_frees_the_slot_and_decides_nothing(
+    breaker: Breaker, now: list[float]
+) -> None:
+    # pybreaker's `exclude` would count it as a success and close the circuit.
+    _fail(breaker, 2)
+    assert sample("optionsflow_circuit_state", circuit="test") == 2
+    now[0] += 10
+    assert breaker.admit() is True
+    assert sample("optionsflow_circuit_state", circuit="test") == 1
+    breaker.record(Outcome.NEUTRAL, trial=True)
+    assert breaker.state is CircuitState.HALF_OPEN
+    assert breaker.admit() is True  # the next call is the trial
+    breaker.record(Outcome.SUCCESS, trial=True)
+    assert breaker.state is CircuitState.CLOSED
+    assert sample("optionsflow_circuit_state", circuit="test") == 0
