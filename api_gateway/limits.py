@@ -1,7 +1,7 @@
 """Rate limits at the gateway with Flask-Limiter on Redis: per client IP on every
 ``/api`` route (and ``/readyz``, ``/metrics``) and per user on authenticated ones.
-``X-RateLimit-*`` headers go on every limited answer; a breach is 429 with
-``Retry-After`` (in seconds).
+The per-user figures are the ``X-RateLimit-*`` headers of authenticated answers;
+a breach of either limit is 429 with ``Retry-After`` (in seconds).
 
 Flask-Limiter writes ``Retry-After`` on every answer when headers are on; it is
 written under another name here and copied to ``Retry-After`` only on a 429, so
@@ -11,7 +11,7 @@ a 200 carries none and a 503's own value survives.
 from __future__ import annotations
 
 from flask import Flask, Response, g, request
-from flask_limiter import ApplicationLimit, HeaderNames, Limiter
+from flask_limiter import ApplicationLimit, HeaderNames, Limiter, RequestLimit
 
 from common.settings import HttpSettings
 
@@ -45,28 +45,29 @@ def limiter_storage_uri(redis_url: str) -> str:
     return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
 
 
-_USER_PREFIX = "X-RateLimit-User-"
-_STANDARD = {
-    HeaderNames.LIMIT: "X-RateLimit-Limit",
-    HeaderNames.REMAINING: "X-RateLimit-Remaining",
-    HeaderNames.RESET: "X-RateLimit-Reset",
-}
+def _note_window(breach: RequestLimit) -> None:
+    """On a per-IP breach remember the window, for the Retry-After of the 429."""
+    g.ip_limit_window_s = breach.limit.get_expiry()
 
 
 def make_limiters(http: HttpSettings, redis_url: str) -> tuple[Limiter, Limiter]:
     """(per-IP limiter, per-user limiter): the first runs before the token is verified,
     so forged tokens are counted and stopped by it; the second after, keyed by the
-    verified user. The user limit's headers are ``X-RateLimit-User-*``."""
+    verified user, and its figures are the ``X-RateLimit-*`` headers."""
     storage = limiter_storage_uri(redis_url)
     per_ip = Limiter(
         client_ip,
         storage_uri=storage,
         strategy="fixed-window",  # one INCR per window per request: the cheapest on Redis
         key_prefix="ratelimit:gw:ip",
-        headers_enabled=True,
-        header_name_mapping={HeaderNames.RETRY_AFTER: _RETRY_AFTER_SLOT},
-        retry_after="delta-seconds",
-        application_limits=[ApplicationLimit(http.rate_limit_ip, scope="ip", exempt_when=_not_api)],
+        # Its headers would cost two more Redis reads per request; its 429 gets a
+        # Retry-After from the window length (install_limit_headers).
+        headers_enabled=False,
+        application_limits=[
+            ApplicationLimit(
+                http.rate_limit_ip, scope="ip", exempt_when=_not_api, on_breach=_note_window
+            )
+        ],
     )
     per_user = Limiter(
         _user,
@@ -74,13 +75,7 @@ def make_limiters(http: HttpSettings, redis_url: str) -> tuple[Limiter, Limiter]
         strategy="fixed-window",
         key_prefix="ratelimit:gw:user",
         headers_enabled=True,
-        header_name_mapping={
-            **{
-                name: _USER_PREFIX + std.removeprefix("X-RateLimit-")
-                for name, std in _STANDARD.items()
-            },
-            HeaderNames.RETRY_AFTER: _RETRY_AFTER_SLOT,
-        },
+        header_name_mapping={HeaderNames.RETRY_AFTER: _RETRY_AFTER_SLOT},
         retry_after="delta-seconds",
         application_limits=[
             ApplicationLimit(http.rate_limit_user, scope="user", exempt_when=_anonymous)
@@ -98,11 +93,9 @@ def install_limit_headers(app: Flask) -> None:
         retry_after = response.headers.pop(_RETRY_AFTER_SLOT, None)
         if response.status_code == 429 and retry_after and "Retry-After" not in response.headers:
             response.headers["Retry-After"] = retry_after
-        if response.status_code == 429 and response.headers.get(_USER_PREFIX + "Remaining") == "0":
-            for std in _STANDARD.values():  # the user limit broke: the standard names say so
-                user_value = response.headers.get(_USER_PREFIX + std.removeprefix("X-RateLimit-"))
-                if user_value is not None:
-                    response.headers[std] = user_value
+        window = g.pop("ip_limit_window_s", None)
+        if response.status_code == 429 and window and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = str(window)  # fixed window: over by its end
         upstream = g.get("upstream_limit_headers")
         if upstream:  # a service's own limit (login) said 429: its figures, not the gateway's
             response.headers.update(upstream)

@@ -155,8 +155,10 @@ def test_rate_limit_per_ip_covers_anonymous_routes(gateway_settings: Settings) -
     http = dataclasses.replace(gateway_settings.http, rate_limit_ip="2/minute")
     app = create_app(dataclasses.replace(gateway_settings, http=http), routes=ROUTES)
     client = app.test_client()
-    codes = [client.post("/api/auth/echo", json={"name": "x"}).status_code for _ in range(3)]
-    assert codes == [200, 200, 429]
+    answers = [client.post("/api/auth/echo", json={"name": "x"}) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[2].headers["Retry-After"] == "60"  # the end of the one-minute window at most
+    assert answers[2].get_json()["error"]["code"] == "rate_limited"
     other = client.post(
         "/api/auth/echo", json={"name": "x"}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
     )
@@ -263,4 +265,4 @@ def test_retry_after_only_where_it_means_something(
     assert ok.status_code == 200
     assert "Retry-After" not in ok.headers
     assert "X-RateLimit-Retry-After" not in ok.headers
-    assert ok.headers["X-RateLimit-User-Limit"] == "1000"
+    assert ok.headers["X-RateLimit-Limit"] == "1000"  # the per-user limit's figures
