@@ -28,7 +28,7 @@ from analytics_service.calc.candles import (
 )
 from analytics_service.calc.expiries import is_expiry
 from analytics_service.calc.resample import Interval, ceil_to, floor_to
-from analytics_service.calc.times import from_ms
+from analytics_service.calc.times import from_ms, to_ms
 from common.names import (
     CLOSED_CANDLES_KEY,
     candle_key,
@@ -44,6 +44,10 @@ OPEN_RETRY_S = 2.0
 """After the store failed to open, requests answer 503 at once for this long."""
 PRODUCTS_TTL_S = 5.0
 """How long the store's product listing is reused: listing scans the whole chain index."""
+EXPIRIES_TTL_S = 5.0
+"""How long a product's expiry list is reused: listing the ones in Redis scans its keyspace."""
+EXPIRIES_CACHED_MAX = 1024
+"""Products whose expiry lists are kept at most (unknown products are asked for too)."""
 
 
 class Sources:
@@ -56,6 +60,7 @@ class Sources:
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         products_ttl_s: float = PRODUCTS_TTL_S,
+        expiries_ttl_s: float = EXPIRIES_TTL_S,
     ) -> None:
         self.redis = redis_client
         self.clock = clock
@@ -68,6 +73,9 @@ class Sources:
         self.products_ttl_s = products_ttl_s
         """How long the store's product listing is reused (0: never)."""
         self._products: tuple[float, dict[str, list[str]]] | None = None
+        self.expiries_ttl_s = expiries_ttl_s
+        """How long a product's expiry list (store and Redis) is reused (0: never)."""
+        self._expiries: dict[str, tuple[float, list[str]]] = {}
 
     # -- the store -----------------------------------------------------------------------
 
@@ -121,9 +129,27 @@ class Sources:
         return [e for e in (key.decode()[prefix:] for key in keys) if is_expiry(e)]
 
     def expiries(self, product: str) -> list[str]:
-        """Every expiry of ``product`` stored or cached in Redis, ascending."""
+        """Every expiry of ``product`` stored or cached in Redis, ascending.
+
+        Reused for ``expiries_ttl_s``: at most one keyspace scan per product in that time
+        per process (a new expiry shows up that much later; :meth:`has_expiry` sees it at once).
+        """
+        now = time.monotonic()
+        cached = self._expiries.get(product)
+        if cached is not None and now - cached[0] < self.expiries_ttl_s:
+            return cached[1]
         stored = self._stored_products().get(product, [])
-        return sorted(set(stored).union(self._cached_expiries(product)))
+        listing = sorted(set(stored).union(self._cached_expiries(product)))
+        if self.expiries_ttl_s > 0:
+            if len(self._expiries) >= EXPIRIES_CACHED_MAX:
+                self._forget_old_expiries(now)
+            self._expiries[product] = (now, listing)
+        return listing
+
+    def _forget_old_expiries(self, now: float) -> None:
+        """Drop outdated lists; all of them if every one is recent (a flood of names)."""
+        fresh = {p: e for p, e in self._expiries.items() if now - e[0] < self.expiries_ttl_s}
+        self._expiries = fresh if len(fresh) < EXPIRIES_CACHED_MAX else {}
 
     def has_expiry(self, product: str, expiry: str) -> bool:
         if expiry in self._stored_products().get(product, []):
@@ -197,8 +223,9 @@ class Sources:
     ) -> tuple[list[tuple[int, Candle]], tuple[int, Candle] | None]:
         """(closed candles of ``interval`` starting in ``[start_ms, end_ms)``, the open one).
 
-        1-hour candles are built from the 15-minute ones; the hour of the
-        15-minute candle still forming is the open 1-hour candle, not a closed one.
+        1-hour candles are built from the 15-minute ones. An hour is closed only once it
+        has ended; the one still forming (that of the 15-minute candle forming in Redis,
+        else the current hour) is the open 1-hour candle, built from its quarters so far.
         """
         stored_interval = STORE_INTERVAL[interval]
         if interval is not Interval.ONE_HOUR:
@@ -212,10 +239,17 @@ class Sources:
             product, stored_interval, ceil_to(start_ms, width), ceil_to(end_ms, width)
         )
         forming_quarter = self.open_candle(product, stored_interval)
-        if forming_quarter is None:
-            return aggregate(quarters, width), None
-        hour = floor_to(forming_quarter[0], width)
+        now = to_ms(self.clock())
+        # Without the forming quarter (the worker is between quarters, or down) the hour
+        # is still the current one: its stored quarters are not the whole hour.
+        hour = floor_to(now if forming_quarter is None else forming_quarter[0], width)
         in_hour = [c for c in quarters if floor_to(c[0], width) == hour]
-        (forming,) = aggregate(merge(in_hour, [forming_quarter]), width)
-        rest = [c for c in quarters if floor_to(c[0], width) != hour]
-        return aggregate(rest, width), forming
+        parts = merge(in_hour, [] if forming_quarter is None else [forming_quarter])
+        forming = aggregate(parts, width)[0] if parts else None
+        ended = [c for c in quarters if _hour_closed(floor_to(c[0], width), hour, width, now)]
+        return aggregate(ended, width), forming
+
+
+def _hour_closed(start: int, forming: int, width: int, now: int) -> bool:
+    """Whether the hour starting at ``start`` (ms) is over and not the one still forming."""
+    return start != forming and start + width <= now

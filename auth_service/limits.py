@@ -22,6 +22,8 @@ import re
 
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from auth_service.state import auth_state
 from common.api.auth import USERNAME_MAX, USERNAME_MIN
@@ -33,6 +35,10 @@ STRATEGY = "moving-window"
 """Exact counts over the last window: no burst of twice the limit at a window edge."""
 _USERNAME = re.compile(rf"[A-Za-z0-9_.-]{{{USERNAME_MIN},{USERNAME_MAX}}}")
 _RETRY_AFTER = "auth_retry_after"
+REDIS_TIMEOUT_S = 1.0
+"""Connect and read timeout of the limits' Redis client (seconds)."""
+REDIS_RETRIES = 1
+"""Retries of a failed limits call; redis-py's default (10) would hold a login for ~20 s."""
 
 
 def client_ip_key() -> str:
@@ -64,8 +70,7 @@ limiter = Limiter(
     key_func=client_ip_key,
     strategy=STRATEGY,
     headers_enabled=True,
-    # A hung Redis must not hold a login forever; an unreachable one fails closed (503).
-    storage_options={"key_prefix": KEY_PREFIX, "socket_timeout": 2, "socket_connect_timeout": 2},
+    storage_options={"key_prefix": KEY_PREFIX},
     swallow_errors=False,
 )
 
@@ -97,6 +102,12 @@ def init_limits(app: Flask, settings: Settings) -> None:
     if settings.redis_url is None:
         raise ValueError("rate limits need REDIS_URL")
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(settings.redis_url)
+    # A hung Redis must not hold a login; an unreachable one fails closed (503).
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+        "socket_timeout": REDIS_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_TIMEOUT_S,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), REDIS_RETRIES),
+    }
 
     # Flask-Limiter writes Retry-After on every limited response (its window reset,
     # even over a 503's own advice). Only its 429s should carry its value: the hook

@@ -1,4 +1,4 @@
-"""What an auth_service app holds: its store, Redis, token service and session store.
+"""What an auth_service app holds: its store (opened lazily), Redis, tokens and sessions.
 
 Kept in ``app.extensions`` under one typed object, so views get it with
 :func:`auth_state` instead of module globals.
@@ -12,6 +12,7 @@ import redis
 from flask import Flask, current_app
 
 from auth_service.sessions import SessionStore
+from auth_service.store import LazyStore
 from auth_service.tokens import TokenService
 from common.settings import Settings
 from storage_service.store import Store
@@ -22,10 +23,15 @@ EXTENSION = "auth_service"
 @dataclass(frozen=True, slots=True)
 class AuthState:
     settings: Settings
-    store: Store
+    lazy_store: LazyStore
     redis: redis.Redis
     tokens: TokenService
     sessions: SessionStore
+
+    @property
+    def store(self) -> Store:
+        """The user store, opened on first use; ``StoreUnavailable`` (503) while it is down."""
+        return self.lazy_store.get()
 
 
 def auth_state(app: Flask | None = None) -> AuthState:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -33,13 +34,23 @@ from common.tokens import (
 )
 
 __all__ = [
-    "ACCESS_TTL", "ISSUER", "REFRESH_TTL", "Claims", "Role", "TokenError", "TokenExpiredError",
-    "TokenMalformedError", "TokenReusedError", "TokenRevokedError", "TokenService",
-    "TokenSignatureError", "TokenType", "TokenTypeError", "utcnow",
+    "ACCESS_TTL", "ISSUER", "REFRESH_TTL", "Claims", "RefreshSession", "Role", "TokenError",
+    "TokenExpiredError", "TokenMalformedError", "TokenReusedError", "TokenRevokedError",
+    "TokenService", "TokenSignatureError", "TokenType", "TokenTypeError", "utcnow",
 ]  # fmt: skip
 
 ACCESS_TTL = dt.timedelta(minutes=15)
 REFRESH_TTL = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSession:
+    """What a refresh token carries beyond :class:`Claims`: whom to re-read, since when."""
+
+    name: str
+    """The username at issue: refresh re-reads the user by it (the store finds users by name)."""
+    auth_time: int
+    """When the family started (the password login), epoch seconds; it ends ``refresh_ttl`` on."""
 
 
 class TokenService:
@@ -58,12 +69,20 @@ class TokenService:
         self.refresh_ttl = refresh_ttl
         self.clock = clock
 
-    def _encode(self, claims: dict[str, Any], ttl: dt.timedelta, now: dt.datetime | None) -> str:
+    def _encode(
+        self,
+        claims: dict[str, Any],
+        ttl: dt.timedelta,
+        now: dt.datetime | None,
+        *,
+        not_after: int | None = None,
+    ) -> str:
         issued = int((now or self.clock()).timestamp())
+        exp = issued + int(ttl.total_seconds())
         payload = {
             "iss": ISSUER,
             "iat": issued,
-            "exp": issued + int(ttl.total_seconds()),
+            "exp": exp if not_after is None else min(exp, not_after),
             "jti": uuid.uuid4().hex,
             **claims,
         }
@@ -77,16 +96,34 @@ class TokenService:
         return self._encode(claims, self.access_ttl, now)
 
     def issue_refresh(
-        self, sub: str, role: Role, *, family: str | None = None, now: dt.datetime | None = None
+        self,
+        sub: str,
+        role: Role,
+        *,
+        name: str | None = None,
+        family: str | None = None,
+        auth_time: int | None = None,
+        now: dt.datetime | None = None,
     ) -> str:
-        """A refresh token valid for ``refresh_ttl``; ``family=None`` starts a new session."""
-        claims = {
+        """A refresh token; ``family=None`` starts a new session (at ``auth_time``, default now).
+
+        It expires ``refresh_ttl`` after ``auth_time``, however often the family rotated:
+        a family has an absolute lifetime. ``name`` (the username) is what refresh
+        re-reads the user by; a token without it verifies but cannot be refreshed.
+        """
+        issued = int((now or self.clock()).timestamp())
+        started = issued if auth_time is None else auth_time
+        claims: dict[str, Any] = {
             "sub": sub,
             "role": Role(role).value,
             "type": TokenType.REFRESH.value,
             "family": family or uuid.uuid4().hex,
+            "auth_time": started,
         }
-        return self._encode(claims, self.refresh_ttl, now)
+        if name is not None:
+            claims["name"] = name
+        not_after = started + int(self.refresh_ttl.total_seconds())
+        return self._encode(claims, self.refresh_ttl, now, not_after=not_after)
 
     def _key(self, kid: str) -> RSAPublicKey | None:
         return self.keys.public_key if kid == self.keys.kid else None
@@ -94,3 +131,23 @@ class TokenService:
     def verify(self, token: str, expected: TokenType) -> Claims:
         """Claims of a valid token of type ``expected``; :class:`TokenError` otherwise."""
         return verify_token(token, expected, self._key, self.clock)
+
+    def verify_refresh(self, token: str) -> tuple[Claims, RefreshSession]:
+        """Claims and session of a valid refresh token that may still rotate.
+
+        :class:`TokenMalformedError` for a token without ``name`` or ``auth_time`` (issued
+        before they existed: log in again), :class:`TokenExpiredError` when its family
+        started ``refresh_ttl`` or more ago.
+        """
+        claims = self.verify(token, TokenType.REFRESH)
+        # The signature was checked just above; the shared Claims (common.tokens) carry
+        # only what every verifier needs, so the session claims are read here.
+        payload = jwt.decode(token, options={"verify_signature": False})
+        name, auth_time = payload.get("name"), payload.get("auth_time")
+        if not isinstance(name, str) or not name:
+            raise TokenMalformedError("malformed token")
+        if isinstance(auth_time, bool) or not isinstance(auth_time, int):
+            raise TokenMalformedError("malformed token")
+        if auth_time + self.refresh_ttl.total_seconds() <= self.clock().timestamp():
+            raise TokenExpiredError("session expired")
+        return claims, RefreshSession(name=name, auth_time=auth_time)

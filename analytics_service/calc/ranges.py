@@ -27,13 +27,16 @@ def resolve_range(
     """``[start, end)`` in epoch ms with the defaults filled in.
 
     Without ``end``: now. Without ``start``: an hour before ``end``. Raises
-    :class:`RangeError` unless start < end and (with ``max_span``) the span fits.
+    :class:`RangeError` unless start < end and (with ``max_span``) the span fits. As
+    storage_service does, the error names the end when it is not after the start, even
+    when the end is the default (a start in the future), and the start when the span is
+    too long.
     """
     end_ms = now if end is None else end
     start_ms = end_ms - DEFAULT_SPAN_MS if start is None else start
     if start_ms >= end_ms:
         if end is None:  # only start was given: it lies in the future
-            raise RangeError(names[0], f"{names[0]} must be before now (the default {names[1]})")
+            raise RangeError(names[1], f"{names[1]} (default: now) must be after {names[0]}")
         raise RangeError(names[1], f"{names[1]} must be after {names[0]}")
     if max_span is not None and end_ms - start_ms > max_span:
         days = max_span // DAY_MS

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from analytics_service.calc.times import HOUR_MS, MINUTE_MS, wire_ms
+from analytics_service.calc.times import DAY_MS, HOUR_MS, MINUTE_MS, wire_ms
 
 MAX_POINTS = 1500
 """Buckets (points, candles, samples) one request may ask for."""
@@ -79,6 +79,37 @@ def buckets(start: int, end: int, width: int) -> list[Bucket]:
         Bucket(b, max(b, start), min(b + width, end))
         for b in range(first, first + bucket_count(start, end, width) * width, width)
     ]
+
+
+def _day_boundary(j: int, per_day: int) -> int:
+    """Offset in the day of the start of period ``j``: round(j · DAY_MS / per_day), in integers."""
+    return (2 * j * DAY_MS + per_day) // (2 * per_day)
+
+
+def day_periods(start: int, end: int, per_day: int) -> list[Bucket]:
+    """Each UTC day split into ``per_day`` periods, those meeting ``[start, end)``, clipped.
+
+    Period ``j`` of a day starts round(j · DAY_MS / per_day) ms after midnight, so every
+    day starts a period whatever ``per_day`` is (a fixed width of DAY_MS // per_day would
+    drift off midnight when it does not divide the day).
+    """
+    if end <= start:
+        return []
+    day = floor_to(start, DAY_MS)
+    offset = start - day
+    j = offset * per_day // DAY_MS  # within one of the period holding start
+    while _day_boundary(j + 1, per_day) <= offset:
+        j += 1
+    while _day_boundary(j, per_day) > offset:
+        j -= 1
+    periods = []
+    while (lo := day + _day_boundary(j, per_day)) < end:
+        hi = day + _day_boundary(j + 1, per_day)
+        periods.append(Bucket(lo, max(lo, start), min(hi, end)))
+        j += 1
+        if j == per_day:
+            day, j = day + DAY_MS, 0
+    return periods
 
 
 Snapshot = Mapping[str, Any]

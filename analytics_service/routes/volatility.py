@@ -15,7 +15,7 @@ from analytics_service.calc.resample import (
     Bucket,
     Interval,
     bucket_count,
-    buckets,
+    day_periods,
     floor_to,
     last_in_bucket,
 )
@@ -89,11 +89,11 @@ def iv_rank_route(args: dict[str, Any], product: str) -> Response:
     expiries = require_expiries(product)
     days, per_day = args["lookback_days"], args["samples_per_day"]
     now = now_ms()
-    # one sample per epoch-aligned period; the last period holds now
+    # one sample per period of the UTC day; the last period holds now
     samples = [
         iv
-        for bucket in buckets(now - days * DAY_MS + 1, now + 1, DAY_MS // per_day)
-        if (iv := _atm_iv_in(product, expiries, bucket)) is not None
+        for period in day_periods(now - days * DAY_MS + 1, now + 1, per_day)
+        if (iv := _atm_iv_in(product, expiries, period)) is not None
     ]
     expiry = nearest_expiry(expiries, now, settings().expiry_time_utc)
     chain = sources().latest_chain(product, expiry) if expiry else None

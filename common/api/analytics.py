@@ -24,8 +24,9 @@ SERIES_METRICS = ("pcr_oi", "pcr_volume", "max_pain", "atm_straddle", "atm_iv")
 """Metrics of ``series``, in the order answers list them."""
 MAX_SPAN = dt.timedelta(days=31)
 """Longest ``start``–``end`` range."""
-MAX_IV_RANK_SAMPLES = 3000
-"""Largest ``lookback_days × samples_per_day`` of ``iv-rank``."""
+MAX_IV_RANK_SAMPLES = 1000
+"""Largest ``lookback_days × samples_per_day`` of ``iv-rank``: each sample is a store read,
+and the request must answer within the gateway's ``UPSTREAM_TIMEOUT_S`` (5 s by default)."""
 
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
@@ -135,12 +136,18 @@ class IvRankQuerySchema(Schema):
     lookback_days = fields.Integer(
         load_default=30,
         validate=validate.Range(1, 365),
-        metadata={"description": "Days of history sampled."},
+        metadata={
+            "description": "Days of history sampled;"
+            f" lookback_days × samples_per_day ≤ {MAX_IV_RANK_SAMPLES}."
+        },
     )
     samples_per_day = fields.Integer(
         load_default=24,
         validate=validate.Range(1, 96),
-        metadata={"description": "Samples per day (24: hourly)."},
+        metadata={
+            "description": "Samples per day (24: hourly); period j of a UTC day starts"
+            " round(j × 24 h / samples_per_day) after midnight."
+        },
     )
 
     @validates_schema

@@ -182,3 +182,23 @@ def test_production_without_keys_refuses_to_start(service: Service) -> None:
         "SettingsError: JWT_PRIVATE_KEY_PATH and JWT_PUBLIC_KEY_PATH must be set in production"
         in (done.stderr)
     )
+
+
+def test_starts_under_gunicorn_while_the_store_is_down(service: Service) -> None:
+    # A worker that failed to boot used to make gunicorn exit (and honcho stop `make up`).
+    store_url = f"mongodb://127.0.0.1:{free_port()}/x?serverSelectionTimeoutMS=200"
+    name = "auth_store_down"
+    url = service.procs.service(
+        "auth_service", free_port(), name=name, env={"STORE_URL": store_url}
+    )
+    try:
+        assert requests.get(url + "/healthz", timeout=TIMEOUT).status_code == 200
+        ready = requests.get(url + "/readyz", timeout=TIMEOUT)
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["store"].startswith("error: StoreUnavailable")
+        body = {"username": "zoe", "password": PASSWORD}
+        login = requests.post(url + "/auth/login", json=body, timeout=TIMEOUT)
+        assert (login.status_code, login.headers["Retry-After"]) == (503, "1")
+        assert login.json()["error"]["code"] == "unavailable"
+    finally:
+        service.procs.kill(name)

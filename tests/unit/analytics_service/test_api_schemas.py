@@ -89,4 +89,4 @@ def test_oi_change_range_may_span_months() -> None:
         {"expiry": "2026-11-26", "from": "2026-01-01T00:00Z", "to": "2026-11-21T00:00Z"}
     )
     assert got["from_"].month == 1
-    assert IvRankQuerySchema().load({"lookback_days": 100, "samples_per_day": 30})
+    assert IvRankQuerySchema().load({"lookback_days": 100, "samples_per_day": 10})

@@ -36,9 +36,12 @@ def test_current_outside_the_samples_widens_the_range() -> None:
 def test_no_rank_without_spread_samples_or_current() -> None:
     flat = iv_rank([0.2, 0.2], 0.2)
     assert (flat["iv_rank"], flat["iv_percentile"]) == (None, 0.0)
+    # nothing sampled: min and max are still over the samples and the current value
     empty = iv_rank([], 0.2)
-    assert empty == {"observations": 0, "current_iv": 0.2, "min_iv": None, "max_iv": None,
+    assert empty == {"observations": 0, "current_iv": 0.2, "min_iv": 0.2, "max_iv": 0.2,
                      "iv_rank": None, "iv_percentile": None}  # fmt: skip
+    nothing = iv_rank([], None)
+    assert (nothing["min_iv"], nothing["max_iv"], nothing["observations"]) == (None, None, 0)
     no_current = iv_rank([0.1, 0.3], None)
     assert (no_current["min_iv"], no_current["max_iv"], no_current["iv_rank"]) == (0.1, 0.3, None)
     assert no_current["iv_percentile"] is None

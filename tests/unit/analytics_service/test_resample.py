@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from analytics_service.calc.resample import (
     bucket_count,
     buckets,
     ceil_to,
+    day_periods,
     floor_to,
     last_in_bucket,
     resample,
@@ -97,3 +99,40 @@ def test_a_clipped_bucket_ignores_snapshots_before_the_range() -> None:
 @pytest.mark.parametrize(("interval", "expected"), [("1m", 1500), ("5m", 300), ("1h", 25)])
 def test_bucket_counts_over_25_hours(interval: str, expected: int) -> None:
     assert bucket_count(T0, T0 + 1500 * M, Interval(interval).ms) == expected
+
+
+DAY = 86_400_000
+
+
+@pytest.mark.parametrize("per_day", [1, 5, 7, 24, 96, 11, 13])
+def test_day_periods_start_every_day_at_midnight(per_day: int) -> None:
+    start, end = T0 - 3 * DAY + 17, T0 + 5 * 60 * M  # 3 days back from 04:00 to 09:00
+    periods = day_periods(start, end, per_day)
+    # contiguous, clipped to the range, and each day's first period starts at midnight
+    assert (periods[0].lo, periods[-1].hi) == (start, end)
+    assert all(a.hi == b.lo == b.start for a, b in itertools.pairwise(periods))
+    starts = {p.start for p in periods}
+    midnights = range(floor_to(start, DAY) + DAY, end, DAY)
+    assert set(midnights) <= starts
+    # period j of a day starts round(j · day / per_day) after midnight: never drifts
+    for p in periods[1:]:
+        offset = p.start % DAY
+        j = round(offset * per_day / DAY)
+        assert offset == round(j * DAY / per_day)
+    assert len(periods) == len(set(starts))
+    widths = {p.hi - p.lo for p in periods[1:-1]}
+    assert max(widths) - min(widths) <= 1  # the day split as evenly as milliseconds allow
+
+
+@pytest.mark.parametrize("per_day", [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 96])
+def test_day_periods_of_a_divisor_are_the_epoch_buckets(per_day: int) -> None:
+    start, end = T0 - 2 * DAY + 1, T0 + 1
+    assert day_periods(start, end, per_day) == buckets(start, end, DAY // per_day)
+
+
+def test_day_periods_of_an_empty_range() -> None:
+    assert day_periods(T0, T0, 7) == []
+    assert day_periods(T0 + 1, T0, 7) == []
+    # 04:00 lies in the second seventh of the day: 03:25:42.857 to 06:51:25.714
+    (period,) = day_periods(T0, T0 + 1, 7)
+    assert (wire(period.start), period.lo, period.hi) == ("2026-11-21T03:25:42.857Z", T0, T0 + 1)

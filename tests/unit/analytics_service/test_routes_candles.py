@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 import redis
+from flask import Flask
 from flask.testing import FlaskClient
 
 from analytics_service.calc.times import to_ms
+from analytics_service.sources import Sources
 from common.api.analytics import CandlesSchema
 from common.names import CLOSED_CANDLES_KEY, candle_key, latest_underlying_key
 from storage_service.store.sqlite import SqliteStore
@@ -115,3 +117,25 @@ def test_candles_defaults_product_and_validation(
                          ("end=2026-11-21T04:00:00.000001Z&start=2026-11-21T04:00:00.000001Z",
                           "end"), ("step=1", "step")):  # fmt: skip
         assert field in get_error(client, f"/analytics/NIFTY/candles?{query}", 422)["fields"]
+
+
+def test_an_unfinished_hour_is_never_a_closed_candle(
+    app: Flask, client: FlaskClient, store: SqliteStore, known: None
+) -> None:
+    h3 = T0.replace(hour=3)
+    store.upsert_candles([
+        *(candle(h3.replace(minute=m), 100.0 + m, volume=1) for m in (0, 15, 30, 45)),
+        candle(at(0), 104.0, open=102.5, high=105.0, low=102.0, volume=5),
+        candle(at(15), 104.5, open=104.0, high=104.75, low=103.5, volume=6),
+    ])  # fmt: skip
+    sources: Sources = app.extensions["analytics"]
+    sources.clock = lambda: at(40)  # 04:40; no 15-minute candle forming in Redis
+    url = "/analytics/NIFTY/candles?interval=1h&start=2026-11-21T03:00Z&end=2026-11-21T05:00Z"
+    body = get_ok(client, url, CandlesSchema)
+    assert [c["t"] for c in body["candles"]] == ["2026-11-21T03:00:00.000Z"]
+    # the 04:00 hour so far: open 102.5, high 105, low 102, close 104.5, volume 11
+    assert body["open_candle"] == out(0, 102.5, 105.0, 102.0, 104.5, 11)
+    sources.clock = lambda: at(60)  # 05:00: the hour has ended, closed
+    body = get_ok(client, url, CandlesSchema)
+    assert body["candles"][1] == out(0, 102.5, 105.0, 102.0, 104.5, 11)
+    assert body["open_candle"] is None

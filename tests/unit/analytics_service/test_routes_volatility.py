@@ -201,3 +201,45 @@ def test_realized_validation(client: FlaskClient, store: SqliteStore) -> None:
     assert (body["start"], body["end"], body["points"]) == (
         "2026-11-21T04:00:00.000Z", "2026-11-21T05:00:00.000Z", [],
     )  # fmt: skip
+
+
+def test_iv_rank_without_samples_has_min_and_max_of_the_current_value(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    # the newest chain only in Redis: nothing stored to sample, a current value all the same
+    redis_client.set(latest_chain_key("NIFTY", EXPIRY), orjson.dumps(handmade(at(55), 1, 0.18)))
+    body = get_ok(client, "/analytics/NIFTY/iv-rank?lookback_days=1", IvRankSchema)
+    assert body == {
+        "product": "NIFTY", "lookback_days": 1, "samples_per_day": 24, "expiry": EXPIRY,
+        "timestamp": wire(at(55)), "observations": 0, "current_iv": 0.18,
+        "min_iv": 0.18, "max_iv": 0.18, "iv_rank": None, "iv_percentile": None,
+    }  # fmt: skip
+
+
+def test_iv_rank_periods_start_at_midnight_whatever_samples_per_day(
+    client: FlaskClient, store: SqliteStore
+) -> None:
+    # 7 a day: periods start round(j · 24 h / 7) after midnight, one of them at 00:00 on
+    # the 21st (a width of DAY_MS // 7 put a boundary at 23:59:39.222 instead)
+    store.insert_chains([
+        handmade(day(23) + dt.timedelta(minutes=59, seconds=50), 1, 0.10),
+        handmade(day(0, 21) + dt.timedelta(seconds=1), 2, 0.20),  # also the current chain
+    ])  # fmt: skip
+    body = get_ok(
+        client, "/analytics/NIFTY/iv-rank?lookback_days=1&samples_per_day=7", IvRankSchema
+    )
+    assert body["observations"] == 2  # two periods, one sample each
+    assert (body["min_iv"], body["max_iv"], body["current_iv"]) == (0.10, 0.20, 0.20)
+    assert (body["iv_rank"], body["iv_percentile"]) == (100.0, 50.0)
+
+
+def test_iv_rank_asks_for_at_most_a_thousand_samples(
+    client: FlaskClient, store: SqliteStore
+) -> None:
+    store.insert_chains([handmade(day(1, 21), 1, 0.15)])
+    base = "/analytics/NIFTY/iv-rank"
+    # 1,000 store reads answer well within the gateway's 5 s; 1,200 are refused
+    assert get_ok(client, base + "?lookback_days=40&samples_per_day=25", IvRankSchema)
+    error = get_error(client, base + "?lookback_days=50&samples_per_day=24", 422)
+    assert list(error["fields"]) == ["samples_per_day"]
+    assert "at most 1000" in error["fields"]["samples_per_day"][0]

@@ -42,7 +42,8 @@ def test_range_defaults_to_the_last_hour() -> None:
         (T0_MS, T0_MS, "end"),  # empty
         (T0_MS + 1, T0_MS, "end"),
         (T0_MS - 31 * DAY_MS - 1, T0_MS, "start"),  # one millisecond over 31 days
-        (T0_MS + 1, None, "start"),  # start after now (the default end)
+        (T0_MS + 1, None, "end"),  # start after now: the default end is named, as storage does
+        (T0_MS, None, "end"),
     ],
 )
 def test_range_errors_name_the_field(start: int, end: int | None, field: str) -> None:

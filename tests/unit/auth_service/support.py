@@ -59,5 +59,5 @@ def running_app() -> Iterator[Flask]:
     try:
         yield app
     finally:
-        auth_state(app).store.close()
+        auth_state(app).lazy_store.close()
         auth_state(app).redis.close()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
+import time
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -12,7 +15,7 @@ from auth_service import create_app
 from auth_service.keys import SigningKeys
 from auth_service.limits import storage_uri
 from auth_service.state import AuthState, auth_state
-from auth_service.tokens import TokenType
+from auth_service.tokens import Role, TokenType
 from common.api.auth import ROUTES
 from common.embedded_redis import free_port
 from common.settings import SettingsError
@@ -79,6 +82,76 @@ def test_redis_down_is_503_not_500(auth_env: pytest.MonkeyPatch) -> None:
         error = conforms("auth_login", resp)["error"]
         assert (error["code"], error["message"]) == ("unavailable", "session store unavailable")
         assert resp.headers["Retry-After"] == "1"
+
+
+@pytest.fixture
+def mongo_down(auth_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """STORE_URL on a MongoDB port nothing listens on (server selection gives up in 0.2 s)."""
+    port = free_port()
+    auth_env.setenv("STORE_URL", f"mongodb://127.0.0.1:{port}/x?serverSelectionTimeoutMS=200")
+    return auth_env
+
+
+def test_starts_and_answers_503_while_the_store_is_down(mongo_down: pytest.MonkeyPatch) -> None:
+    with running_app() as app:  # the store is not opened at start-up
+        client = app.test_client()
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        checks = ready.get_json()["checks"]
+        assert checks["redis"] == "ok"
+        assert checks["store"].startswith("error: StoreUnavailable")
+        for resp in (
+            login(client, "alice"),
+            client.post("/auth/register", json={"username": "alice", "password": PASSWORD}),
+        ):
+            assert resp.status_code == 503
+            error = conforms("auth_login", resp)["error"]
+            assert (error["code"], error["message"]) == ("unavailable", "user store unavailable")
+            assert resp.headers["Retry-After"] == "1"
+        # the JWKS and a refresh token that does not verify need no store
+        assert client.get("/auth/jwks.json").status_code == 200
+        bad = client.post("/auth/refresh", json={"refresh_token": "abc"})
+        assert (bad.status_code, bad.get_json()["error"]["code"]) == (401, "invalid_token")
+
+
+def test_store_down_answers_at_once_between_attempts(mongo_down: pytest.MonkeyPatch) -> None:
+    with running_app() as app:
+        client = app.test_client()
+        assert login(client, "alice").status_code == 503  # tries: server selection, 0.2 s
+        began = time.monotonic()
+        for _ in range(5):
+            assert login(client, "alice").status_code == 503
+        assert time.monotonic() - began < 1.0  # within the back-off: no new attempt
+
+
+@pytest.fixture
+def hung_redis() -> Iterator[str]:
+    """A Redis URL whose server accepts connections (the kernel's backlog) and never answers."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as server:
+        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+
+
+def test_a_hung_redis_fails_a_request_within_seconds(
+    auth_env: pytest.MonkeyPatch, hung_redis: str, signing_keys: SigningKeys
+) -> None:
+    auth_env.setenv("REDIS_URL", hung_redis)
+    with running_app() as app:
+        client = app.test_client()
+        refresh = auth_state(app).tokens.issue_refresh("id-1", Role.USER, name="alice")
+        requests = [
+            ("/auth/login", {"username": "alice", "password": PASSWORD}),  # the limits' client
+            ("/auth/refresh", {"refresh_token": refresh}),  # the sessions' client
+        ]
+        for path, body in requests:
+            began = time.monotonic()
+            resp = client.post(path, json=body)
+            elapsed = time.monotonic() - began
+            assert resp.status_code == 503
+            assert resp.get_json()["error"]["code"] == "unavailable"
+            # 1 s timeouts and one retry: 2–4 s (a retried connect handshake nests inside
+            # the command's retry: (1 + retries)² timeouts); 5 s and 5 retries: minutes
+            assert elapsed < 8.0, elapsed
 
 
 def test_store_down_is_503(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Callable
 
 import jwt
@@ -65,6 +66,53 @@ def test_other_sessions_survive_a_reuse(client: FlaskClient) -> None:
     _refresh(client, phone["refresh_token"])
     assert _refresh(client, phone["refresh_token"])[0] == 401
     assert _refresh(client, laptop["refresh_token"])[0] == 200
+
+
+def _sql(state: AuthState, statement: str, *params: str) -> None:
+    """Change a user in the app's SQLite store (the port has no delete or role change)."""
+    with sqlite3.connect(state.settings.store_url.removeprefix("sqlite:///")) as conn:
+        conn.execute(statement, params)
+    conn.close()
+
+
+def test_refresh_issues_the_users_current_role(client: FlaskClient, state: AuthState) -> None:
+    first = tokens_for(client, "alice")
+    _sql(state, "UPDATE users SET role = 'admin' WHERE username = ?", "alice")
+    status, second = _refresh(client, first["refresh_token"])
+    assert status == 200
+    for token, kind in ((second["access_token"], TokenType.ACCESS),
+                        (second["refresh_token"], TokenType.REFRESH)):  # fmt: skip
+        assert state.tokens.verify(str(token), kind).role is Role.ADMIN
+
+
+def test_refresh_of_a_deleted_user_is_refused_and_revokes_the_family(
+    client: FlaskClient, state: AuthState
+) -> None:
+    first = tokens_for(client, "alice")
+    _sql(state, "DELETE FROM users WHERE username = ?", "alice")
+    status, body = _refresh(client, first["refresh_token"])
+    assert (status, body["error"]["code"]) == (401, "invalid_token")  # type: ignore[index]
+    assert body["error"]["message"] == "session revoked"  # type: ignore[index]
+    # registered again (a new id): the old session does not come back
+    second = tokens_for(client, "alice")
+    assert _refresh(client, first["refresh_token"])[0] == 401
+    assert _refresh(client, second["refresh_token"])[0] == 200
+
+
+def test_a_session_ends_refresh_ttl_after_the_login(client: FlaskClient, state: AuthState) -> None:
+    start = dt.datetime.now(dt.UTC)
+    clock = [start]
+    state.tokens.clock = lambda: clock[0]
+    pair: dict[str, object] = dict(tokens_for(client, "alice"))
+    for day in (2, 4, 6):  # each refresh used to grant another 7 days
+        clock[0] = start + dt.timedelta(days=day)
+        status, pair = _refresh(client, str(pair["refresh_token"]))
+        assert status == 200
+    claims = state.tokens.verify(str(pair["refresh_token"]), TokenType.REFRESH)
+    assert claims.exp == int(start.timestamp()) + 7 * 86_400
+    clock[0] = start + dt.timedelta(days=7, minutes=1)
+    status, body = _refresh(client, str(pair["refresh_token"]))
+    assert (status, body["error"]["code"]) == (401, "invalid_token")  # type: ignore[index]
 
 
 def test_logout_revokes_access_and_refresh(

@@ -1,0 +1,65 @@
+"""The user store, opened on first use so auth_service starts (and answers 503) while it is down.
+
+A worker that failed to boot would make gunicorn exit and take the whole process set
+down with it; instead the store is opened by the first request that needs it. After a
+failed attempt the next one waits :data:`OPEN_RETRY_S`, so a store that is down costs
+a request nothing (MongoDB's server selection would hold each for seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from storage_service.store import Store, StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+OPEN_RETRY_S = 1.0
+"""After the store failed to open, requests answer 503 at once for this long (seconds)."""
+
+
+class LazyStore:
+    """Holds the store of one process: ``get()`` opens it, or raises :class:`StoreUnavailable`."""
+
+    def __init__(self, open_store: Callable[[], Store], *, retry_s: float = OPEN_RETRY_S) -> None:
+        self._open_store = open_store
+        self._retry_s = retry_s
+        self._store: Store | None = None
+        self._retry_at = 0.0
+        self._error = ""
+        self._lock = threading.Lock()
+
+    def get(self) -> Store:
+        """The store, opened on first use; :class:`StoreUnavailable` while it cannot be."""
+        store = self._store
+        if store is not None:
+            return store
+        with self._lock:  # one opening at a time; the others then find it open
+            if self._store is not None:
+                return self._store
+            if time.monotonic() < self._retry_at:
+                raise StoreUnavailable(f"store unavailable: {self._error}")
+            try:
+                self._store = self._open_store()
+            except (StoreError, ValueError) as exc:  # ValueError: a STORE_URL the adapter refuses
+                self._retry_at = time.monotonic() + self._retry_s
+                self._error = type(exc).__name__
+                # The message may quote the URL (credentials): only the type is logged.
+                log.warning("store could not be opened", extra={"error": self._error})
+                raise StoreUnavailable(f"store unavailable: {self._error}") from exc
+            log.info("store opened")
+            return self._store
+
+    def ping(self) -> None:
+        """Readiness: return if the store opens and answers."""
+        self.get().ping()
+
+    def close(self) -> None:
+        """Close the store if it was opened; a later ``get()`` opens it again."""
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()

@@ -1,0 +1,47 @@
+"""LazyStore: opened on first use, retried after a pause while it cannot be opened."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from auth_service.store import OPEN_RETRY_S, LazyStore
+from storage_service.store import Store, StoreUnavailable
+from storage_service.store.sqlite import SqliteStore
+
+
+def test_open_is_retried_after_a_pause_then_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    outcomes: list[Exception | None] = [StoreUnavailable("mongodb: no server"), ValueError("bad")]
+    opened: list[Store] = []
+
+    def open_store() -> Store:
+        outcome = outcomes.pop(0) if outcomes else None
+        if outcome is not None:
+            raise outcome
+        opened.append(SqliteStore(tmp_path / "users.db"))
+        return opened[-1]
+
+    lazy = LazyStore(open_store)
+    assert opened == []  # nothing opened before a request needs it
+    with pytest.raises(StoreUnavailable, match="StoreUnavailable"):
+        lazy.get()
+    clock[0] += OPEN_RETRY_S - 0.01
+    with pytest.raises(StoreUnavailable):  # no new attempt yet
+        lazy.ping()
+    assert len(outcomes) == 1
+    clock[0] += 0.01
+    with pytest.raises(StoreUnavailable, match="ValueError"):  # a refused URL: 503 as well
+        lazy.get()
+    clock[0] += OPEN_RETRY_S
+    lazy.ping()
+    assert lazy.get() is opened[0]
+    assert lazy.get().create_user("alice", "hash", "user")["username"] == "alice"
+    assert len(opened) == 1
+    lazy.close()
+    lazy.close()  # idempotent
