@@ -25,7 +25,8 @@ class AnalyticsBlueprint(Blueprint):
         """
 
         def register(view: View) -> View:
-            self.route(rule, methods=["GET"])(self.arguments(query, location="query")(view))
+            # an instance: webargs would build one per request from a class
+            self.route(rule, methods=["GET"])(self.arguments(query(), location="query")(view))
             return view
 
         return register

@@ -82,7 +82,8 @@ def get_route(bp: Blueprint, rule: str, query: type[Schema]) -> Callable[[View],
     """
 
     def register(view: View) -> View:
-        bp.route(rule, methods=["GET"])(bp.arguments(query, location="query")(view))
+        # an instance: webargs would build one per request from a class
+        bp.route(rule, methods=["GET"])(bp.arguments(query(), location="query")(view))
         return view
 
     return register
