@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
@@ -36,7 +35,8 @@ from common.names import (
     latest_chain_key,
     latest_underlying_key,
 )
-from storage_service.store import Store, StoreError, StoreUnavailable
+from storage_service.store import Store
+from storage_service.store.lazy import LazyStore
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,7 @@ class Sources:
         self.redis = redis_client
         self.clock = clock
         """The current instant (replaceable in tests)."""
-        self._open_store = open_store
-        self._store: Store | None = None
-        self._retry_open_at = 0.0
-        self._open_error = ""
-        self._lock = threading.Lock()
+        self._store = LazyStore(open_store, retry_s=OPEN_RETRY_S)
         self.products_ttl_s = products_ttl_s
         """How long the store's product listing is reused (0: never)."""
         self._products: tuple[float, dict[str, list[str]]] | None = None
@@ -81,26 +77,9 @@ class Sources:
 
     @property
     def store(self) -> Store:
-        """The store, opened on first use.
-
-        Raises ``StoreUnavailable`` while it cannot be opened; after a failed
-        attempt the next waits ``OPEN_RETRY_S``, so a store that is down costs a
-        request nothing (MongoDB's server selection would hold each for seconds).
-        """
-        store = self._store
-        if store is not None:
-            return store
-        with self._lock:
-            if self._store is None:
-                if time.monotonic() < self._retry_open_at:
-                    raise StoreUnavailable(f"store unavailable: {self._open_error}")
-                try:
-                    self._store = self._open_store()
-                except (StoreError, ValueError) as exc:  # ValueError: a STORE_URL it refuses
-                    self._retry_open_at = time.monotonic() + OPEN_RETRY_S
-                    self._open_error = f"{type(exc).__name__}: {exc}"
-                    raise StoreUnavailable(f"store unavailable: {self._open_error}") from exc
-            return self._store
+        """The store, opened on first use; ``StoreUnavailable`` while it cannot be
+        (see :class:`~storage_service.store.lazy.LazyStore`)."""
+        return self._store.get()
 
     def ping_store(self) -> None:
         """Readiness: return if the store answers."""
@@ -108,8 +87,7 @@ class Sources:
 
     def close(self) -> None:
         """Close the store (if opened) and the Redis client."""
-        if self._store is not None:
-            self._store.close()
+        self._store.close()
         self.redis.close()
 
     # -- products and expiries -----------------------------------------------------------

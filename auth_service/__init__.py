@@ -14,7 +14,6 @@ from auth_service.limits import init_limits
 from auth_service.routes import register_routes
 from auth_service.sessions import SessionStore
 from auth_service.state import EXTENSION, AuthState
-from auth_service.store import LazyStore
 from auth_service.tokens import TokenService
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
@@ -22,6 +21,7 @@ from common.web import ApiError, create_base_app
 from common.web.errors import error_response
 from common.web.openapi import make_api
 from storage_service.store import Store, StoreUnavailable, open_store
+from storage_service.store.lazy import LazyStore
 
 SERVICE = "auth_service"
 RETRY_AFTER_S = 1

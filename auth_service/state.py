@@ -12,10 +12,10 @@ import redis
 from flask import Flask, current_app
 
 from auth_service.sessions import SessionStore
-from auth_service.store import LazyStore
 from auth_service.tokens import TokenService
 from common.settings import Settings
 from storage_service.store import Store
+from storage_service.store.lazy import LazyStore
 
 EXTENSION = "auth_service"
 

@@ -46,7 +46,8 @@ def _validate_timestamp(value: str) -> None:
         raise ValidationError(str(exc)) from exc
 
 
-def _validate_expiry(value: str) -> None:
+def validate_expiry(value: str) -> None:
+    """marshmallow validator: an expiry date ``YYYY-MM-DD``."""
     try:
         parse_expiry(value)
     except ValueError as exc:
@@ -99,7 +100,7 @@ class OptionQuoteSchema(_Message):
     """``market:option_quote``: one option's top of book; ``volume`` is the day's cumulative."""
 
     symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    expiry = fields.String(required=True, validate=_validate_expiry)
+    expiry = fields.String(required=True, validate=validate_expiry)
     strike = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
     option_type = fields.String(
         required=True, validate=validate.OneOf([t.value for t in OptionType])
@@ -126,7 +127,7 @@ class ChainRowSchema(Schema):
 class OptionChainSchema(_Message):
     """``market:option_chain``: ``calls[i]`` and ``puts[i]`` are the rows of ``strikes[i]``."""
 
-    expiry = fields.String(required=True, validate=_validate_expiry)
+    expiry = fields.String(required=True, validate=validate_expiry)
     spot_price = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
     strikes = fields.List(
         fields.Float(validate=validate.Range(min=0, min_inclusive=False)),

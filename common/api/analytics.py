@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority, RouteSpec, Upstream
-from common.timestamps import parse_expiry
+from common.schemas import validate_expiry
 
 INTERVALS = ("1m", "5m", "15m", "1h")
 """Series bucket and candle widths."""
@@ -45,17 +45,10 @@ def _instant(description: str, data_key: str | None = None) -> fields.AwareDateT
     )
 
 
-def _validate_expiry(value: str) -> None:
-    try:
-        parse_expiry(value)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 def _expiry() -> fields.String:
     return fields.String(
         required=True,
-        validate=_validate_expiry,
+        validate=validate_expiry,
         metadata={"description": "Expiry date, YYYY-MM-DD.", "example": "2026-11-26"},
     )
 

@@ -16,8 +16,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority, RouteSpec, Upstream
-from common.schemas import PRODUCT_PATTERN, EnrichedChainSchema, EnrichedUnderlyingSchema
-from common.timestamps import parse_expiry, parse_ts
+from common.schemas import (
+    PRODUCT_PATTERN,
+    EnrichedChainSchema,
+    EnrichedUnderlyingSchema,
+    validate_expiry,
+)
+from common.timestamps import parse_ts
 
 HISTORY_MAX_LIMIT = 5000
 """Rows per history page at most (the store port's ``MAX_HISTORY_LIMIT``)."""
@@ -36,17 +41,10 @@ CHAIN_FIELDS: frozenset[str] = frozenset(EnrichedChainSchema().fields)
 _OUT_OF_RANGE = f"Out of range: give an instant from {INSTANT_MIN.year} to {INSTANT_MAX.year - 1}."
 
 
-def _check_expiry(value: str) -> None:
-    try:
-        parse_expiry(value)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 def _expiry(required: bool) -> fields.String:
     return fields.String(
         required=required,
-        validate=_check_expiry,
+        validate=validate_expiry,
         metadata={"description": "YYYY-MM-DD", "example": "2026-11-26"},
     )
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any, TypeVar
 from common.settings import HttpSettings
 from storage_service.metrics import STORE_CALLS, StoreOutcome
 from storage_service.store.breaker import Breaker, CircuitOpen, CircuitState, Outcome
+from storage_service.store.lazy import LazyStore
 from storage_service.store.port import DuplicateUser, Store, StoreError, StoreUnavailable
 
 __all__ = [
@@ -59,27 +59,6 @@ def _outcome(exc: BaseException) -> Outcome:
     return Outcome.NEUTRAL
 
 
-class LazyStore:
-    """The store ``opener`` gives, opened on first use (again after a failed open)."""
-
-    def __init__(self, opener: Callable[[], Store]) -> None:
-        self._opener = opener
-        self._store: Store | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Store:
-        with self._lock:
-            if self._store is None:
-                self._store = self._opener()
-            return self._store
-
-    def close(self) -> None:
-        with self._lock:
-            store, self._store = self._store, None
-        if store is not None:
-            store.close()
-
-
 class GuardedStore:
     """Calls to the store opened by ``opener`` (lazily, so a service starts while it is down).
 
@@ -99,7 +78,8 @@ class GuardedStore:
         name: str = "store",
     ) -> None:
         self._owns_store = not isinstance(opener, LazyStore)
-        self._store = opener if isinstance(opener, LazyStore) else LazyStore(opener)
+        # retry_s=0: the circuit paces the attempts to open the store
+        self._store = opener if isinstance(opener, LazyStore) else LazyStore(opener, retry_s=0.0)
         self._timeout_s = timeout_s
         self.name = name
         self._breaker = Breaker(name, fail_max=fail_max, reset_s=reset_s)
@@ -213,7 +193,7 @@ class StoreGuards:
 
     @classmethod
     def from_settings(cls, opener: Callable[[], Store], http: HttpSettings) -> StoreGuards:
-        store = LazyStore(opener)
+        store = LazyStore(opener, retry_s=0.0)  # the circuits pace the attempts to open it
         timeout_s = http.store_timeout_ms / 1000
 
         def guard(name: str, timeout_s: float) -> GuardedStore:

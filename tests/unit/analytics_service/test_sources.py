@@ -39,14 +39,15 @@ def test_store_open_is_retried_after_a_pause(
         return opened[-1]
 
     src = Sources(redis_client, open_store)
-    with pytest.raises(StoreUnavailable, match="no server"):
+    # the error's type only: an adapter's message may quote the URL and its credentials
+    with pytest.raises(StoreUnavailable, match="StoreUnavailable"):
         src.ping_store()
     clock[0] += OPEN_RETRY_S - 0.1
-    with pytest.raises(StoreUnavailable, match="no server"):  # no new attempt yet
+    with pytest.raises(StoreUnavailable, match="StoreUnavailable"):  # no new attempt yet
         src.ping_store()
     assert len(outcomes) == 1
     clock[0] += 0.1
-    with pytest.raises(StoreUnavailable, match="ValueError: bad"):  # a refused URL: 503 too
+    with pytest.raises(StoreUnavailable, match="ValueError"):  # a refused URL: 503 too
         src.ping_store()
     clock[0] += OPEN_RETRY_S
     src.ping_store()

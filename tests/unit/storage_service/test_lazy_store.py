@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from auth_service.store import OPEN_RETRY_S, LazyStore
 from storage_service.store import Store, StoreUnavailable
+from storage_service.store.lazy import OPEN_RETRY_S, LazyStore
 from storage_service.store.sqlite import SqliteStore
 
 

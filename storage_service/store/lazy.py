@@ -1,9 +1,10 @@
-"""The user store, opened on first use so auth_service starts (and answers 503) while it is down.
+"""The store of a service process, opened on first use, so a service starts (and answers
+503) while the store is down.
 
-A worker that failed to boot would make gunicorn exit and take the whole process set
-down with it; instead the store is opened by the first request that needs it. After a
-failed attempt the next one waits :data:`OPEN_RETRY_S`, so a store that is down costs
-a request nothing (MongoDB's server selection would hold each for seconds).
+A gunicorn worker that failed to boot would make gunicorn exit and take the whole
+process set down with it; instead the store is opened by the first request that
+needs it. After a failed attempt the next one waits ``retry_s``, so a store that is
+down costs a request nothing (MongoDB's server selection would hold each for seconds).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from storage_service.store import Store, StoreError, StoreUnavailable
+from storage_service.store.port import Store, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
