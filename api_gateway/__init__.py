@@ -76,7 +76,7 @@ def create_app(
         return dict(orjson.loads(answer.body))
 
     verified = TokenCache()
-    jwks = JwksCache(fetch_jwks, ttl_s=http.jwks_ttl_s, on_change=verified.clear)
+    jwks = JwksCache(fetch_jwks, ttl_s=http.jwks_ttl_s)
     app = create_base_app(
         "api_gateway",
         settings,

@@ -17,10 +17,17 @@ import redis
 from flask import Flask, g, request
 
 from api_gateway.jwks import JwksCache, JwksUnavailable
-from api_gateway.tokencache import TokenCache
+from api_gateway.tokencache import TokenCache, Verified
 from common.api.routes import RouteSpec
 from common.names import access_revoked_key
-from common.tokens import Claims, TokenError, TokenExpiredError, TokenType, verify_token
+from common.tokens import (
+    Claims,
+    TokenError,
+    TokenExpiredError,
+    TokenType,
+    token_kid,
+    verify_token,
+)
 from common.web.errors import ApiError
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="optionsflow"'}
@@ -51,6 +58,14 @@ def verify_access(token: str, jwks: JwksCache) -> Claims:
         raise ApiError(401, str(exc), code="invalid_token", headers=_CHALLENGE) from exc
 
 
+def jwks_still_vouches(jwks: JwksCache, entry: Verified) -> bool:
+    """The key that verified a cached token is still published, unchanged."""
+    try:
+        return jwks.key(entry.kid) is not None and jwks.generation == entry.generation
+    except JwksUnavailable:
+        return False
+
+
 def check_not_revoked(claims: Claims, client: redis.Redis) -> None:
     if client.exists(access_revoked_key(claims.jti)):
         raise ApiError(401, "token revoked", code="token_revoked", headers=_CHALLENGE)
@@ -74,9 +89,13 @@ def install_authentication(
         if spec is None or not spec.auth:
             return
         token = bearer_token(request.headers.get("Authorization"))
-        claims = cache.get(token)
-        if claims is None:
+        entry = cache.get(token)
+        # jwks.key() also refreshes an expired JWKS, so cached tokens do not pin old keys.
+        if entry is not None and jwks_still_vouches(jwks, entry):
+            claims = entry.claims
+        else:
+            generation = jwks.generation
             claims = verify_access(token, jwks)
-            cache.put(token, claims)
+            cache.put(token, Verified(claims, token_kid(token), generation))
         check_not_revoked(claims, client)
         g.claims = claims

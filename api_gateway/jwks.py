@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from common.tokens import ALGORITHM
 
@@ -35,14 +35,18 @@ def parse_jwks(document: Mapping[str, Any]) -> dict[str, RSAPublicKey]:
     return keys
 
 
+def _material(keys: dict[str, RSAPublicKey]) -> dict[str, RSAPublicNumbers]:
+    return {kid: key.public_numbers() for kid, key in keys.items()}
+
+
 class JwksCache:
     """``kid`` → public key, fetched from auth_service and kept ``ttl_s``.
 
     The fetch runs outside the lock and one at a time: while one request
-    refreshes, the others keep verifying with the keys already held (only a
-    gateway that holds no key at all waits for the first fetch).
-    ``on_change`` is called when the key set changes (to drop tokens verified
-    with a withdrawn key).
+    refreshes, the others keep verifying with the keys already held; while no
+    key is held at all, they wait for the fetch in flight (up to
+    ``first_wait_s``). ``generation`` grows whenever the key set or a key's
+    material changes, so tokens verified earlier can be told apart.
     """
 
     def __init__(
@@ -51,20 +55,20 @@ class JwksCache:
         *,
         ttl_s: float,
         min_refresh_s: float = 10.0,
+        first_wait_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
-        on_change: Callable[[], None] | None = None,
     ) -> None:
         self._fetch = fetch
         self._ttl = ttl_s
         self._min_refresh = min_refresh_s
+        self._first_wait = first_wait_s
         self._clock = clock
-        self._on_change = on_change
-        self._lock = threading.Lock()
-        self._first = threading.Lock()  # serialises fetches while no key is held
+        self._cond = threading.Condition()
         self._keys: dict[str, RSAPublicKey] = {}
         self._fetched_at: float | None = None
         self._tried_at: float | None = None
         self._refreshing = False
+        self.generation = 0
 
     def _due(self, kid: str, now: float) -> bool:
         expired = self._fetched_at is None or now - self._fetched_at >= self._ttl
@@ -75,37 +79,32 @@ class JwksCache:
         return self._tried_at is None or now - self._tried_at >= gap
 
     def _refresh(self, now: float) -> None:
+        keys: dict[str, RSAPublicKey] = {}
         try:
             keys = parse_jwks(self._fetch())
         except Exception as exc:  # any failure: keep the keys we have, say why
             log.warning("JWKS refresh failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-            keys = {}
-        with self._lock:
-            self._refreshing = False
-            changed = bool(keys) and keys.keys() != self._keys.keys()
-            if keys:
-                self._keys, self._fetched_at = keys, now
-        if changed and self._on_change is not None:
-            self._on_change()
+        finally:
+            with self._cond:
+                self._refreshing = False
+                if keys:
+                    if _material(keys) != _material(self._keys):
+                        self.generation += 1
+                    self._keys, self._fetched_at = keys, now
+                self._cond.notify_all()
 
     def key(self, kid: str) -> RSAPublicKey | None:
         """The public key for ``kid``; ``None`` if auth_service does not publish it."""
         now = self._clock()
-        with self._lock:
+        with self._cond:
             due = self._due(kid, now)
             if due:
                 self._refreshing, self._tried_at = True, now
-            have_keys = bool(self._keys)
+            elif not self._keys and self._refreshing:  # the first keys are on their way
+                self._cond.wait_for(lambda: not self._refreshing, timeout=self._first_wait)
         if due:
-            if have_keys:
-                self._refresh(now)
-            else:
-                with self._first:
-                    self._refresh(now)
-        elif not have_keys:
-            with self._first:  # another request is fetching the first keys: wait for it
-                pass
-        with self._lock:
+            self._refresh(now)
+        with self._cond:
             if not self._keys:
                 raise JwksUnavailable("signing keys not available from auth_service")
             return self._keys.get(kid)

@@ -55,9 +55,12 @@ def make_limiters(http: HttpSettings, redis_url: str) -> tuple[Limiter, Limiter]
     so forged tokens are counted and stopped by it; the second after, keyed by the
     verified user, and its figures are the ``X-RateLimit-*`` headers."""
     storage = limiter_storage_uri(redis_url)
+    # A Redis that stops answering must fail a request (503), not hold its thread.
+    options: dict[str, str | int] = {"socket_timeout": 2, "socket_connect_timeout": 2}
     per_ip = Limiter(
         client_ip,
         storage_uri=storage,
+        storage_options=options,
         strategy="fixed-window",  # one INCR per window per request: the cheapest on Redis
         key_prefix="ratelimit:gw:ip",
         # Its headers would cost two more Redis reads per request; its 429 gets a
@@ -72,6 +75,11 @@ def make_limiters(http: HttpSettings, redis_url: str) -> tuple[Limiter, Limiter]
     per_user = Limiter(
         _user,
         storage_uri=storage,
+        storage_options=options,
+        # Redis failing between its check and its headers (after the service answered)
+        # must not turn the answer into a 500; a Redis already down has failed the
+        # request earlier, at the per-IP limit or the deny-list (503).
+        swallow_errors=True,
         strategy="fixed-window",
         key_prefix="ratelimit:gw:user",
         headers_enabled=True,

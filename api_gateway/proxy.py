@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import orjson
 from flask import Response, current_app, g, request
@@ -68,8 +69,8 @@ def forward(spec: RouteSpec) -> Response:
     """Send the current request to ``spec``'s service and relay its answer."""
     upstreams: Upstreams = current_app.extensions["optionsflow_upstreams"]
     path = request.path[len(API_PREFIX) :]
-    if request.query_string:
-        path += "?" + request.query_string.decode("latin-1")
+    if request.query_string:  # as received; raw non-ASCII bytes percent-encoded, not re-decoded
+        path += "?" + quote_from_bytes(request.query_string, safe="=&+%/:,;@!$'()*?")
     headers = {
         TRACE_HEADER: current_trace_id() or "",
         "X-Forwarded-For": request.remote_addr or "",

@@ -3,7 +3,8 @@
 RS256 verification (and PyJWT's strict base64url checks over a 3072-bit
 signature) costs more than the rest of a gateway request. A token is immutable,
 so its claims can be reused until it expires; revocation is still checked on
-every request (in Redis), and the cache is emptied when the JWKS changes.
+every request (in Redis). Each entry remembers the key id and the JWKS
+generation it was verified under: a withdrawn or replaced key ends its reuse.
 """
 
 from __future__ import annotations
@@ -12,8 +13,17 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from common.tokens import Claims
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    claims: Claims
+    kid: str
+    generation: int
+    """The :attr:`JwksCache.generation` it was verified under."""
 
 
 class TokenCache:
@@ -23,23 +33,23 @@ class TokenCache:
         self._size = size
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, Claims] = OrderedDict()
+        self._entries: OrderedDict[str, Verified] = OrderedDict()
 
-    def get(self, token: str) -> Claims | None:
-        """The claims of a cached, unexpired token."""
+    def get(self, token: str) -> Verified | None:
+        """The entry of a cached, unexpired token."""
         with self._lock:
-            claims = self._entries.get(token)
-            if claims is None:
+            entry = self._entries.get(token)
+            if entry is None:
                 return None
-            if claims.exp <= self._clock():
+            if entry.claims.exp <= self._clock():
                 del self._entries[token]
                 return None
             self._entries.move_to_end(token)
-            return claims
+            return entry
 
-    def put(self, token: str, claims: Claims) -> None:
+    def put(self, token: str, entry: Verified) -> None:
         with self._lock:
-            self._entries[token] = claims
+            self._entries[token] = entry
             self._entries.move_to_end(token)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from storage_service.store.port import Store, StoreError, StoreUnavailable
+from storage_service.store.port import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,28 +31,38 @@ class LazyStore:
         self._store: Store | None = None
         self._retry_at = 0.0
         self._error = ""
+        self._opening = False
         self._lock = threading.Lock()
 
     def get(self) -> Store:
-        """The store, opened on first use; :class:`StoreUnavailable` while it cannot be."""
+        """The store, opened on first use; :class:`StoreUnavailable` while it cannot be.
+
+        One request opens it; the others, and everyone until ``retry_s`` after a
+        failed attempt, are answered at once instead of queueing behind the attempt.
+        """
         store = self._store
         if store is not None:
             return store
-        with self._lock:  # one opening at a time; the others then find it open
+        with self._lock:
             if self._store is not None:
                 return self._store
-            if time.monotonic() < self._retry_at:
-                raise StoreUnavailable(f"store unavailable: {self._error}")
-            try:
-                self._store = self._open_store()
-            except (StoreError, ValueError) as exc:  # ValueError: a STORE_URL the adapter refuses
+            if self._opening or time.monotonic() < self._retry_at:
+                raise StoreUnavailable(f"store unavailable: {self._error or 'opening'}")
+            self._opening = True
+        try:
+            opened = self._open_store()
+        except Exception as exc:  # any failure to open is "unavailable", logged by type only
+            with self._lock:
+                self._opening = False
                 self._retry_at = time.monotonic() + self._retry_s
                 self._error = type(exc).__name__
-                # The message may quote the URL (credentials): only the type is logged.
-                log.warning("store could not be opened", extra={"error": self._error})
-                raise StoreUnavailable(f"store unavailable: {self._error}") from exc
-            log.info("store opened")
-            return self._store
+            # The message may quote the URL (credentials): only the type is logged.
+            log.warning("store could not be opened", extra={"error": self._error})
+            raise StoreUnavailable(f"store unavailable: {self._error}") from exc
+        with self._lock:
+            self._store, self._opening, self._error = opened, False, ""
+        log.info("store opened")
+        return opened
 
     def ping(self) -> None:
         """Readiness: return if the store opens and answers."""

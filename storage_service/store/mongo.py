@@ -100,7 +100,11 @@ class MongoStore:
             client: MongoClient[Doc] = MongoClient(url, tz_aware=False, **options)
         except ConfigurationError as exc:  # InvalidURI included
             raise ValueError(f"STORE_URL: {exc}") from exc
-        self._setup(client, database or _default_name(client), owns_client=True)
+        try:
+            self._setup(client, database or _default_name(client), owns_client=True)
+        except BaseException:
+            client.close()  # its monitor threads would outlive a store that never opened
+            raise
 
     @classmethod
     def from_client(cls, client: Any, database: str = DEFAULT_DATABASE) -> MongoStore:

@@ -3,12 +3,14 @@ keeping the old keys when auth_service fails."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 
 from api_gateway.jwks import JwksCache, JwksUnavailable
-from api_gateway.tokencache import TokenCache
+from api_gateway.tokencache import TokenCache, Verified
 from auth_service.keys import SigningKeys
 from common.tokens import Claims, Role, TokenType
 
@@ -48,12 +50,9 @@ def test_unknown_kid_refetches_at_most_every_min_refresh(
     signing_keys: SigningKeys, other_keys: SigningKeys
 ) -> None:
     clock, fetch = Clock(), Fetcher(signing_keys.jwks())
-    changes: list[int] = []
-    cache = JwksCache(
-        fetch, ttl_s=300, min_refresh_s=10, clock=clock, on_change=lambda: changes.append(1)
-    )
+    cache = JwksCache(fetch, ttl_s=300, min_refresh_s=10, clock=clock)
     cache.key(signing_keys.kid)
-    assert changes == [1]
+    assert cache.generation == 1
     for _ in range(5):  # forged key ids do not make the gateway hammer auth_service
         assert cache.key("forged") is None
     assert fetch.calls == 1
@@ -61,7 +60,7 @@ def test_unknown_kid_refetches_at_most_every_min_refresh(
     fetch.document = other_keys.jwks()  # the key was rotated
     assert cache.key(other_keys.kid) == other_keys.public_key
     assert fetch.calls == 2
-    assert changes == [1, 1]  # tokens verified with the old key are dropped
+    assert cache.generation == 2  # tokens verified under generation 1 are verified again
 
 
 def test_a_failed_refresh_keeps_the_keys(signing_keys: SigningKeys) -> None:
@@ -90,10 +89,38 @@ def test_no_keys_at_all_is_unavailable_and_retried_within_a_second(
     assert cache.key(signing_keys.kid) == signing_keys.public_key
 
 
+def test_the_same_keys_fetched_again_keep_the_generation(signing_keys: SigningKeys) -> None:
+    clock, fetch = Clock(), Fetcher(signing_keys.jwks())
+    cache = JwksCache(fetch, ttl_s=300, clock=clock)
+    cache.key(signing_keys.kid)
+    clock.now += 301
+    cache.key(signing_keys.kid)
+    assert fetch.calls == 2
+    assert cache.generation == 1
+
+
+def test_requests_wait_for_the_first_keys_instead_of_failing(signing_keys: SigningKeys) -> None:
+    started = threading.Event()
+
+    def slow_fetch() -> dict[str, Any]:
+        started.set()
+        time.sleep(0.3)
+        return signing_keys.jwks()
+
+    cache = JwksCache(slow_fetch, ttl_s=300)
+    results: dict[str, object] = {}
+    first = threading.Thread(target=lambda: results.update(a=cache.key(signing_keys.kid)))
+    first.start()
+    started.wait(5)
+    results["b"] = cache.key(signing_keys.kid)  # arrives while the first fetch is in flight
+    first.join(5)
+    assert results == {"a": signing_keys.public_key, "b": signing_keys.public_key}
+
+
 def test_token_cache_forgets_expired_tokens_and_keeps_its_bound() -> None:
     now = [100.0]
     cache = TokenCache(size=2, clock=lambda: now[0])
-    claims = Claims("u", Role.USER, TokenType.ACCESS, "j", 0, 150)
+    claims = Verified(Claims("u", Role.USER, TokenType.ACCESS, "j", 0, 150), "kid", 1)
     cache.put("a", claims)
     cache.put("b", claims)
     assert cache.get("a") == claims  # a is now the most recent
