@@ -152,6 +152,8 @@ class Breaker:
         )
         self._lock = threading.Lock()  # the gate: pybreaker's state read and moved as one
         self._trial_in_flight = False
+        self._epoch = 0
+        """How many times the circuit has opened."""
 
     @property
     def state(self) -> CircuitState:
@@ -168,22 +170,32 @@ class Breaker:
 
     def admit(self) -> bool:
         """Let a call through (True if it is the half-open trial); :class:`CircuitOpen` if not."""
+        return self.admit_with_epoch()[0]
+
+    def admit_with_epoch(self) -> tuple[bool, int]:
+        """:meth:`admit` and the number of times the circuit had opened, for :meth:`record`."""
         with self._lock:
             state = self._current()
             if state is CircuitState.CLOSED:
-                return False
+                return False, self._epoch
             if state is CircuitState.HALF_OPEN and not self._trial_in_flight:
                 self._trial_in_flight = True
-                return True
+                return True, self._epoch
         raise CircuitOpen(f"store circuit {self.name} open after repeated failures")
 
-    def record(self, outcome: Outcome, *, trial: bool) -> None:
-        """The end of a call :meth:`admit` let through (``trial`` as it answered)."""
+    def record(self, outcome: Outcome, *, trial: bool, epoch: int | None = None) -> None:
+        """The end of a call :meth:`admit` let through (``trial`` as it answered).
+
+        With ``epoch`` (from :meth:`admit_with_epoch`), a call let in before the
+        circuit last opened says nothing about the closed period after it.
+        """
         with self._lock:
             if trial:
                 self._trial_in_flight = False
             elif self._current() is not CircuitState.CLOSED:
                 return  # let in before the circuit opened: only the trial decides now
+            elif epoch is not None and epoch != self._epoch:
+                return  # let in before the circuit opened and closed again
             if outcome is not Outcome.NEUTRAL:
                 self._feed(outcome)
 
@@ -203,6 +215,9 @@ class Breaker:
         """Hand a success or failure to pybreaker, which counts it and moves the state."""
         if outcome is Outcome.SUCCESS:
             self._cb.call(_succeed)
-        else:
-            with contextlib.suppress(_StoreCallError):
-                self._cb.call(_fail)
+            return
+        was_open = self._cb.current_state == CircuitState.OPEN.value
+        with contextlib.suppress(_StoreCallError):
+            self._cb.call(_fail)
+        if not was_open and self._cb.current_state == CircuitState.OPEN.value:
+            self._epoch += 1

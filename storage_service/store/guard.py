@@ -104,7 +104,7 @@ class GuardedStore:
     def run(self, op: str, call: Callable[[Store], T]) -> T:
         """``call(store)`` under the timeout and the breaker; ``op`` labels the metrics."""
         try:
-            trial = self._breaker.admit()
+            trial, epoch = self._breaker.admit_with_epoch()
         except CircuitOpen as exc:
             STORE_CALLS.labels(op, StoreOutcome.REJECTED.value).inc()
             raise StoreUnavailable(
@@ -120,7 +120,7 @@ class GuardedStore:
             outcome = _outcome(exc)
             raise
         finally:
-            self._breaker.record(outcome, trial=trial)
+            self._breaker.record(outcome, trial=trial, epoch=epoch)
 
     def _timed(self, op: str, call: Callable[[Store], T]) -> T:
         future = self._pool.submit(self._invoke, call)

@@ -84,3 +84,17 @@ def test_a_neutral_trial_frees_the_slot_and_decides_nothing(
     breaker.record(Outcome.SUCCESS, trial=True)
     assert breaker.state is CircuitState.CLOSED
     assert sample("optionsflow_circuit_state", circuit="test") == 0
+
+
+def test_a_call_from_before_the_circuit_opened_does_not_count_after_it_closed(
+    breaker: Breaker, now: list[float]
+) -> None:
+    _, old_epoch = breaker.admit_with_epoch()  # a slow call, let in while closed
+    _fail(breaker, 2)  # the circuit opens meanwhile
+    now[0] += 10.0
+    trial, epoch = breaker.admit_with_epoch()
+    assert trial is True
+    breaker.record(Outcome.SUCCESS, trial=True, epoch=epoch)  # closed again
+    breaker.record(Outcome.FAILURE, trial=False, epoch=old_epoch)  # the slow call ends
+    _fail(breaker, 1)
+    assert breaker.state is CircuitState.CLOSED  # 1 failure of this period of 2 allowed
