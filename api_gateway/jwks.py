@@ -71,12 +71,14 @@ class JwksCache:
         self.generation = 0
 
     def _due(self, kid: str, now: float) -> bool:
-        expired = self._fetched_at is None or now - self._fetched_at >= self._ttl
-        if not (expired or kid not in self._keys) or self._refreshing:
+        if self._refreshing:
             return False
-        # Without any key every request fails, so try again sooner (but still not per request).
-        gap = self._min_refresh if self._keys else min(1.0, self._min_refresh)
-        return self._tried_at is None or now - self._tried_at >= gap
+        since_try = float("inf") if self._tried_at is None else now - self._tried_at
+        if self._fetched_at is None or now - self._fetched_at >= self._ttl:
+            # none yet or expired: fetch, but after a failure not more than once a second
+            return since_try >= min(1.0, self._min_refresh)
+        # a key id we do not know (rotation, or forged): at most every min_refresh_s
+        return kid not in self._keys and since_try >= self._min_refresh
 
     def _refresh(self, now: float) -> None:
         keys: dict[str, RSAPublicKey] = {}

@@ -13,6 +13,7 @@ import time
 import orjson
 import redis
 from flask import Flask
+from werkzeug.serving import make_server
 
 from api_gateway import create_app
 from auth_service.keys import SigningKeys
@@ -266,3 +267,42 @@ def test_retry_after_only_where_it_means_something(
     assert "Retry-After" not in ok.headers
     assert "X-RateLimit-Retry-After" not in ok.headers
     assert ok.headers["X-RateLimit-Limit"] == "1000"  # the per-user limit's figures
+
+
+def test_a_cached_token_stops_working_when_its_key_is_withdrawn(
+    gateway_settings: Settings, signing_keys: SigningKeys, other_keys: SigningKeys
+) -> None:
+    published = {"keys": signing_keys}
+    stub = Flask("rotating")
+
+    @stub.get("/auth/jwks.json")
+    def jwks() -> object:
+        return published["keys"].jwks()
+
+    @stub.get("/data/echo/<product>")
+    def echo(product: str) -> object:
+        return {"path": product}
+
+    server = make_server("127.0.0.1", 0, stub, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        http = dataclasses.replace(
+            gateway_settings.http, auth_url=url, storage_url=url, jwks_ttl_s=1
+        )
+        app = create_app(dataclasses.replace(gateway_settings, http=http), routes=ROUTES)
+        client = app.test_client()
+        old = _auth(_token(signing_keys))
+        assert client.get("/api/data/echo/NIFTY", headers=old).status_code == 200
+        assert client.get("/api/data/echo/NIFTY", headers=old).status_code == 200  # cached
+        published["keys"] = other_keys  # rotated: the old key is withdrawn
+        time.sleep(1.1)  # the JWKS is due again
+        withdrawn = client.get("/api/data/echo/NIFTY", headers=old)
+        assert withdrawn.status_code == 401
+        assert withdrawn.get_json()["error"]["code"] == "invalid_token"
+        new = _auth(_token(other_keys))
+        assert client.get("/api/data/echo/NIFTY", headers=new).status_code == 200
+    finally:
+        server.shutdown()
+        thread.join(5)
