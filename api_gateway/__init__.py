@@ -13,8 +13,15 @@ from werkzeug.wrappers import Response
 
 from api_gateway.authn import install_authentication
 from api_gateway.jwks import JwksCache
-from api_gateway.limits import install_limit_headers, make_limiters
-from api_gateway.proxy import API_PREFIX, BEARER, build_blueprint, require_json_object
+from api_gateway.limits import forget_windows, install_limit_headers, make_limiters
+from api_gateway.proxy import (
+    API_PREFIX,
+    BEARER,
+    REDIS_EXTENSION,
+    UPSTREAMS_EXTENSION,
+    build_blueprint,
+    require_json_object,
+)
 from api_gateway.shedding import install_shedding
 from api_gateway.tokencache import TokenCache
 from api_gateway.upstream import Upstreams
@@ -82,12 +89,14 @@ def create_app(
         settings,
         {"redis": client.ping, **{u.value: _alive(upstreams, u) for u in Upstream}},
     )
-    app.extensions["optionsflow_upstreams"] = upstreams
+    app.extensions[UPSTREAMS_EXTENSION] = upstreams
+    app.extensions[REDIS_EXTENSION] = client
     by_endpoint = {f"api.{spec.name}": spec for spec in specs}
     # before_request order: shed → per-IP limit → token → per-user limit → body
     install_shedding(app, by_endpoint, http.shed_inflight)
     install_limit_headers(app)
     per_ip, per_user = make_limiters(http, settings.redis_url)
+    app.before_request(forget_windows(per_user))
     per_ip.init_app(app)
     install_authentication(app, by_endpoint, jwks, client, verified)
     per_user.init_app(app)

@@ -10,9 +10,12 @@ a 200 carries none and a 503's own value survives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response, g, request
 from flask_limiter import ApplicationLimit, HeaderNames, Limiter, RequestLimit
 
+from api_gateway.limitstore import SCHEME_PREFIX, WindowMemoRedisStorage
 from common.settings import HttpSettings
 
 _UNLIMITED_PREFIXES = ("/api/docs", "/api/openapi.json")
@@ -74,7 +77,8 @@ def make_limiters(http: HttpSettings, redis_url: str) -> tuple[Limiter, Limiter]
     )
     per_user = Limiter(
         _user,
-        storage_uri=storage,
+        # its headers come from the memo of its own hit: no window reads (limitstore)
+        storage_uri=SCHEME_PREFIX + storage,
         storage_options=options,
         # Redis failing between its check and its headers (after the service answered)
         # must not turn the answer into a 500; a Redis already down has failed the
@@ -90,6 +94,18 @@ def make_limiters(http: HttpSettings, redis_url: str) -> tuple[Limiter, Limiter]
         ],
     )
     return per_ip, per_user
+
+
+def forget_windows(per_user: Limiter) -> Callable[[], None]:
+    """A before-request hook clearing the per-user storage's memo of the previous request;
+    register it before ``per_user.init_app``."""
+
+    def _forget() -> None:
+        storage = per_user.storage
+        if isinstance(storage, WindowMemoRedisStorage):
+            storage.forget()
+
+    return _forget
 
 
 def install_limit_headers(app: Flask) -> None:

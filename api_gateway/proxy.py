@@ -3,7 +3,8 @@
 Each route validates its path, query and body with the service's own schemas
 (422 naming the field before anything is forwarded), documents itself in the
 OpenAPI document, and forwards the request unchanged over the pooled client
-with the trace id, the client address and the caller's identity.
+with the trace id, the client address and the caller's identity; a route with
+an ``edge_key`` is first looked up in Redis (:mod:`api_gateway.edge`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import orjson
 from flask import Response, current_app, g, request
 from marshmallow import Schema, fields, validate
 
+from api_gateway.edge import edge_answer
 from api_gateway.limits import keep_upstream_limit_headers
 from api_gateway.upstream import Upstreams
 from common.api.errors import ErrorSchema
@@ -29,6 +31,8 @@ from common.web.responses import raw_json_response
 from common.web.tracing import TRACE_HEADER
 
 API_PREFIX = "/api"
+REDIS_EXTENSION = "optionsflow_redis"
+UPSTREAMS_EXTENSION = "optionsflow_upstreams"
 BEARER = "bearerAuth"
 
 _PASSED_BACK = (
@@ -67,7 +71,7 @@ def _path_schema(path: str) -> type[Schema] | None:
 
 def forward(spec: RouteSpec) -> Response:
     """Send the current request to ``spec``'s service and relay its answer."""
-    upstreams: Upstreams = current_app.extensions["optionsflow_upstreams"]
+    upstreams: Upstreams = current_app.extensions[UPSTREAMS_EXTENSION]
     path = request.path[len(API_PREFIX) :]
     if request.query_string:  # as received; raw non-ASCII bytes percent-encoded, not re-decoded
         path += "?" + quote_from_bytes(request.query_string, safe="=&+%/:,;@!$'()*?")
@@ -95,7 +99,14 @@ def forward(spec: RouteSpec) -> Response:
 
 
 def _view(spec: RouteSpec) -> Callable[..., Response]:
-    def view(*_parsed: Any, **_path: Any) -> Response:
+    def view(*parsed: Mapping[str, Any], **path: Any) -> Response:
+        if spec.edge_key is not None:
+            args = dict(path)
+            for validated in parsed:  # path and query arguments, as their schemas loaded them
+                args.update(validated)
+            answer = edge_answer(spec, args, current_app.extensions[REDIS_EXTENSION])
+            if answer is not None:
+                return answer
         return forward(spec)
 
     view.__name__ = view.__qualname__ = spec.name

@@ -3,9 +3,10 @@
 Run: ``.venv/bin/python bench/rest.py --rates 500 1000 --seconds 20``.
 
 Starts a private redis-server, auth_service, storage_service, analytics_service
-and api_gateway under gunicorn (the ``make up`` configuration: 2 workers each,
-gateway 32 threads), registers ``--users`` users and logs them in, puts one
-enriched chain (21 strikes) in ``latest:chain:*`` as the workers do, then sends
+and api_gateway under gunicorn (the ``make up`` configuration: 2 processes of 8
+threads each, the gateway one process per core plus one, of 32 threads),
+registers ``--users`` users and logs them in, puts one enriched chain (21
+strikes) in ``latest:chain:*`` as the workers do, then sends
 ``GET /api/data/chain/NIFTY?expiry=…`` at each rate for ``--seconds``.
 
 The load is open-loop: request *i* is due at ``t0 + i / rate`` whatever happened
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from common.devstack import gateway_processes
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.names import latest_chain_key
 from common.redis_client import make_redis
@@ -123,6 +125,7 @@ class Stack:
             env = base | {
                 "SERVICE_NAME": name, "PROXY_HOPS": "0" if gateway else "1",
                 "GUNICORN_THREADS": "32" if gateway else "8",
+                "WEB_CONCURRENCY": str(gateway_processes()) if gateway else "2",
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics),
             }  # fmt: skip
             log = self.workdir / f"{name}.log"

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority, RouteSpec, Upstream
+from common.names import latest_chain_key, latest_underlying_key
 from common.schemas import (
     PRODUCT_PATTERN,
     EnrichedChainSchema,
@@ -254,6 +256,16 @@ def _answers(ok: type[Schema], *, not_found: bool = True) -> dict[int, type[Sche
     return {200: ok, **errors}
 
 
+def latest_chain_edge_key(args: Mapping[str, Any]) -> str | None:
+    """``latest:chain:*`` of an explicit expiry; the nearest expiry needs the listing (None)."""
+    expiry = args.get("expiry")
+    return latest_chain_key(args["product"], expiry) if expiry else None
+
+
+def latest_underlying_edge_key(args: Mapping[str, Any]) -> str:
+    return latest_underlying_key(args["product"])
+
+
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         name="data_products",
@@ -276,6 +288,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         query=ChainQuery,
         priority=Priority.LIVE,
         tags=("data",),
+        edge_key=latest_chain_edge_key,
     ),
     RouteSpec(
         name="data_latest_underlying",
@@ -287,6 +300,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         query=NoQuery,
         priority=Priority.LIVE,
         tags=("data",),
+        edge_key=latest_underlying_edge_key,
     ),
     RouteSpec(
         name="data_chain_history",

@@ -5,11 +5,15 @@ OpenAPI document from the same table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from marshmallow import Schema
+
+EdgeKey = Callable[[Mapping[str, Any]], str | None]
+"""Validated path and query arguments → the Redis key holding the route's exact 200 body."""
 
 
 class Upstream(StrEnum):
@@ -48,3 +52,8 @@ class RouteSpec:
     """Needs a valid access token at the gateway."""
     priority: Priority = Priority.LIVE
     tags: tuple[str, ...] = field(default=())
+    edge_key: EdgeKey | None = None
+    """Where the answer already lies in Redis, byte for byte (``latest:*``, written by
+    the workers): the gateway serves a hit itself and forwards only a miss or a
+    ``None`` key. Only for routes whose service would answer a hit with those exact
+    bytes and nothing else."""

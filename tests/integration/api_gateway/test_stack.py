@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import orjson
 
@@ -98,34 +99,62 @@ def test_brute_force_gets_429_not_a_slower_401(stack: Stack) -> None:
     assert json.loads(body)["error"]["code"] == "rate_limited"
 
 
-def test_latest_chain_bytes_and_trace_id_in_every_log(stack: Stack) -> None:
-    access = stack.login("trader4")["access_token"]
-    payload = orjson.dumps({"product": "NIFTY", "expiry": "2099-12-31", "seq": 7, "calls": []})
-    client = make_redis(stack.redis_url)
-    client.set(latest_chain_key("NIFTY", "2099-12-31"), payload)
-    client.close()
-    status, headers, body = stack.request(
-        "GET", "/api/data/chain/NIFTY?expiry=2099-12-31", token=access,
-        headers={"X-Trace-ID": "trace-followed-1"},
-    )  # fmt: skip
-    assert status == 200
-    assert body == payload
-    assert headers["X-Trace-ID"] == "trace-followed-1"
-    # each service's access line for this request carries the trace id it was given
-    wanted = {"api_gateway": "/api/data/chain/NIFTY", "storage_service": "/data/chain/NIFTY"}
+def _access_lines(stack: Stack, wanted: dict[str, str], trace_id: str) -> dict[str, list[Any]]:
+    """Each service's access lines for its path in ``wanted`` with ``trace_id`` (up to 5 s)."""
     deadline = time.monotonic() + 5
-    found: dict[str, list[dict[str, object]]] = {}
+    found: dict[str, list[Any]] = {}
     while time.monotonic() < deadline:
         for name, path in wanted.items():
             lines = [json.loads(x) for x in stack.procs.log(name).splitlines() if x.startswith("{")]
-            found[name] = [x for x in lines if x.get("path") == path and x.get("status") == 200]
+            found[name] = [
+                x for x in lines if x.get("path") == path and x.get("trace_id") == trace_id
+            ]
         if all(found.values()):
             break
         time.sleep(0.1)
-    for name, lines in found.items():
-        assert lines, f"{name} logged no access line for the request"
-        assert [x["trace_id"] for x in lines] == ["trace-followed-1"], name
-        assert {x["service"] for x in lines} == {name}
+    return found
+
+
+def test_trace_id_in_every_log(stack: Stack) -> None:
+    access = stack.login("trader4")["access_token"]
+    status, headers, _ = stack.request(
+        "GET", "/api/products", token=access, headers={"X-Trace-ID": "trace-followed-1"}
+    )
+    assert status == 200
+    assert headers["X-Trace-ID"] == "trace-followed-1"
+    # each service logged one access line for this request, with the trace id it was given
+    wanted = {"api_gateway": "/api/products", "storage_service": "/products"}
+    for name, lines in _access_lines(stack, wanted, "trace-followed-1").items():
+        assert [(x["service"], x["status"]) for x in lines] == [(name, 200)], name
+
+
+def test_latest_chain_from_the_edge_and_a_miss_forwarded(stack: Stack) -> None:
+    access = stack.login("trader6")["access_token"]
+    payload = orjson.dumps({"product": "NIFTY", "expiry": "2099-12-31", "seq": 7, "calls": []})
+    client = make_redis(stack.redis_url)
+    client.set(latest_chain_key("NIFTY", "2099-12-31"), payload)
+    path = "/api/data/chain/NIFTY?expiry=2099-12-31"
+    status, headers, body = stack.request(
+        "GET", path, token=access, headers={"X-Trace-ID": "trace-hit-1"}
+    )
+    assert status == 200
+    assert body == payload  # the workers' exact bytes
+    assert headers["X-Cache"] == "hit"
+    assert int(headers["X-RateLimit-Remaining"]) < int(headers["X-RateLimit-Limit"])
+
+    client.delete(latest_chain_key("NIFTY", "2099-12-31"))
+    client.close()
+    status, headers, body = stack.request(
+        "GET", path, token=access, headers={"X-Trace-ID": "trace-miss-1"}
+    )
+    assert status == 404  # storage_service answered: nothing cached, nothing stored
+    assert json.loads(body)["error"]["code"] == "not_found"
+    storage = {"storage_service": "/data/chain/NIFTY"}
+    assert [
+        x["status"] for x in _access_lines(stack, storage, "trace-miss-1")["storage_service"]
+    ] == [404]
+    # the hit never reached storage_service (its log is written in order: the miss is there)
+    assert "trace-hit-1" not in stack.procs.log("storage_service")
 
 
 def test_bad_input_is_422_naming_the_field_never_500(stack: Stack) -> None:

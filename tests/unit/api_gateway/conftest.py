@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 from flask import Flask, jsonify, request
@@ -31,7 +32,14 @@ class EchoResponse(Schema):
     path = fields.String()
 
 
+def edge_key(args: Mapping[str, Any]) -> str | None:
+    """``edge:{product}``, unless ``n`` is given (then the service answers)."""
+    return None if "n" in args else f"edge:{args['product']}"
+
+
 ROUTES = (
+    RouteSpec("echo_edge", "GET", "/data/edge/<product>", Upstream.STORAGE, "Echo or cached",
+              {200: EchoResponse}, query=EchoQuery, edge_key=edge_key),
     RouteSpec("echo_live", "GET", "/data/echo/<product>", Upstream.STORAGE, "Echo",
               {200: EchoResponse}, query=EchoQuery),
     RouteSpec("echo_heavy", "GET", "/analytics/<product>/echo", Upstream.ANALYTICS, "Echo",
