@@ -12,10 +12,12 @@ every request. The claims end in ``g.claims``, forwarded to the service as
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import redis
 from flask import Flask, g, request
 
+from api_gateway.edge import prefetch_key, remember_prefetch
 from api_gateway.jwks import JwksCache, JwksUnavailable
 from api_gateway.tokencache import TokenCache, Verified
 from common.api.routes import RouteSpec
@@ -66,9 +68,21 @@ def jwks_still_vouches(jwks: JwksCache, entry: Verified) -> bool:
         return False
 
 
-def check_not_revoked(claims: Claims, client: redis.Redis) -> None:
-    if client.exists(access_revoked_key(claims.jti)):
+def check_not_revoked(
+    claims: Claims, client: redis.Redis, *, also_get: str | None = None
+) -> bytes | None:
+    """401 when the token is on the deny-list; the value at ``also_get`` read in the same
+    round trip (the edge prefetch), None without it."""
+    if also_get is None:
+        revoked, value = client.exists(access_revoked_key(claims.jti)), None
+    else:
+        pipe = client.pipeline(transaction=False)
+        pipe.exists(access_revoked_key(claims.jti))
+        pipe.get(also_get)
+        revoked, value = pipe.execute()
+    if revoked:
         raise ApiError(401, "token revoked", code="token_revoked", headers=_CHALLENGE)
+    return cast(bytes | None, value)
 
 
 def install_authentication(
@@ -97,5 +111,8 @@ def install_authentication(
             generation = jwks.generation
             claims = verify_access(token, jwks)
             cache.put(token, Verified(claims, token_kid(token), generation))
-        check_not_revoked(claims, client)
+        key = prefetch_key(spec)
+        value = check_not_revoked(claims, client, also_get=key)
+        if key is not None:
+            remember_prefetch(key, value)
         g.claims = claims

@@ -8,6 +8,11 @@ would. A miss, a route argument that gives no key (the nearest expiry needs
 the product listing) or a Redis error goes on to the service, which owns every
 fallback: the store, stale copies, 404. One Redis GET replaces a pooled HTTP
 call and a second Flask app on the hottest route (docs/PERFORMANCE.md).
+
+The GET even shares the token check's round trip: that check reads the
+deny-list anyway, and reads the key named by the raw path and query with it
+(:func:`prefetch_key`). The view uses that value only when the key its
+validated arguments name is the same one; otherwise it reads its own.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 import redis
-from flask import Response
+from flask import Response, g, request
 from prometheus_client import Counter
 
 from common.api.routes import RouteSpec
@@ -43,6 +48,28 @@ EDGE_READS = Counter(
 )
 
 
+def prefetch_key(spec: RouteSpec) -> str | None:
+    """The key ``spec`` will read, from the arguments as sent (not validated yet)."""
+    if spec.edge_key is None:
+        return None
+    args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
+    try:
+        return spec.edge_key(args)
+    except (KeyError, TypeError, ValueError):
+        return None  # the validation to come will answer 422
+
+
+def remember_prefetch(key: str, raw: bytes | None) -> None:
+    g.edge_prefetched = (key, raw)
+
+
+def _read(client: redis.Redis, key: str) -> bytes | None:
+    prefetched: tuple[str, bytes | None] | None = g.pop("edge_prefetched", None)
+    if prefetched is not None and prefetched[0] == key:
+        return prefetched[1]
+    return cast(bytes | None, client.get(key))
+
+
 def edge_answer(spec: RouteSpec, args: Mapping[str, Any], client: redis.Redis) -> Response | None:
     """The cached answer of ``spec`` for its validated ``args``; None to forward the request."""
     if spec.edge_key is None:
@@ -51,7 +78,7 @@ def edge_answer(spec: RouteSpec, args: Mapping[str, Any], client: redis.Redis) -
     if key is None:
         return None
     try:
-        raw = cast(bytes | None, client.get(key))
+        raw = _read(client, key)
     except redis.RedisError as exc:
         EDGE_READS.labels(spec.name, EdgeResult.ERROR.value).inc()
         log.warning("edge read failed", extra={"key": key, "error": str(exc)})

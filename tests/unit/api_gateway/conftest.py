@@ -22,6 +22,7 @@ from common.settings import Settings, load_settings
 class EchoQuery(Schema):
     n = fields.Integer(validate=validate.Range(1, 100))
     delay = fields.Float(validate=validate.Range(0, 5))
+    v = fields.Integer(validate=validate.Range(0, 100))
 
 
 class EchoBody(Schema):
@@ -33,8 +34,11 @@ class EchoResponse(Schema):
 
 
 def edge_key(args: Mapping[str, Any]) -> str | None:
-    """``edge:{product}``, unless ``n`` is given (then the service answers)."""
-    return None if "n" in args else f"edge:{args['product']}"
+    """``edge:{product}`` or ``edge:{product}:{v}``, unless ``n`` is given (then the
+    service answers). ``v=07`` names another key before validation than after."""
+    if "n" in args:
+        return None
+    return f"edge:{args['product']}" + (f":{args['v']}" if "v" in args else "")
 
 
 ROUTES = (
