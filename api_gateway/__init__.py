@@ -12,7 +12,6 @@ from flask import Flask, send_from_directory
 from werkzeug.wrappers import Response
 
 from api_gateway.authn import install_authentication
-from api_gateway.jwks import JwksCache
 from api_gateway.limits import forget_windows, install_limit_headers, make_limiters
 from api_gateway.proxy import (
     API_PREFIX,
@@ -23,9 +22,10 @@ from api_gateway.proxy import (
     require_json_object,
 )
 from api_gateway.shedding import install_shedding
-from api_gateway.tokencache import TokenCache
 from api_gateway.upstream import Upstreams
+from common.access import AccessTokens
 from common.api.routes import RouteSpec, Upstream
+from common.jwks import JwksCache
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
 from common.web import create_base_app
@@ -82,8 +82,7 @@ def create_app(
             raise RuntimeError(f"JWKS answered {answer.status}")
         return dict(orjson.loads(answer.body))
 
-    verified = TokenCache()
-    jwks = JwksCache(fetch_jwks, ttl_s=http.jwks_ttl_s)
+    tokens = AccessTokens(JwksCache(fetch_jwks, ttl_s=http.jwks_ttl_s))
     app = create_base_app(
         "api_gateway",
         settings,
@@ -98,7 +97,7 @@ def create_app(
     per_ip, per_user = make_limiters(http, settings.redis_url)
     app.before_request(forget_windows(per_user))
     per_ip.init_app(app)
-    install_authentication(app, by_endpoint, jwks, client, verified)
+    install_authentication(app, by_endpoint, tokens, client)
     per_user.init_app(app)
     app.before_request(require_json_object(by_endpoint))
     api = make_api(

@@ -4,7 +4,7 @@ A route whose :class:`RouteSpec` has ``auth=True`` needs ``Authorization: Bearer
 <access token>``. The check runs between the per-IP limit (so every request, a
 forged token included, is counted and a flood is stopped before any signature
 is checked) and the per-user limit (keyed by the verified user). Tokens already
-verified are reused from a :class:`TokenCache`; the deny-list is consulted on
+verified are reused (:class:`common.access.AccessTokens`); the deny-list is consulted on
 every request. The claims end in ``g.claims``, forwarded to the service as
 ``X-User-Id`` / ``X-User-Role``.
 """
@@ -18,18 +18,10 @@ import redis
 from flask import Flask, g, request
 
 from api_gateway.edge import prefetch_key, remember_prefetch
-from api_gateway.jwks import JwksCache, JwksUnavailable
-from api_gateway.tokencache import TokenCache, Verified
+from common.access import AccessTokens, JwksUnavailable
 from common.api.routes import RouteSpec
 from common.names import access_revoked_key
-from common.tokens import (
-    Claims,
-    TokenError,
-    TokenExpiredError,
-    TokenType,
-    token_kid,
-    verify_token,
-)
+from common.tokens import Claims, TokenError, TokenExpiredError
 from common.web.errors import ApiError
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="optionsflow"'}
@@ -46,10 +38,11 @@ def bearer_token(header: str | None) -> str:
     return token
 
 
-def verify_access(token: str, jwks: JwksCache) -> Claims:
-    """Claims of a valid access token; 401 (or 503 without keys) otherwise."""
+def verify_access(token: str, tokens: AccessTokens) -> Claims:
+    """Claims of a valid access token (reused when verified before); 401 (or 503 without
+    keys) otherwise."""
     try:
-        return verify_token(token, TokenType.ACCESS, jwks.key)
+        return tokens.claims(token)
     except JwksUnavailable as exc:
         raise ApiError(
             503, "token keys unavailable", code="unavailable", headers={"Retry-After": "1"}
@@ -58,14 +51,6 @@ def verify_access(token: str, jwks: JwksCache) -> Claims:
         raise ApiError(401, str(exc), code="token_expired", headers=_CHALLENGE) from exc
     except TokenError as exc:
         raise ApiError(401, str(exc), code="invalid_token", headers=_CHALLENGE) from exc
-
-
-def jwks_still_vouches(jwks: JwksCache, entry: Verified) -> bool:
-    """The key that verified a cached token is still published, unchanged."""
-    try:
-        return jwks.key(entry.kid) is not None and jwks.generation == entry.generation
-    except JwksUnavailable:
-        return False
 
 
 def check_not_revoked(
@@ -88,9 +73,8 @@ def check_not_revoked(
 def install_authentication(
     app: Flask,
     routes: Mapping[str, RouteSpec],
-    jwks: JwksCache,
+    tokens: AccessTokens,
     client: redis.Redis,
-    cache: TokenCache,
 ) -> None:
     """Check the token of every request to a route that needs one (``routes`` by endpoint).
 
@@ -102,15 +86,7 @@ def install_authentication(
         spec = routes.get(request.endpoint or "")
         if spec is None or not spec.auth:
             return
-        token = bearer_token(request.headers.get("Authorization"))
-        entry = cache.get(token)
-        # jwks.key() also refreshes an expired JWKS, so cached tokens do not pin old keys.
-        if entry is not None and jwks_still_vouches(jwks, entry):
-            claims = entry.claims
-        else:
-            generation = jwks.generation
-            claims = verify_access(token, jwks)
-            cache.put(token, Verified(claims, token_kid(token), generation))
+        claims = verify_access(bearer_token(request.headers.get("Authorization")), tokens)
         key = prefetch_key(spec)
         value = check_not_revoked(claims, client, also_get=key)
         if key is not None:

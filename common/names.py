@@ -23,6 +23,10 @@ MARKET_CHANNELS: tuple[Channel, ...] = (
 
 LOG_STREAM = "logs"
 
+SOCKETIO_CHANNEL = "optionsflow:socketio"
+"""Pub/Sub channel of the Socket.IO message queue between socket_gateway instances
+(Pub/Sub ignores database numbers: the name keeps it apart)."""
+
 
 def deadletter_key(channel: str) -> str:
     """Redis list holding messages of ``channel`` that failed validation."""

@@ -110,6 +110,29 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SocketSettings:
+    """The Socket.IO gateway: limits, heartbeat and the degraded mode."""
+
+    public_url: str | None
+    """Where browsers reach it (the dashboard's ``/config.json``); ``None``: the page's
+    host on ``SOCKET_GATEWAY_PORT``."""
+    cors_origins: tuple[str, ...]
+    """Origins allowed to connect from a browser (``*``: any; tokens, not cookies, authorise)."""
+    max_connections_per_ip: int
+    """Connections one client address may hold on one gateway instance."""
+    max_subscriptions: int
+    """Subscriptions (product, expiry) one connection may hold."""
+    ping_interval_s: float
+    ping_timeout_s: float
+    degrade_lag_ms: float
+    """An update waiting longer than this before its emit switches to the degraded mode."""
+    degraded_rate_hz: float
+    """In the degraded mode, updates per second per room at most (the newest is sent)."""
+    recover_s: float
+    """Calm this long (the emit loop busy under half the time) brings the normal mode back."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment
     log_level: str
@@ -128,6 +151,7 @@ class Settings:
     jwt_public_key_path: Path | None
     pipeline: PipelineSettings
     http: HttpSettings
+    socket: SocketSettings
 
     @property
     def is_production(self) -> bool:
@@ -200,6 +224,21 @@ def _http(env: Env) -> HttpSettings:
     )
 
 
+def _socket(env: Env) -> SocketSettings:
+    origins = tuple(o.strip() for o in env.str("SOCKET_CORS_ORIGINS", "*").split(",") if o.strip())
+    return SocketSettings(
+        public_url=(env.str("SOCKET_PUBLIC_URL", "") or "").rstrip("/") or None,
+        cors_origins=origins or ("*",),
+        max_connections_per_ip=env.int("SOCKET_MAX_CONN_PER_IP", 50, validate=Range(1, 1_000_000)),
+        max_subscriptions=env.int("SOCKET_MAX_SUBSCRIPTIONS", 20, validate=Range(1, 10_000)),
+        ping_interval_s=env.float("SOCKET_PING_INTERVAL_S", 25.0, validate=Range(0.1, 3600.0)),
+        ping_timeout_s=env.float("SOCKET_PING_TIMEOUT_S", 20.0, validate=Range(0.1, 3600.0)),
+        degrade_lag_ms=env.float("SOCKET_DEGRADE_LAG_MS", 250.0, validate=Range(1.0, 60_000.0)),
+        degraded_rate_hz=env.float("SOCKET_DEGRADED_RATE_HZ", 1.0, validate=Range(0.01, 100.0)),
+        recover_s=env.float("SOCKET_RECOVER_S", 5.0, validate=Range(0.01, 3600.0)),
+    )
+
+
 def load_settings() -> Settings:
     """Read and validate settings from the process environment."""
     env = Env(eager=True)
@@ -230,6 +269,7 @@ def load_settings() -> Settings:
             jwt_public_key_path=env.path("JWT_PUBLIC_KEY_PATH", None),
             pipeline=_pipeline(env),
             http=_http(env),
+            socket=_socket(env),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):

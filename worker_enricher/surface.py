@@ -9,13 +9,13 @@ from typing import Any, cast
 import numpy as np
 import orjson
 
+from common.deadletter import push_deadletters
 from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
 from common.schemas import OptionType
 from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
 from worker_enricher.analytics import implied_vol, quote_price
 from worker_enricher.cache import epoch_ms
 from worker_enricher.context import WorkerContext
-from worker_enricher.deadletter import push_deadletters
 from worker_enricher.validation import validate_all
 
 REFRESH_MS = 1000

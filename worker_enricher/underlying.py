@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import orjson
 
+from common.deadletter import push_deadletters
 from common.names import (
     CLOSED_CANDLES_KEY,
     SPOT_KEY,
@@ -21,7 +22,6 @@ from common.names import (
 from common.timestamps import format_ts, now_ts
 from worker_enricher.cache import epoch_ms, keep_newest
 from worker_enricher.context import WorkerContext
-from worker_enricher.deadletter import push_deadletters
 from worker_enricher.validation import validate_all
 
 log = logging.getLogger(__name__)

@@ -27,11 +27,11 @@ import redis
 from celery import Celery
 from kombu.exceptions import OperationalError
 
+from common.deadletter import DEADLETTERS, push_deadletters
 from common.names import ENRICH_QUEUE, MARKET_CHANNELS, Channel
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError
 from worker_enricher.celery_config import TASKS, broker_url, make_celery
-from worker_enricher.deadletter import DEADLETTERS, push_deadletters
 from worker_enricher.subscriber import metrics
 from worker_enricher.subscriber.batcher import Batcher
 from worker_enricher.subscriber.reader import PubSubReader

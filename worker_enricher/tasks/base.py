@@ -9,13 +9,13 @@ from typing import Any
 import redis
 from celery import Task
 
+from common.deadletter import push_deadletters
 from common.jsonlog import trace
 from common.names import Channel
 from common.redis_client import make_redis
 from common.settings import SettingsError, load_settings
 from storage_service.store import StoreError, StoreUnavailable
 from worker_enricher.context import WorkerContext, get_context
-from worker_enricher.deadletter import push_deadletters
 
 log = logging.getLogger(__name__)
 

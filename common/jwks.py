@@ -1,4 +1,4 @@
-"""The gateway's copy of auth_service's public keys (JWKS), cached and refreshed.
+"""A gateway's copy of auth_service's public keys (JWKS), cached and refreshed.
 
 Keys are fetched once, kept for ``ttl_s``, and fetched again early when a token
 names a key id the cache does not know (a rotated key) — at most once every

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from api_gateway.jwks import JwksCache, JwksUnavailable
-from api_gateway.tokencache import TokenCache, Verified
 from auth_service.keys import SigningKeys
+from common.jwks import JwksCache, JwksUnavailable
+from common.tokencache import TokenCache, Verified
 from common.tokens import Claims, Role, TokenType
 
 

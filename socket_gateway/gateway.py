@@ -1,0 +1,227 @@
+"""One Socket.IO gateway instance: who may connect, what they subscribe to, and the
+fan-out of enriched updates to their rooms."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Any, cast
+
+import orjson
+import redis
+from flask_socketio import ConnectionRefusedError as SocketRefused
+from flask_socketio import SocketIO
+
+from common.access import AccessTokens, JwksUnavailable
+from common.names import latest_chain_key, latest_underlying_key
+from common.redis_client import make_redis
+from common.settings import Settings
+from common.timestamps import parse_ts
+from common.tokens import Claims, TokenError, TokenExpiredError
+from socket_gateway.fanout import Fanout, Mode, Update
+from socket_gateway.limits import ConnectionLimits
+from socket_gateway.listener import CHAIN_UPDATE, UNDERLYING_UPDATE, EnrichedListener
+from socket_gateway.metrics import (
+    CONNECTIONS,
+    DEGRADED,
+    DELIVERY_DELAY,
+    EMIT_LAG,
+    EMITS,
+    REFUSED,
+    ROOMS,
+    SUPERSEDED,
+)
+from socket_gateway.rooms import Subscription, is_subscription_room
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/"
+
+
+class Refusal(SocketRefused):  # type: ignore[misc]  # python-socketio is untyped
+    """A refused connection: the client's ``connect_error`` has ``message`` = the reason
+    and ``data`` = ``{code, message}``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, {"code": code, "message": message})
+        self.code = code
+
+
+class SubscribeError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def body(self) -> dict[str, str]:
+        return {"code": self.code, "message": str(self)}
+
+
+class SocketGateway:
+    """State and policy of one instance; the event handlers (events.py) call it."""
+
+    def __init__(self, settings: Settings, socketio: SocketIO, tokens: AccessTokens) -> None:
+        assert settings.redis_url is not None
+        self.settings = settings
+        self.socketio = socketio
+        self.tokens = tokens
+        self.redis = make_redis(settings.redis_url, socket_timeout=2.0, retries=1)
+        cfg = settings.socket
+        self.limits = ConnectionLimits(
+            per_ip=cfg.max_connections_per_ip, subscriptions=cfg.max_subscriptions
+        )
+        self.fanout = Fanout(
+            self._emit,
+            self._announce,
+            degrade_lag_s=cfg.degrade_lag_ms / 1000,
+            rate_hz=cfg.degraded_rate_hz,
+            recover_s=cfg.recover_s,
+            on_emitted=_observe,
+        )
+        self.listener = EnrichedListener(
+            lambda: make_redis(cast(str, settings.redis_url), socket_timeout=None, retries=0),
+            self.offer,
+            self.has_clients,
+            deadletter_max=settings.pipeline.deadletter_max,
+        )
+        self._wake = threading.Event()
+        self._stopped = False
+        self._superseded_seen = 0
+
+    # -- connections ---------------------------------------------------------------
+
+    def authenticate(self, auth: object) -> Claims:
+        """Claims of the access token in the connect ``auth`` payload, or :class:`Refusal`."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise Refusal("unauthorized", "missing access token (auth={token: ...})")
+        try:
+            claims = self.tokens.claims(token)
+        except TokenExpiredError as exc:
+            raise Refusal("token_expired", str(exc)) from exc
+        except TokenError as exc:
+            raise Refusal("invalid_token", str(exc)) from exc
+        except JwksUnavailable as exc:
+            raise Refusal("unavailable", "token keys unavailable; retry shortly") from exc
+        try:
+            revoked = self.tokens.revoked(claims, self.redis)
+        except redis.RedisError as exc:
+            raise Refusal("unavailable", "cannot check the token now; retry shortly") from exc
+        if revoked:
+            raise Refusal("token_revoked", "token revoked")
+        return claims
+
+    def connect(self, sid: str, ip: str, auth: object) -> Claims:
+        try:
+            claims = self.authenticate(auth)
+            if not self.limits.admit(sid, ip):
+                raise Refusal(
+                    "too_many_connections",
+                    f"at most {self.limits.per_ip} connections per client address",
+                )
+        except Refusal as refusal:
+            REFUSED.labels(refusal.code).inc()
+            log.info("connection refused", extra={"reason": refusal.code, "ip": ip})
+            raise
+        CONNECTIONS.set(self.limits.connections)
+        return claims
+
+    def disconnect(self, sid: str) -> None:
+        self.limits.release(sid)
+        CONNECTIONS.set(self.limits.connections)
+        ROOMS.set(self.room_count())
+
+    def listener_check(self) -> None:
+        """Readiness: subscribed to the enriched channels."""
+        if not self.listener.subscribed:
+            raise RuntimeError("not subscribed to the enriched channels")
+
+    # -- subscriptions -------------------------------------------------------------
+
+    def snapshot(self, sub: Subscription) -> list[tuple[str, dict[str, Any]]]:
+        """The newest cached updates of ``sub`` as (event, payload); SubscribeError when
+        nothing is live for it."""
+        keys = [latest_underlying_key(sub.product)]
+        if sub.expiry is not None:
+            keys.insert(0, latest_chain_key(sub.product, sub.expiry))
+        try:
+            found = cast(list[bytes | None], self.redis.mget(keys))
+        except redis.RedisError as exc:
+            raise SubscribeError("unavailable", "cannot read the cache now; retry") from exc
+        if sub.expiry is not None and found[0] is None:
+            raise SubscribeError(
+                "unknown_subscription", f"no live chain for {sub.product} {sub.expiry}"
+            )
+        if sub.expiry is None and found[0] is None:
+            raise SubscribeError("unknown_subscription", f"no live data for {sub.product}")
+        events = (CHAIN_UPDATE, UNDERLYING_UPDATE) if sub.expiry else (UNDERLYING_UPDATE,)
+        return [(e, orjson.loads(raw)) for e, raw in zip(events, found, strict=True) if raw]
+
+    def room_count(self) -> int:
+        """Subscription rooms with clients here (each client's own room is not counted)."""
+        rooms = self.socketio.server.manager.rooms.get(NAMESPACE, {})
+        return sum(1 for name, members in rooms.items() if is_subscription_room(name) and members)
+
+    def has_clients(self, room: str) -> bool:
+        return bool(self.socketio.server.manager.rooms.get(NAMESPACE, {}).get(room))
+
+    # -- fan-out -------------------------------------------------------------------
+
+    def offer(self, update: Update) -> None:
+        self.fanout.offer(update)
+        self._wake.set()
+
+    def _emit(self, update: Update) -> None:
+        # Every instance reads the enriched channels itself: emit to local clients only.
+        self.socketio.emit(
+            update.event, update.payload, to=update.room, namespace=NAMESPACE, ignore_queue=True
+        )
+        EMITS.labels(update.event).inc()
+
+    def _announce(self, mode: Mode) -> None:
+        DEGRADED.set(1 if mode is Mode.DEGRADED else 0)
+        cfg = self.settings.socket
+        log.warning("emit mode changed", extra={"mode": mode.value, "pending": self.fanout.pending})
+        rate = cfg.degraded_rate_hz if mode is Mode.DEGRADED else None
+        self.socketio.emit(
+            "mode",
+            {"mode": mode.value, "max_rate_hz": rate},
+            namespace=NAMESPACE,
+            ignore_queue=True,
+        )
+
+    def run_fanout(self) -> None:
+        while not self._stopped:
+            try:
+                wait = self.fanout.step()
+            except Exception:  # an emit that fails must not end the loop
+                log.exception("fan-out step failed")
+                wait = 0.1
+            superseded = self.fanout.stats.superseded
+            if superseded > self._superseded_seen:
+                SUPERSEDED.inc(superseded - self._superseded_seen)
+                self._superseded_seen = superseded
+            if wait > 0:
+                self._wake.wait(timeout=wait)
+                self._wake.clear()
+            else:
+                self.socketio.sleep(0)  # let the clients' writers run
+
+    def start(self) -> None:
+        """Start the listener and the fan-out loop as background tasks."""
+        self.socketio.start_background_task(self.listener.run)
+        self.socketio.start_background_task(self.run_fanout)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.listener.stop()
+        self._wake.set()
+
+
+def _observe(update: Update, lag_s: float) -> None:
+    EMIT_LAG.observe(lag_s)
+    origin = update.payload.get("timestamp")
+    if isinstance(origin, str):
+        with contextlib.suppress(ValueError):
+            DELIVERY_DELAY.observe(max(0.0, time.time() - parse_ts(origin).timestamp()))

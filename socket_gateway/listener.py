@@ -1,0 +1,140 @@
+"""Reads ``enriched:option_chain`` and ``enriched:underlying`` and offers each update to
+the fan-out, for the rooms that have clients in this instance.
+
+Every instance reads both channels and emits to its own clients only, so an
+update crosses Redis once per instance whatever the number of clients. A
+message that cannot be routed (not JSON, no product or expiry) is counted,
+logged and kept in ``deadletter:{channel}``; the listener goes on. A lost
+connection is retried with capped, jittered backoff; updates published
+meanwhile are lost to this instance (Pub/Sub), and a client's next
+``subscribe`` or the next update puts it right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import redis
+
+from common.deadletter import push_deadletters
+from common.names import Channel
+from socket_gateway.fanout import Update
+from socket_gateway.metrics import MALFORMED, UPDATES_IN
+from socket_gateway.rooms import chain_room, underlying_room
+
+log = logging.getLogger(__name__)
+
+CHAIN_UPDATE = "chain_update"
+UNDERLYING_UPDATE = "underlying_update"
+CHANNELS = (Channel.ENRICHED_OPTION_CHAIN, Channel.ENRICHED_UNDERLYING)
+_BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.2, 10.0
+
+
+class UnroutableError(ValueError):
+    """An enriched message without what its room is named from."""
+
+
+def route(channel: str, data: bytes) -> Update:
+    """The room update a message of ``channel`` makes; :class:`UnroutableError` otherwise."""
+    try:
+        payload = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UnroutableError(f"not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise UnroutableError("not a JSON object")
+    product = payload.get("product")
+    if not isinstance(product, str) or not product:
+        raise UnroutableError("no product")
+    if channel == Channel.ENRICHED_OPTION_CHAIN:
+        expiry = payload.get("expiry")
+        if not isinstance(expiry, str) or not expiry:
+            raise UnroutableError("no expiry")
+        return Update(chain_room(product, expiry), CHAIN_UPDATE, payload)
+    if channel == Channel.ENRICHED_UNDERLYING:
+        return Update(underlying_room(product), UNDERLYING_UPDATE, payload)
+    raise UnroutableError(f"unexpected channel {channel}")
+
+
+class EnrichedListener:
+    """One Pub/Sub subscription; :meth:`run` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        connect: Callable[[], redis.Redis],
+        offer: Callable[[Update], None],
+        has_clients: Callable[[str], bool],
+        *,
+        deadletter_max: int,
+    ) -> None:
+        self._connect = connect
+        self._offer = offer
+        self._has_clients = has_clients
+        self._deadletter_max = deadletter_max
+        self._stopped = False
+        self._pubsub: Any = None
+        self._client: redis.Redis | None = None
+        self.subscribed = False
+
+    def handle(self, channel: str, data: bytes) -> None:
+        UPDATES_IN.labels(channel).inc()
+        try:
+            update = route(channel, data)
+        except UnroutableError as exc:
+            MALFORMED.inc()
+            if self._client is not None:
+                try:
+                    push_deadletters(
+                        self._client, channel, [(data, str(exc))], "socket", self._deadletter_max
+                    )
+                except redis.RedisError:
+                    log.warning("dead letter not kept", extra={"channel": channel})
+            return
+        if self._has_clients(update.room):
+            self._offer(update)
+
+    def run(self) -> None:
+        backoff = _BACKOFF_FIRST_S
+        while not self._stopped:
+            try:
+                self._client = self._connect()
+                self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                self._pubsub.subscribe(*[c.value for c in CHANNELS])
+                self.subscribed = True
+                backoff = _BACKOFF_FIRST_S
+                log.info("listening", extra={"channels": [c.value for c in CHANNELS]})
+                for message in self._pubsub.listen():
+                    if self._stopped:
+                        break
+                    if message.get("type") == "message":
+                        self.handle(message["channel"].decode(), message["data"])
+            except (redis.RedisError, OSError, ValueError) as exc:
+                if self._stopped:
+                    break
+                log.warning(
+                    "enriched listener lost Redis; reconnecting",
+                    extra={"error": f"{type(exc).__name__}: {exc}", "backoff_s": backoff},
+                )
+                time.sleep(random.uniform(0, backoff))  # full jitter
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+            finally:
+                self.subscribed = False
+                self._close()
+
+    def _close(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                pubsub.close()
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._close()

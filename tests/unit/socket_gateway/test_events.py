@@ -1,0 +1,187 @@
+"""Connect, subscribe, unsubscribe and the fan-out, in-process against a real Redis."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import redis
+from flask import Flask
+
+from auth_service.keys import SigningKeys
+from auth_service.tokens import Role, TokenService
+from common.names import Channel, access_revoked_key, deadletter_key
+from socket_gateway.fanout import Mode
+from tests.unit.socket_gateway.conftest import gateway
+
+CHAIN = {
+    "product": "NIFTY",
+    "expiry": "2099-12-31",
+    "seq": 7,
+    "timestamp": "2026-12-02T10:00:00.000Z",
+}
+TICK = {"product": "NIFTY", "price": 24_000.5, "seq": 3, "timestamp": "2026-12-02T10:00:00.000Z"}
+
+
+def _client(app: Flask, auth: object) -> Any:
+    return app.extensions["socketio"].test_client(app, auth=auth)
+
+
+def _events(client: Any, name: str) -> list[Any]:
+    return [m["args"][0] for m in client.get_received() if m["name"] == name]
+
+
+def _cache(client: redis.Redis) -> None:
+    client.set("latest:chain:NIFTY:2099-12-31", orjson.dumps(CHAIN))
+    client.set("latest:underlying:NIFTY", orjson.dumps(TICK))
+
+
+def test_connect_needs_a_valid_unrevoked_token(
+    app: Flask, token: Callable[..., str], other_keys: SigningKeys, redis_client: redis.Redis
+) -> None:
+    assert not _client(app, None).is_connected()
+    assert not _client(app, {"token": ""}).is_connected()
+    assert not _client(app, {"token": "not.a.jwt"}).is_connected()
+    foreign = TokenService(other_keys).issue_access("u1", Role.USER)
+    assert not _client(app, {"token": foreign}).is_connected()
+    expired = token(clock=lambda: dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    assert not _client(app, {"token": expired}).is_connected()
+    good = token()
+    assert _client(app, {"token": good}).is_connected()
+    jti = json.loads(base64.urlsafe_b64decode(good.split(".")[1] + "=="))["jti"]
+    redis_client.set(access_revoked_key(jti), 1)
+    assert not _client(app, {"token": good}).is_connected()
+    assert gateway(app).limits.connections == 1
+
+
+def test_connections_per_address_are_limited(app: Flask, token: Callable[..., str]) -> None:
+    clients = [_client(app, {"token": token(f"u{i}")}) for i in range(4)]
+    assert [c.is_connected() for c in clients] == [True, True, True, False]
+    clients[0].disconnect()
+    assert _client(app, {"token": token()}).is_connected()  # a slot came free
+
+
+def test_subscribe_sends_the_cached_snapshot_first(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    _cache(redis_client)
+    client = _client(app, {"token": token()})
+    ack = client.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, callback=True)
+    assert ack == {"ok": True, "rooms": ["chain:NIFTY:2099-12-31", "underlying:NIFTY"]}
+    received = client.get_received()
+    assert [(m["name"], m["args"][0]) for m in received] == [
+        ("chain_update", CHAIN), ("underlying_update", TICK)
+    ]  # fmt: skip
+    ack = client.emit("subscribe", {"product": "NIFTY"}, callback=True)
+    assert ack == {"ok": True, "rooms": ["underlying:NIFTY"]}
+    assert _events(client, "underlying_update") == [TICK]
+
+
+def test_bad_and_unknown_subscriptions_get_an_error_event(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    _cache(redis_client)
+    client = _client(app, {"token": token()})
+    cases = [
+        ({"product": "nifty", "expiry": "2099-12-31"}, "invalid_subscription"),
+        ({"product": "NIFTY", "expiry": "2099-13-01"}, "invalid_subscription"),
+        ("NIFTY", "invalid_subscription"),
+        ({"product": "NIFTY", "expiry": "2099-12-30"}, "unknown_subscription"),
+        ({"product": "BANKNIFTY"}, "unknown_subscription"),
+    ]
+    for payload, code in cases:
+        ack = client.emit("subscribe", payload, callback=True)
+        assert ack["ok"] is False, payload
+        assert ack["error"]["code"] == code, payload
+        assert [e["code"] for e in _events(client, "error")] == [code], payload
+    assert gateway(app).room_count() == 0  # nothing joined on the way
+
+
+def test_subscriptions_per_connection_are_limited(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    _cache(redis_client)
+    redis_client.set(
+        "latest:chain:NIFTY:2099-12-24", orjson.dumps({**CHAIN, "expiry": "2099-12-24"})
+    )
+    redis_client.set(
+        "latest:chain:NIFTY:2099-12-17", orjson.dumps({**CHAIN, "expiry": "2099-12-17"})
+    )
+    client = _client(app, {"token": token()})
+    acks = [
+        client.emit("subscribe", {"product": "NIFTY", "expiry": e}, callback=True)
+        for e in ("2099-12-31", "2099-12-24", "2099-12-31", "2099-12-17")
+    ]
+    assert [a["ok"] for a in acks] == [True, True, True, False]  # the repeat costs nothing
+    assert acks[3]["error"]["code"] == "too_many_subscriptions"
+    ack = client.emit("unsubscribe", {"product": "NIFTY", "expiry": "2099-12-24"}, callback=True)
+    assert ack["ok"] is True
+    again = client.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-17"}, callback=True)
+    assert again["ok"] is True
+    missing = client.emit(
+        "unsubscribe", {"product": "NIFTY", "expiry": "2099-12-24"}, callback=True
+    )
+    assert missing["error"]["code"] == "not_subscribed"
+
+
+def test_updates_reach_the_subscribed_rooms_only(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    _cache(redis_client)
+    redis_client.set(
+        "latest:chain:NIFTY:2099-12-24", orjson.dumps({**CHAIN, "expiry": "2099-12-24"})
+    )
+    far, near = _client(app, {"token": token("a")}), _client(app, {"token": token("b")})
+    far.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, callback=True)
+    near.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-24"}, callback=True)
+    far.get_received(), near.get_received()
+    gw = gateway(app)
+    newer = {**CHAIN, "seq": 8}
+    gw.listener.handle(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps(newer))
+    gw.listener.handle(
+        Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps({**CHAIN, "product": "TCS"})
+    )
+    gw.listener.handle(Channel.ENRICHED_UNDERLYING.value, orjson.dumps({**TICK, "seq": 4}))
+    gw.fanout.step()
+    assert [(m["name"], m["args"][0]["seq"]) for m in far.get_received()] == [
+        ("chain_update", 8), ("underlying_update", 4)
+    ]  # fmt: skip
+    assert [(m["name"], m["args"][0]["seq"]) for m in near.get_received()] == [
+        ("underlying_update", 4)
+    ]
+    far.emit("unsubscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, callback=True)
+    gw.listener.handle(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps({**CHAIN, "seq": 9}))
+    gw.fanout.step()
+    assert far.get_received() == []
+    assert gw.fanout.stats.offered == 2  # TCS, and seq 9 after the unsubscribe: no room here
+
+
+def test_unroutable_messages_are_dead_lettered(app: Flask, redis_client: redis.Redis) -> None:
+    gw = gateway(app)
+    gw.listener._client = redis_client  # the listener's connection, as when it runs
+    for raw in (b"not json", b"[1]", b'{"expiry": "2099-12-31"}', b'{"product": "NIFTY"}'):
+        gw.listener.handle(Channel.ENRICHED_OPTION_CHAIN.value, raw)
+    entries = [
+        json.loads(e) for e in redis_client.lrange(deadletter_key("enriched:option_chain"), 0, -1)
+    ]
+    assert [e["reason"] for e in reversed(entries)] == [
+        entries[-1]["reason"],
+        "not a JSON object",
+        "no product",
+        "no expiry",
+    ]
+    assert entries[-1]["reason"].startswith("not JSON")
+    assert {e["stage"] for e in entries} == {"socket"}
+
+
+def test_a_mode_change_is_told_to_every_client(app: Flask, token: Callable[..., str]) -> None:
+    client = _client(app, {"token": token()})
+    gateway(app)._announce(Mode.DEGRADED)
+    gateway(app)._announce(Mode.NORMAL)
+    assert _events(client, "mode") == [
+        {"mode": "degraded", "max_rate_hz": 1.0}, {"mode": "normal", "max_rate_hz": None}
+    ]  # fmt: skip
