@@ -105,6 +105,19 @@ class ProcessSet:
             raise AssertionError(f"{label} not healthy (rc {proc.poll()}) in {timeout} s:\n{tail}")
         return url
 
+    def socket_gateway(
+        self, port: int, *, name: str = "socket_gateway", env: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> str:  # fmt: skip
+        """``python -m socket_gateway`` on 127.0.0.1:``port``; its URL once ``/healthz`` is 200."""
+        url = f"http://127.0.0.1:{port}"
+        proc = self.start(name, [PYTHON, "-m", "socket_gateway", "--port", str(port)], env=env)
+        healthy = wait_until(lambda: _healthy(url) or proc.poll() is not None, timeout)
+        if not healthy or proc.poll() is not None:
+            tail = self.log(name)[-3000:]
+            raise AssertionError(f"{name} not healthy (rc {proc.poll()}) in {timeout} s:\n{tail}")
+        return url
+
     def wait(self, name: str, timeout: float) -> int:
         return self.procs[name].wait(timeout)
 

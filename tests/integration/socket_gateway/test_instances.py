@@ -1,0 +1,142 @@
+"""Two real socket_gateway processes (eventlet) on one Redis, with the real auth_service
+behind the real api_gateway: tokens, limits, snapshots and updates as a browser sees them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import socketio
+
+from common.embedded_redis import EmbeddedRedis
+from common.names import SOCKETIO_CHANNEL, Channel, latest_chain_key, latest_underlying_key
+from common.redis_client import make_redis
+from tests.integration.api_gateway.conftest import Stack, start_stack
+from tests.support.processes import free_port, wait_until
+
+CHAIN = {
+    "product": "NIFTY",
+    "expiry": "2099-12-31",
+    "seq": 1,
+    "timestamp": "2026-12-02T10:00:00.000Z",
+}
+TICK = {"product": "NIFTY", "price": 24_000.0, "seq": 1, "timestamp": "2026-12-02T10:00:00.000Z"}
+
+
+@dataclass
+class Sockets:
+    stack: Stack
+    urls: list[str]
+
+
+@pytest.fixture(scope="module")
+def sockets(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
+) -> Iterator[Sockets]:
+    tmp: Path = tmp_path_factory.mktemp("sockets")
+    stack = start_stack(tmp, redis_server.url)
+    try:
+        env = {"SOCKET_MAX_CONN_PER_IP": "3", "SOCKET_MAX_SUBSCRIPTIONS": "4", "LOG_LEVEL": "INFO"}
+        urls = [
+            stack.procs.socket_gateway(free_port(), name=f"socket{i}", env=env) for i in range(2)
+        ]
+        yield Sockets(stack, urls)
+    finally:
+        stack.procs.close()
+
+
+@dataclass
+class Client:
+    sio: socketio.Client
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, name: str) -> list[Any]:
+        with self.lock:
+            return [data for event, data in self.events if event == name]
+
+
+def _client(url: str, token: str | None) -> tuple[Client, Exception | None]:
+    sio = socketio.Client(reconnection=False)
+    client = Client(sio)
+
+    @sio.on("*")
+    def _any(event: str, data: Any = None) -> None:
+        with client.lock:
+            client.events.append((event, data))
+
+    @sio.event
+    def connect_error(data: Any) -> None:
+        with client.lock:
+            client.events.append(("connect_error", data))
+
+    try:
+        sio.connect(url, auth={"token": token} if token else None, transports=["websocket"],
+                    wait_timeout=10)  # fmt: skip
+    except socketio.exceptions.ConnectionError as exc:
+        return client, exc
+    return client, None
+
+
+def test_a_client_on_each_instance_gets_the_same_update(sockets: Sockets) -> None:
+    redis = make_redis(sockets.stack.redis_url)
+    redis.set(latest_chain_key("NIFTY", "2099-12-31"), orjson.dumps(CHAIN))
+    redis.set(latest_underlying_key("NIFTY"), orjson.dumps(TICK))
+    clients = []
+    for i, url in enumerate(sockets.urls):
+        token = sockets.stack.login(f"viewer{i}")["access_token"]
+        client, error = _client(url, token)
+        assert error is None
+        clients.append(client)
+        ack = client.sio.call("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, timeout=5)
+        assert ack["ok"] is True
+    for client in clients:  # the cached snapshot first
+        assert wait_until(lambda c=client: c.of("chain_update") and c.of("underlying_update"), 5)
+        assert client.of("chain_update") == [CHAIN]
+    newer = {**CHAIN, "seq": 2, "spot_price": 24_010.0}
+    redis.publish(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps(newer))
+    for client in clients:
+        assert wait_until(lambda c=client: len(c.of("chain_update")) == 2, 5)
+        assert client.of("chain_update")[-1] == newer
+    # anything emitted through the message queue reaches the clients of both instances
+    queue = socketio.RedisManager(
+        sockets.stack.redis_url, channel=SOCKETIO_CHANNEL, write_only=True
+    )
+    queue.emit("notice", {"text": "market closes early"}, namespace="/")
+    for client in clients:
+        assert wait_until(lambda c=client: c.of("notice"), 5)
+        assert client.of("notice") == [{"text": "market closes early"}]
+    time.sleep(0.3)
+    assert [len(c.of("notice")) for c in clients] == [1, 1]  # once each, not once per instance
+    for client in clients:
+        client.sio.disconnect()
+    redis.close()
+
+
+def test_bad_tokens_and_over_limit_connections_are_refused(sockets: Sockets) -> None:
+    url = sockets.urls[0]
+    for token in (None, "not-a-token", sockets.stack.login("viewer9")["access_token"][:-3] + "abc"):
+        client, error = _client(url, token)
+        assert error is not None
+        refusal = client.of("connect_error")[0]
+        assert refusal["data"]["code"] in {"unauthorized", "invalid_token"}, refusal
+        assert refusal["message"] == refusal["data"]["message"]
+    token = sockets.stack.login("viewer10")["access_token"]
+    held = [_client(url, token) for _ in range(3)]
+    assert [e for _, e in held] == [None, None, None]
+    client, error = _client(url, token)
+    assert error is not None
+    assert client.of("connect_error")[0]["data"] == {
+        "code": "too_many_connections",
+        "message": "at most 3 connections per client address",
+    }
+    other, error = _client(sockets.urls[1], token)  # the limit is per instance
+    assert error is None
+    for c, _ in [*held, (other, None)]:
+        c.sio.disconnect()
