@@ -4,23 +4,22 @@ A route whose :class:`RouteSpec` has ``auth=True`` needs ``Authorization: Bearer
 <access token>``. The check runs between the per-IP limit (so every request, a
 forged token included, is counted and a flood is stopped before any signature
 is checked) and the per-user limit (keyed by the verified user). Tokens already
-verified are reused (:class:`common.access.AccessTokens`); the deny-list is consulted on
-every request. The claims end in ``g.claims``, forwarded to the service as
-``X-User-Id`` / ``X-User-Role``.
+verified are reused (:class:`common.access.AccessTokens`); the deny-list is
+consulted on every request (for latest-data routes by the view, in the round
+trip of its Redis read: after the per-user limit and the validation, before
+anything is served). The claims end in ``g.claims``, forwarded to the service
+as ``X-User-Id`` / ``X-User-Role``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
 
 import redis
 from flask import Flask, g, request
 
-from api_gateway.edge import prefetch_key, remember_prefetch
 from common.access import AccessTokens, JwksUnavailable
 from common.api.routes import RouteSpec
-from common.names import access_revoked_key
 from common.tokens import Claims, TokenError, TokenExpiredError
 from common.web.errors import ApiError
 
@@ -53,21 +52,14 @@ def verify_access(token: str, tokens: AccessTokens) -> Claims:
         raise ApiError(401, str(exc), code="invalid_token", headers=_CHALLENGE) from exc
 
 
-def check_not_revoked(
-    claims: Claims, client: redis.Redis, *, also_get: str | None = None
-) -> bytes | None:
-    """401 when the token is on the deny-list; the value at ``also_get`` read in the same
-    round trip (the edge prefetch), None without it."""
-    if also_get is None:
-        revoked, value = client.exists(access_revoked_key(claims.jti)), None
-    else:
-        pipe = client.pipeline(transaction=False)
-        pipe.exists(access_revoked_key(claims.jti))
-        pipe.get(also_get)
-        revoked, value = pipe.execute()
-    if revoked:
-        raise ApiError(401, "token revoked", code="token_revoked", headers=_CHALLENGE)
-    return cast(bytes | None, value)
+def revoked_error() -> ApiError:
+    return ApiError(401, "token revoked", code="token_revoked", headers=_CHALLENGE)
+
+
+def check_not_revoked(claims: Claims, client: redis.Redis) -> None:
+    """401 when the token is on the deny-list (logged out)."""
+    if AccessTokens.revoked(claims, client):
+        raise revoked_error()
 
 
 def install_authentication(
@@ -87,8 +79,7 @@ def install_authentication(
         if spec is None or not spec.auth:
             return
         claims = verify_access(bearer_token(request.headers.get("Authorization")), tokens)
-        key = prefetch_key(spec)
-        value = check_not_revoked(claims, client, also_get=key)
-        if key is not None:
-            remember_prefetch(key, value)
+        if spec.edge_key is None:
+            check_not_revoked(claims, client)
+        # else the view checks it in the round trip of its Redis read (api_gateway.edge)
         g.claims = claims

@@ -2,17 +2,17 @@
 
 The workers keep ``latest:chain:*`` and ``latest:underlying:*`` as the exact
 bytes storage_service serves on a cache hit, so for a route with an
-``edge_key`` the gateway, once the token and both limits have passed, reads the
-key and answers a hit with those bytes and ``X-Cache: hit``, as the service
-would. A miss, a route argument that gives no key (the nearest expiry needs
-the product listing) or a Redis error goes on to the service, which owns every
-fallback: the store, stale copies, 404. One Redis GET replaces a pooled HTTP
-call and a second Flask app on the hottest route (docs/PERFORMANCE.md).
+``edge_key`` the gateway, once the token, both limits and the validation have
+passed, reads the key and answers a hit with those bytes and ``X-Cache: hit``,
+as the service would. A miss, arguments that give no key (the nearest expiry
+needs the product listing) or an error reading the key goes on to the service,
+which owns every fallback: the store, stale copies, 404. One Redis GET replaces
+a pooled HTTP call and a second Flask app on the hottest route
+(docs/PERFORMANCE.md).
 
-The GET even shares the token check's round trip: that check reads the
-deny-list anyway, and reads the key named by the raw path and query with it
-(:func:`prefetch_key`). The view uses that value only when the key its
-validated arguments name is the same one; otherwise it reads its own.
+The read shares a round trip with the token's deny-list check, which the
+authentication hook leaves to this view for these routes (:func:`edge_answer`
+always makes it, hit or not, before anything is served or forwarded).
 """
 
 from __future__ import annotations
@@ -20,13 +20,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import redis
-from flask import Response, g, request
+from flask import Response
 from prometheus_client import Counter
 
+from api_gateway.authn import check_not_revoked, revoked_error
 from common.api.routes import RouteSpec
+from common.names import access_revoked_key
+from common.tokens import Claims
 from common.web.responses import raw_json_response
 
 log = logging.getLogger(__name__)
@@ -48,43 +51,45 @@ EDGE_READS = Counter(
 )
 
 
-def prefetch_key(spec: RouteSpec) -> str | None:
-    """The key ``spec`` will read, from the arguments as sent (not validated yet)."""
-    if spec.edge_key is None:
-        return None
-    args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
-    try:
-        return spec.edge_key(args)
-    except (KeyError, TypeError, ValueError):
-        return None  # the validation to come will answer 422
+def _read_checked(client: redis.Redis, claims: Claims | None, key: str) -> object:
+    """The value at ``key`` (or the exception reading it), with the deny-list checked
+    in the same round trip; 401 when the token is revoked."""
+    if claims is None:
+        pipe = client.pipeline(transaction=False)
+        pipe.get(key)
+        (value,) = pipe.execute(raise_on_error=False)
+        return value
+    pipe = client.pipeline(transaction=False)
+    pipe.exists(access_revoked_key(claims.jti))
+    pipe.get(key)
+    revoked, value = pipe.execute(raise_on_error=False)
+    if isinstance(revoked, Exception):
+        raise revoked  # the check itself failed: 503, as for any route
+    if revoked:
+        raise revoked_error()
+    return value
 
 
-def remember_prefetch(key: str, raw: bytes | None) -> None:
-    g.edge_prefetched = (key, raw)
+def edge_answer(
+    spec: RouteSpec, args: Mapping[str, Any], client: redis.Redis, claims: Claims | None
+) -> Response | None:
+    """The cached answer of ``spec`` for its validated ``args``; None to forward the request.
 
-
-def _read(client: redis.Redis, key: str) -> bytes | None:
-    prefetched: tuple[str, bytes | None] | None = g.pop("edge_prefetched", None)
-    if prefetched is not None and prefetched[0] == key:
-        return prefetched[1]
-    return cast(bytes | None, client.get(key))
-
-
-def edge_answer(spec: RouteSpec, args: Mapping[str, Any], client: redis.Redis) -> Response | None:
-    """The cached answer of ``spec`` for its validated ``args``; None to forward the request."""
-    if spec.edge_key is None:
-        return None
-    key = spec.edge_key(args)
+    Checks ``claims`` against the deny-list first (401 when revoked), hit or not.
+    """
+    key = spec.edge_key(args) if spec.edge_key is not None else None
     if key is None:
+        if claims is not None:
+            check_not_revoked(claims, client)
         return None
-    try:
-        raw = _read(client, key)
-    except redis.RedisError as exc:
+    raw = _read_checked(client, claims, key)
+    if isinstance(raw, Exception):
         EDGE_READS.labels(spec.name, EdgeResult.ERROR.value).inc()
-        log.warning("edge read failed", extra={"key": key, "error": str(exc)})
+        log.warning("edge read failed", extra={"key": key, "error": str(raw)})
         return None
     if raw is None:
         EDGE_READS.labels(spec.name, EdgeResult.MISS.value).inc()
         return None
     EDGE_READS.labels(spec.name, EdgeResult.HIT.value).inc()
+    assert isinstance(raw, bytes)
     return raw_json_response(raw, headers={CACHE_HEADER: EdgeResult.HIT.value})

@@ -104,7 +104,8 @@ def _view(spec: RouteSpec) -> Callable[..., Response]:
             args = dict(path)
             for validated in parsed:  # path and query arguments, as their schemas loaded them
                 args.update(validated)
-            answer = edge_answer(spec, args, current_app.extensions[REDIS_EXTENSION])
+            client = current_app.extensions[REDIS_EXTENSION]
+            answer = edge_answer(spec, args, client, g.get("claims"))
             if answer is not None:
                 return answer
         return forward(spec)

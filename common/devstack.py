@@ -39,10 +39,13 @@ def service_port(settings: Settings, package: str) -> int:
 
 
 def gateway_processes() -> int:
-    """The gateway's gunicorn processes: one per core and one more. Its threads spend
-    part of each request waiting on Redis; with a process per core only, p99 at
-    1,000 requests/s on 2 cores was 22–34 ms, with one more 13–16 ms (docs/PERFORMANCE.md)."""
-    return (os.cpu_count() or 1) + 1
+    """The gateway's gunicorn processes: one per usable core (8 at most) and one more.
+
+    Its threads spend part of each request waiting on Redis; with a process per
+    core only, p99 at 1,000 requests/s on 2 cores was 22–34 ms, with one more
+    13–16 ms (docs/PERFORMANCE.md). A container's CPU quota is not read: set
+    ``WEB_CONCURRENCY`` there."""
+    return min(len(os.sched_getaffinity(0)), 8) + 1  # the cores this process may use
 
 
 def service_env(settings: Settings, package: str) -> dict[str, str]:

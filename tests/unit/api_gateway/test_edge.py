@@ -4,17 +4,21 @@ cached bytes after every check, anything else goes to the service."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
 import redis
 from flask import Flask
+from limits.storage import RedisStorage
 
+from api_gateway import create_app
 from api_gateway.edge import EDGE_READS
-from api_gateway.proxy import REDIS_EXTENSION
 from auth_service.keys import SigningKeys
 from auth_service.tokens import Role, TokenService
 from common.names import access_revoked_key
+from common.settings import Settings
+from tests.unit.api_gateway.conftest import ROUTES
 
 CACHED = b'{"product": "NIFTY", "seq": 7, "note": "exact bytes, spacing kept"}'
 
@@ -74,39 +78,56 @@ def test_checks_come_first(
     assert list(bad.get_json()["error"]["fields"]) == ["n"]
 
 
-def _failing_get(name: str) -> bytes:
-    raise redis.ConnectionError(f"lost while reading {name}")
+def _gets(client: redis.Redis) -> int:
+    """GET commands Redis has run so far."""
+    stats = client.info("commandstats")
+    return int(stats.get("cmdstat_get", {}).get("calls", 0))
 
 
-def test_the_read_shares_the_deny_list_round_trip(
+def test_nothing_is_read_for_a_request_refused_by_a_check(
+    gateway_settings: Settings, signing_keys: SigningKeys, redis_client: redis.Redis
+) -> None:
+    http = dataclasses.replace(gateway_settings.http, rate_limit_user="1/minute")
+    app = create_app(dataclasses.replace(gateway_settings, http=http), routes=ROUTES)
+    redis_client.set("edge:NIFTY", CACHED)
+    client = app.test_client()
+    assert client.get("/api/data/edge/NIFTY", headers=_auth(signing_keys)).data == CACHED
+    before = _gets(redis_client)
+    throttled = client.get("/api/data/edge/NIFTY", headers=_auth(signing_keys))
+    assert throttled.status_code == 429  # the limit wins over a cached answer
+    invalid = client.get("/api/data/edge/NIFTY?bogus=1", headers=_auth(signing_keys, "u2"))
+    assert invalid.status_code == 422
+    assert _gets(redis_client) == before  # neither read the cached chain
+
+
+def test_the_limit_headers_come_from_the_hit_itself(
     gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    def no_read(*_args: object) -> None:
+        raise AssertionError("a window read after the hit")
+
+    monkeypatch.setattr(RedisStorage, "get", no_read)
+    monkeypatch.setattr(RedisStorage, "get_expiry", no_read)
     redis_client.set("edge:NIFTY", CACHED)
-    monkeypatch.setattr(gateway.extensions[REDIS_EXTENSION], "get", _failing_get)
-    resp = gateway.test_client().get("/api/data/edge/NIFTY", headers=_auth(signing_keys))
-    assert resp.data == CACHED  # read with the deny-list check, no GET of its own
+    client = gateway.test_client()
+    remaining = [
+        client.get("/api/data/edge/NIFTY", headers=_auth(signing_keys)).headers[
+            "X-RateLimit-Remaining"
+        ]
+        for _ in range(3)
+    ]
+    assert remaining == ["999", "998", "997"]
 
 
-def test_the_validated_key_is_read_when_the_raw_one_differs(
+def test_an_error_reading_the_key_is_forwarded(
     gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis
 ) -> None:
-    redis_client.set("edge:NIFTY:07", b'{"wrong": "raw key"}')
-    redis_client.set("edge:NIFTY:7", CACHED)
-    resp = gateway.test_client().get("/api/data/edge/NIFTY?v=07", headers=_auth(signing_keys))
-    assert resp.data == CACHED
-
-
-def test_a_redis_error_on_the_read_is_forwarded(
-    gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    redis_client.set("edge:NIFTY:7", CACHED)
-    monkeypatch.setattr(gateway.extensions[REDIS_EXTENSION], "get", _failing_get)
+    redis_client.hset("edge:NIFTY", "not", "a string")  # GET answers WRONGTYPE
     errors = _reads("error")
-    resp = gateway.test_client().get("/api/data/edge/NIFTY?v=07", headers=_auth(signing_keys))
+    resp = gateway.test_client().get("/api/data/edge/NIFTY", headers=_auth(signing_keys))
     assert resp.status_code == 200
-    assert resp.get_json()["path"] == "/data/edge/NIFTY?v=07"
+    assert resp.get_json()["path"] == "/data/edge/NIFTY"
     assert _reads("error") == errors + 1
 
 
@@ -117,8 +138,8 @@ def test_a_revoked_token_gets_no_cached_answer(
     token = TokenService(signing_keys).issue_access("u9", Role.USER)
     jti = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["jti"]
     redis_client.set(access_revoked_key(jti), 1)
-    resp = gateway.test_client().get(
-        "/api/data/edge/NIFTY", headers={"Authorization": f"Bearer {token}"}
-    )
-    assert resp.status_code == 401
-    assert resp.get_json()["error"]["code"] == "token_revoked"
+    client = gateway.test_client()
+    for path in ("/api/data/edge/NIFTY", "/api/data/edge/NIFTY?n=2"):  # hit, and forwarded
+        resp = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 401, path
+        assert resp.get_json()["error"]["code"] == "token_revoked"
