@@ -1,5 +1,5 @@
 """api_gateway (port 8000): the public REST entry: JWT check, rate limits,
-routing, trace ids, load shedding, OpenAPI."""
+routing, trace ids, load shedding, OpenAPI, and the dashboard at ``/``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import Flask, send_from_directory
 from werkzeug.wrappers import Response
 
 from api_gateway.authn import install_authentication
+from api_gateway.dashboard import dashboard_blueprint
 from api_gateway.limits import forget_windows, install_limit_headers, make_limiters
 from api_gateway.proxy import (
     API_PREFIX,
@@ -111,6 +112,8 @@ def create_app(
         BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     api.register_blueprint(build_blueprint(specs))
+
+    app.register_blueprint(dashboard_blueprint(settings))
 
     @app.get(f"{SWAGGER_STATIC}<path:filename>")
     def swagger_static(filename: str) -> Response:

@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import math
 import os
 import queue
 import shutil
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
+from samples import enriched_chain_bytes
 
 from common.devstack import gateway_processes
 from common.embedded_redis import EmbeddedRedis, free_port
@@ -72,30 +71,6 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return dict(json.loads(resp.read()))
-
-
-def _chain_bytes(expiry: str) -> bytes:
-    """One enriched 21-strike chain, as the workers cache it."""
-    from worker_enricher.analytics import enrich_chain
-
-    spot, strikes = 24_000.0, [23_500.0 + 50 * i for i in range(21)]
-    now = dt.datetime.now(dt.UTC)
-
-    def row(k: float, call: bool) -> dict[str, Any]:
-        intrinsic = max(spot - k, 0.0) if call else max(k - spot, 0.0)
-        mid = intrinsic + 60.0 * math.exp(-(((k - spot) / 400.0) ** 2)) + 5.0
-        return {"strike": k, "bid": round(mid - 0.5, 2), "ask": round(mid + 0.5, 2),
-                "last": round(mid, 2), "volume": 1000, "oi": 50_000}  # fmt: skip
-
-    chain = {
-        "product": "NIFTY", "expiry": expiry, "spot_price": spot, "strikes": strikes,
-        "calls": [row(k, True) for k in strikes], "puts": [row(k, False) for k in strikes],
-        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-        "seq": 1,
-    }  # fmt: skip
-    enriched = enrich_chain(chain, previous=None)
-    enriched["processed_at"] = chain["timestamp"]
-    return orjson.dumps(enriched)
 
 
 class Stack:
@@ -277,7 +252,7 @@ def main() -> None:
         with Stack(workdir) as stack:
             expiry = (dt.date.today() + dt.timedelta(days=7)).isoformat()
             client = make_redis(stack.redis_url)
-            client.set(latest_chain_key("NIFTY", expiry), _chain_bytes(expiry))
+            client.set(latest_chain_key("NIFTY", expiry), enriched_chain_bytes(expiry))
             client.close()
             tokens = []
             for i in range(args.users):

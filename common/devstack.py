@@ -76,6 +76,7 @@ def processes(settings: Settings) -> dict[str, list[str]]:
         for package in SERVICES
     }  # fmt: skip
     return services | {
+        "socket": [python, "-m", "socket_gateway", "--port", str(settings.http.socket_port)],
         "feed": [python, "-m", "feed_generator"],
         "subscriber": [python, "-m", "worker_enricher.subscriber"],
         "worker": [
@@ -109,6 +110,7 @@ def run(settings: Settings) -> int:
         extra = service_env(settings, packages[name]) if name in packages else {}
         # exec: the child replaces honcho's shell, so it gets the SIGTERM and exits cleanly.
         manager.add_process(name, "exec " + shlex.join(command), env={**env, **extra})
+    log.info("dashboard", extra={"url": f"http://127.0.0.1:{http.gateway_port}/"})
     log.info("api gateway", extra={"url": f"http://127.0.0.1:{http.gateway_port}/api/docs"})
     try:
         manager.loop()

@@ -1,4 +1,5 @@
-"""``make up``'s process set: embedded Redis, feed, subscriber, worker; Ctrl-C stops all."""
+"""``make up``'s process set: embedded Redis, feed, subscriber, worker, the services and
+both gateways; Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def _redis_url_from_logs(proc: subprocess.Popen[str], deadline: float) -> str:
 ALL_CHANNELS = {str(c) for c in Channel}
 PORT_VARIABLES = (
     "API_GATEWAY_PORT", "AUTH_SERVICE_PORT", "STORAGE_SERVICE_PORT", "ANALYTICS_SERVICE_PORT",
+    "SOCKET_GATEWAY_PORT",
 )  # fmt: skip
 
 
@@ -109,7 +111,7 @@ def test_up_enriches_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 130  # interrupted, every child stopped
     assert "feed started" in out
-    services = ("auth", "storage", "analytics", "api_gateway")
+    services = ("auth", "storage", "analytics", "api_gateway", "socket")
     for name in ("feed", "subscriber", "worker", *services):  # each stopped cleanly on SIGTERM
         assert f"{name} stopped (rc=0)" in out
     port = int(url.rsplit(":", 1)[1].split("/")[0])

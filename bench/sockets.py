@@ -1,0 +1,312 @@
+"""Benchmark of the Socket.IO gateway: N concurrent clients over the rooms, delivery latency.
+
+Run: ``.venv/bin/python bench/sockets.py --clients 1000 5000 --seconds 30``.
+
+Starts a private redis-server, auth_service (gunicorn) and one socket_gateway
+(eventlet), logs one user in, caches a chain for every room, then for each
+client count: opens the clients (python-socketio's asyncio client over
+websockets, in ``--procs`` processes, loopback only) spread round-robin over
+``--products`` × ``--expiries`` rooms, each subscribing to one (product,
+expiry); publishes one enriched 21-strike chain per room per second on
+``enriched:option_chain`` (``timestamp`` = the publish instant, standing in
+for the pipeline's output); and measures for ``--seconds`` the delivery delay
+from that origin timestamp to the client's receipt. Prints one JSON object per
+client count: connections held, updates received per second (and expected),
+delay p50/p99/max, connect failures, and the gateway's degraded-mode and
+superseded counts from its /metrics. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from samples import enriched_chain_bytes
+
+from common.embedded_redis import EmbeddedRedis, free_port
+from common.names import Channel, latest_chain_key, latest_underlying_key
+from common.redis_client import make_redis
+from common.timestamps import now_ts, parse_ts
+
+PY = sys.executable
+PRODUCTS = ("NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "RELIANCE", "HDFCBANK", "INFY", "TCS")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url} exited:\n{log.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not healthy:\n{log.read_text()[-2000:]}")
+
+
+def _post(url: str, body: dict[str, str]) -> dict[str, Any]:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return dict(json.loads(resp.read()))
+
+
+class Stack:
+    """Redis, auth_service and the socket gateway, stopped on exit."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.redis = EmbeddedRedis()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.auth_url = f"http://127.0.0.1:{free_port()}"
+        self.socket_port = free_port()
+        self.socket_url = f"http://127.0.0.1:{self.socket_port}"
+        self.redis_url = ""
+
+    def _start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = self.workdir / f"{name}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)  # fmt: skip
+        self.procs.append(proc)
+        _wait_healthy(self.socket_url if name == "socket" else self.auth_url, proc, log)
+
+    def __enter__(self) -> Stack:
+        self.redis_url = self.redis.start()
+        env = {
+            **os.environ, "REDIS_URL": self.redis_url, "VAR_DIR": str(self.workdir),
+            "STORE_URL": f"sqlite:///{self.workdir / 'bench.db'}", "LOG_LEVEL": "WARNING",
+            "AUTH_SERVICE_URL": self.auth_url, "LOGIN_LIMIT_IP": "10000/minute",
+            "SOCKET_MAX_CONN_PER_IP": "1000000",
+        }  # fmt: skip
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        port = self.auth_url.rsplit(":", 1)[1]
+        self._start("auth", [PY, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
+                             "--bind", f"127.0.0.1:{port}", "auth_service.wsgi:app"],
+                    {**env, "SERVICE_NAME": "auth_service"})  # fmt: skip
+        self._start("socket", [PY, "-m", "socket_gateway", "--port", str(self.socket_port)], env)
+        return self
+
+    def gateway_pid(self) -> int:
+        return self.procs[-1].pid
+
+    def metrics(self) -> dict[str, float]:
+        with urllib.request.urlopen(self.socket_url + "/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        found: dict[str, float] = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name.startswith("optionsflow_socket") and not name.startswith("#"):
+                with contextlib.suppress(ValueError):
+                    found[name] = float(value)
+        return found
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.redis.stop()
+
+
+def _origin_ms(payload: dict[str, Any]) -> float:
+    return parse_ts(payload["timestamp"]).timestamp() * 1000
+
+
+async def _clients(
+    url: str, token: str, rooms: list[tuple[str, str]], first: int, count: int,
+    ramp_per_s: float, measure_from: float, measure_to: float,
+) -> dict[str, Any]:  # fmt: skip
+    import socketio  # each client process imports its own
+
+    delays: list[float] = []
+    stats = {"connected": 0, "failed": 0, "subscribed": 0, "received": 0, "modes": 0}
+
+    async def one(i: int) -> socketio.AsyncClient | None:
+        sio = socketio.AsyncClient(reconnection=False)
+
+        @sio.on("chain_update")  # type: ignore[untyped-decorator]
+        async def on_chain(payload: dict[str, Any]) -> None:
+            now = time.time()
+            if measure_from <= now <= measure_to:
+                stats["received"] += 1
+                delays.append(now * 1000 - _origin_ms(payload))
+
+        @sio.on("mode")  # type: ignore[untyped-decorator]
+        async def on_mode(_data: Any) -> None:
+            stats["modes"] += 1
+
+        try:
+            await sio.connect(url, auth={"token": token}, transports=["websocket"],
+                              wait_timeout=20)  # fmt: skip
+        except Exception:
+            stats["failed"] += 1
+            return None
+        stats["connected"] += 1
+        product, expiry = rooms[i % len(rooms)]
+        ack = await sio.call("subscribe", {"product": product, "expiry": expiry}, timeout=20)
+        if ack and ack.get("ok"):
+            stats["subscribed"] += 1
+        return sio
+
+    tasks = []
+    for n in range(count):
+        tasks.append(asyncio.create_task(one(first + n)))
+        await asyncio.sleep(1.0 / ramp_per_s)
+    clients = await asyncio.gather(*tasks)
+    await asyncio.sleep(max(0.0, measure_to - time.time()) + 1.0)
+    held = sum(1 for c in clients if c is not None and c.connected)
+    for c in clients:
+        if c is not None:
+            with contextlib.suppress(Exception):
+                await c.disconnect()
+    return {**stats, "held": held, "delays": delays}
+
+
+def _client_proc(args: tuple[Any, ...], out: Any) -> None:
+    out.send(asyncio.run(_clients(*args)))
+
+
+def _publisher(
+    redis_url: str, rooms: list[tuple[str, str]], templates: dict[tuple[str, str], dict[str, Any]],
+    stop: threading.Event,
+) -> None:  # fmt: skip
+    """One chain per room per second, spread over the second, stamped when published."""
+    client = make_redis(redis_url)
+    seq = 1
+    interval = 1.0 / len(rooms)
+    next_at = time.monotonic()
+    while not stop.is_set():
+        seq += 1
+        for room in rooms:
+            stamp = now_ts()
+            payload = {**templates[room], "timestamp": stamp, "processed_at": stamp, "seq": seq}
+            client.publish(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps(payload))
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if stop.is_set():
+                break
+    client.close()
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[Any, Any],
+        clients: int, args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    stop = threading.Event()
+    publisher = threading.Thread(
+        target=_publisher, args=(stack.redis_url, rooms, templates, stop), daemon=True
+    )
+    publisher.start()
+    ramp_s = clients / args.ramp
+    measure_from = time.time() + ramp_s + 5.0  # every client in and settled
+    measure_to = measure_from + args.seconds
+    per = [
+        clients // args.procs + (1 if i < clients % args.procs else 0) for i in range(args.procs)
+    ]
+    pipes, procs, first = [], [], 0
+    for count in per:
+        recv, send = mp.Pipe(duplex=False)
+        proc = mp.Process(target=_client_proc, args=((
+            stack.socket_url, token, rooms, first, count, args.ramp / args.procs,
+            measure_from, measure_to), send))  # fmt: skip
+        proc.start()
+        pipes.append(recv)
+        procs.append(proc)
+        first += count
+    print(f"{clients} clients: ramping {ramp_s:.0f} s, measuring {args.seconds} s", file=sys.stderr)
+    time.sleep(max(0.0, measure_from - time.time()))
+    before, metrics_before = _cpu_s(stack.gateway_pid()), stack.metrics()
+    time.sleep(max(0.0, measure_to - time.time()))
+    after, metrics_after = _cpu_s(stack.gateway_pid()), stack.metrics()
+    results = [p.recv() for p in pipes]
+    for proc in procs:
+        proc.join(60)
+    stop.set()
+    publisher.join(5)
+    delays = np.array([d for r in results for d in r["delays"]] or [float("nan")])
+    total = {k: sum(r[k] for r in results) for k in ("connected", "failed", "subscribed",
+                                                   "received", "modes", "held")}  # fmt: skip
+
+    def delta(name: str) -> float:
+        return metrics_after.get(name, 0.0) - metrics_before.get(name, 0.0)
+
+    return {
+        "clients": clients,
+        "rooms": len(rooms),
+        "held": total["held"],
+        "connect_failures": total["failed"],
+        "subscribed": total["subscribed"],
+        "updates_per_s": round(total["received"] / args.seconds, 1),
+        "updates_per_s_expected": round(clients * 1.0, 1),
+        "delay_p50_ms": round(float(np.nanpercentile(delays, 50)), 1),
+        "delay_p99_ms": round(float(np.nanpercentile(delays, 99)), 1),
+        "delay_max_ms": round(float(np.nanmax(delays)), 1),
+        "mode_events": total["modes"],
+        "degraded_at_end": metrics_after.get("optionsflow_socket_degraded", 0.0),
+        "superseded": delta("optionsflow_socket_superseded_total"),
+        "gateway_cpu": round((after - before) / args.seconds, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--products", type=int, default=8)
+    parser.add_argument("--expiries", type=int, default=4)
+    parser.add_argument("--procs", type=int, default=2, help="client processes")
+    parser.add_argument("--ramp", type=float, default=250.0, help="connections per second")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="optionsflow-socket-bench-"))
+    try:
+        with Stack(workdir) as stack:
+            creds = {"username": "sockbench", "password": "bench-password-1"}
+            _post(stack.auth_url + "/auth/register", creds)
+            token = _post(stack.auth_url + "/auth/login", creds)["access_token"]
+            expiries = [
+                time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86_400 * (i + 1)))
+                for i in range(args.expiries)
+            ]
+            rooms = [(p, e) for p in PRODUCTS[: args.products] for e in expiries]
+            client = make_redis(stack.redis_url)
+            templates: dict[tuple[str, str], dict[str, Any]] = {}
+            for product, expiry in rooms:
+                raw = enriched_chain_bytes(expiry, product)
+                templates[(product, expiry)] = orjson.loads(raw)
+                client.set(latest_chain_key(product, expiry), raw)
+                client.set(latest_underlying_key(product), b'{"product": "%s"}' % product.encode())
+            client.close()
+            for count in args.clients:
+                print(json.dumps(run(stack, token, rooms, templates, count, args)), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
