@@ -1,12 +1,15 @@
-# OptionsFlow: two commands on a fresh machine with Python 3.11+.
-#   make up    install into .venv and run the system on embedded defaults
-#   make test  install with test extras and run lint, types and the whole test suite
+# OptionsFlow: two commands on a fresh machine with Python 3.11+ and Node.js 20.19+.
+#   make up    install into .venv, build the dashboard, run the system on embedded defaults
+#   make test  install with test extras, build the dashboard, run lint, types and every test
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+DASHBOARD := dashboard
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f 2>/dev/null) \
+	$(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json
 
-.PHONY: up test lint bench clean
+.PHONY: up test lint bench clean dashboard-test chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +23,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-up: $(VENV)/.installed
+# npm ci installs exactly package-lock.json; the build lands in dashboard/dist, served at /.
+$(DASHBOARD)/node_modules/.installed: $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DASHBOARD)/dist/index.html: $(DASHBOARD)/node_modules/.installed $(DASHBOARD_SOURCES)
+	cd $(DASHBOARD) && npm run build --silent
+
+# The browser tests drive Debian's Chromium (no browser download); installed once, as root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+up: $(VENV)/.installed $(DASHBOARD)/dist/index.html
 	$(BIN)/optionsflow-up
 
 lint: $(VENV)/.installed-dev
@@ -28,7 +45,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+dashboard-test: $(DASHBOARD)/node_modules/.installed
+	cd $(DASHBOARD) && npm test --silent
+
+test: lint dashboard-test $(DASHBOARD)/dist/index.html chromium
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed
@@ -36,4 +56,5 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/feed.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage test-artifacts \
+		$(DASHBOARD)/node_modules $(DASHBOARD)/dist

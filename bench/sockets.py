@@ -21,9 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -42,7 +44,8 @@ from samples import enriched_chain_bytes
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.names import Channel, latest_chain_key, latest_underlying_key
 from common.redis_client import make_redis
-from common.timestamps import now_ts, parse_ts
+from common.timestamps import now_ts
+from socket_gateway.app import OrjsonCodec
 
 PY = sys.executable
 PRODUCTS = ("NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "RELIANCE", "HDFCBANK", "INFY", "TCS")
@@ -130,7 +133,7 @@ class Stack:
 
 
 def _origin_ms(payload: dict[str, Any]) -> float:
-    return parse_ts(payload["timestamp"]).timestamp() * 1000
+    return dt.datetime.fromisoformat(payload["timestamp"]).timestamp() * 1000
 
 
 async def _clients(
@@ -143,7 +146,8 @@ async def _clients(
     stats = {"connected": 0, "failed": 0, "subscribed": 0, "received": 0, "modes": 0}
 
     async def one(i: int) -> socketio.AsyncClient | None:
-        sio = socketio.AsyncClient(reconnection=False)
+        # orjson decoding, as the server's: on two shared cores the clients are the heavy side
+        sio = socketio.AsyncClient(reconnection=False, json=OrjsonCodec)
 
         @sio.on("chain_update")  # type: ignore[untyped-decorator]
         async def on_chain(payload: dict[str, Any]) -> None:
@@ -184,6 +188,8 @@ async def _clients(
 
 
 def _client_proc(args: tuple[Any, ...], out: Any) -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a socket per client
     out.send(asyncio.run(_clients(*args)))
 
 

@@ -118,6 +118,9 @@ class SocketSettings:
     host on ``SOCKET_GATEWAY_PORT``."""
     cors_origins: tuple[str, ...]
     """Origins allowed to connect from a browser (``*``: any; tokens, not cookies, authorise)."""
+    max_clients: int
+    """Connections one gateway instance serves at once (eventlet's green threads);
+    more wait to be accepted."""
     max_connections_per_ip: int
     """Connections one client address may hold on one gateway instance."""
     max_subscriptions: int
@@ -229,6 +232,7 @@ def _socket(env: Env) -> SocketSettings:
     return SocketSettings(
         public_url=(env.str("SOCKET_PUBLIC_URL", "") or "").rstrip("/") or None,
         cors_origins=origins or ("*",),
+        max_clients=env.int("SOCKET_MAX_CLIENTS", 20_000, validate=Range(1, 1_000_000)),
         max_connections_per_ip=env.int("SOCKET_MAX_CONN_PER_IP", 50, validate=Range(1, 1_000_000)),
         max_subscriptions=env.int("SOCKET_MAX_SUBSCRIPTIONS", 20, validate=Range(1, 10_000)),
         ping_interval_s=env.float("SOCKET_PING_INTERVAL_S", 25.0, validate=Range(0.1, 3600.0)),

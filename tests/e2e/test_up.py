@@ -4,43 +4,21 @@ both gateways; Ctrl-C stops all."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from common.embedded_redis import free_port
 from common.names import Channel
 from common.redis_client import make_redis
+from tests.e2e.conftest import Devstack
 
 pytestmark = pytest.mark.slow
 
 
-def _redis_url_from_logs(proc: subprocess.Popen[str], deadline: float) -> str:
-    assert proc.stderr is not None
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        record = json.loads(line)
-        if "redis_url" in record:
-            assert record["service"] == "devstack"
-            return str(record["redis_url"])
-    raise AssertionError("devstack never logged its embedded Redis URL")
-
-
 ALL_CHANNELS = {str(c) for c in Channel}
-PORT_VARIABLES = (
-    "API_GATEWAY_PORT", "AUTH_SERVICE_PORT", "STORAGE_SERVICE_PORT", "ANALYTICS_SERVICE_PORT",
-    "SOCKET_GATEWAY_PORT",
-)  # fmt: skip
 
 
 def _call(url: str, body: dict[str, str] | None = None, token: str | None = None) -> Any:
@@ -78,38 +56,37 @@ def _through_the_gateway(url: str, deadline: float) -> None:
     assert {"pcr_oi", "max_pain_strike", "calls", "puts"} <= set(chain)
 
 
-def test_up_enriches_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env["VAR_DIR"] = str(tmp_path)
-    ports = {name: free_port() for name in PORT_VARIABLES}
-    env.update({name: str(port) for name, port in ports.items()})
-    gateway = f"http://127.0.0.1:{ports['API_GATEWAY_PORT']}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "common.devstack"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
-        url = _redis_url_from_logs(proc, time.monotonic() + 30)
-        client = make_redis(url)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(*ALL_CHANNELS)
-        channels: set[str] = set()
-        deadline = time.monotonic() + 60
-        while channels != ALL_CHANNELS and time.monotonic() < deadline:
-            message = pubsub.get_message(timeout=1.0)
-            if message:
-                channels.add(message["channel"].decode())
-        assert channels == ALL_CHANNELS  # market data in, enriched data out
-        pubsub.close()
-        client.close()
-        _through_the_gateway(gateway, time.monotonic() + 60)
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130  # interrupted, every child stopped
+def test_up_enriches_and_answers_through_the_gateway(devstack: Devstack) -> None:
+    url = devstack.redis_url()
+    client = make_redis(url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(*ALL_CHANNELS)
+    channels: set[str] = set()
+    deadline = time.monotonic() + 60
+    while channels != ALL_CHANNELS and time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1.0)
+        if message:
+            channels.add(message["channel"].decode())
+    assert channels == ALL_CHANNELS  # market data in, enriched data out
+    pubsub.close()
+    client.close()
+    _through_the_gateway(devstack.gateway, time.monotonic() + 60)
+
+
+def test_the_dashboard_in_chromium(devstack: Devstack) -> None:
+    """Log in, pick a product, see the chain fill and change live, the charts drawn; at a
+    desktop and a phone width, with screenshots in test-artifacts/."""
+    from tests.e2e.browser import drive_dashboard
+
+    user = {"username": "e2e-browser", "password": "e2e-password-2"}
+    _call(devstack.gateway + "/api/auth/register", user)
+    drive_dashboard(devstack.gateway, user["username"], user["password"])
+
+
+def test_ctrl_c_stops_everything_cleanly(devstack: Devstack) -> None:
+    url = devstack.redis_url()
+    rc, out = devstack.interrupt()
+    assert rc == 130  # interrupted, every child stopped
     assert "feed started" in out
     services = ("auth", "storage", "analytics", "api_gateway", "socket")
     for name in ("feed", "subscriber", "worker", *services):  # each stopped cleanly on SIGTERM

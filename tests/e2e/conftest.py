@@ -1,0 +1,99 @@
+"""``make up``'s process set (``python -m common.devstack``) on free ports, shared by the
+end-to-end tests of one module; its output is drained continuously, so a long test never
+blocks it on a full pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from common.embedded_redis import free_port
+
+PORT_VARIABLES = (
+    "API_GATEWAY_PORT", "AUTH_SERVICE_PORT", "STORAGE_SERVICE_PORT", "ANALYTICS_SERVICE_PORT",
+    "SOCKET_GATEWAY_PORT",
+)  # fmt: skip
+
+
+@dataclass
+class Devstack:
+    proc: subprocess.Popen[str]
+    ports: dict[str, int]
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['API_GATEWAY_PORT']}"
+
+    def redis_url(self, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.err):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if "redis_url" in record:
+                    assert record["service"] == "devstack"
+                    return str(record["redis_url"])
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError("devstack never logged its embedded Redis URL")
+
+    def interrupt(self, timeout: float = 30) -> tuple[int, str]:
+        """Ctrl-C: the return code and everything printed."""
+        self.proc.send_signal(signal.SIGINT)
+        rc = self.proc.wait(timeout)
+        time.sleep(0.2)  # the readers take the last lines
+        return rc, "".join(self.out)
+
+
+def _drain(stream: object, into: list[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        into.append(line)
+
+
+@pytest.fixture(scope="module")
+def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["VAR_DIR"] = str(tmp_path_factory.mktemp("devstack"))
+    ports = {name: free_port() for name in PORT_VARIABLES}
+    env.update({name: str(port) for name, port in ports.items()})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "common.devstack"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    stack = Devstack(proc, ports)
+    readers = [
+        threading.Thread(target=_drain, args=(stream, into), daemon=True)
+        for stream, into in ((proc.stdout, stack.out), (proc.stderr, stack.err))
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        yield stack
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for reader in readers:
+            reader.join(5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+"""Screenshots of the browser tests (kept after the run, ignored by git)."""
