@@ -1,0 +1,242 @@
+// Tokens and the REST client: tokens in sessionStorage (this tab only), one refresh at a time
+// (a refresh token works once; two concurrent refreshes would revoke the session), a refresh
+// scheduled before the access token expires, and one retry after a 401.
+import type { ApiErrorBody, TokenPair } from "./types";
+
+const KEY = "optionsflow.session";
+/** Refresh this long before the access token expires (or at 80 % of a short lifetime). */
+const REFRESH_MARGIN_MS = 60_000;
+
+interface Session {
+  access: string;
+  refresh: string;
+  expiresAt: number; // epoch ms of the access token's expiry (client clock)
+  lifetimeMs: number;
+  user?: string; // as typed at login (the access token's subject is a user id)
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, string[]> | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** The `{"error": {...}}` body of a failed answer as an ApiError (a plain one when not JSON). */
+async function toError(resp: Response): Promise<ApiError> {
+  let body: Partial<ApiErrorBody> | null = null;
+  try {
+    body = (await resp.json()) as Partial<ApiErrorBody>;
+  } catch {
+    /* not JSON: a proxy's page */
+  }
+  const e = body?.error;
+  if (e && typeof e.message === "string") {
+    return new ApiError(resp.status, e.code ?? String(resp.status), e.message, e.fields ?? null);
+  }
+  const retry = resp.headers.get("Retry-After");
+  const text = resp.status === 429 ? `Too many requests${retry ? `: try again in ${retry} s` : ""}` : `${resp.status} ${resp.statusText || "error"}`;
+  return new ApiError(resp.status, String(resp.status), text);
+}
+
+/** A human sentence for an ApiError: the message plus the per-field reasons. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    const fields = err.fields
+      ? Object.entries(err.fields)
+          .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : String(v)}`)
+          .join("; ")
+      : "";
+    return fields ? `${err.message} (${fields})` : err.message;
+  }
+  if (err instanceof TypeError) return "Cannot reach the server. Check your connection.";
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function postJson<T>(path: string, body: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+  if (!resp.ok) throw await toError(resp);
+  return resp.status === 204 ? (undefined as T) : ((await resp.json()) as T);
+}
+
+export class Auth {
+  private session: Session | null = null;
+  private refreshing: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Called once when the session is lost (refresh refused): show the login page. */
+  onLogout: (reason: string | null) => void = () => {};
+  /** Called after every successful refresh (new access token). */
+  onRefresh: () => void = () => {};
+
+  constructor(private readonly storage: Storage = sessionStorage) {
+    try {
+      const raw = storage.getItem(KEY);
+      if (raw) {
+        const s = JSON.parse(raw) as Session;
+        if (s && typeof s.access === "string" && typeof s.refresh === "string") this.session = s;
+      }
+    } catch {
+      storage.removeItem(KEY);
+    }
+    if (this.session) this.schedule();
+  }
+
+  get loggedIn(): boolean {
+    return this.session !== null;
+  }
+
+  get token(): string | null {
+    return this.session?.access ?? null;
+  }
+
+  /** The username given at login (else a `name`-like claim of the access token), for the header. */
+  get username(): string | null {
+    if (this.session?.user) return this.session.user;
+    const t = this.session?.access;
+    if (!t) return null;
+    try {
+      const part = t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const claims = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4))) as Record<string, unknown>;
+      const name = claims.name ?? claims.username ?? claims.preferred_username;
+      return typeof name === "string" ? name : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    this.store(await postJson<TokenPair>("/api/auth/login", { username, password }), username);
+  }
+
+  async register(username: string, password: string): Promise<void> {
+    await postJson<unknown>("/api/auth/register", { username, password });
+  }
+
+  /** Revoke the session on the server (best effort) and forget the tokens. */
+  async logout(): Promise<void> {
+    const s = this.session;
+    this.clear();
+    if (s) {
+      try {
+        await postJson<void>("/api/auth/logout", { refresh_token: s.refresh }, s.access);
+      } catch {
+        /* the tokens are forgotten anyway; an expired access token cannot log out */
+      }
+    }
+  }
+
+  /** Exchange the refresh token for a new pair; concurrent callers share one request. */
+  refresh(): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshing = this.doRefresh().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  /** Refresh first when the access token expires within the margin (or has expired). */
+  async fresh(): Promise<string | null> {
+    const s = this.session;
+    if (!s) return null;
+    if (this.refreshing || Date.now() >= s.expiresAt - this.margin(s)) {
+      try {
+        await this.refresh();
+      } catch {
+        return null;
+      }
+    }
+    return this.token;
+  }
+
+  /** A REST call with the Bearer token; on a 401 the token is refreshed and the call made once more. */
+  async api<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const send = async (): Promise<Response> => {
+      const headers = new Headers(init.headers);
+      headers.set("Accept", "application/json");
+      const token = this.token;
+      if (token) headers.set("Authorization", `Bearer ${token}`);
+      return fetch(path, { ...init, headers });
+    };
+    await this.fresh();
+    let resp = await send();
+    if (resp.status === 401 && this.session) {
+      try {
+        await this.refresh();
+      } catch (err) {
+        throw err instanceof ApiError ? err : await toError(resp);
+      }
+      resp = await send();
+      if (resp.status === 401) {
+        const err = await toError(resp);
+        this.lose(err.message);
+        throw err;
+      }
+    }
+    if (!resp.ok) throw await toError(resp);
+    return (await resp.json()) as T;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const s = this.session;
+    if (!s) throw new ApiError(401, "unauthorized", "Not logged in");
+    try {
+      this.store(await postJson<TokenPair>("/api/auth/refresh", { refresh_token: s.refresh }));
+    } catch (err) {
+      // A refused refresh ends the session; a network error or 5xx keeps it for the next try.
+      if (err instanceof ApiError && (err.status === 401 || err.status === 400 || err.status === 422)) {
+        this.lose(`Session ended: ${err.message}`);
+      } else {
+        this.schedule(10_000);
+      }
+      throw err;
+    }
+    this.onRefresh();
+  }
+
+  private margin(s: Session): number {
+    return Math.min(REFRESH_MARGIN_MS, s.lifetimeMs * 0.2);
+  }
+
+  private store(pair: TokenPair, user = this.session?.user): void {
+    const lifetimeMs = Math.max(1, Number(pair.expires_in) || 900) * 1000;
+    this.session = {
+      access: pair.access_token,
+      refresh: pair.refresh_token,
+      expiresAt: Date.now() + lifetimeMs,
+      lifetimeMs,
+      user,
+    };
+    this.storage.setItem(KEY, JSON.stringify(this.session));
+    this.schedule();
+  }
+
+  private schedule(inMs?: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    const s = this.session;
+    if (!s) return;
+    const due = inMs ?? Math.max(1_000, s.expiresAt - this.margin(s) - Date.now());
+    this.timer = setTimeout(() => {
+      this.refresh().catch(() => {});
+    }, due);
+  }
+
+  private clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.session = null;
+    this.storage.removeItem(KEY);
+  }
+
+  private lose(reason: string): void {
+    if (!this.session) return;
+    this.clear();
+    this.onLogout(reason);
+  }
+}

@@ -1,0 +1,70 @@
+// ECharts with only the modules the dashboard draws (bar and line charts on a grid), and the
+// shared look of the dark theme.
+import { BarChart, LineChart } from "echarts/charts";
+import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } from "echarts/components";
+import * as echarts from "echarts/core";
+import { CanvasRenderer } from "echarts/renderers";
+
+echarts.use([BarChart, LineChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, CanvasRenderer]);
+
+export { echarts };
+export type EChart = echarts.ECharts;
+
+export const COLORS = {
+  text: "#c9d1d9",
+  muted: "#8b949e",
+  grid: "rgba(139, 148, 158, 0.14)",
+  axis: "rgba(139, 148, 158, 0.35)",
+  call: "#ef6f6c",
+  callSoft: "rgba(239, 111, 108, 0.45)",
+  put: "#2bb3a3",
+  putSoft: "rgba(43, 179, 163, 0.45)",
+  accent: "#7aa2f7",
+  amber: "#e0af68",
+  violet: "#bb9af7",
+  tooltipBg: "#1b2129",
+};
+
+export const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif';
+
+export const baseOption = {
+  backgroundColor: "transparent",
+  animation: false,
+  textStyle: { color: COLORS.text, fontFamily: FONT, fontSize: 11 },
+  tooltip: {
+    trigger: "axis" as const,
+    backgroundColor: COLORS.tooltipBg,
+    borderColor: COLORS.axis,
+    textStyle: { color: COLORS.text, fontSize: 12 },
+    confine: true,
+  },
+  legend: {
+    top: 0,
+    right: 4,
+    itemWidth: 12,
+    itemHeight: 8,
+    textStyle: { color: COLORS.muted, fontSize: 11 },
+    inactiveColor: "#484f58",
+  },
+};
+
+export const axisStyle = {
+  axisLine: { lineStyle: { color: COLORS.axis } },
+  axisTick: { lineStyle: { color: COLORS.axis } },
+  axisLabel: { color: COLORS.muted, fontSize: 10 },
+  splitLine: { lineStyle: { color: COLORS.grid } },
+};
+
+/**
+ * An ECharts instance on `el`, resized with its box. `data-rendered="true"` is set on `el` after
+ * a render finishes with data (`hasData()`); callers reset it to "false" when they clear.
+ */
+export function mount(el: HTMLElement, hasData: () => boolean): EChart {
+  const chart = echarts.init(el, null, { renderer: "canvas" });
+  chart.on("finished", () => {
+    if (hasData()) el.dataset.rendered = "true";
+  });
+  const ro = new ResizeObserver(() => chart.resize());
+  ro.observe(el);
+  return chart;
+}

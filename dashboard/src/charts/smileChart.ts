@@ -1,0 +1,83 @@
+// IV smile of the current chain: out-of-the-money IV (puts below spot, calls above) in bold,
+// call and put IV faint behind it, spot marked.
+import { smilePoints } from "../chain";
+import { fmtNum, fmtStrike } from "../format";
+import type { EnrichedChain } from "../types";
+import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
+
+export class SmileChart {
+  private readonly chart: EChart;
+  private points = 0;
+
+  constructor(private readonly el: HTMLElement) {
+    this.chart = mount(el, () => this.points > 0);
+  }
+
+  clear(): void {
+    this.points = 0;
+    this.el.dataset.rendered = "false";
+    this.chart.clear();
+  }
+
+  update(chain: EnrichedChain, strikes: [number, number]): void {
+    const [lo, hi] = strikes;
+    const view = {
+      ...chain,
+      strikes: chain.strikes.slice(lo, hi),
+      calls: chain.calls.slice(lo, hi),
+      puts: chain.puts.slice(lo, hi),
+    };
+    const s = smilePoints(view);
+    this.points = s.call.length + s.put.length;
+    const line = (name: string, data: [number, number][], color: string, width: number, dashed = false) => ({
+      name,
+      type: "line" as const,
+      data,
+      showSymbol: data.length < 60,
+      symbolSize: 4,
+      connectNulls: false,
+      lineStyle: { color, width, type: dashed ? ("dotted" as const) : ("solid" as const) },
+      itemStyle: { color },
+    });
+    const otm = line("OTM IV", s.otm, COLORS.accent, 2.2);
+    (otm as Record<string, unknown>).markLine = {
+      silent: true,
+      symbol: "none",
+      lineStyle: { type: "dashed", width: 1, color: COLORS.amber },
+      label: { formatter: `Spot ${fmtNum(chain.spot_price, 2)}`, color: COLORS.amber, fontSize: 10 },
+      data: [{ xAxis: chain.spot_price }],
+    };
+    this.chart.setOption(
+      {
+        ...baseOption,
+        tooltip: {
+          ...baseOption.tooltip,
+          formatter: (params: unknown) => {
+            const ps = params as { marker: string; seriesName: string; value: [number, number] }[];
+            if (!ps.length) return "";
+            return `Strike <b>${fmtStrike(ps[0].value[0])}</b><br/>${ps
+              .map((p) => `${p.marker}${p.seriesName}: <b>${fmtNum(p.value[1], 2)}%</b>`)
+              .join("<br/>")}`;
+          },
+        },
+        legend: { ...baseOption.legend, data: ["OTM IV", "Call IV", "Put IV"] },
+        grid: { left: 42, right: 14, top: 28, bottom: 24 },
+        xAxis: {
+          type: "value",
+          scale: true,
+          ...axisStyle,
+          splitLine: { show: false },
+          axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtStrike(v) },
+        },
+        yAxis: {
+          type: "value",
+          scale: true,
+          ...axisStyle,
+          axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => `${fmtNum(v, Number.isInteger(v) ? 0 : 1)}%` },
+        },
+        series: [otm, line("Call IV", s.call, COLORS.callSoft, 1, true), line("Put IV", s.put, COLORS.putSoft, 1, true)],
+      },
+      { notMerge: true, lazyUpdate: true },
+    );
+  }
+}

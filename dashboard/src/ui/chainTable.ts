@@ -1,0 +1,240 @@
+// The option chain: calls | strike | puts, one row per strike (data-strike), ATM row highlighted,
+// ITM cells shaded (calls below spot, puts above), a changed value flashing up or down.
+import { atmStrike, isItm, strikeWindow } from "../chain";
+import { DASH, buildupInfo, fmtInt, fmtIvPct, fmtNum, fmtPrice, fmtSignedInt, fmtStrike, num } from "../format";
+import type { ChainRow, EnrichedChain } from "../types";
+import { h } from "./dom";
+
+type Side = "call" | "put";
+
+interface Column {
+  key: string;
+  label: string;
+  title: string;
+  /** Flash on change: quotes, trades and OI. IV and delta move with every spot tick, so they
+   *  would flash on every update and drown the signal. */
+  flash: boolean;
+  /** Text of the cell, and the number compared to flash it (null: never flashes). */
+  cell(row: ChainRow | undefined): { text: string; value: number | null; tone?: string; title?: string };
+}
+
+const col = (
+  key: string,
+  label: string,
+  title: string,
+  cell: Column["cell"],
+  flash = true,
+): Column => ({ key, label, title, cell, flash });
+
+const signTone = (v: number | null) => (v === null || v === 0 ? undefined : v > 0 ? "pos" : "neg");
+
+/** Columns of one side, from the strike outwards. */
+const COLUMNS: Column[] = [
+  col("ltp", "LTP", "Last traded price", (r) => ({ text: fmtPrice(r?.last), value: num(r?.last) || null })),
+  col("bidask", "Bid / Ask", "Best bid (top) and ask (bottom)", (r) => ({
+    text: `${fmtPrice(r?.bid)}\n${fmtPrice(r?.ask)}`,
+    value: num(r?.bid) !== null && num(r?.ask) !== null ? ((r!.bid + r!.ask) / 2) || null : null,
+  })),
+  col("iv", "IV %", "Implied volatility, % a year", (r) => ({ text: fmtIvPct(r?.iv), value: num(r?.iv) }), false),
+  col("delta", "Delta", "Delta per unit of underlying", (r) => ({ text: fmtNum(r?.delta, 2), value: num(r?.delta) }), false),
+  col("volume", "Volume", "Contracts traded today", (r) => ({ text: fmtInt(r?.volume), value: num(r?.volume) })),
+  col("oichg", "OI Chg", "OI change since the previous snapshot", (r) => {
+    const v = num(r?.oi_change);
+    return { text: fmtSignedInt(v), value: v, tone: signTone(v) };
+  }),
+  col("oi", "OI", "Open interest (contracts)", (r) => ({ text: fmtInt(r?.oi), value: num(r?.oi) })),
+  col(
+    "buildup",
+    "B/U",
+    "Buildup: how price and OI moved since the previous snapshot (LB long buildup, SB short buildup, SC short covering, LU long unwinding)",
+    (r) => {
+      const b = buildupInfo(r?.buildup);
+      return { text: b ? b.short : DASH, value: null, tone: b ? `bu-${b.tone}` : undefined, title: b?.label };
+    },
+    false,
+  ),
+];
+
+const CALL_COLS = [...COLUMNS].reverse(); // calls read outwards to the left
+
+interface RowView {
+  tr: HTMLTableRowElement;
+  strikeCell: HTMLTableCellElement;
+  cells: { side: Side; col: Column; td: HTMLTableCellElement; last: number | null; text: string }[];
+}
+
+export class ChainTable {
+  readonly el: HTMLElement;
+  private readonly table: HTMLTableElement;
+  private readonly tbody: HTMLTableSectionElement;
+  private readonly empty: HTMLElement;
+  private rows = new Map<number, RowView>();
+  private key = ""; // product|expiry the rows belong to
+  private centred = false;
+  width: number | null = null;
+
+  constructor() {
+    const head1 = h(
+      "tr",
+      { class: "group" },
+      h("th", { colspan: COLUMNS.length, class: "calls-head" }, "CALLS ◂"),
+      h("th", { class: "strike-head" }, ""),
+      h("th", { colspan: COLUMNS.length, class: "puts-head" }, "▸ PUTS"),
+    );
+    const th = (c: Column, side: Side) => h("th", { title: c.title, class: `c-${c.key} ${side}`, scope: "col" }, c.label);
+    const head2 = h(
+      "tr",
+      {},
+      ...CALL_COLS.map((c) => th(c, "call")),
+      h("th", { class: "strike", scope: "col" }, "Strike"),
+      ...COLUMNS.map((c) => th(c, "put")),
+    );
+    this.tbody = h("tbody");
+    this.table = h("table", { class: "chain", "data-testid": "chain-table" }, h("thead", {}, head1, head2), this.tbody);
+    this.empty = h("div", { class: "empty", "data-testid": "chain-empty" }, "Waiting for the option chain…");
+    this.el = h("div", { class: "table-wrap" }, this.table, this.empty);
+  }
+
+  /** Forget the rows (new product or expiry). */
+  clear(message = "Waiting for the option chain…"): void {
+    this.tbody.replaceChildren();
+    this.rows.clear();
+    this.key = "";
+    this.centred = false;
+    this.empty.textContent = message;
+    this.empty.hidden = false;
+    this.table.dataset.rows = "0";
+  }
+
+  render(chain: EnrichedChain): void {
+    const key = `${chain.product}|${chain.expiry}`;
+    if (key !== this.key) {
+      this.clear();
+      this.key = key;
+    }
+    const spot = chain.spot_price;
+    const atm = atmStrike(chain);
+    const [lo, hi] = strikeWindow(chain.strikes, atm, this.width);
+    const wanted = new Set<number>();
+    const order: HTMLTableRowElement[] = [];
+    for (let i = lo; i < hi; i++) {
+      const strike = chain.strikes[i];
+      wanted.add(strike);
+      let view = this.rows.get(strike);
+      const fresh = !view;
+      if (!view) {
+        view = this.makeRow(strike);
+        this.rows.set(strike, view);
+      }
+      this.updateRow(view, chain.calls[i], chain.puts[i], strike, spot, strike === atm, fresh);
+      order.push(view.tr);
+    }
+    for (const [strike, view] of this.rows) {
+      if (!wanted.has(strike)) {
+        view.tr.remove();
+        this.rows.delete(strike);
+      }
+    }
+    // Keep DOM order ascending by strike with as few moves as possible.
+    let prev: Element | null = null;
+    for (const tr of order) {
+      const want: Element | null = prev ? prev.nextElementSibling : this.tbody.firstElementChild;
+      if (want !== tr) {
+        if (prev) prev.after(tr);
+        else this.tbody.prepend(tr);
+      }
+      prev = tr;
+    }
+    this.empty.hidden = order.length > 0;
+    if (!order.length) this.empty.textContent = "No strikes in this chain";
+    this.table.dataset.rows = String(order.length);
+    this.table.dataset.spot = String(spot);
+    if (atm !== null) this.table.dataset.atm = String(atm);
+    if (!this.centred && atm !== null) {
+      this.centred = true;
+      requestAnimationFrame(() => this.scrollToAtm());
+    }
+  }
+
+  scrollToAtm(): void {
+    const tr = this.tbody.querySelector<HTMLElement>("tr.atm");
+    if (!tr) return;
+    const wrap = this.el;
+    const target = tr.offsetTop - wrap.clientHeight / 2 + tr.offsetHeight / 2;
+    wrap.scrollTop = Math.max(0, target);
+    // On a narrow screen the table scrolls sideways too: bring the strike column to the middle.
+    const strike = tr.querySelector<HTMLElement>("td.strike");
+    if (strike && wrap.scrollWidth > wrap.clientWidth) {
+      wrap.scrollLeft = Math.max(0, strike.offsetLeft - wrap.clientWidth / 2 + strike.offsetWidth / 2);
+    }
+  }
+
+  private makeRow(strike: number): RowView {
+    const cells: RowView["cells"] = [];
+    const td = (side: Side, c: Column) => {
+      const el = h("td", { class: `c-${c.key} ${side}`, "data-col": `${side}-${c.key}` });
+      cells.push({ side, col: c, td: el, last: null, text: "" });
+      return el;
+    };
+    const strikeCell = h("td", { class: "strike", "data-col": "strike" }, fmtStrike(strike));
+    const tr = h(
+      "tr",
+      { "data-testid": "chain-row", "data-strike": String(strike) },
+      ...CALL_COLS.map((c) => td("call", c)),
+      strikeCell,
+      ...COLUMNS.map((c) => td("put", c)),
+    );
+    return { tr, strikeCell, cells };
+  }
+
+  private updateRow(
+    view: RowView,
+    call: ChainRow | undefined,
+    put: ChainRow | undefined,
+    strike: number,
+    spot: number,
+    atm: boolean,
+    fresh: boolean,
+  ): void {
+    view.tr.classList.toggle("atm", atm);
+    if (atm) view.tr.dataset.atm = "true";
+    else delete view.tr.dataset.atm;
+    const callItm = isItm("call", strike, spot);
+    const putItm = isItm("put", strike, spot);
+    for (const cell of view.cells) {
+      const row = cell.side === "call" ? call : put;
+      const { text, value, tone, title } = cell.col.cell(row);
+      const itm = cell.side === "call" ? callItm : putItm;
+      if (cell.td.classList.contains("itm") !== itm) cell.td.classList.toggle("itm", itm);
+      if (text !== cell.text) {
+        cell.td.textContent = text;
+        cell.text = text;
+        cell.td.className = `c-${cell.col.key} ${cell.side}${itm ? " itm" : ""}${tone ? ` ${tone}` : ""}`;
+        if (title) cell.td.title = title;
+        else cell.td.removeAttribute("title");
+        if (cell.col.flash && !fresh && value !== null && cell.last !== null && value !== cell.last) {
+          flash(cell.td, value > cell.last ? "up" : "down");
+        }
+      }
+      cell.last = value;
+    }
+  }
+}
+
+const FLASH: Record<"up" | "down", string> = {
+  up: "rgba(43, 179, 163, 0.28)",
+  down: "rgba(239, 111, 108, 0.28)",
+};
+
+/** A short tint over the cell (box-shadow, so the ITM shading stays); restarts when re-flashed. */
+function flash(td: HTMLElement, dir: "up" | "down"): void {
+  td.dataset.flash = dir;
+  if (typeof td.animate !== "function") return;
+  const anim = td.animate(
+    [{ boxShadow: `inset 0 0 0 999px ${FLASH[dir]}` }, { boxShadow: "inset 0 0 0 999px rgba(0,0,0,0)" }],
+    { duration: 900, easing: "ease-out" },
+  );
+  anim.onfinish = () => {
+    if (td.dataset.flash === dir) delete td.dataset.flash;
+  };
+}
