@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,55 +137,135 @@ def _origin_ms(payload: dict[str, Any]) -> float:
     return dt.datetime.fromisoformat(payload["timestamp"]).timestamp() * 1000
 
 
-async def _clients(
-    url: str, token: str, rooms: list[tuple[str, str]], first: int, count: int,
-    ramp_per_s: float, measure_from: float, measure_to: float,
-) -> dict[str, Any]:  # fmt: skip
+class Measure:
+    """What the clients of one process saw."""
+
+    def __init__(self, measure_from: float, measure_to: float) -> None:
+        self.window = (measure_from, measure_to)
+        self.delays: list[float] = []
+        self.stats = {"connected": 0, "failed": 0, "subscribed": 0, "received": 0, "modes": 0}
+
+    def received(self, origin_ms: float) -> None:
+        now = time.time()
+        if self.window[0] <= now <= self.window[1]:
+            self.stats["received"] += 1
+            self.delays.append(now * 1000 - origin_ms)
+
+
+async def _socketio_client(
+    url: str, token: str, room: tuple[str, str], measure: Measure
+) -> Callable[[], Awaitable[bool]] | None:
+    """python-socketio's AsyncClient; a coroutine that says whether it is still connected
+    and then disconnects."""
     import socketio  # each client process imports its own
 
-    delays: list[float] = []
-    stats = {"connected": 0, "failed": 0, "subscribed": 0, "received": 0, "modes": 0}
+    # orjson decoding, as the server's: on two shared cores the clients are the heavy side
+    sio = socketio.AsyncClient(reconnection=False, json=OrjsonCodec)
 
-    async def one(i: int) -> socketio.AsyncClient | None:
-        # orjson decoding, as the server's: on two shared cores the clients are the heavy side
-        sio = socketio.AsyncClient(reconnection=False, json=OrjsonCodec)
+    @sio.on("chain_update")  # type: ignore[untyped-decorator]
+    async def on_chain(payload: dict[str, Any]) -> None:
+        measure.received(_origin_ms(payload))
 
-        @sio.on("chain_update")  # type: ignore[untyped-decorator]
-        async def on_chain(payload: dict[str, Any]) -> None:
-            now = time.time()
-            if measure_from <= now <= measure_to:
-                stats["received"] += 1
-                delays.append(now * 1000 - _origin_ms(payload))
+    @sio.on("mode")  # type: ignore[untyped-decorator]
+    async def on_mode(_data: Any) -> None:
+        measure.stats["modes"] += 1
 
-        @sio.on("mode")  # type: ignore[untyped-decorator]
-        async def on_mode(_data: Any) -> None:
-            stats["modes"] += 1
+    try:
+        await sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=20)
+    except Exception:
+        return None
+    ack = await sio.call("subscribe", {"product": room[0], "expiry": room[1]}, timeout=20)
+    if ack and ack.get("ok"):
+        measure.stats["subscribed"] += 1
 
-        try:
-            await sio.connect(url, auth={"token": token}, transports=["websocket"],
-                              wait_timeout=20)  # fmt: skip
-        except Exception:
-            stats["failed"] += 1
-            return None
-        stats["connected"] += 1
-        product, expiry = rooms[i % len(rooms)]
-        ack = await sio.call("subscribe", {"product": product, "expiry": expiry}, timeout=20)
-        if ack and ack.get("ok"):
-            stats["subscribed"] += 1
-        return sio
+    async def close() -> bool:
+        held = bool(sio.connected)
+        with contextlib.suppress(Exception):
+            await sio.disconnect()
+        return held
 
-    tasks = []
-    for n in range(count):
-        tasks.append(asyncio.create_task(one(first + n)))
-        await asyncio.sleep(1.0 / ramp_per_s)
-    clients = await asyncio.gather(*tasks)
-    await asyncio.sleep(max(0.0, measure_to - time.time()) + 1.0)
-    held = sum(1 for c in clients if c is not None and c.connected)
-    for c in clients:
-        if c is not None:
-            with contextlib.suppress(Exception):
-                await c.disconnect()
-    return {**stats, "held": held, "delays": delays}
+    return close
+
+
+_STAMP = '"timestamp":"'
+
+
+async def _raw_client(
+    url: str, token: str, room: tuple[str, str], measure: Measure, session: Any
+) -> Callable[[], Awaitable[bool]] | None:
+    """Engine.IO 4 / Socket.IO 5 spoken directly over an aiohttp websocket: the same
+    frames a browser exchanges, at a fraction of the client's CPU (the chain is not
+    decoded, only its ``timestamp`` is found), so the gateway is what is measured."""
+    ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    try:
+        ws = await asyncio.wait_for(session.ws_connect(ws_url, max_msg_size=0), 20)
+        opened = await ws.receive_str(timeout=20)  # 0{"sid":...,"pingInterval":...}
+        if not opened.startswith("0"):
+            raise ConnectionError(opened)
+        await ws.send_str("40" + json.dumps({"token": token}))
+        connected = await ws.receive_str(timeout=20)
+        if not connected.startswith("40"):
+            raise ConnectionError(connected)  # 44{...}: refused
+        subscribe = ["subscribe", {"product": room[0], "expiry": room[1]}]
+        await ws.send_str("421" + json.dumps(subscribe))
+    except Exception:
+        return None
+
+    async def read() -> None:
+        async for message in ws:
+            text = message.data
+            if not isinstance(text, str):
+                continue
+            if text == "2":  # ping
+                await ws.send_str("3")
+            elif text.startswith('42["chain_update"'):
+                at = text.find(_STAMP) + len(_STAMP)
+                measure.received(dt.datetime.fromisoformat(text[at : at + 24]).timestamp() * 1000)
+            elif text.startswith("431"):
+                if '"ok":true' in text:
+                    measure.stats["subscribed"] += 1
+            elif text.startswith('42["mode"'):
+                measure.stats["modes"] += 1
+
+    reader = asyncio.create_task(read())
+
+    async def close() -> bool:
+        held = not ws.closed and not reader.done()
+        reader.cancel()
+        with contextlib.suppress(Exception):
+            await ws.close()
+        return held
+
+    return close
+
+
+async def _clients(
+    kind: str, url: str, token: str, rooms: list[tuple[str, str]], first: int, count: int,
+    ramp_per_s: float, measure_from: float, measure_to: float,
+) -> dict[str, Any]:  # fmt: skip
+    import aiohttp
+
+    measure = Measure(measure_from, measure_to)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(i: int) -> Callable[[], Awaitable[bool]] | None:
+            room = rooms[i % len(rooms)]
+            if kind == "raw":
+                close = await _raw_client(url, token, room, measure, session)
+            else:
+                close = await _socketio_client(url, token, room, measure)
+            measure.stats["connected" if close is not None else "failed"] += 1
+            return close
+
+        tasks = []
+        for n in range(count):
+            tasks.append(asyncio.create_task(one(first + n)))
+            await asyncio.sleep(1.0 / ramp_per_s)
+        closers = await asyncio.gather(*tasks)
+        await asyncio.sleep(max(0.0, measure_to - time.time()) + 1.0)
+        held = sum([await close() for close in closers if close is not None])
+    return {**measure.stats, "held": held, "delays": measure.delays}
 
 
 def _client_proc(args: tuple[Any, ...], out: Any) -> None:
@@ -239,7 +320,7 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
     for count in per:
         recv, send = mp.Pipe(duplex=False)
         proc = mp.Process(target=_client_proc, args=((
-            stack.socket_url, token, rooms, first, count, args.ramp / args.procs,
+            args.client, stack.socket_url, token, rooms, first, count, args.ramp / args.procs,
             measure_from, measure_to), send))  # fmt: skip
         proc.start()
         pipes.append(recv)
@@ -263,6 +344,7 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
         return metrics_after.get(name, 0.0) - metrics_before.get(name, 0.0)
 
     return {
+        "client": args.client,
         "clients": clients,
         "rooms": len(rooms),
         "held": total["held"],
@@ -288,6 +370,10 @@ def main() -> None:
     parser.add_argument("--expiries", type=int, default=4)
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--ramp", type=float, default=250.0, help="connections per second")
+    parser.add_argument(
+        "--client", choices=("socketio", "raw"), default="socketio",
+        help="python-socketio's AsyncClient, or the protocol spoken directly (lighter)",
+    )  # fmt: skip
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="optionsflow-socket-bench-"))
     try:

@@ -7,7 +7,10 @@ most ``rate_hz`` times a second, so the time spent emitting is bounded by the
 number of rooms, not by the feed's rate. Clients are told each change of mode.
 The normal mode returns once the emitter would keep up again: for
 ``recover_s``, the time normal mode would have spent emitting (updates
-offered × the measured cost of one emit) stayed under half the elapsed time.
+offered × the measured cost of one emit) stayed under half the elapsed time,
+and the loop woke on time (:meth:`Fanout.note_lateness`: an emit only queues
+packets, the sockets are written by other green threads, and a busy hub shows
+as a loop that wakes late).
 
 No I/O here: ``emit`` and ``announce`` are given, the clock is injectable, and
 :meth:`Fanout.step` does the work due now and says how long to wait, so the
@@ -84,6 +87,7 @@ class Fanout:
         self._window_start = clock()
         self._window_offered = 0
         self._calm_since: float | None = None
+        self._window_late = 0.0
         self.mode = Mode.NORMAL
         self.stats = FanoutStats()
 
@@ -100,6 +104,10 @@ class Fanout:
             self._queue.append(update)
         else:
             self._hold(update)
+
+    def note_lateness(self, seconds: float) -> None:
+        """How much later than asked the loop woke (the hub's congestion)."""
+        self._window_late = max(self._window_late, seconds)
 
     def _hold(self, update: Update) -> None:
         if update.room in self._held:
@@ -160,8 +168,9 @@ class Fanout:
         if elapsed < min(1.0, self._recover):
             return
         busy = self._window_offered * self._emit_cost  # what normal mode would have spent
-        self._window_start, self._window_offered = now, 0
-        if busy >= 0.5 * elapsed:
+        late = self._window_late
+        self._window_start, self._window_offered, self._window_late = now, 0, 0.0
+        if busy >= 0.5 * elapsed or late > self._degrade_lag / 2:
             self._calm_since = None
             return
         if self._calm_since is None:

@@ -203,8 +203,11 @@ class SocketGateway:
                 SUPERSEDED.inc(superseded - self._superseded_seen)
                 self._superseded_seen = superseded
             if wait > 0:
-                self._wake.wait(timeout=wait)
+                planned = time.monotonic() + wait
+                woken = self._wake.wait(timeout=wait)
                 self._wake.clear()
+                if not woken:  # slept the whole wait: how late did the hub wake us?
+                    self.fanout.note_lateness(max(0.0, time.monotonic() - planned))
             else:
                 self.socketio.sleep(0)  # let the clients' writers run
 

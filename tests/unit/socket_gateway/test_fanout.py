@@ -98,3 +98,17 @@ def test_a_busy_emitter_stays_degraded() -> None:
     assert fanout.stats.superseded > 0
     rooms_sent = {room for room, _ in sent}
     assert rooms_sent == {f"r{i}" for i in range(10)}  # every room still gets its newest
+
+
+def test_a_congested_hub_keeps_the_degraded_mode() -> None:
+    clock = Clock()
+    fanout, _sent, modes = _fanout(clock, cost=0.0)  # emits look free: only queued
+    fanout.offer(_up("a", 1))
+    clock.now += 1.0
+    fanout.step()
+    for tick in range(20):  # a trickle, but the loop wakes 400 ms late each time
+        clock.now += 0.5
+        fanout.note_lateness(0.4)
+        fanout.offer(_up("a", 10 + tick))
+        fanout.step()
+    assert modes == [Mode.DEGRADED]
