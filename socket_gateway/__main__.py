@@ -53,8 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     socketio = app.extensions["socketio"]
 
     def _stop(signum: int, _frame: object) -> None:
-        log.info("stopping", extra={"signal": signum})
+        log.info("stopping", extra={"signal": signum, "clients": gateway.limits.connections})
         gateway.stop()
+        # eventlet's server waits for open connections once stopped, and a websocket never
+        # ends by itself: a green thread closes them (clients reconnect to another
+        # instance) while the server waits. Not here: a signal handler runs in the hub.
+        eventlet.spawn(socketio.server.eio.disconnect)
         socketio.stop()
 
     signal.signal(signal.SIGTERM, _stop)
@@ -68,8 +72,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     gateway.start()
     log.info("serving", extra={"host": args.host, "port": args.port, "max_clients": max_clients})
-    # max_size: eventlet serves 1,024 connections at once by default; a websocket holds one
-    socketio.run(app, host=args.host, port=args.port, log_output=False, max_size=max_clients)
+    # max_size: eventlet serves 1,024 connections at once by default; a websocket holds
+    # one. Headroom above SOCKET_MAX_CLIENTS (refused at connect) keeps /healthz answering.
+    socketio.run(app, host=args.host, port=args.port, log_output=False, max_size=max_clients + 64)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from flask import Flask
 from flask_socketio import SocketIO
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common.access import AccessTokens
 from common.jwks import JwksCache
@@ -51,6 +52,7 @@ def create_app(
         settings,
         {"redis": gateway.redis.ping, "enriched": gateway.listener_check},
         access_log=False,
+        proxy_hops=0,  # applied below, around Socket.IO too
     )
     socketio.init_app(
         app,
@@ -64,6 +66,8 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
+    if settings.http.proxy_hops:  # outermost, so Socket.IO sees the client's address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.http.proxy_hops)  # type: ignore[method-assign]
     register(socketio, gateway)
     app.extensions[EXTENSION] = gateway
     return app

@@ -9,8 +9,9 @@ from flask import request
 from flask_socketio import SocketIO, emit, join_room, leave_room
 from marshmallow import ValidationError
 
+from socket_gateway.fanout import Mode
 from socket_gateway.gateway import NAMESPACE, SocketGateway, SubscribeError
-from socket_gateway.metrics import ROOMS, SUBSCRIBES
+from socket_gateway.metrics import SUBSCRIBES, UNSUBSCRIBES
 from socket_gateway.rooms import SUBSCRIPTION, Subscription
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,9 @@ def _parse(data: object) -> Subscription:
     return loaded
 
 
-def _failed(error: SubscribeError, outcome: str) -> Ack:
-    SUBSCRIBES.labels(outcome).inc()
-    emit("error", error.body())
+def _failed(error: SubscribeError, outcome: str, counter: Any = SUBSCRIBES) -> Ack:
+    counter.labels(outcome).inc()
+    emit("error", error.body(), ignore_queue=True)  # this client is here: not via Redis
     return {"ok": False, "error": error.body()}
 
 
@@ -52,7 +53,10 @@ def register(socketio: SocketIO, gateway: SocketGateway) -> None:
         sid = _sid()
         try:
             sub = _parse(data)
-            if not gateway.limits.can_add(sid, sub):
+            # Reserve the slot before the Redis read yields: concurrent subscribes of one
+            # connection (each its own green thread) cannot pass the limit together.
+            held_before = sub in gateway.limits.subscriptions(sid)
+            if not gateway.limits.reserve(sid, sub):
                 raise SubscribeError(
                     "too_many_subscriptions",
                     f"at most {gateway.limits.max_subscriptions} subscriptions per connection",
@@ -62,17 +66,19 @@ def register(socketio: SocketIO, gateway: SocketGateway) -> None:
             try:
                 snapshot = gateway.snapshot(sub)
             except SubscribeError:
+                if not held_before:
+                    gateway.limits.remove(sid, sub)
                 for room in sub.rooms:
                     if not gateway.limits.still_wanted(sid, room):
                         leave_room(room)
                 raise
         except SubscribeError as error:
             return _failed(error, error.code)
-        gateway.limits.add(sid, sub)
-        for event, payload in snapshot:  # the newest cached, at once
-            emit(event, payload)
+        for event, payload in snapshot:  # the newest cached, at once, to this client only
+            emit(event, payload, ignore_queue=True)
+        if gateway.fanout.mode is not Mode.NORMAL:  # it joined while updates are capped
+            emit("mode", gateway.mode_body(), ignore_queue=True)
         SUBSCRIBES.labels("ok").inc()
-        ROOMS.set(gateway.room_count())
         return {"ok": True, "rooms": list(sub.rooms)}
 
     @socketio.on("unsubscribe", namespace=NAMESPACE)  # type: ignore[untyped-decorator]
@@ -81,11 +87,12 @@ def register(socketio: SocketIO, gateway: SocketGateway) -> None:
         try:
             sub = _parse(data)
         except SubscribeError as error:
-            return _failed(error, error.code)
+            return _failed(error, error.code, UNSUBSCRIBES)
         if not gateway.limits.remove(sid, sub):
-            return _failed(SubscribeError("not_subscribed", "no such subscription"), "unknown")
+            missing = SubscribeError("not_subscribed", "no such subscription")
+            return _failed(missing, missing.code, UNSUBSCRIBES)
         for room in sub.rooms:
             if not gateway.limits.still_wanted(sid, room):
                 leave_room(room)
-        ROOMS.set(gateway.room_count())
+        UNSUBSCRIBES.labels("ok").inc()
         return {"ok": True, "rooms": list(sub.rooms)}

@@ -8,9 +8,9 @@ number of rooms, not by the feed's rate. Clients are told each change of mode.
 The normal mode returns once the emitter would keep up again: for
 ``recover_s``, the time normal mode would have spent emitting (updates
 offered × the measured cost of one emit) stayed under half the elapsed time,
-and the loop woke on time (:meth:`Fanout.note_lateness`: an emit only queues
-packets, the sockets are written by other green threads, and a busy hub shows
-as a loop that wakes late).
+and green threads woke on time (:meth:`Fanout.note_lateness`, from a probe
+that sleeps a fixed period: an emit only queues packets, the sockets are
+written by other green threads, and a busy hub shows as late wake-ups).
 
 No I/O here: ``emit`` and ``announce`` are given, the clock is injectable, and
 :meth:`Fanout.step` does the work due now and says how long to wait, so the
@@ -143,6 +143,7 @@ class Fanout:
                     self._hold(self._queue.popleft())
                 self._switch(Mode.DEGRADED)
                 self._window_start, self._window_offered = self._clock(), 0
+                self._window_late = 0.0
                 return self._step_degraded()
             self._queue.popleft()
             self._send(update)

@@ -80,7 +80,8 @@ class SocketGateway:
             on_emitted=_observe,
         )
         self.listener = EnrichedListener(
-            lambda: make_redis(cast(str, settings.redis_url), socket_timeout=None, retries=0),
+            # reads wait at most 30 s: the listener pings a silent connection (listener.py)
+            lambda: make_redis(cast(str, settings.redis_url), socket_timeout=30.0, retries=0),
             self.offer,
             self.has_clients,
             deadletter_max=settings.pipeline.deadletter_max,
@@ -88,6 +89,7 @@ class SocketGateway:
         self._wake = threading.Event()
         self._stopped = False
         self._superseded_seen = 0
+        ROOMS.set_function(self.room_count)
 
     # -- connections ---------------------------------------------------------------
 
@@ -115,6 +117,8 @@ class SocketGateway:
     def connect(self, sid: str, ip: str, auth: object) -> Claims:
         try:
             claims = self.authenticate(auth)
+            if self.limits.connections >= self.settings.socket.max_clients:
+                raise Refusal("too_many_connections", "this gateway is full; try another")
             if not self.limits.admit(sid, ip):
                 raise Refusal(
                     "too_many_connections",
@@ -130,7 +134,6 @@ class SocketGateway:
     def disconnect(self, sid: str) -> None:
         self.limits.release(sid)
         CONNECTIONS.set(self.limits.connections)
-        ROOMS.set(self.room_count())
 
     def listener_check(self) -> None:
         """Readiness: subscribed to the enriched channels."""
@@ -170,7 +173,8 @@ class SocketGateway:
 
     def offer(self, update: Update) -> None:
         self.fanout.offer(update)
-        self._wake.set()
+        if self.fanout.mode is Mode.NORMAL:  # degraded: the loop keeps its own pace
+            self._wake.set()
 
     def _emit(self, update: Update) -> None:
         # Every instance reads the enriched channels itself: emit to local clients only.
@@ -179,17 +183,16 @@ class SocketGateway:
         )
         EMITS.labels(update.event).inc()
 
+    def mode_body(self, mode: Mode | None = None) -> dict[str, object]:
+        """The ``mode`` event of ``mode`` (default: the current one)."""
+        mode = mode or self.fanout.mode
+        rate = self.settings.socket.degraded_rate_hz if mode is Mode.DEGRADED else None
+        return {"mode": mode.value, "max_rate_hz": rate}
+
     def _announce(self, mode: Mode) -> None:
         DEGRADED.set(1 if mode is Mode.DEGRADED else 0)
-        cfg = self.settings.socket
         log.warning("emit mode changed", extra={"mode": mode.value, "pending": self.fanout.pending})
-        rate = cfg.degraded_rate_hz if mode is Mode.DEGRADED else None
-        self.socketio.emit(
-            "mode",
-            {"mode": mode.value, "max_rate_hz": rate},
-            namespace=NAMESPACE,
-            ignore_queue=True,
-        )
+        self.socketio.emit("mode", self.mode_body(mode), namespace=NAMESPACE, ignore_queue=True)
 
     def run_fanout(self) -> None:
         while not self._stopped:
@@ -203,18 +206,24 @@ class SocketGateway:
                 SUPERSEDED.inc(superseded - self._superseded_seen)
                 self._superseded_seen = superseded
             if wait > 0:
-                planned = time.monotonic() + wait
-                woken = self._wake.wait(timeout=wait)
+                self._wake.wait(timeout=wait)
                 self._wake.clear()
-                if not woken:  # slept the whole wait: how late did the hub wake us?
-                    self.fanout.note_lateness(max(0.0, time.monotonic() - planned))
             else:
                 self.socketio.sleep(0)  # let the clients' writers run
 
+    def probe_lateness(self, period_s: float = 0.1) -> None:
+        """How late a green thread asking to sleep ``period_s`` wakes: the hub's congestion
+        (emits only queue packets; the clients' writers run in other green threads)."""
+        while not self._stopped:
+            planned = time.monotonic() + period_s
+            self.socketio.sleep(period_s)
+            self.fanout.note_lateness(max(0.0, time.monotonic() - planned))
+
     def start(self) -> None:
-        """Start the listener and the fan-out loop as background tasks."""
+        """Start the listener, the fan-out loop and the lateness probe as background tasks."""
         self.socketio.start_background_task(self.listener.run)
         self.socketio.start_background_task(self.run_fanout)
+        self.socketio.start_background_task(self.probe_lateness)
 
     def stop(self) -> None:
         self._stopped = True

@@ -42,12 +42,16 @@ class ConnectionLimits:
     def subscriptions(self, sid: str) -> set[Subscription]:
         return self._subs.get(sid, set())
 
-    def can_add(self, sid: str, sub: Subscription) -> bool:
-        held = self._subs.get(sid, set())
-        return sub in held or len(held) < self.max_subscriptions
-
-    def add(self, sid: str, sub: Subscription) -> None:
-        self._subs.setdefault(sid, set()).add(sub)
+    def reserve(self, sid: str, sub: Subscription) -> bool:
+        """Hold ``sub`` for the connection ``sid``; False when it is over its limit or gone
+        (a subscribe still running when its connection closed)."""
+        held = self._subs.get(sid)
+        if held is None:
+            return False
+        if sub not in held and len(held) >= self.max_subscriptions:
+            return False
+        held.add(sub)
+        return True
 
     def remove(self, sid: str, sub: Subscription) -> bool:
         held = self._subs.get(sid)

@@ -34,6 +34,8 @@ CHAIN_UPDATE = "chain_update"
 UNDERLYING_UPDATE = "underlying_update"
 CHANNELS = (Channel.ENRICHED_OPTION_CHAIN, Channel.ENRICHED_UNDERLYING)
 _BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.2, 10.0
+SILENT_PING_S, SILENT_DEAD_S = 10.0, 20.0
+"""Silence after which the listener pings Redis, and after which it reconnects."""
 
 
 class UnroutableError(ValueError):
@@ -98,6 +100,26 @@ class EnrichedListener:
         if self._has_clients(update.room):
             self._offer(update)
 
+    def _listen(self) -> None:
+        """Route messages until the connection fails; a silent connection is pinged and,
+        when even that gets no answer, treated as lost (a half-open TCP connection would
+        otherwise block the read for hours while /readyz says ready)."""
+        heard = time.monotonic()
+        pinged = False
+        while not self._stopped:
+            message = self._pubsub.get_message(timeout=1.0)
+            now = time.monotonic()
+            if message is not None:
+                heard, pinged = now, False
+                if message.get("type") == "message":
+                    self.handle(message["channel"].decode(), message["data"])
+                continue
+            if now - heard > SILENT_DEAD_S:
+                raise redis.ConnectionError(f"no answer from Redis for {SILENT_DEAD_S:.0f} s")
+            if now - heard > SILENT_PING_S and not pinged:
+                self._pubsub.ping()
+                pinged = True
+
     def run(self) -> None:
         backoff = _BACKOFF_FIRST_S
         while not self._stopped:
@@ -108,15 +130,12 @@ class EnrichedListener:
                 self.subscribed = True
                 backoff = _BACKOFF_FIRST_S
                 log.info("listening", extra={"channels": [c.value for c in CHANNELS]})
-                for message in self._pubsub.listen():
-                    if self._stopped:
-                        break
-                    if message.get("type") == "message":
-                        self.handle(message["channel"].decode(), message["data"])
-            except (redis.RedisError, OSError, ValueError) as exc:
+                self._listen()
+            except Exception as exc:  # Redis, the network, or a bug: log, back off, go on
                 if self._stopped:
                     break
-                log.warning(
+                unexpected = not isinstance(exc, redis.RedisError | OSError | ValueError)
+                (log.exception if unexpected else log.warning)(
                     "enriched listener lost Redis; reconnecting",
                     extra={"error": f"{type(exc).__name__}: {exc}", "backoff_s": backoff},
                 )

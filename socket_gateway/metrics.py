@@ -5,10 +5,14 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 CONNECTIONS = Gauge("optionsflow_socket_connections", "Connected Socket.IO clients.")
-ROOMS = Gauge("optionsflow_socket_rooms", "Rooms with at least one client.")
+ROOMS = Gauge("optionsflow_socket_rooms", "Subscription rooms with at least one client.")
+"""Computed when scraped (``set_function``): counting walks every room."""
 REFUSED = Counter("optionsflow_socket_refused_total", "Connections refused, by reason.", ["reason"])
 SUBSCRIBES = Counter(
     "optionsflow_socket_subscribe_total", "subscribe events, by outcome.", ["outcome"]
+)
+UNSUBSCRIBES = Counter(
+    "optionsflow_socket_unsubscribe_total", "unsubscribe events, by outcome.", ["outcome"]
 )
 UPDATES_IN = Counter(
     "optionsflow_socket_updates_received_total",

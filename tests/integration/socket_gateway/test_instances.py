@@ -3,6 +3,7 @@ behind the real api_gateway: tokens, limits, snapshots and updates as a browser 
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -140,3 +141,14 @@ def test_bad_tokens_and_over_limit_connections_are_refused(sockets: Sockets) -> 
     assert error is None
     for c, _ in [*held, (other, None)]:
         c.sio.disconnect()
+
+
+def test_sigterm_closes_the_clients_and_stops(sockets: Sockets) -> None:
+    port = free_port()
+    url = sockets.stack.procs.socket_gateway(port, name="socket-stopping")
+    token = sockets.stack.login("viewer20")["access_token"]
+    client, error = _client(url, token)
+    assert error is None
+    sockets.stack.procs.kill("socket-stopping", signal.SIGTERM)
+    assert sockets.stack.procs.wait("socket-stopping", 15) == 0  # not held by the websocket
+    assert wait_until(lambda: not client.sio.connected, 5)

@@ -38,7 +38,10 @@ def socket_settings(redis_url: str, jwks_url: str, monkeypatch: pytest.MonkeyPat
     return dataclasses.replace(
         base,
         http=dataclasses.replace(base.http, auth_url=jwks_url),
-        socket=dataclasses.replace(base.socket, max_connections_per_ip=3, max_subscriptions=2),
+        # a stall of the test machine must not switch the emit mode mid-test
+        socket=dataclasses.replace(
+            base.socket, max_connections_per_ip=3, max_subscriptions=2, degrade_lag_ms=60_000.0
+        ),
     )
 
 

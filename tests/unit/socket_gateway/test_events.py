@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 import redis
 from flask import Flask
 
+import socket_gateway
 from auth_service.keys import SigningKeys
 from auth_service.tokens import Role, TokenService
 from common.names import Channel, access_revoked_key, deadletter_key
+from common.settings import Settings
 from socket_gateway.fanout import Mode
+from socket_gateway.gateway import Refusal
+from socket_gateway.rooms import Subscription
 from tests.unit.socket_gateway.conftest import gateway
 
 CHAIN = {
@@ -185,3 +191,41 @@ def test_a_mode_change_is_told_to_every_client(app: Flask, token: Callable[..., 
     assert _events(client, "mode") == [
         {"mode": "degraded", "max_rate_hz": 1.0}, {"mode": "normal", "max_rate_hz": None}
     ]  # fmt: skip
+
+
+def test_each_refusal_says_why(
+    app: Flask, socket_settings: Settings, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    gw = gateway(app)
+    expired = token(clock=lambda: dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    revoked = token("u7")
+    jti = json.loads(base64.urlsafe_b64decode(revoked.split(".")[1] + "=="))["jti"]
+    redis_client.set(access_revoked_key(jti), 1)
+    cases = [
+        (None, "unauthorized"), ({"token": 7}, "unauthorized"),
+        ({"token": "a.b.c"}, "invalid_token"), ({"token": expired}, "token_expired"),
+        ({"token": revoked}, "token_revoked"),
+    ]  # fmt: skip
+    for auth, code in cases:
+        with pytest.raises(Refusal) as refused:
+            gw.connect("sid-x", "10.0.0.1", auth)
+        assert refused.value.code == code, auth
+    assert gw.limits.connections == 0  # refused connections hold no slot
+    # auth_service unreachable and no keys yet: "unavailable", not a crash
+    down = dataclasses.replace(socket_settings.http, auth_url="http://127.0.0.1:9")
+    lonely = socket_gateway.create_app(
+        dataclasses.replace(socket_settings, http=down), async_mode="threading", message_queue=False
+    )
+    with pytest.raises(Refusal) as refused:
+        gateway(lonely).connect("sid-y", "10.0.0.1", {"token": token()})
+    assert refused.value.code == "unavailable"
+
+
+def test_a_subscription_is_not_kept_for_a_closed_connection(app: Flask) -> None:
+    limits = gateway(app).limits
+    assert limits.admit("sid-1", "10.0.0.2")
+    sub = Subscription("NIFTY", "2099-12-31")
+    assert limits.reserve("sid-1", sub)
+    limits.release("sid-1")
+    assert not limits.reserve("sid-1", sub)  # a subscribe that finished after the disconnect
+    assert limits.subscriptions("sid-1") == set()
