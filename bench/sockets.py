@@ -2,18 +2,20 @@
 
 Run: ``.venv/bin/python bench/sockets.py --clients 1000 5000 --seconds 30``.
 
-Starts a private redis-server, auth_service (gunicorn) and one socket_gateway
-(eventlet), logs one user in, caches a chain for every room, then for each
-client count: opens the clients (python-socketio's asyncio client over
-websockets, in ``--procs`` processes, loopback only) spread round-robin over
+Starts a private redis-server, auth_service (gunicorn) and ``--instances``
+socket_gateway processes (eventlet, one Redis message queue; the clients are
+dealt round-robin over them, as a balancer would), logs one user in, caches a
+chain for every room, then for each client count: opens the clients
+(python-socketio's asyncio client over websockets, in ``--procs`` processes,
+loopback only) spread round-robin over
 ``--products`` × ``--expiries`` rooms, each subscribing to one (product,
 expiry); publishes one enriched 21-strike chain per room per second on
 ``enriched:option_chain`` (``timestamp`` = the publish instant, standing in
 for the pipeline's output); and measures for ``--seconds`` the delivery delay
 from that origin timestamp to the client's receipt. Prints one JSON object per
 client count: connections held, updates received per second (and expected),
-delay p50/p99/max, connect failures, and the gateway's degraded-mode and
-superseded counts from its /metrics. Progress goes to stderr.
+delay p50/p99/max, connect failures, the gateways' CPU (cores) and their
+degraded-mode and superseded counts from /metrics. Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -72,24 +74,26 @@ def _post(url: str, body: dict[str, str]) -> dict[str, Any]:
 
 
 class Stack:
-    """Redis, auth_service and the socket gateway, stopped on exit."""
+    """Redis, auth_service and ``instances`` socket gateways, stopped on exit."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, instances: int) -> None:
         self.workdir = workdir
         self.redis = EmbeddedRedis()
         self.procs: list[subprocess.Popen[bytes]] = []
         self.auth_url = f"http://127.0.0.1:{free_port()}"
-        self.socket_port = free_port()
-        self.socket_url = f"http://127.0.0.1:{self.socket_port}"
+        self.socket_ports = [free_port() for _ in range(instances)]
+        self.socket_urls = [f"http://127.0.0.1:{port}" for port in self.socket_ports]
+        self.gateway_pids: list[int] = []
         self.redis_url = ""
 
-    def _start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+    def _start(self, name: str, argv: list[str], env: dict[str, str], url: str) -> int:
         log = self.workdir / f"{name}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)  # fmt: skip
         self.procs.append(proc)
-        _wait_healthy(self.socket_url if name == "socket" else self.auth_url, proc, log)
+        _wait_healthy(url, proc, log)
+        return proc.pid
 
     def __enter__(self) -> Stack:
         self.redis_url = self.redis.start()
@@ -100,25 +104,29 @@ class Stack:
             "SOCKET_MAX_CONN_PER_IP": "1000000",
         }  # fmt: skip
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        port = self.auth_url.rsplit(":", 1)[1]
+        auth_port = self.auth_url.rsplit(":", 1)[1]
         self._start("auth", [PY, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
-                             "--bind", f"127.0.0.1:{port}", "auth_service.wsgi:app"],
-                    {**env, "SERVICE_NAME": "auth_service"})  # fmt: skip
-        self._start("socket", [PY, "-m", "socket_gateway", "--port", str(self.socket_port)], env)
+                             "--bind", f"127.0.0.1:{auth_port}", "auth_service.wsgi:app"],
+                    {**env, "SERVICE_NAME": "auth_service"}, self.auth_url)  # fmt: skip
+        for i, (port, url) in enumerate(zip(self.socket_ports, self.socket_urls, strict=True)):
+            argv = [PY, "-m", "socket_gateway", "--port", str(port)]
+            self.gateway_pids.append(self._start(f"socket{i}", argv, env, url))
         return self
 
-    def gateway_pid(self) -> int:
-        return self.procs[-1].pid
+    def gateway_cpu_s(self) -> float:
+        return sum(_cpu_s(pid) for pid in self.gateway_pids)
 
     def metrics(self) -> dict[str, float]:
-        with urllib.request.urlopen(self.socket_url + "/metrics", timeout=5) as resp:
-            text = resp.read().decode()
+        """The gateways' ``optionsflow_socket*`` series, summed over the instances."""
         found: dict[str, float] = {}
-        for line in text.splitlines():
-            name, _, value = line.partition(" ")
-            if name.startswith("optionsflow_socket") and not name.startswith("#"):
-                with contextlib.suppress(ValueError):
-                    found[name] = float(value)
+        for url in self.socket_urls:
+            with urllib.request.urlopen(url + "/metrics", timeout=5) as resp:
+                text = resp.read().decode()
+            for line in text.splitlines():
+                name, _, value = line.partition(" ")
+                if name.startswith("optionsflow_socket"):
+                    with contextlib.suppress(ValueError):
+                        found[name] = found.get(name, 0.0) + float(value)
         return found
 
     def __exit__(self, *exc: object) -> None:
@@ -240,7 +248,7 @@ async def _raw_client(
 
 
 async def _clients(
-    kind: str, url: str, token: str, rooms: list[tuple[str, str]], first: int, count: int,
+    kind: str, urls: list[str], token: str, rooms: list[tuple[str, str]], first: int, count: int,
     ramp_per_s: float, measure_from: float, measure_to: float,
 ) -> dict[str, Any]:  # fmt: skip
     import aiohttp
@@ -251,6 +259,7 @@ async def _clients(
 
         async def one(i: int) -> Callable[[], Awaitable[bool]] | None:
             room = rooms[i % len(rooms)]
+            url = urls[i % len(urls)]  # the instances share the clients, as behind a balancer
             if kind == "raw":
                 close = await _raw_client(url, token, room, measure, session)
             else:
@@ -320,7 +329,7 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
     for count in per:
         recv, send = mp.Pipe(duplex=False)
         proc = mp.Process(target=_client_proc, args=((
-            args.client, stack.socket_url, token, rooms, first, count, args.ramp / args.procs,
+            args.client, stack.socket_urls, token, rooms, first, count, args.ramp / args.procs,
             measure_from, measure_to), send))  # fmt: skip
         proc.start()
         pipes.append(recv)
@@ -328,9 +337,9 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
         first += count
     print(f"{clients} clients: ramping {ramp_s:.0f} s, measuring {args.seconds} s", file=sys.stderr)
     time.sleep(max(0.0, measure_from - time.time()))
-    before, metrics_before = _cpu_s(stack.gateway_pid()), stack.metrics()
+    before, metrics_before = stack.gateway_cpu_s(), stack.metrics()
     time.sleep(max(0.0, measure_to - time.time()))
-    after, metrics_after = _cpu_s(stack.gateway_pid()), stack.metrics()
+    after, metrics_after = stack.gateway_cpu_s(), stack.metrics()
     results = [p.recv() for p in pipes]
     for proc in procs:
         proc.join(60)
@@ -345,6 +354,7 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
 
     return {
         "client": args.client,
+        "instances": args.instances,
         "clients": clients,
         "rooms": len(rooms),
         "held": total["held"],
@@ -369,6 +379,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=8)
     parser.add_argument("--expiries", type=int, default=4)
     parser.add_argument("--procs", type=int, default=2, help="client processes")
+    parser.add_argument("--instances", type=int, default=1, help="socket_gateway processes")
     parser.add_argument("--ramp", type=float, default=250.0, help="connections per second")
     parser.add_argument(
         "--client", choices=("socketio", "raw"), default="socketio",
@@ -377,7 +388,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="optionsflow-socket-bench-"))
     try:
-        with Stack(workdir) as stack:
+        with Stack(workdir, args.instances) as stack:
             creds = {"username": "sockbench", "password": "bench-password-1"}
             _post(stack.auth_url + "/auth/register", creds)
             token = _post(stack.auth_url + "/auth/login", creds)["access_token"]
