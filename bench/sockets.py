@@ -11,7 +11,9 @@ loopback only) spread round-robin over
 ``--products`` × ``--expiries`` rooms, each subscribing to one (product,
 expiry); publishes one enriched 21-strike chain per room per second on
 ``enriched:option_chain`` (``timestamp`` = the publish instant, standing in
-for the pipeline's output); and measures for ``--seconds`` the delivery delay
+for the pipeline's output; ``--source feed`` runs the feed, the subscriber
+and a Celery worker instead, and the rooms are the chains they produce); and
+measures for ``--seconds`` the delivery delay
 from that origin timestamp to the client's receipt. Prints one JSON object per
 client count: connections held, updates received per second (and expected),
 delay p50/p99/max, connect failures, the gateways' CPU (cores) and their
@@ -112,6 +114,41 @@ class Stack:
             argv = [PY, "-m", "socket_gateway", "--port", str(port)]
             self.gateway_pids.append(self._start(f"socket{i}", argv, env, url))
         return self
+
+    def pipeline(self) -> None:
+        """The feed (one chain per product and expiry a second), the subscriber and a
+        Celery worker: the chains the clients get are enriched end to end."""
+        env = {
+            **os.environ, "REDIS_URL": self.redis_url, "VAR_DIR": str(self.workdir),
+            "STORE_URL": f"sqlite:///{self.workdir / 'bench.db'}", "LOG_LEVEL": "WARNING",
+        }  # fmt: skip
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        for name, argv in (
+            ("worker", [PY, "-m", "celery", "-A", "worker_enricher.celery_app", "worker",
+                        "--queues", "enrich", "--concurrency", "2", "--loglevel", "WARNING",
+                        "--without-gossip", "--without-mingle", "--without-heartbeat"]),
+            ("subscriber", [PY, "-m", "worker_enricher.subscriber"]),
+            ("feed", [PY, "-m", "feed_generator", "--progress-interval", "0"]),
+        ):  # fmt: skip
+            with open(self.workdir / f"{name}.log", "wb") as out:
+                self.procs.append(subprocess.Popen(argv, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
+
+    def live_rooms(self, timeout: float = 60.0) -> list[tuple[str, str]]:
+        """The (product, expiry) of every chain the pipeline has cached, once it settles."""
+        client = make_redis(self.redis_url)
+        deadline, found, steady = time.monotonic() + timeout, 0, 0
+        rooms: list[tuple[str, str]] = []
+        while time.monotonic() < deadline and steady < 3:
+            keys = sorted(k.decode() for k in client.scan_iter(match="latest:chain:*"))
+            rooms = [(k.split(":")[2], k.split(":")[3]) for k in keys]
+            steady = steady + 1 if rooms and len(rooms) == found else 0
+            found = len(rooms)
+            time.sleep(2.0)
+        client.close()
+        if not rooms:
+            raise SystemExit(f"no enriched chain in {timeout} s; see {self.workdir}")
+        return rooms
 
     def gateway_cpu_s(self) -> float:
         return sum(_cpu_s(pid) for pid in self.gateway_pids)
@@ -318,7 +355,8 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
     publisher = threading.Thread(
         target=_publisher, args=(stack.redis_url, rooms, templates, stop), daemon=True
     )
-    publisher.start()
+    if args.source == "synthetic":  # else the feed and the pipeline produce the chains
+        publisher.start()
     ramp_s = clients / args.ramp
     measure_from = time.time() + ramp_s + 5.0  # every client in and settled
     measure_to = measure_from + args.seconds
@@ -344,7 +382,8 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
     for proc in procs:
         proc.join(60)
     stop.set()
-    publisher.join(5)
+    if publisher.is_alive():
+        publisher.join(5)
     delays = np.array([d for r in results for d in r["delays"]] or [float("nan")])
     total = {k: sum(r[k] for r in results) for k in ("connected", "failed", "subscribed",
                                                    "received", "modes", "held")}  # fmt: skip
@@ -361,7 +400,8 @@ def run(stack: Stack, token: str, rooms: list[tuple[str, str]], templates: dict[
         "connect_failures": total["failed"],
         "subscribed": total["subscribed"],
         "updates_per_s": round(total["received"] / args.seconds, 1),
-        "updates_per_s_expected": round(clients * 1.0, 1),
+        "source": args.source,
+        "updates_per_s_expected": round(clients * 1.0, 1) if args.source == "synthetic" else None,
         "delay_p50_ms": round(float(np.nanpercentile(delays, 50)), 1),
         "delay_p99_ms": round(float(np.nanpercentile(delays, 99)), 1),
         "delay_max_ms": round(float(np.nanmax(delays)), 1),
@@ -382,6 +422,10 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1, help="socket_gateway processes")
     parser.add_argument("--ramp", type=float, default=250.0, help="connections per second")
     parser.add_argument(
+        "--source", choices=("synthetic", "feed"), default="synthetic",
+        help="chains from a publisher stamped when sent, or from the feed through the pipeline",
+    )  # fmt: skip
+    parser.add_argument(
         "--client", choices=("socketio", "raw"), default="socketio",
         help="python-socketio's AsyncClient, or the protocol spoken directly (lighter)",
     )  # fmt: skip
@@ -399,7 +443,11 @@ def main() -> None:
             rooms = [(p, e) for p in PRODUCTS[: args.products] for e in expiries]
             client = make_redis(stack.redis_url)
             templates: dict[tuple[str, str], dict[str, Any]] = {}
-            for product, expiry in rooms:
+            if args.source == "feed":
+                stack.pipeline()
+                rooms = stack.live_rooms()
+                print(f"{len(rooms)} live rooms from the feed", file=sys.stderr)
+            for product, expiry in rooms if args.source == "synthetic" else ():
                 raw = enriched_chain_bytes(expiry, product)
                 templates[(product, expiry)] = orjson.loads(raw)
                 client.set(latest_chain_key(product, expiry), raw)

@@ -15,7 +15,7 @@ from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import SocketIO
 
 from common.access import AccessTokens, JwksUnavailable
-from common.names import latest_chain_key, latest_underlying_key
+from common.names import access_revoked_key, latest_chain_key, latest_underlying_key
 from common.redis_client import make_redis
 from common.settings import Settings
 from common.timestamps import parse_ts
@@ -86,6 +86,7 @@ class SocketGateway:
             self.has_clients,
             deadletter_max=settings.pipeline.deadletter_max,
         )
+        self._claims: dict[str, Claims] = {}
         self._wake = threading.Event()
         self._stopped = False
         self._superseded_seen = 0
@@ -128,12 +129,53 @@ class SocketGateway:
             REFUSED.labels(refusal.code).inc()
             log.info("connection refused", extra={"reason": refusal.code, "ip": ip})
             raise
+        self._claims[sid] = claims
         CONNECTIONS.set(self.limits.connections)
         return claims
 
     def disconnect(self, sid: str) -> None:
         self.limits.release(sid)
+        self._claims.pop(sid, None)
         CONNECTIONS.set(self.limits.connections)
+
+    def sweep_tokens(self, batch: int = 500) -> dict[str, str]:
+        """Disconnect the clients whose token has expired or been revoked (logout) since
+        they connected, each told why in an ``error`` event; sid → reason."""
+        now = time.time()
+        ended: dict[str, str] = {
+            sid: "token_expired" for sid, c in self._claims.items() if c.exp <= now
+        }
+        alive = [(sid, c) for sid, c in list(self._claims.items()) if sid not in ended]
+        for start in range(0, len(alive), batch):
+            chunk = alive[start : start + batch]
+            pipe = self.redis.pipeline(transaction=False)
+            for _sid, claims in chunk:
+                pipe.exists(access_revoked_key(claims.jti))
+            for (sid, _claims), revoked in zip(chunk, pipe.execute(), strict=True):
+                if revoked:
+                    ended[sid] = "token_revoked"
+        for sid, code in ended.items():
+            message = (
+                "token expired: reconnect with a fresh one"
+                if code == "token_expired"
+                else "token revoked"
+            )
+            self.socketio.emit(
+                "error", {"code": code, "message": message}, to=sid, namespace=NAMESPACE,
+                ignore_queue=True,
+            )  # fmt: skip
+            self.socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+            self.disconnect(sid)
+            REFUSED.labels(code).inc()
+        return ended
+
+    def run_token_sweep(self, period_s: float = 5.0) -> None:
+        while not self._stopped:
+            self.socketio.sleep(period_s)
+            try:
+                self.sweep_tokens()
+            except redis.RedisError as exc:
+                log.warning("token sweep skipped", extra={"error": str(exc)})
 
     def listener_check(self) -> None:
         """Readiness: subscribed to the enriched channels."""
@@ -220,10 +262,11 @@ class SocketGateway:
             self.fanout.note_lateness(max(0.0, time.monotonic() - planned))
 
     def start(self) -> None:
-        """Start the listener, the fan-out loop and the lateness probe as background tasks."""
+        """Start the listener, the fan-out loop, the lateness probe and the token sweep."""
         self.socketio.start_background_task(self.listener.run)
         self.socketio.start_background_task(self.run_fanout)
         self.socketio.start_background_task(self.probe_lateness)
+        self.socketio.start_background_task(self.run_token_sweep)
 
     def stop(self) -> None:
         self._stopped = True

@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -229,3 +230,24 @@ def test_a_subscription_is_not_kept_for_a_closed_connection(app: Flask) -> None:
     limits.release("sid-1")
     assert not limits.reserve("sid-1", sub)  # a subscribe that finished after the disconnect
     assert limits.subscriptions("sid-1") == set()
+
+
+def test_logout_and_expiry_end_a_live_connection(
+    app: Flask, signing_keys: SigningKeys, redis_client: redis.Redis
+) -> None:
+    gw = gateway(app)
+    short = TokenService(signing_keys, access_ttl=dt.timedelta(seconds=2))
+    expiring = _client(app, {"token": short.issue_access("u1", Role.USER)})
+    staying_token = TokenService(signing_keys).issue_access("u2", Role.USER)
+    staying = _client(app, {"token": staying_token})
+    leaving_token = TokenService(signing_keys).issue_access("u3", Role.USER)
+    leaving = _client(app, {"token": leaving_token})
+    assert gw.sweep_tokens() == {}
+    jti = json.loads(base64.urlsafe_b64decode(leaving_token.split(".")[1] + "=="))["jti"]
+    redis_client.set(access_revoked_key(jti), 1)  # logged out
+    time.sleep(2.1)
+    assert sorted(gw.sweep_tokens().values()) == ["token_expired", "token_revoked"]
+    assert not expiring.is_connected()
+    assert not leaving.is_connected()
+    assert staying.is_connected()
+    assert gw.limits.connections == 1
