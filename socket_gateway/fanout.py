@@ -5,9 +5,10 @@ longer than ``degrade_lag_s`` before its turn, the emitter has fallen behind:
 the degraded mode keeps only the newest update per room and sends each room at
 most ``rate_hz`` times a second, so the time spent emitting is bounded by the
 number of rooms, not by the feed's rate. Clients are told each change of mode.
-The normal mode returns once the emitter would keep up again: for
-``recover_s``, the time normal mode would have spent emitting (updates
-offered × the measured cost of one emit) stayed under half the elapsed time,
+The normal mode returns once the emitter would keep up again (a relapse within
+a minute doubles the calm asked for next time): for ``recover_s``, the time
+normal mode would have spent emitting (updates offered × the measured cost of
+one emit) stayed under half the elapsed time,
 and green threads woke on time (:meth:`Fanout.note_lateness`, from a probe
 that sleeps a fixed period: an emit only queues packets, the sockets are
 written by other green threads, and a busy hub shows as late wake-ups).
@@ -30,6 +31,8 @@ _EWMA = 0.05
 """Weight of the newest emit in the average emit cost."""
 _IDLE_S = 0.5
 """Longest wait between steps when nothing is due."""
+_RELAPSE_S = 60.0
+"""Degraded again within this long of recovering counts as a relapse (longer calm needed)."""
 
 
 class Mode(StrEnum):
@@ -77,7 +80,9 @@ class Fanout:
         self._announce = announce
         self._degrade_lag = degrade_lag_s
         self._interval = 1.0 / rate_hz
+        self._recover_base = recover_s
         self._recover = recover_s
+        self._recovered_at = float("-inf")
         self._clock = clock
         self._on_emitted = on_emitted
         self._queue: deque[Update] = deque()
@@ -124,6 +129,16 @@ class Fanout:
             self._on_emitted(update, done - update.received)
 
     def _switch(self, mode: Mode) -> None:
+        now = self._clock()
+        if mode is Mode.DEGRADED:
+            # Falling behind again soon after recovering: wait twice as long for calm next
+            # time (up to 12×), so a load near capacity does not swing the mode to and fro.
+            soon = now - self._recovered_at < _RELAPSE_S
+            self._recover = (
+                min(self._recover * 2, 12 * self._recover_base) if soon else self._recover_base
+            )
+        else:
+            self._recovered_at = now
         self.mode = mode
         self.stats.mode_changes += 1
         self._calm_since = None

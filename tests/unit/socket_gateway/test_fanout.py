@@ -112,3 +112,31 @@ def test_a_congested_hub_keeps_the_degraded_mode() -> None:
         fanout.offer(_up("a", 10 + tick))
         fanout.step()
     assert modes == [Mode.DEGRADED]
+
+
+def test_a_relapse_asks_for_a_longer_calm() -> None:
+    clock = Clock()
+    fanout, _sent, modes = _fanout(clock, cost=0.001)
+
+    def fall_behind() -> None:
+        fanout.offer(_up("a", 1))
+        clock.now += 1.0
+        fanout.step()
+
+    def calm_seconds() -> float:
+        started = clock.now
+        while fanout.mode is Mode.DEGRADED:
+            clock.now += 0.5
+            fanout.offer(_up("a", 2))
+            fanout.step()
+        return clock.now - started
+
+    fall_behind()
+    first = calm_seconds()
+    fall_behind()  # again, within a minute
+    second = calm_seconds()
+    assert modes == [Mode.DEGRADED, Mode.NORMAL] * 2
+    assert second >= 2 * first - 1.0
+    clock.now += 120.0  # a long quiet spell: back to the base calm
+    fall_behind()
+    assert calm_seconds() <= first + 1.0
