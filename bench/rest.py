@@ -34,12 +34,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from samples import enriched_chain_bytes
+from support import enriched_chain_bytes, post_json, wait_healthy
 
 from common.devstack import gateway_processes
 from common.embedded_redis import EmbeddedRedis, free_port
@@ -48,29 +47,6 @@ from common.redis_client import make_redis
 
 PY = sys.executable
 SERVICES = ("auth_service", "storage_service", "analytics_service", "api_gateway")
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{url} exited:\n{log.read_text()[-2000:]}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(url + "/healthz", timeout=1) as resp,
-        ):
-            if resp.status == 200:
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"{url} not healthy in {timeout} s:\n{log.read_text()[-2000:]}")
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return dict(json.loads(resp.read()))
 
 
 class Stack:
@@ -110,7 +86,7 @@ class Stack:
                 proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True)  # fmt: skip
             self.procs.append(proc)
-            _wait_healthy(f"http://127.0.0.1:{self.ports[name]}", proc, log, 60)
+            wait_healthy(f"http://127.0.0.1:{self.ports[name]}", proc, log, 60)
         self.redis_url = redis_url
         return self
 
@@ -257,8 +233,8 @@ def main() -> None:
             tokens = []
             for i in range(args.users):
                 creds = {"username": f"bench{i}", "password": "bench-password-1"}
-                _post(stack.url + "/api/auth/register", creds)
-                tokens.append(_post(stack.url + "/api/auth/login", creds)["access_token"])
+                post_json(stack.url + "/api/auth/register", creds)
+                tokens.append(post_json(stack.url + "/api/auth/login", creds)["access_token"])
             path = f"/api/data/chain/NIFTY?expiry={expiry}"
             print(f"stack up in {workdir}; warming up", file=sys.stderr)
             run_rate(stack, path, tokens, 200, args.warmup, args.connections)

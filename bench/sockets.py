@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from samples import enriched_chain_bytes
+from support import enriched_chain_bytes, post_json, wait_healthy
 
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.names import Channel, latest_chain_key, latest_underlying_key
@@ -54,25 +54,6 @@ from socket_gateway.app import OrjsonCodec
 
 PY = sys.executable
 PRODUCTS = ("NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "RELIANCE", "HDFCBANK", "INFY", "TCS")
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{url} exited:\n{log.read_text()[-2000:]}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1):
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"{url} not healthy:\n{log.read_text()[-2000:]}")
-
-
-def _post(url: str, body: dict[str, str]) -> dict[str, Any]:
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return dict(json.loads(resp.read()))
 
 
 class Stack:
@@ -94,7 +75,7 @@ class Stack:
             proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)  # fmt: skip
         self.procs.append(proc)
-        _wait_healthy(url, proc, log)
+        wait_healthy(url, proc, log, 60)
         return proc.pid
 
     def __enter__(self) -> Stack:
@@ -434,8 +415,8 @@ def main() -> None:
     try:
         with Stack(workdir, args.instances) as stack:
             creds = {"username": "sockbench", "password": "bench-password-1"}
-            _post(stack.auth_url + "/auth/register", creds)
-            token = _post(stack.auth_url + "/auth/login", creds)["access_token"]
+            post_json(stack.auth_url + "/auth/register", creds)
+            token = post_json(stack.auth_url + "/auth/login", creds)["access_token"]
             expiries = [
                 time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86_400 * (i + 1)))
                 for i in range(args.expiries)

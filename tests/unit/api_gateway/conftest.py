@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -11,12 +10,12 @@ from typing import Any
 import pytest
 from flask import Flask, jsonify, request
 from marshmallow import Schema, fields, validate
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from api_gateway import create_app
 from auth_service.keys import SigningKeys
 from common.api.routes import Priority, RouteSpec, Upstream
 from common.settings import Settings, load_settings
+from tests.support.http import served
 
 
 class EchoQuery(Schema):
@@ -83,12 +82,8 @@ def stub_service(keys: SigningKeys) -> Flask:
 
 @pytest.fixture
 def stub_url(signing_keys: SigningKeys) -> Iterator[str]:
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, stub_service(signing_keys), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(stub_service(signing_keys)) as url:
+        yield url
 
 
 @pytest.fixture

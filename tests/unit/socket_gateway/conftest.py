@@ -4,31 +4,26 @@ with auth_service's JWKS served by a stub over real HTTP."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask, jsonify
-from werkzeug.serving import make_server
 
 import socket_gateway
 from auth_service.keys import SigningKeys
 from auth_service.tokens import Role, TokenService
 from common.settings import Settings, load_settings
 from socket_gateway.gateway import SocketGateway
+from tests.support.http import served
 
 
 @pytest.fixture
 def jwks_url(signing_keys: SigningKeys) -> Iterator[str]:
     app = Flask("jwks")
     app.get("/auth/jwks.json")(lambda: jsonify(signing_keys.jwks()))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,9 +1,15 @@
-"""Sample payloads the benchmarks share."""
+"""What the benchmarks share: a sample enriched chain, waiting for a service, a JSON POST."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import math
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -31,3 +37,26 @@ def enriched_chain_bytes(expiry: str, product: str = "NIFTY") -> bytes:
     enriched = enrich_chain(chain, previous=None)
     enriched["processed_at"] = chain["timestamp"]
     return orjson.dumps(enriched)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url} exited:\n{log.read_text()[-2000:]}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url + "/healthz", timeout=1) as resp,
+        ):
+            if resp.status == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not healthy in {timeout} s:\n{log.read_text()[-2000:]}")
+
+
+def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return dict(json.loads(resp.read()))
