@@ -1,0 +1,126 @@
+"""A logging handler that ships each JSON log line to the Redis Stream ``logs``.
+
+The caller never waits on Redis: :meth:`RedisStreamHandler.emit` formats the
+record (with the same JSON formatter as the console) and puts the line on a
+bounded in-memory queue; one sender thread takes up to ``batch`` lines at a
+time and appends them with one pipelined ``XADD … MAXLEN ~ maxlen`` each, so
+the stream stays bounded. A full queue drops the line; an unreachable Redis
+drops what was taken and pauses the sender (capped, jittered backoff) while
+new lines go on queueing and, once the queue is full, are dropped. Every drop
+is counted in ``optionsflow_log_records_dropped_total{reason}``. The console
+handler is separate, so the service keeps logging to stdout whatever happens
+here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import threading
+from collections.abc import Callable
+
+import redis
+from prometheus_client import Counter
+
+from common.names import LOG_STREAM
+
+DROPPED = Counter(
+    "optionsflow_log_records_dropped_total",
+    "Log records not shipped to the Redis Stream, by reason.",
+    ["reason"],
+)
+SHIPPED = Counter("optionsflow_log_records_shipped_total", "Log records appended to the stream.")
+
+FIELD = "line"
+"""The stream entry's one field: the JSON log line."""
+_BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.5, 30.0
+
+
+class RedisStreamHandler(logging.Handler):
+    """Ship formatted records to ``stream`` through ``connect()``'s client, never blocking."""
+
+    def __init__(
+        self,
+        connect: Callable[[], redis.Redis],
+        *,
+        stream: str = LOG_STREAM,
+        maxlen: int = 100_000,
+        queue_size: int = 10_000,
+        batch: int = 200,
+    ) -> None:
+        super().__init__()
+        self._connect = connect
+        self._stream = stream
+        self._maxlen = maxlen
+        self._batch = batch
+        self._queue: queue.Queue[str] = queue.Queue(maxsize=queue_size)
+        self._stopped = threading.Event()
+        self._client: redis.Redis | None = None
+        self._sender = threading.Thread(target=self._run, name="log-shipper", daemon=True)
+        self._sender.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # a record that cannot be formatted is logging's own error path
+            self.handleError(record)
+            return
+        try:
+            self._queue.put_nowait(line)
+        except queue.Full:
+            DROPPED.labels("queue_full").inc()
+
+    def _take(self) -> list[str]:
+        try:
+            lines = [self._queue.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        while len(lines) < self._batch:
+            try:
+                lines.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return lines
+
+    def _send(self, lines: list[str]) -> None:
+        if self._client is None:
+            self._client = self._connect()
+        pipe = self._client.pipeline(transaction=False)
+        for line in lines:
+            pipe.xadd(self._stream, {FIELD: line}, maxlen=self._maxlen, approximate=True)
+        pipe.execute()
+        SHIPPED.inc(len(lines))
+
+    def _run(self) -> None:
+        backoff = _BACKOFF_FIRST_S
+        while not (self._stopped.is_set() and self._queue.empty()):
+            lines = self._take()
+            if not lines:
+                continue
+            try:
+                self._send(lines)
+                backoff = _BACKOFF_FIRST_S
+            except (redis.RedisError, OSError):
+                DROPPED.labels("redis_unavailable").inc(len(lines))
+                self._reset_client()
+                if self._stopped.wait(random.uniform(0, backoff)):  # full jitter
+                    break
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+
+    def _reset_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                client.close()
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Ship what is queued (for up to ``timeout`` seconds), then stop."""
+        self._stopped.set()
+        self._sender.join(timeout)
+        self._reset_client()
+        super().close()
