@@ -21,13 +21,11 @@ default. Prints one JSON object per rate; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import queue
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -38,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from support import enriched_chain_bytes, post_json, wait_healthy
+from support import enriched_chain_bytes, post_json, stop_processes, wait_healthy
 
 from common.devstack import gateway_processes
 from common.embedded_redis import EmbeddedRedis, free_port
@@ -91,14 +89,7 @@ class Stack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_processes(self.procs)
         self.redis.stop()
 
 

@@ -31,7 +31,6 @@ import multiprocessing as mp
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from support import enriched_chain_bytes, post_json, wait_healthy
+from support import enriched_chain_bytes, post_json, stop_processes, wait_healthy
 
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.names import Channel, latest_chain_key, latest_underlying_key
@@ -148,14 +147,7 @@ class Stack:
         return found
 
     def __exit__(self, *exc: object) -> None:
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_processes(self.procs)
         self.redis.stop()
 
 

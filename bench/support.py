@@ -1,4 +1,5 @@
-"""What the benchmarks share: a sample enriched chain, waiting for a service, a JSON POST."""
+"""What the benchmarks share: a sample enriched chain, waiting for a service, a JSON POST,
+stopping the processes they started."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 import datetime as dt
 import json
 import math
+import os
+import signal
 import subprocess
 import time
 import urllib.request
@@ -60,3 +63,15 @@ def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return dict(json.loads(resp.read()))
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]], grace_s: float = 15.0) -> None:
+    """SIGTERM each process group, then SIGKILL the ones still running after ``grace_s``."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
