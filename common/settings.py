@@ -59,7 +59,33 @@ class PipelineSettings:
     visibility_timeout_s: int
     """A task taken by a worker that died is handed out again after this long."""
     metrics_port: int
-    """Prometheus metrics of the subscriber on 127.0.0.1 (0 = off)."""
+    """Prometheus metrics of the subscriber on ``METRICS_HOST`` (0 = off)."""
+    worker_metrics_port: int
+    """Prometheus metrics of a Celery worker (all its pool processes) on ``METRICS_HOST``
+    (0 = off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObservabilitySettings:
+    """Where logs, metrics and errors go."""
+
+    metrics_host: str
+    """Address the worker's and the subscriber's metrics servers bind (0.0.0.0 in containers)."""
+    log_shipping: bool
+    """Ship every log record to the Redis Stream ``logs`` (when ``REDIS_URL`` is set)."""
+    log_stream_maxlen: int
+    """Entries the stream keeps at most (approximately: ``XADD MAXLEN ~``)."""
+    log_dir: Path
+    """Where logging_service writes its rotating JSON-lines files and its query index."""
+    log_file_bytes: int
+    """A log file is rotated at this size."""
+    log_files: int
+    """Rotated files kept."""
+    log_retention_s: int
+    """Lines older than this leave the query index."""
+    elasticsearch_url: str | None
+    """When set, logging_service also forwards every line with the bulk API."""
+    sentry_traces_sample_rate: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +181,7 @@ class Settings:
     pipeline: PipelineSettings
     http: HttpSettings
     socket: SocketSettings
+    observability: ObservabilitySettings
 
     @property
     def is_production(self) -> bool:
@@ -182,6 +209,7 @@ def _pipeline(env: Env) -> PipelineSettings:
         broker_url=env.str("CELERY_BROKER_URL", None) or None,
         visibility_timeout_s=env.int("CELERY_VISIBILITY_TIMEOUT_S", 300, validate=Range(1, 86_400)),
         metrics_port=env.int("SUBSCRIBER_METRICS_PORT", 0, validate=Range(0, 65_535)),
+        worker_metrics_port=env.int("WORKER_METRICS_PORT", 0, validate=Range(0, 65_535)),
     )
 
 
@@ -243,6 +271,22 @@ def _socket(env: Env) -> SocketSettings:
     )
 
 
+def _observability(env: Env, var_dir: Path) -> ObservabilitySettings:
+    return ObservabilitySettings(
+        metrics_host=env.str("METRICS_HOST", "127.0.0.1"),
+        log_shipping=env.bool("LOG_SHIPPING", True),
+        log_stream_maxlen=env.int("LOG_STREAM_MAXLEN", 100_000, validate=Range(100, 100_000_000)),
+        log_dir=env.path("LOG_DIR", var_dir / "logs"),
+        log_file_bytes=env.int("LOG_FILE_BYTES", 50 << 20, validate=Range(1024, 1 << 40)),
+        log_files=env.int("LOG_FILES", 10, validate=Range(1, 10_000)),
+        log_retention_s=env.int("LOG_RETENTION_S", 7 * 86_400, validate=Range(60, 3650 * 86_400)),
+        elasticsearch_url=(env.str("ELASTICSEARCH_URL", "") or "").rstrip("/") or None,
+        sentry_traces_sample_rate=env.float(
+            "SENTRY_TRACES_SAMPLE_RATE", 0.0, validate=Range(0.0, 1.0)
+        ),
+    )
+
+
 def load_settings() -> Settings:
     """Read and validate settings from the process environment."""
     env = Env(eager=True)
@@ -274,6 +318,7 @@ def load_settings() -> Settings:
             pipeline=_pipeline(env),
             http=_http(env),
             socket=_socket(env),
+            observability=_observability(env, var_dir),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):
