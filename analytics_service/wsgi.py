@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from analytics_service import SERVICE, create_app
-from common.jsonlog import configure_logging
+from common.observability import setup_service
 from common.settings import load_settings
 
 settings = load_settings()
-configure_logging(SERVICE, settings.log_level)
+setup_service(SERVICE, settings)
 app = create_app(settings)

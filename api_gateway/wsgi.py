@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from api_gateway import create_app
-from common.jsonlog import configure_logging
+from common.observability import setup_service
 from common.settings import load_settings
 
 settings = load_settings()
-configure_logging("api_gateway", settings.log_level)
+setup_service("api_gateway", settings)
 app = create_app(settings)

@@ -60,20 +60,31 @@ class _ContextFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO", stream: IO[str] | None = None) -> None:
-    """Send every log record of this process to ``stream`` (stderr) as one JSON line."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(_ContextFilter(service))
-    handler.setFormatter(
-        JsonFormatter(
-            "{levelname}{service}{trace_id}{name}{message}",
-            style="{",
-            rename_fields={"levelname": "level", "name": "logger"},
-            timestamp="time",  # ISO-8601 UTC with microseconds
-        )
+def json_formatter() -> logging.Formatter:
+    """One JSON object per record: time, level, service, trace_id, logger, message, extras."""
+    return JsonFormatter(
+        "{levelname}{service}{trace_id}{name}{message}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger"},
+        timestamp="time",  # ISO-8601 UTC with microseconds
     )
+
+
+def configure_logging(
+    service: str,
+    level: str = "INFO",
+    stream: IO[str] | None = None,
+    extra_handlers: tuple[logging.Handler, ...] = (),
+) -> None:
+    """Send every log record of this process to ``stream`` (stderr) as one JSON line,
+    and to each of ``extra_handlers`` (the Redis Stream shipper) in the same form."""
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+        if old not in extra_handlers:
+            old.close()
+    for handler in (logging.StreamHandler(stream or sys.stderr), *extra_handlers):
+        handler.addFilter(_ContextFilter(service))
+        handler.setFormatter(json_formatter())
+        root.addHandler(handler)
     root.setLevel(level)

@@ -10,15 +10,21 @@ new lines go on queueing and, once the queue is full, are dropped. Every drop
 is counted in ``optionsflow_log_records_dropped_total{reason}``. The console
 handler is separate, so the service keeps logging to stdout whatever happens
 here.
+
+A forked child (a Celery pool process, a gunicorn worker of a preloaded app)
+gets a fresh queue and its own sender thread: the parent's thread does not
+survive the fork, and the parent ships what it had queued.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import random
 import threading
+import weakref
 from collections.abc import Callable
 
 import redis
@@ -36,6 +42,7 @@ SHIPPED = Counter("optionsflow_log_records_shipped_total", "Log records appended
 FIELD = "line"
 """The stream entry's one field: the JSON log line."""
 _BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.5, 30.0
+_LIVE: weakref.WeakSet[RedisStreamHandler] = weakref.WeakSet()
 
 
 class RedisStreamHandler(logging.Handler):
@@ -55,9 +62,14 @@ class RedisStreamHandler(logging.Handler):
         self._stream = stream
         self._maxlen = maxlen
         self._batch = batch
-        self._queue: queue.Queue[str] = queue.Queue(maxsize=queue_size)
+        self._queue_size = queue_size
+        self._start()
+        _LIVE.add(self)
+
+    def _start(self) -> None:
+        self._queue: queue.Queue[str] = queue.Queue(maxsize=self._queue_size)
         self._stopped = threading.Event()
-        self._client: redis.Redis | None = None
+        self._client: redis.Redis | None = None  # redis-py never shuts a parent's socket
         self._sender = threading.Thread(target=self._run, name="log-shipper", daemon=True)
         self._sender.start()
 
@@ -115,6 +127,10 @@ class RedisStreamHandler(logging.Handler):
             with contextlib.suppress(redis.RedisError, OSError):
                 client.close()
 
+    def _after_fork_in_child(self) -> None:
+        if not self._stopped.is_set():
+            self._start()
+
     def pending(self) -> int:
         return self._queue.qsize()
 
@@ -124,3 +140,11 @@ class RedisStreamHandler(logging.Handler):
         self._sender.join(timeout)
         self._reset_client()
         super().close()
+
+
+def _restart_in_child() -> None:
+    for handler in list(_LIVE):
+        handler._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_restart_in_child)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import redis
 
 from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
-from common.jsonlog import configure_logging, trace
+from common.jsonlog import trace
 from common.lifecycle import stop_on_signals
+from common.observability import setup_service
 from common.settings import Settings, SettingsError, load_settings
 from feed_generator.capture import CaptureError, CaptureWriter, check_capture, read_capture
 from feed_generator.market import DEFAULT_STRIKES, Market, Rates, message_rate
@@ -231,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     except (SettingsError, ConfigError, CaptureError) as exc:
         return _fail(str(exc))
-    configure_logging("feed_generator", plan_.args.log_level or plan_.settings.log_level)
+    setup_service("feed_generator", plan_.settings, plan_.args.log_level)
     stop = threading.Event()
     try:
         with trace():  # one trace id for the whole run: every log line of it carries it

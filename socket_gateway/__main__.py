@@ -23,7 +23,7 @@ import logging  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
 
-from common.jsonlog import configure_logging  # noqa: E402
+from common.observability import setup_service  # noqa: E402
 from common.settings import load_settings  # noqa: E402
 from socket_gateway import EXTENSION, create_app  # noqa: E402
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     parser.add_argument("--port", type=int, default=settings.http.socket_port)
     args = parser.parse_args(argv)
-    configure_logging("socket_gateway", settings.log_level)
+    setup_service("socket_gateway", settings)
     app = create_app(settings)
     gateway = app.extensions[EXTENSION]
     socketio = app.extensions["socketio"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from common.jsonlog import configure_logging
+from common.observability import setup_service
 from common.settings import load_settings
 from storage_service import create_app
 
 settings = load_settings()
-configure_logging("storage_service", settings.log_level)
+setup_service("storage_service", settings)
 app = create_app(settings)

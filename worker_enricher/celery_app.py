@@ -6,7 +6,7 @@ import logging
 
 from celery import signals
 
-from common.jsonlog import configure_logging
+from common.observability import setup_service
 from common.settings import load_settings
 from worker_enricher.celery_config import make_celery
 
@@ -18,6 +18,6 @@ app.set_default()
 
 @signals.setup_logging.connect  # type: ignore[untyped-decorator]
 def _json_logging(**_: object) -> None:
-    configure_logging("worker", settings.log_level)
+    setup_service("worker", settings)
     if settings.log_level != "DEBUG":  # a line per task at 150 tasks/s would drown the rest
         logging.getLogger("celery.app.trace").setLevel(logging.WARNING)

@@ -9,8 +9,8 @@ import threading
 
 from prometheus_client import start_http_server
 
-from common.jsonlog import configure_logging
 from common.lifecycle import stop_on_signals
+from common.observability import setup_service
 from common.settings import SettingsError, load_settings
 from worker_enricher.subscriber.service import Subscriber
 
@@ -22,7 +22,7 @@ def main() -> None:
     except SettingsError as exc:
         sys.stderr.write(f"subscriber: {exc}\n")
         raise SystemExit(2) from None
-    configure_logging("subscriber", settings.log_level)
+    setup_service("subscriber", settings)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     if settings.pipeline.metrics_port:
         start_http_server(settings.pipeline.metrics_port, addr="127.0.0.1")
