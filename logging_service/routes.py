@@ -1,0 +1,43 @@
+"""``GET /logs``: filed lines by trace id, service, lowest level and time range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+
+from common.api.logs import LogsQuerySchema, LogsSchema
+from common.web import raw_json_response
+from common.web.openapi import Blueprint
+from logging_service.index import LogIndex, Query
+from logging_service.records import LEVELS, to_us
+
+blp = Blueprint("logs", __name__, description="Log lines of every service.")
+
+
+def logs(args: dict[str, Any]) -> Response:
+    """Lines matching every given filter, in time order (``order``), at most ``limit``."""
+    index: LogIndex = current_app.extensions["log_index"]
+    start, end = args.get("start"), args.get("end")
+    limit = args["limit"]
+    lines = index.search(
+        Query(
+            trace_id=args.get("trace_id"),
+            service=args.get("service"),
+            min_level=LEVELS[args["level"]] if "level" in args else 0,
+            start_us=to_us(start) if start else None,
+            end_us=to_us(end) if end else None,
+            limit=limit + 1,  # one more tells whether the answer is truncated
+            newest_first=args["order"] == "desc",
+        )
+    )
+    truncated = len(lines) > limit
+    lines = lines[:limit]
+    head = f'{{"count":{len(lines)},"truncated":{"true" if truncated else "false"},"lines":['
+    return raw_json_response((head + ",".join(lines) + "]}").encode())
+
+
+# flask-smorest's decorators are untyped: applied as calls, the view keeps its signature.
+blp.route("/logs", methods=["GET"])(
+    blp.arguments(LogsQuerySchema(), location="query")(blp.response(200, LogsSchema)(logs))
+)
