@@ -42,6 +42,7 @@ from storage_service.store.port import (
     StoreError,
     StoreUnavailable,
 )
+from storage_service.store.timing import timed_store
 
 DEFAULT_DATABASE = "optionsflow"
 DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -66,6 +67,7 @@ def _translated() -> Iterator[None]:
         raise StoreError(f"mongodb: {exc}") from exc
 
 
+@timed_store("mongodb")
 class MongoStore:
     """The :class:`~storage_service.store.port.Store` on a MongoDB database.
 

@@ -36,6 +36,7 @@ from storage_service.store.documents import (
     username_key,
 )
 from storage_service.store.port import DuplicateUser, StoreError, StoreUnavailable
+from storage_service.store.timing import timed_store
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
@@ -111,6 +112,7 @@ class _Handle:
         self.conn = conn
 
 
+@timed_store("sqlite")
 class SqliteStore:
     """The :class:`~storage_service.store.port.Store` on an SQLite file.
 

@@ -25,7 +25,7 @@ def main() -> None:
     setup_service("subscriber", settings)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     if settings.pipeline.metrics_port:
-        start_http_server(settings.pipeline.metrics_port, addr="127.0.0.1")
+        start_http_server(settings.pipeline.metrics_port, addr=settings.observability.metrics_host)
     stop = threading.Event()
     with stop_on_signals(stop):
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from common.names import MARKET_CHANNELS
 
@@ -27,8 +27,28 @@ BATCHES = Counter("optionsflow_subscriber_batches_total", "Tasks dispatched", ["
 DISPATCHED = Counter(
     "optionsflow_subscriber_dispatched_total", "Messages dispatched in tasks", ["channel"]
 )
-QUEUE_DEPTH = Gauge("optionsflow_enrich_queue_depth", "Tasks waiting in the enrich queue")
-CONGESTED = Gauge("optionsflow_subscriber_congested", "1 while chains are being coalesced")
+LAG = Histogram(
+    "optionsflow_subscriber_lag_seconds",
+    "From a message's own timestamp (set by the feed) to its handling here, per channel",
+    ["channel"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+# livemax: the same reading whichever process serves it, should one ever run multiprocess
+QUEUE_DEPTH = Gauge(
+    "optionsflow_enrich_queue_depth",
+    "Tasks waiting in the enrich queue",
+    multiprocess_mode="livemax",
+)
+CONGESTED = Gauge(
+    "optionsflow_subscriber_congested",
+    "1 while chains are being coalesced",
+    multiprocess_mode="livemax",
+)
 
 MESSAGES_BY_CHANNEL = {c: MESSAGES.labels(c.value) for c in MARKET_CHANNELS}
 """Bound once: ``labels()`` on every message costs more than the count itself."""
+LAG_BY_CHANNEL = {c: LAG.labels(c.value) for c in MARKET_CHANNELS}
+
+for _channel in MARKET_CHANNELS:  # every series there from the start, at 0, for rates and alerts
+    for _counter in (GAPS, MISSING, REPEATS, RESETS, BATCHES, DISPATCHED):
+        _counter.labels(_channel.value)

@@ -34,6 +34,7 @@ from common.settings import Settings, SettingsError
 from worker_enricher.celery_config import TASKS, broker_url, make_celery
 from worker_enricher.subscriber import metrics
 from worker_enricher.subscriber.batcher import Batcher
+from worker_enricher.subscriber.lag import OriginClock
 from worker_enricher.subscriber.reader import PubSubReader
 from worker_enricher.subscriber.sequencer import Sequencer, Step
 from worker_enricher.validation import MessageError, decode
@@ -51,6 +52,8 @@ class Envelope:
     product: str
     seq: int
     expiry: str | None
+    timestamp: str | None = None
+    """As sent, unchecked (the workers validate it); used for the lag."""
 
 
 def envelope(channel: Channel, raw: bytes, max_bytes: int) -> Envelope:
@@ -66,7 +69,11 @@ def envelope(channel: Channel, raw: bytes, max_bytes: int) -> Envelope:
     expiry = message.get("expiry")
     if channel is Channel.MARKET_OPTION_CHAIN and not isinstance(expiry, str):
         raise MessageError("expiry: missing or not a string")
-    return Envelope(channel, product, seq, expiry if isinstance(expiry, str) else None)
+    timestamp = message.get("timestamp")
+    return Envelope(
+        channel, product, seq, expiry if isinstance(expiry, str) else None,
+        timestamp if isinstance(timestamp, str) else None,
+    )  # fmt: skip
 
 
 def partition(product: str, instances: int) -> int:
@@ -89,6 +96,9 @@ class Subscriber:
             self.cfg.batch_size, self.cfg.batch_ms / 1000, self.cfg.coalesce_release_ms / 1000
         )
         self.sequencer = Sequencer()
+        self.origin = OriginClock()
+        self.wall_clock = time.time
+        """Seconds since 1970, for the lag behind each message's timestamp (tests replace it)."""
         self.rejected: dict[Channel, list[tuple[bytes | str, str]]] = {}
         self.depth = 0
         self._depth_at = 0.0
@@ -121,6 +131,9 @@ class Subscriber:
         ):
             return
         self._check_seq(env)
+        lag = self.origin.lag_s(env.timestamp, self.wall_clock())
+        if lag is not None:
+            metrics.LAG_BY_CHANNEL[channel].observe(lag)
         if channel is Channel.MARKET_OPTION_CHAIN and self.congested:
             if self.batcher.hold(env.product, env.expiry or "", raw):
                 metrics.SUPERSEDED.inc()

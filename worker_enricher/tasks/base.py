@@ -16,6 +16,7 @@ from common.redis_client import make_redis
 from common.settings import SettingsError, load_settings
 from storage_service.store import StoreError, StoreUnavailable
 from worker_enricher.context import WorkerContext, get_context
+from worker_enricher.metrics import mark_deadlettered
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class BatchTask(Task):  # type: ignore[misc]
             _dead_letter(self.channel, [(r, reason) for r in raws])
         except (redis.RedisError, StoreError, SettingsError):
             log.exception("batch lost: its dead letters could not be written")
+        else:
+            mark_deadlettered(self.request)  # counted as "deadletter", not "failed"
 
 
 def _dead_letter(channel: Channel, rejected: list[tuple[bytes | str, str]]) -> None:
