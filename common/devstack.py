@@ -24,7 +24,9 @@ from common.settings import Settings, SettingsError, load_settings
 log = logging.getLogger(__name__)
 
 
-SERVICES = ("auth_service", "storage_service", "analytics_service", "api_gateway")
+SERVICES = (
+    "auth_service", "storage_service", "analytics_service", "logging_service", "api_gateway",
+)  # fmt: skip
 """The HTTP services, each served by gunicorn on its port from the settings."""
 
 
@@ -34,6 +36,7 @@ def service_port(settings: Settings, package: str) -> int:
         "auth_service": http.auth_port,
         "storage_service": http.storage_port,
         "analytics_service": http.analytics_port,
+        "logging_service": http.logging_port,
         "api_gateway": http.gateway_port,
     }[package]
 
@@ -51,6 +54,7 @@ def gateway_processes() -> int:
 def service_env(settings: Settings, package: str) -> dict[str, str]:
     """What differs per service: its name, trusted proxies, processes and threads, metrics dir."""
     gateway = package == "api_gateway"
+    workers = str(gateway_processes()) if gateway else "1" if package == "logging_service" else "2"
     metrics_dir = settings.var_dir.resolve() / "prometheus" / package
     shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files would merge into /metrics
     metrics_dir.mkdir(parents=True)
@@ -58,9 +62,7 @@ def service_env(settings: Settings, package: str) -> dict[str, str]:
         "SERVICE_NAME": package,
         "PROXY_HOPS": str(settings.http.proxy_hops) if gateway else "1",  # behind the gateway
         "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "32" if gateway else "8"),
-        "WEB_CONCURRENCY": os.environ.get(
-            "WEB_CONCURRENCY", str(gateway_processes()) if gateway else "2"
-        ),
+        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", workers),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
 
@@ -112,6 +114,7 @@ def run(settings: Settings) -> int:
         manager.add_process(name, "exec " + shlex.join(command), env={**env, **extra})
     log.info("dashboard", extra={"url": f"http://127.0.0.1:{http.gateway_port}/"})
     log.info("api gateway", extra={"url": f"http://127.0.0.1:{http.gateway_port}/api/docs"})
+    log.info("logs", extra={"url": f"http://127.0.0.1:{http.logging_port}/logs?trace_id="})
     try:
         manager.loop()
     finally:

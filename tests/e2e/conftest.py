@@ -21,7 +21,7 @@ from common.embedded_redis import free_port
 
 PORT_VARIABLES = (
     "API_GATEWAY_PORT", "AUTH_SERVICE_PORT", "STORAGE_SERVICE_PORT", "ANALYTICS_SERVICE_PORT",
-    "SOCKET_GATEWAY_PORT",
+    "SOCKET_GATEWAY_PORT", "LOGGING_SERVICE_PORT",
 )  # fmt: skip
 
 
@@ -35,6 +35,10 @@ class Devstack:
     @property
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.ports['API_GATEWAY_PORT']}"
+
+    @property
+    def logging(self) -> str:
+        return f"http://127.0.0.1:{self.ports['LOGGING_SERVICE_PORT']}"
 
     def redis_url(self, timeout: float = 30) -> str:
         deadline = time.monotonic() + timeout

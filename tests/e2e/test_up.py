@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -21,35 +22,52 @@ pytestmark = pytest.mark.slow
 ALL_CHANNELS = {str(c) for c in Channel}
 
 
-def _call(url: str, body: dict[str, str] | None = None, token: str | None = None) -> Any:
+def _call(
+    url: str, body: dict[str, str] | None = None, token: str | None = None, trace: str = ""
+) -> Any:
     req = urllib.request.Request(url, data=json.dumps(body).encode() if body else None)
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
+    if trace:
+        req.add_header("X-Trace-ID", trace)
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
 
-def _through_the_gateway(url: str, deadline: float) -> None:
-    """Register, log in and read the newest chain of a product the pipeline enriched."""
+def _login(url: str, user: dict[str, str], deadline: float, trace: str = "") -> str:
+    """Register ``user`` (retrying while the stack starts), log in; the access token."""
     while True:
         try:
-            _call(url + "/api/auth/register", {"username": "e2e", "password": "e2e-password-1"})
+            _call(url + "/api/auth/register", user)
             break
+        except urllib.error.HTTPError as exc:
+            if exc.code == 409:  # an earlier attempt did register, its answer came too late
+                break
+            if time.monotonic() > deadline:
+                raise
         except OSError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.5)
-    token = _call(url + "/api/auth/login", {"username": "e2e", "password": "e2e-password-1"})[
-        "access_token"
-    ]
+        time.sleep(0.5)
+    return str(_call(url + "/api/auth/login", user, trace=trace)["access_token"])
+
+
+def _products(url: str, token: str, deadline: float) -> list[dict[str, Any]]:
+    """The products in the store, once the pipeline has stored one."""
     while True:
-        products = _call(url + "/api/products", token=token)["products"]
+        products: list[dict[str, Any]] = _call(url + "/api/products", token=token)["products"]
         if products or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert products, "no product reached the store"
-    first = products[0]
+    return products
+
+
+def _through_the_gateway(url: str, deadline: float) -> None:
+    """Register, log in and read the newest chain of a product the pipeline enriched."""
+    token = _login(url, {"username": "e2e", "password": "e2e-password-1"}, deadline)
+    first = _products(url, token, deadline)[0]
     chain = _call(f"{url}/api/data/chain/{first['product']}", token=token)
     assert chain["product"] == first["product"]
     assert chain["expiry"] in first["expiries"]
@@ -83,12 +101,41 @@ def test_the_dashboard_in_chromium(devstack: Devstack) -> None:
     drive_dashboard(devstack.gateway, user["username"], user["password"])
 
 
+def test_one_trace_id_follows_a_request_through_every_service_in_the_logs(
+    devstack: Devstack,
+) -> None:
+    """Log in and read the term structure with one trace id: logging_service lists the
+    lines of both requests from the gateway, auth_service and analytics_service."""
+    user = {"username": "e2e-trace", "password": "e2e-password-3"}
+    trace = "e2e-trace-0123456789"
+    deadline = time.monotonic() + 60
+    token = _login(devstack.gateway, user, deadline, trace=trace)
+    product = _products(devstack.gateway, token, deadline)[0]["product"]
+    _call(f"{devstack.gateway}/api/analytics/{product}/term-structure", token=token, trace=trace)
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    def logged() -> bool:
+        lines = _call(f"{devstack.logging}/logs?trace_id={trace}")["lines"]
+        found.clear()
+        for line in lines:
+            found.setdefault(line["service"], []).append(line)
+        return {"api_gateway", "auth_service", "analytics_service"} <= set(found)
+
+    deadline = time.monotonic() + 30
+    while not logged() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert {"api_gateway", "auth_service", "analytics_service"} <= set(found), found
+    assert all(line["trace_id"] == trace for lines in found.values() for line in lines)
+    paths = {line.get("path") for line in found["api_gateway"]}
+    assert {"/api/auth/login", f"/api/analytics/{product}/term-structure"} <= paths
+
+
 def test_ctrl_c_stops_everything_cleanly(devstack: Devstack) -> None:
     url = devstack.redis_url()
     rc, out = devstack.interrupt()
     assert rc == 130  # interrupted, every child stopped
     assert "feed started" in out
-    services = ("auth", "storage", "analytics", "api_gateway", "socket")
+    services = ("auth", "storage", "analytics", "logging", "api_gateway", "socket")
     for name in ("feed", "subscriber", "worker", *services):  # each stopped cleanly on SIGTERM
         assert f"{name} stopped (rc=0)" in out
     port = int(url.rsplit(":", 1)[1].split("/")[0])
