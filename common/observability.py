@@ -1,11 +1,12 @@
 """What every OptionsFlow process sets up first: JSON logs to stderr and to the Redis
-Stream ``logs`` (read by logging_service), and error tracking when configured."""
+Stream ``logs`` (read by logging_service), and error tracking when ``SENTRY_DSN`` is set."""
 
 from __future__ import annotations
 
 from common.jsonlog import configure_logging
 from common.logship import RedisStreamHandler
 from common.redis_client import make_redis
+from common.sentry import init_sentry
 from common.settings import Settings
 
 
@@ -22,8 +23,10 @@ def log_shipper(settings: Settings) -> RedisStreamHandler | None:
 
 
 def setup_service(service: str, settings: Settings, level: str | None = None) -> None:
-    """Log as ``service`` (to stderr and, with Redis, to the stream) at ``level``."""
+    """Log as ``service`` (to stderr and, with Redis, to the stream) at ``level``; report
+    errors to Sentry when ``SENTRY_DSN`` is set."""
     shipper = log_shipper(settings)
     configure_logging(
         service, level or settings.log_level, extra_handlers=(shipper,) if shipper else ()
     )
+    init_sentry(service, settings)
