@@ -4,6 +4,7 @@ blocks it on a full pipe."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -78,6 +79,7 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "common.devstack"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True,  # its own process group: nothing outlives the fixture
     )  # fmt: skip
     stack = Devstack(proc, ports)
     readers = [
@@ -92,6 +94,8 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        with contextlib.suppress(ProcessLookupError):  # children a killed honcho left behind
+            os.killpg(proc.pid, signal.SIGKILL)
         for reader in readers:
             reader.join(5)
         for stream in (proc.stdout, proc.stderr):
