@@ -13,7 +13,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Protocol
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -70,21 +70,55 @@ def json_formatter() -> logging.Formatter:
     )
 
 
+class LineShipper(Protocol):
+    """Takes each formatted line too (common.logship.RedisStreamHandler); never blocks."""
+
+    def ship(self, line: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record as a JSON line and hands the same text to the shipper: one
+    formatting per record (about 30 µs) whatever the number of destinations."""
+
+    def __init__(self, stream: IO[str], shipper: LineShipper | None) -> None:
+        super().__init__(stream)
+        self.shipper = shipper
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            self.stream.write(line + self.terminator)
+            self.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+            return
+        if self.shipper is not None:
+            self.shipper.ship(line)
+
+    def close(self) -> None:
+        if self.shipper is not None:
+            self.shipper.close()
+        super().close()
+
+
 def configure_logging(
     service: str,
     level: str = "INFO",
     stream: IO[str] | None = None,
-    extra_handlers: tuple[logging.Handler, ...] = (),
+    shipper: LineShipper | None = None,
 ) -> None:
     """Send every log record of this process to ``stream`` (stderr) as one JSON line,
-    and to each of ``extra_handlers`` (the Redis Stream shipper) in the same form."""
+    and the same line to ``shipper`` (the Redis Stream) when given."""
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-        if old not in extra_handlers:
-            old.close()
-    for handler in (logging.StreamHandler(stream or sys.stderr), *extra_handlers):
-        handler.addFilter(_ContextFilter(service))
-        handler.setFormatter(json_formatter())
-        root.addHandler(handler)
+        old.close()  # a previous shipper stops
+    handler = _ConsoleHandler(stream or sys.stderr, shipper)
+    handler.addFilter(_ContextFilter(service))
+    handler.setFormatter(json_formatter())
+    root.addHandler(handler)
     root.setLevel(level)

@@ -1,14 +1,15 @@
 """A logging handler that ships each JSON log line to the Redis Stream ``logs``.
 
-The caller never waits on Redis: :meth:`RedisStreamHandler.emit` formats the
-record (with the same JSON formatter as the console) and puts the line on a
-bounded in-memory queue; one sender thread takes up to ``batch`` lines at a
-time and appends them with one pipelined ``XADD … MAXLEN ~ maxlen`` each, so
-the stream stays bounded. A full queue drops the line; an unreachable Redis
+The caller never waits on Redis: :meth:`RedisStreamHandler.ship` puts a line
+(the console handler's, formatted once; ``configure_logging(shipper=…)``) on a
+bounded in-memory queue (:meth:`~RedisStreamHandler.emit` formats a record
+first, for the handler used on its own). One sender thread takes up to
+``batch`` lines at a time and appends them with one pipelined
+``XADD … MAXLEN ~ maxlen`` each, so the stream stays bounded. A full queue drops the line; an unreachable Redis
 drops what was taken and pauses the sender (capped, jittered backoff) while
 new lines go on queueing and, once the queue is full, are dropped. Every drop
 is counted in ``optionsflow_log_records_dropped_total{reason}``. The console
-handler is separate, so the service keeps logging to stdout whatever happens
+line is written first, so the service keeps logging to stdout whatever happens
 here.
 
 A forked child (a Celery pool process, a gunicorn worker of a preloaded app)
@@ -79,6 +80,10 @@ class RedisStreamHandler(logging.Handler):
         except Exception:  # a record that cannot be formatted is logging's own error path
             self.handleError(record)
             return
+        self.ship(line)
+
+    def ship(self, line: str) -> None:
+        """Queue an already formatted line (the console handler's, formatted once)."""
         try:
             self._queue.put_nowait(line)
         except queue.Full:

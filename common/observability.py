@@ -26,7 +26,5 @@ def setup_service(service: str, settings: Settings, level: str | None = None) ->
     """Log as ``service`` (to stderr and, with Redis, to the stream) at ``level``; report
     errors to Sentry when ``SENTRY_DSN`` is set."""
     shipper = log_shipper(settings)
-    configure_logging(
-        service, level or settings.log_level, extra_handlers=(shipper,) if shipper else ()
-    )
+    configure_logging(service, level or settings.log_level, shipper=shipper)
     init_sentry(service, settings)

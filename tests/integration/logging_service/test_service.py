@@ -52,7 +52,7 @@ def query_service(
 def shipper(redis_url: str) -> Iterator[RedisStreamHandler]:
     """This process logs as ``feed_generator`` to the stream, as every service does."""
     handler = RedisStreamHandler(lambda: make_redis(redis_url, retries=0))
-    configure_logging("feed_generator", "INFO", stream=io.StringIO(), extra_handlers=(handler,))
+    configure_logging("feed_generator", "INFO", stream=io.StringIO(), shipper=handler)
     yield handler
     handler.close()
 
