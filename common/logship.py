@@ -5,9 +5,10 @@ The caller never waits on Redis: :meth:`RedisStreamHandler.ship` puts a line
 bounded in-memory queue (:meth:`~RedisStreamHandler.emit` formats a record
 first, for the handler used on its own). One sender thread takes up to
 ``batch`` lines at a time and appends them with one pipelined
-``XADD … MAXLEN ~ maxlen`` each, so the stream stays bounded. A full queue drops the line; an unreachable Redis
-drops what was taken and pauses the sender (capped, jittered backoff) while
-new lines go on queueing and, once the queue is full, are dropped. Every drop
+``XADD … MAXLEN ~ maxlen`` each, so the stream stays bounded. A full queue
+drops the line; an unreachable Redis drops what was taken and pauses the
+sender (capped, jittered backoff) while new lines go on queueing and, once the
+queue is full, are dropped. Every drop
 is counted in ``optionsflow_log_records_dropped_total{reason}``. The console
 line is written first, so the service keeps logging to stdout whatever happens
 here.

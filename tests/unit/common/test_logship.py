@@ -89,7 +89,8 @@ def test_an_unreachable_redis_drops_without_blocking(logger: logging.Logger) -> 
         time.sleep(0.05)
     handler.close(timeout=1)
     full, down = _dropped("queue_full") - before_full, _dropped("redis_unavailable") - before_down
-    assert full >= 1 and down >= 1
+    assert full >= 1
+    assert down >= 1
     assert full + down + handler.pending() == 1_000  # each line dropped and counted, or queued
     assert console.getvalue().count("while Redis is down") == 1_000  # stdout still has all
 
