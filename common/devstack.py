@@ -81,10 +81,15 @@ def processes(settings: Settings) -> dict[str, list[str]]:
         "socket": [python, "-m", "socket_gateway", "--port", str(settings.http.socket_port)],
         "feed": [python, "-m", "feed_generator"],
         "subscriber": [python, "-m", "worker_enricher.subscriber"],
+        # -E: task events, which Flower shows (with the worker's event heartbeats)
         "worker": [
             python, "-m", "celery", "-A", "worker_enricher.celery_app", "worker",
             "--queues", ENRICH_QUEUE, "--concurrency", "2", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--without-gossip", "--without-mingle", "-E",
+        ],
+        "flower": [
+            python, "-m", "celery", "-A", "worker_enricher.celery_app", "flower",
+            "--address=127.0.0.1", f"--port={settings.observability.flower_port}",
         ],
     }  # fmt: skip
 
@@ -115,6 +120,7 @@ def run(settings: Settings) -> int:
     log.info("dashboard", extra={"url": f"http://127.0.0.1:{http.gateway_port}/"})
     log.info("api gateway", extra={"url": f"http://127.0.0.1:{http.gateway_port}/api/docs"})
     log.info("logs", extra={"url": f"http://127.0.0.1:{http.logging_port}/logs?trace_id="})
+    log.info("flower", extra={"url": f"http://127.0.0.1:{settings.observability.flower_port}/"})
     try:
         manager.loop()
     finally:

@@ -86,6 +86,8 @@ class ObservabilitySettings:
     elasticsearch_url: str | None
     """When set, logging_service also forwards every line with the bulk API."""
     sentry_traces_sample_rate: float
+    flower_port: int
+    """Flower (Celery monitoring) under ``make up``, on 127.0.0.1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +286,7 @@ def _observability(env: Env, var_dir: Path) -> ObservabilitySettings:
         sentry_traces_sample_rate=env.float(
             "SENTRY_TRACES_SAMPLE_RATE", 0.0, validate=Range(0.0, 1.0)
         ),
+        flower_port=env.int("FLOWER_PORT", 5555, validate=Range(1, 65_535)),
     )
 
 

@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from common.names import Channel
 from common.redis_client import make_redis
@@ -130,12 +131,37 @@ def test_one_trace_id_follows_a_request_through_every_service_in_the_logs(
     assert {"/api/auth/login", f"/api/analytics/{product}/term-structure"} <= paths
 
 
+def test_flower_sees_the_workers_tasks(devstack: Devstack) -> None:
+    flower = f"http://127.0.0.1:{devstack.ports['FLOWER_PORT']}"
+    succeeded: list[float] = []
+
+    def counted() -> bool:
+        try:
+            with urllib.request.urlopen(flower + "/metrics", timeout=5) as resp:
+                families = text_string_to_metric_families(resp.read().decode())
+                succeeded[:] = [
+                    sample.value
+                    for family in families
+                    if family.name == "flower_events"
+                    for sample in family.samples
+                    if sample.labels.get("type") == "task-succeeded"
+                ]
+        except OSError:
+            return False
+        return sum(succeeded) > 0
+
+    deadline = time.monotonic() + 60
+    while not counted() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert sum(succeeded) > 0, "Flower saw no task succeed"
+
+
 def test_ctrl_c_stops_everything_cleanly(devstack: Devstack) -> None:
     url = devstack.redis_url()
     rc, out = devstack.interrupt()
     assert rc == 130  # interrupted, every child stopped
     assert "feed started" in out
-    services = ("auth", "storage", "analytics", "logging", "api_gateway", "socket")
+    services = ("auth", "storage", "analytics", "logging", "api_gateway", "socket", "flower")
     for name in ("feed", "subscriber", "worker", *services):  # each stopped cleanly on SIGTERM
         assert f"{name} stopped (rc=0)" in out
     port = int(url.rsplit(":", 1)[1].split("/")[0])
