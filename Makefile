@@ -9,7 +9,7 @@ DASHBOARD := dashboard
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f 2>/dev/null) \
 	$(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json
 
-.PHONY: up test lint bench clean dashboard-test chromium
+.PHONY: up test lint bench clean dashboard-test chromium deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,12 @@ lint: $(VENV)/.installed-dev
 dashboard-test: $(DASHBOARD)/node_modules/.installed
 	cd $(DASHBOARD) && npm test --silent
 
-test: lint dashboard-test $(DASHBOARD)/dist/index.html chromium
+# Offline checks of Dockerfile, docker-compose.yml, ops/ and the Helm chart; the tools are
+# cached in var/tools (removed by clean with the rest of var/).
+deploy-check:
+	bash scripts/check_deploy.sh
+
+test: lint dashboard-test deploy-check $(DASHBOARD)/dist/index.html chromium
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed

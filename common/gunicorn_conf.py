@@ -5,13 +5,15 @@ Threaded workers (``gthread``) keep client connections alive, which the
 gateway's pooled upstream calls rely on. Tunables come from the environment:
 ``WEB_CONCURRENCY`` (processes, default 2), ``GUNICORN_THREADS`` (default 8),
 ``GUNICORN_TIMEOUT`` (seconds, default 30). With ``PROMETHEUS_MULTIPROC_DIR``
-set, a dead worker's metric files are released.
+set, the files of an earlier run are deleted at start and a dead worker's are
+released.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -34,6 +36,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 keepalive = 75  # longer than the gateway's pool idle time, so the server never closes first
 max_requests = 0
+control_socket_disable = True  # gunicorn 27's control socket lives under $HOME; nothing uses it
 accesslog = None  # every service logs its requests as JSON lines itself
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
@@ -61,6 +64,15 @@ logconfig_dict: dict[str, Any] = {
         "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False}
     },
 }
+
+
+def on_starting(server: Any) -> None:
+    # Files of an earlier run (a restarted container keeps its emptyDir) would be merged
+    # into /metrics: a dead process's open circuit, counters that never reset.
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink(missing_ok=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:

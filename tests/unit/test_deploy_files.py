@@ -1,0 +1,253 @@
+"""The deployment files agree with the code: metric names, ports, packages, versions.
+
+Offline and without Docker or Helm (scripts/check_deploy.sh runs those tools): the alert
+rules and the Grafana dashboard may only name metrics the code defines; Prometheus scrapes,
+docker-compose binds and the chart's catalogue use the ports of ``common.settings``; compose
+runs every package of ARCHITECTURE.md's table; the image installs exactly pyproject's pins.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from common.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHITECTURE = ROOT.parent / "shared" / "ARCHITECTURE.md"
+ALERTS = ROOT / "ops/prometheus/alerts.yml"
+PROMETHEUS = ROOT / "ops/prometheus/prometheus.yml"
+DASHBOARD = ROOT / "ops/grafana/dashboards/optionsflow.json"
+COMPOSE = ROOT / "docker-compose.yml"
+CHART = ROOT / "helm/optionsflow"
+LOCK = ROOT / "ops/requirements.lock"
+
+METRIC_TYPES = {
+    "Counter": "Counter",
+    "Gauge": "Gauge",
+    "Histogram": "Histogram",
+    "Summary": "Summary",
+    # Custom collectors (worker_enricher.metrics_server) build their families directly.
+    "CounterMetricFamily": "Counter",
+    "GaugeMetricFamily": "Gauge",
+    "HistogramMetricFamily": "Histogram",
+    "SummaryMetricFamily": "Summary",
+}
+METRIC_REF = re.compile(r"\boptionsflow_[a-z0-9_]+\b")
+ENTRY_POINTS = ("__main__.py", "wsgi.py", "celery_app.py")
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@cache
+def _pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _packages() -> list[Path]:
+    include = _pyproject()["tool"]["setuptools"]["packages"]["find"]["include"]
+    return [ROOT / pattern.rstrip("*") for pattern in include]
+
+
+def exposed_metric_names() -> dict[str, str]:
+    """Every ``optionsflow_*`` series name the code exposes → the metric's type.
+
+    Found by parsing the packages for ``Counter("optionsflow_…", …)`` and the like: a
+    counter is exposed as ``…_total``; a histogram as ``…_bucket``, ``…_count``, ``…_sum``.
+    """
+    names: dict[str, str] = {}
+    for package in _packages():
+        for source in package.rglob("*.py"):
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call) or not node.args:
+                    continue
+                func = node.func
+                called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                kind = METRIC_TYPES.get(called)
+                first = node.args[0]
+                if kind is None or not isinstance(first, ast.Constant):
+                    continue
+                if not (isinstance(first.value, str) and first.value.startswith("optionsflow_")):
+                    continue
+                name = first.value
+                if kind == "Counter":
+                    series = [name.removesuffix("_total") + "_total"]
+                elif kind == "Histogram":
+                    series = [name + suffix for suffix in ("_bucket", "_count", "_sum")]
+                elif kind == "Summary":
+                    series = [name, name + "_count", name + "_sum"]
+                else:
+                    series = [name]
+                names.update(dict.fromkeys(series, kind))
+    return names
+
+
+def _alert_rules() -> list[dict[str, Any]]:
+    return [rule for group in _yaml(ALERTS)["groups"] for rule in group["rules"]]
+
+
+def _dashboard_exprs() -> list[str]:
+    board = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
+
+
+def _compose_services() -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = _yaml(COMPOSE)["services"]
+    return services
+
+
+def _command(service: dict[str, Any]) -> str:
+    command = service.get("command", [])
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def _chart_catalog() -> dict[str, dict[str, Any]]:
+    """The component catalogue in the chart's _helpers.tpl (a YAML block)."""
+    text = (CHART / "templates/_helpers.tpl").read_text(encoding="utf-8")
+    body = re.search(r'define "optionsflow\.catalog" -}}\n(.*?)\{\{- end }}', text, re.S)
+    assert body, "optionsflow.catalog not found in _helpers.tpl"
+    catalog: dict[str, dict[str, Any]] = yaml.safe_load(body.group(1))
+    return catalog
+
+
+@pytest.fixture
+def default_ports(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Package → its port in ``common.settings`` with nothing set in the environment."""
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    http = load_settings().http
+    return {
+        "api_gateway": http.gateway_port,
+        "auth_service": http.auth_port,
+        "socket_gateway": http.socket_port,
+        "storage_service": http.storage_port,
+        "analytics_service": http.analytics_port,
+        "logging_service": http.logging_port,
+    }
+
+
+def test_the_scanner_finds_the_metrics_of_the_code() -> None:
+    names = exposed_metric_names()
+    assert names["optionsflow_http_request_duration_seconds_bucket"] == "Histogram"
+    assert names["optionsflow_deadletter_total"] == "Counter"
+    assert names["optionsflow_enrich_queue_depth"] == "Gauge"
+
+
+@pytest.mark.parametrize(
+    ("source", "exprs"),
+    [
+        ("ops/prometheus/alerts.yml", lambda: [r["expr"] for r in _alert_rules()]),
+        ("ops/grafana/dashboards/optionsflow.json", _dashboard_exprs),
+    ],
+)
+def test_every_optionsflow_metric_referenced_exists_in_the_code(source: str, exprs: Any) -> None:
+    exposed = exposed_metric_names()
+    referenced = {name for expr in exprs() for name in METRIC_REF.findall(expr)}
+    assert referenced, f"{source} names no optionsflow_* metric"
+    missing = sorted(referenced - exposed.keys())
+    assert not missing, f"{source} uses series no code defines: {missing}"
+
+
+def test_every_alert_has_a_duration_severity_and_text() -> None:
+    rules = _alert_rules()
+    assert len({r["alert"] for r in rules}) == len(rules), "alert names repeat"
+    for rule in rules:
+        assert re.fullmatch(r"\d+[smh]", rule["for"]), rule["alert"]
+        assert rule["labels"]["severity"] in {"info", "warning", "critical"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+        assert rule["annotations"]["description"], rule["alert"]
+
+
+def test_scrape_targets_use_the_ports_of_the_settings_compose_and_chart(
+    default_ports: dict[str, int],
+) -> None:
+    services = _compose_services()
+    catalog = {c["job"]: c for c in _chart_catalog().values()}
+    # The metrics ports of worker and subscriber are off by default: compose sets them.
+    env_ports = {"worker": "WORKER_METRICS_PORT", "subscriber": "SUBSCRIBER_METRICS_PORT"}
+    jobs = {job["job_name"]: job for job in _yaml(PROMETHEUS)["scrape_configs"]}
+    for name, package in [(p, p) for p in default_ports] + [(j, None) for j in env_ports]:
+        job = jobs[name]
+        if "dns_sd_configs" in job:
+            targets = [f"{n}:{c['port']}" for c in job["dns_sd_configs"] for n in c["names"]]
+        else:
+            targets = [t for c in job["static_configs"] for t in c["targets"]]
+        assert len(targets) == 1, f"{name}: one target expected, got {targets}"
+        host, port = targets[0].rsplit(":", 1)
+        service = services[host]
+        if package is not None:
+            expected = default_ports[package]
+            assert f"0.0.0.0:{expected}" in _command(service) or (
+                f"--port {expected}" in _command(service)
+            ), f"compose {host} does not listen on {expected}"
+        else:
+            expected = int(service["environment"][env_ports[name]])
+        assert int(port) == expected, f"prometheus job {name} scrapes {port}, not {expected}"
+        assert catalog[name]["port"] == expected, f"chart catalogue: {name} port"
+
+
+def test_compose_runs_every_package_of_the_architecture_table(
+    default_ports: dict[str, int],
+) -> None:
+    assert ARCHITECTURE.is_file(), f"{ARCHITECTURE} not found (shared/ beside the checkout)"
+    rows = re.findall(r"^\| `([^`]+)/` \| .*? \| (\S+) \|$", ARCHITECTURE.read_text(), re.M)
+    commands = [_command(s) for s in _compose_services().values()]
+    runnable = [
+        (name, port)
+        for name, port in rows
+        if (ROOT / name / "__init__.py").is_file()
+        and (port.isdigit() or any(any((ROOT / name).rglob(e)) for e in ENTRY_POINTS))
+    ]
+    assert {"api_gateway", "worker_enricher", "logging_service"} <= {n for n, _ in runnable}
+    for name, port in runnable:
+        running = [c for c in commands if re.search(rf"(-m |\b){name}(\.|\b)", c)]
+        assert running, f"no docker-compose service runs {name}"
+        if port.isdigit():
+            assert int(port) == default_ports[name], f"ARCHITECTURE.md and settings: {name}"
+            assert any(port in c for c in running), f"compose: {name} not on port {port}"
+    assert ("dashboard", "—") in rows
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "npm run build" in dockerfile
+    assert "dashboard/dist" in dockerfile
+
+
+def test_the_worker_scales_with_compose() -> None:
+    worker = _compose_services()["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    jobs = {job["job_name"]: job for job in _yaml(PROMETHEUS)["scrape_configs"]}
+    assert jobs["worker"]["dns_sd_configs"][0]["type"] == "A"
+
+
+def test_the_image_installs_exactly_the_pinned_dependencies() -> None:
+    def key(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    locked = {}
+    for line in LOCK.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            locked[key(name)] = version
+    for requirement in _pyproject()["project"]["dependencies"]:
+        name, version = requirement.split("==")
+        assert locked.get(key(name)) == version, f"{LOCK.name}: {name} is not =={version}"
+
+
+def test_the_chart_follows_the_project() -> None:
+    chart = _yaml(CHART / "Chart.yaml")
+    assert chart["appVersion"] == _pyproject()["project"]["version"]
+    assert (CHART / "files/alerts.yml").resolve() == ALERTS.resolve()
+    assert (CHART / "files/optionsflow.json").resolve() == DASHBOARD.resolve()
+    secrets = _yaml(CHART / "values.yaml")["secrets"]
+    assert all(value == "" for value in secrets.values()), "values.yaml must hold no secret"
