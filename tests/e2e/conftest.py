@@ -4,7 +4,6 @@ blocks it on a full pipe."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -79,7 +78,6 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "common.devstack"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True,  # its own process group: nothing outlives the fixture
     )  # fmt: skip
     stack = Devstack(proc, ports)
     readers = [
@@ -91,11 +89,13 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
     try:
         yield stack
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        with contextlib.suppress(ProcessLookupError):  # children a killed honcho left behind
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # Ctrl-C: honcho starts each child in a session of its own,
+            proc.send_signal(signal.SIGINT)  # so only it can stop them all
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         for reader in readers:
             reader.join(5)
         for stream in (proc.stdout, proc.stderr):
