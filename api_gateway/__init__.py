@@ -40,8 +40,15 @@ def public_routes() -> tuple[RouteSpec, ...]:
     from common.api.analytics import ROUTES as ANALYTICS
     from common.api.auth import ROUTES as AUTH
     from common.api.data import ROUTES as DATA
+    from common.api.logs import ROUTES as LOGS
 
-    return (*AUTH, *DATA, *ANALYTICS)
+    return (*AUTH, *DATA, *ANALYTICS, *LOGS)
+
+
+READINESS_UPSTREAMS = (Upstream.AUTH, Upstream.STORAGE, Upstream.ANALYTICS)
+"""The services ``/readyz`` checks: those the public routes need. logging_service is left
+out: an admin tool being down must not take the gateway out of its load balancer (its
+route answers 502 meanwhile)."""
 
 
 def _threads() -> int:
@@ -72,6 +79,7 @@ def create_app(
             Upstream.AUTH: http.auth_url,
             Upstream.STORAGE: http.storage_url,
             Upstream.ANALYTICS: http.analytics_url,
+            Upstream.LOGGING: http.logging_url,
         },
         timeout_s=http.upstream_timeout_s,
         pool_size=max(4, _threads()),
@@ -87,7 +95,7 @@ def create_app(
     app = create_base_app(
         "api_gateway",
         settings,
-        {"redis": client.ping, **{u.value: _alive(upstreams, u) for u in Upstream}},
+        {"redis": client.ping, **{u.value: _alive(upstreams, u) for u in READINESS_UPSTREAMS}},
     )
     app.extensions[UPSTREAMS_EXTENSION] = upstreams
     app.extensions[REDIS_EXTENSION] = client

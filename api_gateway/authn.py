@@ -7,8 +7,9 @@ is checked) and the per-user limit (keyed by the verified user). Tokens already
 verified are reused (:class:`common.access.AccessTokens`); the deny-list is
 consulted on every request (for latest-data routes by the view, in the round
 trip of its Redis read: after the per-user limit and the validation, before
-anything is served). The claims end in ``g.claims``, forwarded to the service
-as ``X-User-Id`` / ``X-User-Role``.
+anything is served). A route with ``roles`` then answers 403 to a token of any
+other role, before its input is validated or anything is forwarded. The claims
+end in ``g.claims``, forwarded to the service as ``X-User-Id`` / ``X-User-Role``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def check_not_revoked(claims: Claims, client: redis.Redis) -> None:
         raise revoked_error()
 
 
+def require_role(spec: RouteSpec, claims: Claims) -> None:
+    """403 ``forbidden`` when the (valid) token's role may not use the route."""
+    if not spec.allows(claims.role):
+        allowed = " or ".join(sorted(spec.roles or ()))
+        raise ApiError(403, f"this route needs the {allowed} role", code="forbidden")
+
+
 def install_authentication(
     app: Flask,
     routes: Mapping[str, RouteSpec],
@@ -82,4 +90,5 @@ def install_authentication(
         if spec.edge_key is None:
             check_not_revoked(claims, client)
         # else the view checks it in the round trip of its Redis read (api_gateway.edge)
+        require_role(spec, claims)
         g.claims = claims

@@ -42,6 +42,7 @@ _PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 _DESCRIPTIONS = {
     400: "Malformed request body.",
     401: "Missing, invalid, expired or revoked access token.",
+    403: "The access token's role may not use this route.",
     404: "Nothing stored for this request.",
     409: "Conflict.",
     422: "A parameter failed validation; `fields` names it.",
@@ -118,6 +119,8 @@ def _gateway_statuses(spec: RouteSpec) -> set[int]:
     statuses = {422, 429, 502, 504}
     if spec.auth:
         statuses |= {401, 503}
+    if spec.roles is not None:
+        statuses.add(403)
     if spec.priority is Priority.HEAVY:
         statuses.add(503)
     if spec.body is not None:
@@ -150,6 +153,9 @@ def _document(blp: Blueprint, spec: RouteSpec, view: Callable[..., Response]) ->
         doc["tags"] = list(spec.tags)
     if spec.auth:
         doc["security"] = [{BEARER: []}]
+    if spec.roles is not None:
+        roles = " or ".join(sorted(spec.roles))
+        doc["description"] = f"Needs the {roles} role: a token of another role is answered 403."
     return blp.doc(**doc)(decorated)
 
 

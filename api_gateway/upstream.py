@@ -32,7 +32,7 @@ class UpstreamResponse:
 
 
 class Upstreams:
-    """HTTP connection pools to auth, storage and analytics."""
+    """HTTP connection pools to the services, one per :class:`Upstream`."""
 
     def __init__(self, urls: Mapping[Upstream, str], *, timeout_s: float, pool_size: int) -> None:
         timeout = Timeout(connect=min(1.0, timeout_s), read=timeout_s)

@@ -107,6 +107,7 @@ def run(settings: Settings) -> int:
         "AUTH_SERVICE_URL": f"http://127.0.0.1:{http.auth_port}",
         "STORAGE_SERVICE_URL": f"http://127.0.0.1:{http.storage_port}",
         "ANALYTICS_SERVICE_URL": f"http://127.0.0.1:{http.analytics_port}",
+        "LOGGING_SERVICE_URL": f"http://127.0.0.1:{http.logging_port}",
         **os.environ,
         "REDIS_URL": url,
         "PYTHONUNBUFFERED": "1",

@@ -103,6 +103,7 @@ class HttpSettings:
     auth_url: str
     storage_url: str
     analytics_url: str
+    logging_url: str
     upstream_timeout_s: float
     """Connect + read timeout of a gateway call to a service."""
     proxy_hops: int
@@ -237,6 +238,7 @@ def _http(env: Env) -> HttpSettings:
         auth_url=env.str("AUTH_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/"),
         storage_url=env.str("STORAGE_SERVICE_URL", "http://127.0.0.1:8003").rstrip("/"),
         analytics_url=env.str("ANALYTICS_SERVICE_URL", "http://127.0.0.1:8004").rstrip("/"),
+        logging_url=env.str("LOGGING_SERVICE_URL", "http://127.0.0.1:8005").rstrip("/"),
         upstream_timeout_s=env.float("UPSTREAM_TIMEOUT_S", 5.0, validate=Range(0.05, 120.0)),
         proxy_hops=env.int("PROXY_HOPS", 0, validate=Range(0, 10)),
         rate_limit_user=limit("RATE_LIMIT_USER", "50/second"),

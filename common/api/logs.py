@@ -2,7 +2,8 @@
 
 Instants are ISO-8601 (a naive one means UTC). Answers list the filed log
 lines, each the JSON object a service wrote (``time``, ``level``, ``service``,
-``trace_id``, ``logger``, ``message`` and the line's extra fields).
+``trace_id``, ``logger``, ``message`` and the line's extra fields). The gateway
+serves it as ``GET /api/logs``, to admins only: log lines tell about every user.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import datetime as dt
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from common.api.errors import ErrorSchema
+from common.api.routes import Priority, RouteSpec, Upstream
+from common.tokens import Role
 
 LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_LIMIT = 5000
@@ -69,3 +74,28 @@ class LogsSchema(Schema):
         required=True, metadata={"description": "More lines matched than ``limit``."}
     )
     lines = fields.List(fields.Dict(), required=True)
+
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec(
+        name="logs_query",
+        method="GET",
+        path="/logs",
+        upstream=Upstream.LOGGING,
+        summary="Log lines of every service by trace id, service, lowest level and time.",
+        responses={
+            200: LogsSchema,
+            401: ErrorSchema,
+            403: ErrorSchema,
+            422: ErrorSchema,
+            503: ErrorSchema,
+        },
+        query=LogsQuerySchema,
+        auth=True,
+        roles=frozenset({Role.ADMIN}),
+        # A wide query reads the index for a while: shed under load like history.
+        priority=Priority.HEAVY,
+        tags=("logs",),
+    ),
+)
+"""The logging routes, as the gateway serves them under ``/api``."""

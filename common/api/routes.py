@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import Schema
 
+from common.tokens import Role
+
 EdgeKey = Callable[[Mapping[str, Any]], str | None]
 """Validated path and query arguments → the Redis key holding the route's exact 200 body."""
 
@@ -22,6 +24,7 @@ class Upstream(StrEnum):
     AUTH = "auth"
     STORAGE = "storage"
     ANALYTICS = "analytics"
+    LOGGING = "logging"
 
 
 class Priority(StrEnum):
@@ -50,6 +53,8 @@ class RouteSpec:
     body: type[Schema] | None = None
     auth: bool = True
     """Needs a valid access token at the gateway."""
+    roles: frozenset[Role] | None = None
+    """With ``auth``: the token roles allowed (403 for the others); ``None``: any role."""
     priority: Priority = Priority.LIVE
     tags: tuple[str, ...] = field(default=())
     edge_key: EdgeKey | None = None
@@ -57,3 +62,11 @@ class RouteSpec:
     the workers): the gateway serves a hit itself and forwards only a miss or a
     ``None`` key. Only for routes whose service would answer a hit with those exact
     bytes and nothing else."""
+
+    def __post_init__(self) -> None:
+        if self.roles is not None and (not self.auth or not self.roles):
+            raise ValueError(f"{self.name}: roles needs auth=True and at least one role")
+
+    def allows(self, role: Role) -> bool:
+        """A token of ``role`` may use the route (its authentication aside)."""
+        return self.roles is None or role in self.roles

@@ -1,9 +1,12 @@
-"""The whole request side as real processes: auth, storage, analytics and the gateway
-under gunicorn on free ports, one real redis-server, a SQLite store in a temp dir."""
+"""The whole request side as real processes: auth, storage, analytics (and, when asked,
+logging) and the gateway under gunicorn on free ports, one real redis-server, a SQLite
+store in a temp dir."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +20,14 @@ from common.embedded_redis import EmbeddedRedis
 from tests.support.processes import ProcessSet, free_port
 
 SERVICES = ("auth_service", "storage_service", "analytics_service")
+"""What a stack runs by default."""
+URL_SETTINGS = {
+    "auth_service": "AUTH_SERVICE_URL",
+    "storage_service": "STORAGE_SERVICE_URL",
+    "analytics_service": "ANALYTICS_SERVICE_URL",
+    "logging_service": "LOGGING_SERVICE_URL",
+}
+"""Every service behind the gateway and the setting telling it where that service is."""
 
 
 @dataclass
@@ -25,6 +36,15 @@ class Stack:
     redis_url: str
     store_url: str
     procs: ProcessSet
+
+    def create_admin(self, username: str, password: str = "correct-horse-1") -> None:
+        """``python -m auth_service create-user NAME --role admin``, as an operator runs it."""
+        done = subprocess.run(
+            [sys.executable, "-m", "auth_service", "create-user", username, "--role", "admin"],
+            input=password + "\n", capture_output=True, text=True, timeout=60,
+            env=self.procs.env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
 
     def request(
         self, method: str, path: str, *, body: Any = None, token: str | None = None,
@@ -58,19 +78,22 @@ class Stack:
         return dict(pair)
 
 
-def start_stack(tmp: Path, redis_url: str, env: dict[str, str] | None = None) -> Stack:
-    ports = {name: free_port() for name in (*SERVICES, "api_gateway")}
+def start_stack(
+    tmp: Path, redis_url: str, env: dict[str, str] | None = None,
+    services: tuple[str, ...] = SERVICES,
+) -> Stack:  # fmt: skip
+    """The gateway and ``services`` (keys of :data:`URL_SETTINGS`); the gateway is told
+    where every service is, and answers 502 for those not started."""
+    ports = {name: free_port() for name in (*URL_SETTINGS, "api_gateway")}
     store_url = f"sqlite:///{tmp / 'store.db'}"
     base = {
         "REDIS_URL": redis_url, "STORE_URL": store_url, "VAR_DIR": str(tmp),
-        "AUTH_SERVICE_URL": f"http://127.0.0.1:{ports['auth_service']}",
-        "STORAGE_SERVICE_URL": f"http://127.0.0.1:{ports['storage_service']}",
-        "ANALYTICS_SERVICE_URL": f"http://127.0.0.1:{ports['analytics_service']}",
+        **{var: f"http://127.0.0.1:{ports[name]}" for name, var in URL_SETTINGS.items()},
         "GUNICORN_THREADS": "8", **(env or {}),
     }  # fmt: skip
     procs = ProcessSet(tmp, {**_inherited(), **base})
     try:
-        for name in SERVICES:
+        for name in services:
             procs.service(name, ports[name], env={"PROXY_HOPS": "1"})
         url = procs.service("api_gateway", ports["api_gateway"], env={"PROXY_HOPS": "0"})
     except BaseException:
