@@ -20,6 +20,7 @@ from common.jsonlog import configure_logging, trace
 from common.logship import RedisStreamHandler
 from common.redis_client import make_redis, redis_db_url
 from tests.support.processes import ProcessSet, free_port, wait_until
+from tests.support.scrape import scrape
 
 pytestmark = pytest.mark.redis
 
@@ -135,6 +136,9 @@ def test_killed_and_restarted_it_loses_nothing_written_while_it_was_down(
     assert wait_until(lambda: len(_lines(base, trace_id="while-down", limit="5000")) == 500, 30)
     assert [x["n"] for x in _lines(base, trace_id="while-down", limit="5000")] == list(range(500))
     assert len(_lines(base, trace_id="before", limit="5000")) == 200  # none filed twice
+    metrics = scrape(base)  # the restarted collector's own counters
+    assert metrics.value("optionsflow_logging_lines_total", sink="archive") >= 500
+    assert "optionsflow_http_request_duration_seconds" in metrics.families
     archived = (stack.log_dir / "logs" / "optionsflow.jsonl").read_text().splitlines()
     ns = [json.loads(x)["n"] for x in archived if '"while-down"' in x]
     assert sorted(set(ns)) == list(range(500))
