@@ -9,10 +9,9 @@ acknowledging) is indexed once.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,32 +52,32 @@ class LogIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._local = threading.local()
-        with self._connection() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        db = self._db()
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_SCHEMA)
 
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (opened on its first use)."""
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self._path, timeout=10.0, isolation_level=None)
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
-        yield db
+        return db
 
     def add(self, records: Sequence[Record]) -> int:
         """Index ``records`` in one transaction; how many were new."""
         rows = [(r.id, r.time_us, r.service, r.level, r.trace_id, r.line) for r in records]
-        with self._connection() as db:
-            before = db.total_changes
-            db.execute("BEGIN")
-            try:
-                db.executemany("INSERT OR IGNORE INTO lines VALUES (?, ?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return db.total_changes - before
+        db = self._db()
+        before = db.total_changes
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT OR IGNORE INTO lines VALUES (?, ?, ?, ?, ?, ?)", rows)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return db.total_changes - before
 
     def search(self, query: Query) -> list[str]:
         """The lines matching ``query`` in time order, at most ``query.limit``."""
@@ -98,21 +97,17 @@ class LogIndex:
             f"SELECT line FROM lines WHERE {' AND '.join(where)} "
             f"ORDER BY time_us {order}, id {order} LIMIT ?"
         )
-        with self._connection() as db:
-            return [row[0] for row in db.execute(sql, (*params, query.limit))]
+        return [row[0] for row in self._db().execute(sql, (*params, query.limit))]
 
     def expire(self, before_us: int) -> int:
         """Forget lines older than ``before_us``; how many."""
-        with self._connection() as db:
-            return db.execute("DELETE FROM lines WHERE time_us < ?", (before_us,)).rowcount
+        return self._db().execute("DELETE FROM lines WHERE time_us < ?", (before_us,)).rowcount
 
     def count(self) -> int:
-        with self._connection() as db:
-            return int(db.execute("SELECT count(*) FROM lines").fetchone()[0])
+        return int(self._db().execute("SELECT count(*) FROM lines").fetchone()[0])
 
     def ping(self) -> None:
-        with self._connection() as db:
-            db.execute("SELECT 1 FROM lines LIMIT 1").fetchall()
+        self._db().execute("SELECT 1 FROM lines LIMIT 1").fetchall()
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

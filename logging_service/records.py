@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import orjson
 
 UNKNOWN_SERVICE = "unknown"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LEVELS = {
     "DEBUG": logging.DEBUG,
     "INFO": logging.INFO,
@@ -81,5 +82,5 @@ def _time_us(value: object) -> int | None:
 
 
 def to_us(when: dt.datetime) -> int:
-    delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    """Microseconds since the epoch, exactly (no float on the way)."""
+    return (when - _EPOCH) // dt.timedelta(microseconds=1)
