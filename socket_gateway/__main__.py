@@ -21,11 +21,11 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402  (after monkey patching, as eventlet requires)
 import logging  # noqa: E402
 import resource  # noqa: E402
-import signal  # noqa: E402
 
 from common.observability import setup_service  # noqa: E402
 from common.settings import load_settings  # noqa: E402
 from socket_gateway import EXTENSION, create_app  # noqa: E402
+from socket_gateway.shutdown import Stopper  # noqa: E402
 
 log = logging.getLogger("socket_gateway")
 
@@ -51,18 +51,11 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(settings)
     gateway = app.extensions[EXTENSION]
     socketio = app.extensions["socketio"]
-
-    def _stop(signum: int, _frame: object) -> None:
-        log.info("stopping", extra={"signal": signum, "clients": gateway.limits.connections})
-        gateway.stop()
-        # eventlet's server waits for open connections once stopped, and a websocket never
-        # ends by itself: a green thread closes them (clients reconnect to another
-        # instance) while the server waits. Not here: a signal handler runs in the hub.
-        eventlet.spawn(socketio.server.eio.disconnect)
-        socketio.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    Stopper(
+        stop_gateway=gateway.stop,
+        disconnect_clients=socketio.server.eio.disconnect,
+        open_connections=lambda: gateway.limits.connections,
+    ).install()
     max_clients = settings.socket.max_clients
     files = raise_open_files_limit(max_clients + 256)
     if files < max_clients + 64:

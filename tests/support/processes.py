@@ -119,7 +119,12 @@ class ProcessSet:
         return url
 
     def wait(self, name: str, timeout: float) -> int:
-        return self.procs[name].wait(timeout)
+        """``name``'s exit status; an assertion with the tail of its log if it is still up."""
+        try:
+            return self.procs[name].wait(timeout)
+        except subprocess.TimeoutExpired:
+            tail = self.log(name)[-4000:]
+            raise AssertionError(f"{name} still running after {timeout} s:\n{tail}") from None
 
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
         """Signal the whole process group of ``name`` (a Celery worker and its pool)."""
