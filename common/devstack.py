@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-import shutil
 import sys
 
 from honcho.manager import Manager
 
 from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from common.jsonlog import configure_logging
+from common.metricfiles import clear_stale
 from common.names import ENRICH_QUEUE
 from common.settings import Settings, SettingsError, load_settings
 
@@ -56,8 +56,7 @@ def service_env(settings: Settings, package: str) -> dict[str, str]:
     gateway = package == "api_gateway"
     workers = str(gateway_processes()) if gateway else "1" if package == "logging_service" else "2"
     metrics_dir = settings.var_dir.resolve() / "prometheus" / package
-    shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files would merge into /metrics
-    metrics_dir.mkdir(parents=True)
+    clear_stale(metrics_dir)
     return {
         "SERVICE_NAME": package,
         "PROXY_HOPS": str(settings.http.proxy_hops) if gateway else "1",  # behind the gateway

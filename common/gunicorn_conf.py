@@ -18,6 +18,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from common.metricfiles import clear_stale
+
 
 class QuietAccessLogger(Logger):  # type: ignore[misc]  # gunicorn is untyped
     """gunicorn's logger without its access lines: any ``logconfig_dict`` turns them on,
@@ -67,12 +69,9 @@ logconfig_dict: dict[str, Any] = {
 
 
 def on_starting(server: Any) -> None:
-    # Files of an earlier run (a restarted container keeps its emptyDir) would be merged
-    # into /metrics: a dead process's open circuit, counters that never reset.
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
-        for stale in Path(directory).glob("*.db"):
-            stale.unlink(missing_ok=True)
+        clear_stale(Path(directory))
 
 
 def child_exit(server: Any, worker: Any) -> None:

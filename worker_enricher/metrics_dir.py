@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common.metricfiles import clear_stale
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -42,9 +44,7 @@ def prepare_metrics_dir(port: int) -> Path | None:
     given = os.environ.get(MULTIPROC_ENV)
     if given:
         path = Path(given)
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*.db"):
-            stale.unlink(missing_ok=True)
+        clear_stale(path)
     else:
         path = Path(tempfile.mkdtemp(prefix="optionsflow-worker-metrics-"))
         os.environ[MULTIPROC_ENV] = str(path)
