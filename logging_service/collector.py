@@ -32,7 +32,8 @@ _FIELD = FIELD.encode()
 
 
 class SinkError(Exception):
-    """A sink could not file a batch; its entries stay pending and are retried."""
+    """A sink could not file a batch, or some of it; what it did not file stays pending
+    and is retried after a back-off."""
 
 
 class Sink(Protocol):
@@ -141,12 +142,14 @@ class StreamConsumer:
             FAILURES.labels(self.group).inc()
             self._own_pending = True  # they stay pending: read them again after the back-off
             raise SinkError(f"{self.group}: {type(exc).__name__}: {exc}") from exc
-        if len(done) < len(records):
-            self._own_pending = True  # some stay pending for a retry
         if done or gone:
             client.xack(self.stream, self.group, *done, *gone)
         FILED.labels(self.group).inc(len(done))
         TRIMMED.labels(self.group).inc(len(gone))
+        if len(done) < len(records):  # refused for now (a throttled Elasticsearch): back off
+            FAILURES.labels(self.group).inc()
+            self._own_pending = True
+            raise SinkError(f"{self.group}: {len(records) - len(done)} lines refused for now")
         return len(entries)
 
     def _update_stats(self, client: redis.Redis) -> None:

@@ -69,6 +69,9 @@ def test_lines_reach_elasticsearch_once_each(redis_url: str, redis_client: redis
         )
         with pytest.raises(SinkError, match="503"):
             consumer.step()
+        with pytest.raises(SinkError, match="1 lines refused for now"):  # run() backs off
+            consumer.step()
+        assert redis_client.xpending("logs", "elasticsearch")["pending"] == 1  # the rest acked
         for _ in range(5):
             consumer.step()
     assert redis_client.xpending("logs", "elasticsearch")["pending"] == 0
