@@ -87,8 +87,8 @@ def processes(settings: Settings) -> dict[str, list[str]]:
             "--without-gossip", "--without-mingle", "-E",
         ],
         "flower": [
-            python, "-m", "celery", "-A", "worker_enricher.celery_app", "flower",
-            "--address=127.0.0.1", f"--port={settings.observability.flower_port}",
+            python, "-m", "worker_enricher.flower", "--address=127.0.0.1",
+            f"--port={settings.observability.flower_port}",
         ],
     }  # fmt: skip
 

@@ -154,6 +154,9 @@ def test_flower_sees_the_workers_tasks(devstack: Devstack) -> None:
     while not counted() and time.monotonic() < deadline:
         time.sleep(1)
     assert sum(succeeded) > 0, "Flower saw no task succeed"
+    # Flower logs JSON lines like every service, and they are collected with the rest.
+    lines = _call(f"{devstack.logging}/logs?service=flower")["lines"]
+    assert any(line["message"].startswith("Visit me at http://127.0.0.1:") for line in lines)
 
 
 def test_ctrl_c_stops_everything_cleanly(devstack: Devstack) -> None:

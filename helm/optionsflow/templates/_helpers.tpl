@@ -115,7 +115,7 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{- else if eq $c.server "feed" }}
 {{- toYaml (concat (list "python" "-m" "feed_generator") $root.Values.feed.args) }}
 {{- else if eq $c.server "flower" }}
-{{- toYaml (list "celery" "-A" "worker_enricher.celery_app" "flower" "--address=0.0.0.0" (printf "--port=%d" (int $c.port))) }}
+{{- toYaml (list "python" "-m" "worker_enricher.flower" "--address=0.0.0.0" (printf "--port=%d" (int $c.port))) }}
 {{- end }}
 {{- end }}
 
