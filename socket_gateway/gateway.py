@@ -87,6 +87,10 @@ class SocketGateway:
             deadletter_max=settings.pipeline.deadletter_max,
         )
         self._claims: dict[str, Claims] = {}
+        # A client may close while its connect waits on auth_service or Redis; its disconnect
+        # then comes before the slot is taken, which would never be given back.
+        self._connecting: set[str] = set()
+        self._abandoned: set[str] = set()
         self._wake = threading.Event()
         self._stopped = False
         self._superseded_seen = 0
@@ -116,8 +120,11 @@ class SocketGateway:
         return claims
 
     def connect(self, sid: str, ip: str, auth: object) -> Claims:
+        self._connecting.add(sid)
         try:
-            claims = self.authenticate(auth)
+            claims = self.authenticate(auth)  # may wait (JWKS, Redis): other clients run
+            if sid in self._abandoned:
+                raise Refusal("gone", "the connection closed during its handshake")
             if self.limits.connections >= self.settings.socket.max_clients:
                 raise Refusal("too_many_connections", "this gateway is full; try another")
             if not self.limits.admit(sid, ip):
@@ -129,11 +136,16 @@ class SocketGateway:
             REFUSED.labels(refusal.code).inc()
             log.info("connection refused", extra={"reason": refusal.code, "ip": ip})
             raise
+        finally:
+            self._connecting.discard(sid)
+            self._abandoned.discard(sid)
         self._claims[sid] = claims
         CONNECTIONS.set(self.limits.connections)
         return claims
 
     def disconnect(self, sid: str) -> None:
+        if sid in self._connecting:
+            self._abandoned.add(sid)
         self.limits.release(sid)
         self._claims.pop(sid, None)
         CONNECTIONS.set(self.limits.connections)

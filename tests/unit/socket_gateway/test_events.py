@@ -222,6 +222,30 @@ def test_each_refusal_says_why(
     assert refused.value.code == "unavailable"
 
 
+def test_a_connection_closed_during_its_handshake_holds_no_slot(
+    app: Flask, token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gw = gateway(app)
+    checked = gw.tokens.revoked
+
+    def client_leaves_meanwhile(claims: Any, client: redis.Redis) -> bool:
+        gw.disconnect("sid-z")  # the transport closed while the gateway asked Redis
+        return bool(checked(claims, client))
+
+    monkeypatch.setattr(gw.tokens, "revoked", client_leaves_meanwhile)
+    with pytest.raises(Refusal) as refused:
+        gw.connect("sid-z", "10.0.0.3", {"token": token()})
+    assert refused.value.code == "gone"
+    assert gw.limits.connections == 0
+    monkeypatch.undo()
+    for i in range(3):  # every slot of the address is still free
+        gw.connect(f"sid-{i}", "10.0.0.3", {"token": token()})
+    assert gw.limits.connections == 3
+    gw.disconnect("sid-0")  # an ordinary disconnect after the handshake
+    gw.connect("sid-z", "10.0.0.3", {"token": token()})  # not remembered as abandoned
+    assert gw.limits.connections == 3
+
+
 def test_a_subscription_is_not_kept_for_a_closed_connection(app: Flask) -> None:
     limits = gateway(app).limits
     assert limits.admit("sid-1", "10.0.0.2")
