@@ -10,13 +10,20 @@ from typing import Any
 
 from auth_service.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 from auth_service.tokens import Role
-from storage_service.store import Store, StoreError
+from storage_service.store import DuplicateUser, Store, StoreError
 
 log = logging.getLogger(__name__)
 
 
 def register(store: Store, username: str, password: str, role: Role = Role.USER) -> dict[str, Any]:
-    """Create a user with a fresh Argon2id hash; the store's ``DuplicateUser`` propagates."""
+    """Create a user with a fresh Argon2id hash; ``DuplicateUser`` for a taken name.
+
+    A taken name is refused before hashing: a retried or repeated registration costs a
+    lookup, not Argon2's CPU time (the 409 says the name exists anyway). Two concurrent
+    registrations of one new name both hash; the store's unique key refuses the second.
+    """
+    if store.find_user(username) is not None:
+        raise DuplicateUser(username)
     return store.create_user(username, hash_password(password), Role(role).value)
 
 

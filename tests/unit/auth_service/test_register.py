@@ -7,6 +7,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
+from auth_service import accounts
 from auth_service.passwords import verify_password
 from auth_service.state import AuthState
 from tests.unit.auth_service.support import PASSWORD, conforms, register
@@ -39,6 +40,16 @@ def test_duplicate_username_in_any_case_is_409(client: FlaskClient) -> None:
         "username_taken",
         {"username": ["Username is taken."]},
     )
+
+
+def test_a_taken_name_is_refused_before_any_hashing(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert register(client, "bob").status_code == 201
+    hashed: list[str] = []
+    monkeypatch.setattr(accounts, "hash_password", lambda pw: hashed.append(pw) or "x")
+    assert register(client, "BOB").status_code == 409
+    assert hashed == []
 
 
 def test_role_cannot_be_chosen(client: FlaskClient) -> None:
