@@ -16,6 +16,7 @@ from common.names import cache_key
 from common.web.openapi import Blueprint
 from common.web.responses import dumps
 from storage_service.cache import Answer
+from storage_service.metrics import CacheResult
 from storage_service.routes.context import DataContext, cached_response, data_context, get_route
 from storage_service.store.port import StoreError
 
@@ -26,6 +27,7 @@ PRODUCTS_FRESH_S = 30
 """Freshness of the cached listing (seconds), unless CACHE_TTL_S is longer."""
 
 Listing = dict[str, list[str]]
+EMPTY_LISTING = dumps({"products": []})
 
 
 def products_answer(context: DataContext) -> Answer:
@@ -38,7 +40,12 @@ def products_answer(context: DataContext) -> Answer:
         )
 
     fresh_s = max(PRODUCTS_FRESH_S, context.settings.http.cache_ttl_s)
-    return context.cache.fetch("products", PRODUCTS_KEY, build, fresh_s=fresh_s)
+    answer = context.cache.fetch("products", PRODUCTS_KEY, build, fresh_s=fresh_s)
+    if answer.result is CacheResult.MISS and answer.body == EMPTY_LISTING:
+        # Nothing stored yet (a fresh start): the first chains must show up at once, not
+        # after PRODUCTS_FRESH_S, so an empty listing is kept as a stale copy only.
+        context.cache.invalidate(PRODUCTS_KEY)
+    return answer
 
 
 def listing(context: DataContext) -> Listing:

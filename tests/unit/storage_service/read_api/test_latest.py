@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,7 +13,10 @@ from flask import Flask
 
 from common.api.data import ChainResponse, UnderlyingResponse
 from common.names import latest_chain_key, latest_underlying_key
+from common.settings import Settings
+from storage_service import create_app
 from storage_service.latest_expiries import LatestExpiries
+from storage_service.store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.support.messages import TICK
 from tests.unit.storage_service.factories import EXPIRY_2, enriched
@@ -20,8 +24,10 @@ from tests.unit.storage_service.read_api.conftest import AppFactory
 from tests.unit.storage_service.read_api.faults import FaultyStore
 from tests.unit.storage_service.read_api.support import (
     N_SNAPSHOTS,
+    NOW,
     PAST_EXPIRY,
     cache_requests,
+    context,
     error_fields,
     store_calls,
 )
@@ -155,6 +161,23 @@ def test_products_are_sorted_with_their_expiries(app: Flask) -> None:
     }
     assert resp.headers["X-Cache"] == "miss"
     assert store_calls("products", "ok") == calls + 1
+
+
+def test_an_empty_listing_is_not_kept_fresh(
+    settings: Settings, tmp_path: Path, snapshots: list[dict[str, Any]]
+) -> None:
+    store = SqliteStore(tmp_path / "empty.db")  # a fresh start: nothing stored yet
+    app = create_app(settings, store=store, clock=lambda: NOW)
+    try:
+        client = app.test_client()
+        assert client.get("/products").get_json() == {"products": []}
+        store.insert_chains(snapshots)  # the first chains land
+        listed = client.get("/products")  # at once, not PRODUCTS_FRESH_S later
+        assert listed.headers["X-Cache"] == "miss"
+        assert [p["product"] for p in listed.get_json()["products"]] == ["NIFTY"]
+        assert client.get("/products").headers["X-Cache"] == "hit"  # a real listing is kept
+    finally:
+        context(app).close()
 
 
 def test_latest_expiries_come_from_one_scan_per_ttl(redis_client: redis.Redis) -> None:
