@@ -18,28 +18,40 @@ def make_redis(
     socket_timeout: float | None = 5.0,
     connect_timeout: float = 5.0,
     retries: int = 5,
+    max_connections: int | None = None,
+    pool_wait_s: float = 2.0,
 ) -> redis.Redis:
     """A client for ``url`` that retries transient network errors with capped, jittered backoff.
 
     ``socket_timeout=None`` suits a blocking Pub/Sub listener. ``retries=0`` suits a
     caller that handles failures itself: it also turns off health checks, which
     would retry on their own and nest inside the caller's back-off.
+
+    ``max_connections`` bounds the pool: a caller waits up to ``pool_wait_s`` for a
+    free connection, then gets ``redis.ConnectionError``. Without it the pool
+    grows with the callers waiting at once. That suits threads, but not thousands
+    of green threads.
     """
     retry = (
         Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries=retries)
         if retries
         else Retry(NoBackoff(), 0)
     )
-    return redis.Redis.from_url(
-        url,
-        decode_responses=decode_responses,
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=connect_timeout,
-        socket_keepalive=True,
-        health_check_interval=30 if retries else 0,
-        retry=retry,
-        retry_on_error=[RedisConnectionError, RedisTimeoutError] if retries else [],
+    options = {
+        "decode_responses": decode_responses,
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": connect_timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 30 if retries else 0,
+        "retry": retry,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError] if retries else [],
+    }
+    if max_connections is None:
+        return redis.Redis.from_url(url, **options)
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=pool_wait_s, **options
     )
+    return redis.Redis.from_pool(pool)
 
 
 def redis_db_url(url: str, db: int) -> str:

@@ -38,6 +38,8 @@ from socket_gateway.rooms import Subscription, is_subscription_room
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
+REDIS_CONNECTIONS = 32
+"""Connections to Redis one instance holds at most for snapshots and token checks."""
 
 
 class Refusal(SocketRefused):  # type: ignore[misc]  # python-socketio is untyped
@@ -66,7 +68,11 @@ class SocketGateway:
         self.settings = settings
         self.socketio = socketio
         self.tokens = tokens
-        self.redis = make_redis(settings.redis_url, socket_timeout=2.0, retries=1)
+        # Bounded: a reconnect storm of thousands of clients waits its turn for a connection
+        # instead of opening one per green thread (each wait is short; a full wait refuses).
+        self.redis = make_redis(
+            settings.redis_url, socket_timeout=2.0, retries=1, max_connections=REDIS_CONNECTIONS
+        )
         cfg = settings.socket
         self.limits = ConnectionLimits(
             per_ip=cfg.max_connections_per_ip, subscriptions=cfg.max_subscriptions
@@ -134,7 +140,9 @@ class SocketGateway:
                 )
         except Refusal as refusal:
             REFUSED.labels(refusal.code).inc()
-            log.info("connection refused", extra={"reason": refusal.code, "ip": ip})
+            cause = refusal.__cause__
+            detail = {"error": f"{type(cause).__name__}: {cause}"} if cause is not None else {}
+            log.info("connection refused", extra={"reason": refusal.code, "ip": ip, **detail})
             raise
         finally:
             self._connecting.discard(sid)
