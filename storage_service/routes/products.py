@@ -1,14 +1,17 @@
 """``GET /products``, and the product listing the other routes check against.
 
 Expiries change rarely (a new one is listed when its first chain is stored),
-so the listing stays fresh ``PRODUCTS_FRESH_S`` (at least ``CACHE_TTL_S``).
+so the listing stays fresh ``PRODUCTS_FRESH_S`` (at least ``CACHE_TTL_S``); an empty
+one (nothing stored yet) is not kept fresh at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import orjson
+import redis
 from flask import Response
 
 from common.api.data import NoQuery
@@ -44,7 +47,8 @@ def products_answer(context: DataContext) -> Answer:
     if answer.result is CacheResult.MISS and answer.body == EMPTY_LISTING:
         # Nothing stored yet (a fresh start): the first chains must show up at once, not
         # after PRODUCTS_FRESH_S, so an empty listing is kept as a stale copy only.
-        context.cache.invalidate(PRODUCTS_KEY)
+        with contextlib.suppress(redis.RedisError):  # at worst it stays fresh its 30 s
+            context.cache.invalidate(PRODUCTS_KEY)
     return answer
 
 
