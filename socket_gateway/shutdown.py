@@ -37,7 +37,10 @@ STOP_GRACE_S = 20.0
 
 
 class Stopper:
-    """Turn SIGTERM and SIGINT into an orderly stop of eventlet's server in this process."""
+    """Turn SIGTERM and SIGINT into an orderly stop of eventlet's server in this process.
+
+    Made in the main green thread, the one that will serve: the stop is thrown into it.
+    """
 
     def __init__(
         self,
@@ -54,8 +57,7 @@ class Stopper:
         self._main = greenlet.getcurrent()
 
     def install(self) -> None:
-        """Handle SIGTERM and SIGINT (call in the main green thread, the one that will serve)."""
-        self._main = greenlet.getcurrent()
+        """Handle SIGTERM and SIGINT, and SIGUSR1 with a dump of every green thread."""
         signal.signal(signal.SIGTERM, self._record)
         signal.signal(signal.SIGINT, self._record)
         signal.signal(signal.SIGUSR1, dump_green_threads)
