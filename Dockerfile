@@ -30,6 +30,8 @@ RUN /opt/venv/bin/pip install --no-deps -r /tmp/requirements.lock
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY common ./common
+COPY optionsmath ./optionsmath
+COPY store ./store
 COPY feed_generator ./feed_generator
 COPY worker_enricher ./worker_enricher
 COPY storage_service ./storage_service

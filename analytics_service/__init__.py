@@ -12,7 +12,7 @@ from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
 from common.web import create_base_app
 from common.web.openapi import make_api
-from storage_service.store import Store, open_store
+from store import Store, open_store
 
 SERVICE = "analytics_service"
 REDIS_TIMEOUT_S = 2.0

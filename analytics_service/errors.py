@@ -8,7 +8,7 @@ import redis
 from flask import Flask, Response
 
 from common.web.errors import ApiError, error_response
-from storage_service.store import StoreError
+from store import StoreError
 
 log = logging.getLogger(__name__)
 

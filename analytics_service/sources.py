@@ -35,8 +35,8 @@ from common.names import (
     latest_chain_key,
     latest_underlying_key,
 )
-from storage_service.store import Store
-from storage_service.store.lazy import LazyStore
+from store import Store
+from store.lazy import LazyStore
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Sources:
     @property
     def store(self) -> Store:
         """The store, opened on first use; ``StoreUnavailable`` while it cannot be
-        (see :class:`~storage_service.store.lazy.LazyStore`)."""
+        (see :class:`~store.lazy.LazyStore`)."""
         return self._store.get()
 
     def ping_store(self) -> None:

@@ -20,8 +20,8 @@ from common.settings import Settings, SettingsError, load_settings
 from common.web import ApiError, create_base_app
 from common.web.errors import error_response
 from common.web.openapi import make_api
-from storage_service.store import Store, StoreUnavailable, open_store
-from storage_service.store.lazy import LazyStore
+from store import Store, StoreUnavailable, open_store
+from store.lazy import LazyStore
 
 SERVICE = "auth_service"
 RETRY_AFTER_S = 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from auth_service.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 from auth_service.tokens import Role
-from storage_service.store import DuplicateUser, Store, StoreError
+from store import DuplicateUser, Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from auth_service.tokens import Role
 from common.api.auth import RegisterBody, UserPublic
 from common.settings import SettingsError, load_settings
 from common.web.errors import flatten_messages
-from storage_service.store import DuplicateUser, StoreError, open_store
+from store import DuplicateUser, StoreError, open_store
 
 PASSWORD_ENV = "OPTIONSFLOW_PASSWORD"
 

@@ -14,8 +14,8 @@ from flask import Flask, current_app
 from auth_service.sessions import SessionStore
 from auth_service.tokens import TokenService
 from common.settings import Settings
-from storage_service.store import Store
-from storage_service.store.lazy import LazyStore
+from store import Store
+from store.lazy import LazyStore
 
 EXTENSION = "auth_service"
 

@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: set before NumPy load
 
 import numpy as np
 
-from worker_enricher.analytics import (
+from optionsmath import (
     bs_greeks,
     bs_price,
     enrich_chain,

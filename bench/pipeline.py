@@ -40,7 +40,7 @@ from common.embedded_redis import EmbeddedRedis
 from common.names import ENRICH_QUEUE, Channel
 from common.redis_client import make_redis, redis_db_url
 from common.timestamps import now_ts, parse_ts
-from storage_service.store import open_store
+from store import open_store
 
 PY = sys.executable
 

@@ -20,7 +20,7 @@ import orjson
 
 def enriched_chain_bytes(expiry: str, product: str = "NIFTY") -> bytes:
     """One enriched 21-strike chain, as the workers cache it."""
-    from worker_enricher.analytics import enrich_chain
+    from optionsmath import enrich_chain
 
     spot, strikes = 24_000.0, [23_500.0 + 50 * i for i in range(21)]
     now = dt.datetime.now(dt.UTC)

@@ -37,7 +37,7 @@ from scipy.special import expit
 from feed_generator.quoting import SpreadParams, quote_sides, round_to_tick, trade_prices
 from feed_generator.session import day_start, session_day, session_seconds
 from feed_generator.smile import Smile
-from worker_enricher.analytics import bs_price
+from optionsmath import bs_price
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

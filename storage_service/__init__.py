@@ -1,5 +1,5 @@
-"""OptionsFlow storage service: the store port and its adapters (``storage_service.store``),
-and the read API over them with cache-aside on Redis (:func:`create_app`).
+"""OptionsFlow storage service: the read API over the store (:mod:`store`) with cache-aside
+on Redis (:func:`create_app`).
 
 The worker writes enriched snapshots through the port; this service serves the
 newest payloads from the workers' ``latest:*`` cache, and history and the
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from common.settings import HttpSettings, Settings
-    from storage_service.store.port import Store
+    from store.port import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def wait_warnings(http: HttpSettings) -> list[str]:
     if a store call may legitimately take longer, waiters answer stale or 503
     while the rebuild they wait for is still on its way.
     """
-    from storage_service.store.guard import HISTORY_TIMEOUT_FACTOR
+    from storage_service.guard import HISTORY_TIMEOUT_FACTOR
 
     wait_ms = http.lock_wait_ms
     history_ms = http.store_timeout_ms * HISTORY_TIMEOUT_FACTOR
@@ -75,11 +75,11 @@ def create_app(
     from common.web import create_base_app
     from common.web.openapi import make_api
     from storage_service.cache import ResponseCache
+    from storage_service.guard import StoreGuards
     from storage_service.latest_expiries import LatestExpiries
     from storage_service.routes import register_routes
     from storage_service.routes.context import EXTENSION, DataContext
-    from storage_service.store import open_store
-    from storage_service.store.guard import StoreGuards
+    from store import open_store
 
     settings = settings or load_settings()
     if settings.redis_url is None:

@@ -38,7 +38,7 @@ import redis
 from common.names import cache_budget_key, cache_lock_key
 from common.settings import HttpSettings
 from storage_service.metrics import CacheResult, count_cache
-from storage_service.store.port import StoreError, StoreUnavailable
+from store.port import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""Prometheus series of the store: call latency (every process that uses a store), and the
-storage service's read path: store calls, cache answers, circuit.
+"""Prometheus series of the storage service's read path: store calls, cache answers, circuit
+(the store's own call latency is in :mod:`store.metrics`).
 
 They are shown by the base app's ``/metrics`` (and the worker's); under gunicorn with
 ``PROMETHEUS_MULTIPROC_DIR`` set, the counters add up over the workers and the
@@ -10,15 +10,8 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 
-STORE_CALL_SECONDS = Histogram(
-    "optionsflow_store_call_seconds",
-    "Store calls by operation and adapter (sqlite, mongodb), failed ones included; "
-    "timed in the adapter, so a call the read API gave up on counts its full time.",
-    ["op", "adapter"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
 STORE_CALLS = Counter(
     "optionsflow_store_calls_total",
     "Store calls of the read API by operation and outcome (ok, error, timeout, rejected).",

@@ -1,1 +1,1 @@
-"""Enrichment worker: the options math in ``worker_enricher.analytics``."""
+"""Enrichment worker: the options math in ``optionsmath``."""

@@ -12,7 +12,7 @@ import orjson
 from common.deadletter import push_deadletters
 from common.names import Channel, latest_chain_key, previous_chains_key
 from common.timestamps import now_ts
-from worker_enricher.analytics import enrich_chains
+from optionsmath import enrich_chains
 from worker_enricher.cache import cache_and_publish
 from worker_enricher.context import WorkerContext
 from worker_enricher.validation import validate_all

@@ -13,7 +13,7 @@ import redis
 
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
-from storage_service.store import Store, open_store
+from store import Store, open_store
 from worker_enricher.scripts import Scripts, register_scripts
 
 

@@ -13,7 +13,7 @@ from common.deadletter import push_deadletters
 from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
 from common.schemas import OptionType
 from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
-from worker_enricher.analytics import implied_vol, quote_price
+from optionsmath import implied_vol, quote_price
 from worker_enricher.cache import epoch_ms
 from worker_enricher.context import WorkerContext
 from worker_enricher.validation import validate_all

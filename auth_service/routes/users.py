@@ -11,7 +11,7 @@ from auth_service.routes.guards import json_object_body, reject_query_string
 from auth_service.state import auth_state
 from common.api.auth import RegisterBody, UserPublic
 from common.web import ApiError
-from storage_service.store import DuplicateUser
+from store import DuplicateUser
 
 bp = AuthBlueprint("auth_users", __name__, url_prefix="/auth")
 bp.before_request(reject_query_string)

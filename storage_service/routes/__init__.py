@@ -12,7 +12,7 @@ from common.web.errors import error_response
 from common.web.openapi import Api
 from storage_service.routes import history, latest, products
 from storage_service.routes.context import data_context
-from storage_service.store.port import StoreError, StoreUnavailable
+from store.port import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from common.settings import Settings
 from common.web import raw_json_response
 from common.web.openapi import Blueprint
 from storage_service.cache import Answer, ResponseCache
+from storage_service.guard import GuardedStore, StoreGuards
 from storage_service.latest_expiries import LatestExpiries
 from storage_service.metrics import CacheResult
-from storage_service.store.guard import GuardedStore, StoreGuards
 
 EXTENSION = "storage_service"
 View = TypeVar("View", bound=Callable[..., Response])

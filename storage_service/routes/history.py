@@ -36,7 +36,7 @@ from storage_service.routes.context import (
     get_route,
 )
 from storage_service.routes.products import listing_or_none
-from storage_service.store.documents import ceil_ms
+from store.documents import ceil_ms
 
 bp = Blueprint("history", __name__)
 

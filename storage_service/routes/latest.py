@@ -29,7 +29,7 @@ from storage_service.routes.context import (
     redis_bytes,
 )
 from storage_service.routes.products import listing, listing_or_none
-from storage_service.store.port import StoreError
+from store.port import StoreError
 
 bp = Blueprint("latest", __name__)
 

@@ -21,7 +21,7 @@ from common.web.responses import dumps
 from storage_service.cache import Answer
 from storage_service.metrics import CacheResult
 from storage_service.routes.context import DataContext, cached_response, data_context, get_route
-from storage_service.store.port import StoreError
+from store.port import StoreError
 
 bp = Blueprint("products", __name__)
 

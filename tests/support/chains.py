@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from worker_enricher.analytics import bs_price
+from optionsmath import bs_price
 
 RATE = 0.065
 TIMESTAMP = "2026-11-21T04:00:00.000Z"

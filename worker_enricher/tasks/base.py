@@ -14,7 +14,7 @@ from common.jsonlog import trace
 from common.names import Channel
 from common.redis_client import make_redis
 from common.settings import SettingsError, load_settings
-from storage_service.store import StoreError, StoreUnavailable
+from store import StoreError, StoreUnavailable
 from worker_enricher.context import WorkerContext, get_context
 from worker_enricher.metrics import mark_deadlettered
 

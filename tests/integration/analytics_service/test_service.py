@@ -18,7 +18,7 @@ from common.api.analytics import CandlesSchema, OiChangeSchema, SeriesSchema, Sm
 from common.embedded_redis import EmbeddedRedis
 from common.names import CLOSED_CANDLES_KEY, candle_key, latest_chain_key
 from common.redis_client import make_redis
-from storage_service.store.sqlite import SqliteStore
+from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.support.processes import ProcessSet, free_port
 from tests.unit.analytics_service.support import at, candle, enriched, wire

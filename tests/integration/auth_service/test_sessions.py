@@ -25,8 +25,8 @@ from auth_service.tokens import (
     TokenType,
 )
 from common.names import access_revoked_key, refresh_family_revoked_key, refresh_used_key
-from storage_service.store import StoreUnavailable
-from storage_service.store.sqlite import SqliteStore
+from store import StoreUnavailable
+from store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.redis
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage_service.store import Store, open_store
+from store import Store, open_store
 from tests.support.processes import ProcessSet
 
 

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import redis
 
 from common.names import Channel, latest_chain_key
-from storage_service.store import Store
+from store import Store
 from tests.support.processes import wait_until
 
 Key = tuple[str, str]

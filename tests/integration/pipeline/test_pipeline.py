@@ -20,7 +20,7 @@ import redis
 
 from common.names import ENRICH_QUEUE, Channel, deadletter_key, latest_chain_key
 from common.redis_client import make_redis, redis_db_url
-from storage_service.store import Store
+from store import Store
 from tests.integration.pipeline.support import (
     assert_cache_newest,
     assert_exactly_once,

@@ -18,10 +18,10 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from common.names import latest_chain_key, latest_underlying_key
-from storage_service.store import open_store
+from store import open_store
 from tests.support.chains import EXPIRY
 from tests.support.processes import ProcessSet, free_port
-from tests.unit.storage_service.factories import enriched, wire
+from tests.support.snapshots import enriched, wire
 
 TIMEOUT_S = 10.0
 Reply = tuple[int, dict[str, str], bytes]

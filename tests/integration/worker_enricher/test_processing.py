@@ -27,9 +27,9 @@ from common.names import (
 from common.schemas import SCHEMAS
 from common.settings import load_settings
 from common.timestamps import format_ts, parse_ts, years_to_expiry
-from storage_service.store import StoreUnavailable
+from optionsmath import bs_price, implied_vol
+from store import StoreUnavailable
 from tests.support.chains import EXPIRY, build_chain
-from worker_enricher.analytics import bs_price, implied_vol
 from worker_enricher.chains import process_chains
 from worker_enricher.context import WorkerContext, make_context, set_context
 from worker_enricher.surface import build_surface, deferred_refresh, process_quotes, quote_ivs

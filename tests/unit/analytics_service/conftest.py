@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from analytics_service import create_app
 from analytics_service.sources import Sources
 from common.settings import load_settings
-from storage_service.store.sqlite import SqliteStore
+from store.sqlite import SqliteStore
 from tests.unit.analytics_service.support import NOW
 
 

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from marshmallow import Schema
 
 from common.timestamps import format_ts
+from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, build_chain
-from worker_enricher.analytics import enrich_chain
 
 T0 = dt.datetime(2026, 11, 21, 4, 0, tzinfo=dt.UTC)
 """04:00Z: with EXPIRY (10:00Z on the 26th) a chain here has T = 5.25 days, as priced."""

@@ -14,8 +14,8 @@ from analytics_service.sources import Sources
 from common.api.analytics import ROUTES
 from common.embedded_redis import free_port
 from common.settings import SettingsError, load_settings
-from storage_service.store import StoreError, StoreUnavailable
-from storage_service.store.sqlite import SqliteStore
+from store import StoreError, StoreUnavailable
+from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.unit.analytics_service.support import at, get_error, handmade
 

@@ -13,7 +13,7 @@ from analytics_service.calc.times import to_ms
 from analytics_service.sources import Sources
 from common.api.analytics import CandlesSchema
 from common.names import CLOSED_CANDLES_KEY, candle_key, latest_underlying_key
-from storage_service.store.sqlite import SqliteStore
+from store.sqlite import SqliteStore
 from tests.unit.analytics_service.support import T0, at, candle, get_error, get_ok, handmade
 
 pytestmark = pytest.mark.redis

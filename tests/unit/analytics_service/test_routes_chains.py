@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from common.api.analytics import OiChangeSchema, SeriesSchema, SmileSchema
 from common.names import latest_chain_key
-from storage_service.store.sqlite import SqliteStore
+from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.unit.analytics_service.support import (
     EXPIRY_2,

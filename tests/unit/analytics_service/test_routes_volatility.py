@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from common.api.analytics import IvRankSchema, RealizedSchema, SurfaceSchema, TermStructureSchema
 from common.names import iv_surface_key, latest_chain_key
-from storage_service.store.sqlite import SqliteStore
+from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.unit.analytics_service.support import (
     EXPIRED,

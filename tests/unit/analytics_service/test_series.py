@@ -14,8 +14,8 @@ from analytics_service.calc.series import (
 )
 from analytics_service.calc.times import wire_ms
 from common.api.analytics import SERIES_METRICS
+from optionsmath import enrich_chain
 from tests.support.chains import TIMESTAMP, build_chain
-from worker_enricher.analytics import enrich_chain
 
 
 def test_metric_names_match_the_api() -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from analytics_service.calc.smile import otm_iv, smile, smile_points
 from analytics_service.calc.surface import surface_from_cache, surface_from_chains, term_structure
+from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, TIMESTAMP, build_chain
-from worker_enricher.analytics import enrich_chain
 
 TEN_UTC = dt.time(10, 0)
 

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from analytics_service import sources as sources_module
 from analytics_service.sources import EXPIRIES_TTL_S, OPEN_RETRY_S, Sources
 from common.names import latest_chain_key
-from storage_service.store import Store, StoreUnavailable
-from storage_service.store.sqlite import SqliteStore
+from store import Store, StoreUnavailable
+from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.unit.analytics_service.support import at, handmade
 

@@ -19,7 +19,7 @@ from auth_service.tokens import Role, TokenType
 from common.api.auth import ROUTES
 from common.embedded_redis import free_port
 from common.settings import SettingsError
-from storage_service.store import StoreUnavailable
+from store import StoreUnavailable
 from tests.unit.auth_service.support import (
     PASSWORD,
     bearer,

@@ -15,8 +15,8 @@ from auth_service import accounts
 from auth_service.passwords import needs_rehash, verify_dummy, verify_password
 from auth_service.state import AuthState
 from auth_service.tokens import Role, TokenType
-from storage_service.store import StoreError, StoreUnavailable
-from storage_service.store.sqlite import SqliteStore
+from store import StoreError, StoreUnavailable
+from store.sqlite import SqliteStore
 from tests.unit.auth_service.support import PASSWORD, conforms, login, register, running_app
 
 pytestmark = pytest.mark.redis

@@ -17,7 +17,7 @@ from feed_generator.market import Market, Rates, seq_base
 from feed_generator.messages import Message, format_strike, option_symbol
 from feed_generator.products import PRODUCTS, resolve_products
 from feed_generator.runner import encode
-from worker_enricher.analytics import bs_greeks, implied_vol
+from optionsmath import bs_greeks, implied_vol
 
 R, Q = 0.065, 0.0
 START = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)

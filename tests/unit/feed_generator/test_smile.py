@@ -7,7 +7,7 @@ import pytest
 
 from feed_generator.products import PRODUCTS
 from feed_generator.smile import Smile, SmileParams, butterfly_margins, ssvi_total_variance
-from worker_enricher.analytics import bs_price
+from optionsmath import bs_price
 
 MATURITIES = np.array([1.0 / 365 / 24, 1.0 / 365, 7.0 / 365, 30.0 / 365, 0.25, 1.0, 3.0])
 K_GRID = np.linspace(-1.5, 1.5, 301)

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from common.names import previous_chains_key
+from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, build_chain
 from worker_enricher import chains
-from worker_enricher.analytics import enrich_chain
 from worker_enricher.context import WorkerContext
 
 STAMP = "2026-11-21T04:00:00.500Z"

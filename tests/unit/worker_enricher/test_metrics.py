@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 
 from common.names import Channel
 from common.settings import load_settings
-from storage_service.store import StoreUnavailable
+from store import StoreUnavailable
 from worker_enricher import metrics
 from worker_enricher.context import WorkerContext, set_context
 from worker_enricher.tasks.base import RETRY_OPTIONS, BatchTask, run_batch

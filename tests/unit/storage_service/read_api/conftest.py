@@ -13,8 +13,8 @@ from flask import Flask
 
 from common.settings import Settings, load_settings
 from storage_service import create_app
-from storage_service.store.sqlite import SqliteStore
-from tests.unit.storage_service.factories import EXPIRY_2, enriched, small
+from store.sqlite import SqliteStore
+from tests.support.snapshots import EXPIRY_2, enriched, small
 from tests.unit.storage_service.read_api.faults import FaultyStore
 from tests.unit.storage_service.read_api.support import N_SNAPSHOTS, NOW, PAST_EXPIRY, context
 

@@ -14,7 +14,7 @@ from collections import Counter
 from enum import Enum
 from typing import Any
 
-from storage_service.store import Store, StoreError, StoreUnavailable
+from store import Store, StoreError, StoreUnavailable
 
 
 class Mode(Enum):

@@ -9,7 +9,7 @@ from flask import Flask
 from prometheus_client import REGISTRY
 
 from storage_service.routes.context import EXTENSION, DataContext
-from tests.unit.storage_service.factories import T0
+from tests.support.snapshots import T0
 
 PAST_EXPIRY = "2026-11-19"
 NOW = T0 + dt.timedelta(minutes=30)

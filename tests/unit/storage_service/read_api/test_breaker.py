@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage_service.store.breaker import Breaker, CircuitOpen, CircuitState, Outcome
+from storage_service.breaker import Breaker, CircuitOpen, CircuitState, Outcome
 from tests.unit.storage_service.read_api.support import sample
 
 

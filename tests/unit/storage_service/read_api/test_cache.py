@@ -12,7 +12,7 @@ import redis
 from common.names import cache_lock_key
 from storage_service.cache import Answer, ResponseCache, mark_stale
 from storage_service.metrics import CacheResult
-from storage_service.store import StoreError, StoreUnavailable
+from store import StoreError, StoreUnavailable
 from tests.unit.storage_service.read_api.support import cache_requests
 
 KEY = "cache:test:page"

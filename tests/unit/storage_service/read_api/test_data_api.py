@@ -21,7 +21,7 @@ from common.api.data import (
 )
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority
-from storage_service.store.port import MAX_HISTORY_LIMIT
+from store.port import MAX_HISTORY_LIMIT
 
 
 def _openapi(schema: type[Any]) -> dict[str, Any]:

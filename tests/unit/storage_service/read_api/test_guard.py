@@ -10,15 +10,15 @@ from collections.abc import Iterator
 import pytest
 
 from common.settings import Settings
-from storage_service.store import StoreError, StoreUnavailable
-from storage_service.store.guard import (
+from storage_service.guard import (
     HISTORY_TIMEOUT_FACTOR,
     CircuitState,
     GuardedStore,
     StoreGuards,
 )
+from store import StoreError, StoreUnavailable
 from tests.support.chains import EXPIRY
-from tests.unit.storage_service.factories import at
+from tests.support.snapshots import at
 from tests.unit.storage_service.read_api.faults import FaultyStore, Mode
 from tests.unit.storage_service.read_api.support import sample, store_calls
 

@@ -12,9 +12,9 @@ from flask import Flask
 
 from common.api.data import HistoryResponse, encode_cursor
 from storage_service.cache import MAX_BODY_BYTES
-from storage_service.store.sqlite import SqliteStore
+from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
-from tests.unit.storage_service.factories import T0, at, small, wire
+from tests.support.snapshots import T0, at, small, wire
 from tests.unit.storage_service.read_api.conftest import AppFactory
 from tests.unit.storage_service.read_api.faults import FaultyStore
 from tests.unit.storage_service.read_api.support import N_SNAPSHOTS, error_fields

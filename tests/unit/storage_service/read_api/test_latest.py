@@ -16,10 +16,10 @@ from common.names import latest_chain_key, latest_underlying_key
 from common.settings import Settings
 from storage_service import create_app
 from storage_service.latest_expiries import LatestExpiries
-from storage_service.store.sqlite import SqliteStore
+from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.support.messages import TICK
-from tests.unit.storage_service.factories import EXPIRY_2, enriched
+from tests.support.snapshots import EXPIRY_2, enriched
 from tests.unit.storage_service.read_api.conftest import AppFactory
 from tests.unit.storage_service.read_api.faults import FaultyStore
 from tests.unit.storage_service.read_api.support import (

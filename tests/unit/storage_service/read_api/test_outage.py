@@ -15,10 +15,10 @@ from common.api.data import ChainResponse, HistoryResponse, ProductsResponse
 from common.names import latest_chain_key
 from common.settings import Settings, SettingsError
 from storage_service import create_app
+from storage_service.guard import CircuitState
 from storage_service.routes.products import PRODUCTS_FRESH_S
-from storage_service.store.guard import CircuitState
 from tests.support.chains import EXPIRY
-from tests.unit.storage_service.factories import T0, wire
+from tests.support.snapshots import T0, wire
 from tests.unit.storage_service.read_api.conftest import AppFactory
 from tests.unit.storage_service.read_api.faults import FaultyStore, Mode
 from tests.unit.storage_service.read_api.support import context

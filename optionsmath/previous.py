@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from worker_enricher.analytics.chain_metrics import (
+from optionsmath.chain_metrics import (
     FloatArray,
     IntArray,
     Segments,
     matching_indices,
 )
-from worker_enricher.analytics.rows import OI, quote_price, stacked_rows, traded_price
+from optionsmath.rows import OI, quote_price, stacked_rows, traded_price
 
 
 def _snapshot_rows(previous: Mapping[str, Any]) -> tuple[FloatArray, FloatArray] | None:

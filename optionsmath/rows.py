@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from worker_enricher.analytics.chain_metrics import FloatArray
+from optionsmath.chain_metrics import FloatArray
 
 ROW_FIELDS = ("bid", "ask", "last", "volume", "oi")
 _ROW_VALUES = operator.itemgetter(*ROW_FIELDS)

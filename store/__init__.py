@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from storage_service.store.port import (
+from store.port import (
     MAX_HISTORY_LIMIT,
     CandleInterval,
     DuplicateUser,
@@ -42,7 +42,7 @@ def open_store(url: str) -> Store:
     if url.startswith(_SQLITE_PREFIX):
         return _open_sqlite(url[len(_SQLITE_PREFIX) :])
     if url.startswith(("mongodb://", "mongodb+srv://")):
-        from storage_service.store.mongo import MongoStore
+        from store.mongo import MongoStore
 
         return MongoStore(url)
     scheme = url.partition(":")[0] if ":" in url else url[:20]
@@ -63,7 +63,7 @@ def _open_sqlite(rest: str) -> Store:
     unknown = set(options) - {"busy_timeout_ms"}
     if unknown:
         raise ValueError(f"STORE_URL: unknown sqlite options {sorted(unknown)}")
-    from storage_service.store.sqlite import DEFAULT_BUSY_TIMEOUT_MS, SqliteStore
+    from store.sqlite import DEFAULT_BUSY_TIMEOUT_MS, SqliteStore
 
     timeout = options.get("busy_timeout_ms", str(DEFAULT_BUSY_TIMEOUT_MS))
     if not timeout.isdigit():

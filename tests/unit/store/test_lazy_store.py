@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from storage_service.store import Store, StoreUnavailable
-from storage_service.store.lazy import OPEN_RETRY_S, LazyStore
-from storage_service.store.sqlite import SqliteStore
+from store import Store, StoreUnavailable
+from store.lazy import OPEN_RETRY_S, LazyStore
+from store.sqlite import SqliteStore
 
 
 def test_open_is_retried_after_a_pause_then_kept(

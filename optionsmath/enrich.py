@@ -31,8 +31,8 @@ from common.conventions import (
     DEFAULT_RISK_FREE_RATE,
 )
 from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
-from worker_enricher.analytics.bsm import bs_greeks
-from worker_enricher.analytics.chain_metrics import (
+from optionsmath.bsm import bs_greeks
+from optionsmath.chain_metrics import (
     BUILDUP_BY_CODE,
     FloatArray,
     IntArray,
@@ -45,9 +45,9 @@ from worker_enricher.analytics.chain_metrics import (
     skew_25d_segments,
     zero_nan,
 )
-from worker_enricher.analytics.implied_volatility import implied_vol
-from worker_enricher.analytics.previous import previous_values
-from worker_enricher.analytics.rows import (
+from optionsmath.implied_volatility import implied_vol
+from optionsmath.previous import previous_values
+from optionsmath.rows import (
     OI,
     VOLUME,
     clean_fields,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker_enricher.analytics import bs_greeks, bs_price, implied_vol
+from optionsmath import bs_greeks, bs_price, implied_vol
 
 EPS = float(np.finfo(np.float64).eps)
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from storage_service.metrics import STORE_CALL_SECONDS
+from store.metrics import STORE_CALL_SECONDS
 
 C = TypeVar("C", bound=type)
 

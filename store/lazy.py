@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from storage_service.store.port import Store, StoreUnavailable
+from store.port import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

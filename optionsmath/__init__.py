@@ -8,11 +8,11 @@ enriched ones, one or a whole batch at a time.
 
 from __future__ import annotations
 
-from worker_enricher.analytics.bsm import bs_greeks, bs_price
-from worker_enricher.analytics.chain_metrics import classify_buildup, max_pain, skew_25d
-from worker_enricher.analytics.enrich import enrich_chain, enrich_chains
-from worker_enricher.analytics.implied_volatility import implied_vol
-from worker_enricher.analytics.rows import quote_price
+from optionsmath.bsm import bs_greeks, bs_price
+from optionsmath.chain_metrics import classify_buildup, max_pain, skew_25d
+from optionsmath.enrich import enrich_chain, enrich_chains
+from optionsmath.implied_volatility import implied_vol
+from optionsmath.rows import quote_price
 
 __all__ = [
     "bs_greeks",

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.schemas import EnrichedChainSchema
+from optionsmath import bs_greeks, bs_price, enrich_chain
 from tests.support.chains import EXPIRY, RATE, TIMESTAMP, build_chain, smile
-from worker_enricher.analytics import bs_greeks, bs_price, enrich_chain
 
 T_5D6H = (5 * 86400 + 6 * 3600) / (365 * 86400)
 

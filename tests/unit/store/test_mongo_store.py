@@ -15,11 +15,11 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from storage_service.store import StoreError, StoreUnavailable
-from storage_service.store.mongo import DEFAULT_SOCKET_TIMEOUT_MS, MongoStore
+from store import StoreError, StoreUnavailable
+from store.mongo import DEFAULT_SOCKET_TIMEOUT_MS, MongoStore
 from tests.support.chains import EXPIRY
-from tests.unit.storage_service.clients import mongomock_client
-from tests.unit.storage_service.factories import candle, small
+from tests.support.snapshots import candle, small
+from tests.unit.store.clients import mongomock_client
 
 Collection = mongomock.collection.Collection
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from storage_service.store import StoreError, StoreUnavailable
-from storage_service.store import sqlite as sqlite_module
-from storage_service.store.sqlite import _HISTORY_SQL, _LATEST_SQL, SqliteStore
+from store import StoreError, StoreUnavailable
+from store import sqlite as sqlite_module
+from store.sqlite import _HISTORY_SQL, _LATEST_SQL, SqliteStore
 from tests.support.chains import EXPIRY
-from tests.unit.storage_service.factories import at, candle, small
+from tests.support.snapshots import at, candle, small
 
 
 def test_creates_directory_tables_and_indexes(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from pymongo.errors import (
     PyMongoError,
 )
 
-from storage_service.store.documents import (
+from store.documents import (
     at_query,
     candle_interval,
     candle_record,
@@ -37,12 +37,12 @@ from storage_service.store.documents import (
     password_hash_update,
     username_key,
 )
-from storage_service.store.port import (
+from store.port import (
     DuplicateUser,
     StoreError,
     StoreUnavailable,
 )
-from storage_service.store.timing import timed_store
+from store.timing import timed_store
 
 DEFAULT_DATABASE = "optionsflow"
 DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -69,7 +69,7 @@ def _translated() -> Iterator[None]:
 
 @timed_store("mongodb")
 class MongoStore:
-    """The :class:`~storage_service.store.port.Store` on a MongoDB database.
+    """The :class:`~store.port.Store` on a MongoDB database.
 
     ``database`` defaults to the URL's path, then ``optionsflow``. Options in
     the URL (``serverSelectionTimeoutMS``, ``connectTimeoutMS``,

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from pymongo import MongoClient
 
-from storage_service.store import Store
-from storage_service.store.mongo import MongoStore
-from storage_service.store.sqlite import SqliteStore
-from tests.unit.storage_service.clients import mongomock_client
+from store import Store
+from store.mongo import MongoStore
+from store.sqlite import SqliteStore
+from tests.unit.store.clients import mongomock_client
 
 
 def _live_mongo_store() -> Iterator[Store]:

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from common.timestamps import format_ts
+from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, build_chain
-from worker_enricher.analytics import enrich_chain
 
 T0 = dt.datetime(2026, 11, 21, 4, 0, tzinfo=dt.UTC)
 """The instant of ``tests.support.chains.TIMESTAMP``."""

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from common.timestamps import parse_ts
-from storage_service.store import DuplicateUser, Store
+from store import DuplicateUser, Store
 from tests.support.chains import EXPIRY
-from tests.unit.storage_service.factories import (
+from tests.support.snapshots import (
     EXPIRY_2,
     T0,
     at,

@@ -12,11 +12,11 @@ import mongomock
 import pytest
 from pymongo import MongoClient
 
-from storage_service.store import Store, StoreUnavailable, open_store
-from storage_service.store import mongo as mongo_module
-from storage_service.store.mongo import MongoStore
-from storage_service.store.sqlite import SqliteStore
-from tests.unit.storage_service.factories import small
+from store import Store, StoreUnavailable, open_store
+from store import mongo as mongo_module
+from store.mongo import MongoStore
+from store.sqlite import SqliteStore
+from tests.support.snapshots import small
 
 
 def test_sqlite_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

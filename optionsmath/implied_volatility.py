@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtri
 
-from worker_enricher.analytics.black import SQRT_2PI, FloatArray, erfcx_difference, log_moneyness
-from worker_enricher.analytics.inputs import as_inputs, is_scalar_call, output
+from optionsmath.black import SQRT_2PI, FloatArray, erfcx_difference, log_moneyness
+from optionsmath.inputs import as_inputs, is_scalar_call, output
 
 MAX_TOTAL_VOL = 40.0
 """Largest σ√T searched (σ = 4000 % over a year); beyond it prices carry no information."""

@@ -15,8 +15,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from worker_enricher.analytics.black import SQRT_2PI, log_moneyness, otm_call
-from worker_enricher.analytics.inputs import (
+from optionsmath.black import SQRT_2PI, log_moneyness, otm_call
+from optionsmath.inputs import (
     BoolArray,
     FloatArray,
     as_inputs,

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.schemas import Buildup
-from worker_enricher.analytics import classify_buildup, max_pain
-from worker_enricher.analytics.chain_metrics import (
+from optionsmath import classify_buildup, max_pain
+from optionsmath.chain_metrics import (
     BUILDUP_BY_CODE,
     Segments,
     aligned_previous,

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from common.names import Channel
 from feed_generator.market import Market, Rates
 from feed_generator.products import resolve_products
+from optionsmath import enrich_chain, enrich_chains
 from tests.support.chains import build_chain
-from worker_enricher.analytics import enrich_chain, enrich_chains
 
 STAMP = "2026-11-21T04:00:00.250Z"
 Item = tuple[dict[str, Any], dict[str, Any] | None]

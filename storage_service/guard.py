@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from common.settings import HttpSettings
+from storage_service.breaker import Breaker, CircuitOpen, CircuitState, Outcome
 from storage_service.metrics import STORE_CALLS, StoreOutcome
-from storage_service.store.breaker import Breaker, CircuitOpen, CircuitState, Outcome
-from storage_service.store.lazy import LazyStore
-from storage_service.store.port import DuplicateUser, Store, StoreError, StoreUnavailable
+from store.lazy import LazyStore
+from store.port import DuplicateUser, Store, StoreError, StoreUnavailable
 
 __all__ = [
     "DEFAULT_WORKERS",

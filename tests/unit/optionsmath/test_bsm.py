@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker_enricher.analytics import bs_greeks, bs_price
+from optionsmath import bs_greeks, bs_price
 
 
 def test_hull_example_prices() -> None:

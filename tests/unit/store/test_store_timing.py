@@ -8,9 +8,9 @@ import itertools
 import pytest
 from prometheus_client import REGISTRY
 
-from storage_service.store import Store, StoreError, timing
-from storage_service.store.sqlite import SqliteStore
-from tests.unit.storage_service.factories import at, small
+from store import Store, StoreError, timing
+from store.sqlite import SqliteStore
+from tests.support.snapshots import at, small
 
 NAME = "optionsflow_store_call_seconds"
 

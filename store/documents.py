@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.timestamps import format_ts, parse_expiry, parse_ts
-from storage_service.store.port import CHAIN_KEY_FIELDS, MAX_HISTORY_LIMIT, CandleInterval
+from store.port import CHAIN_KEY_FIELDS, MAX_HISTORY_LIMIT, CandleInterval
 
 RESERVED_KEYS = frozenset({"_id", "_ts"})
 """Keys the adapters use themselves (MongoDB's id and its BSON time field)."""

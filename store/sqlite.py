@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from storage_service.store.documents import (
+from store.documents import (
     CANDLE_VALUE_FIELDS,
     at_query,
     candle_interval,
@@ -35,8 +35,8 @@ from storage_service.store.documents import (
     project,
     username_key,
 )
-from storage_service.store.port import DuplicateUser, StoreError, StoreUnavailable
-from storage_service.store.timing import timed_store
+from store.port import DuplicateUser, StoreError, StoreUnavailable
+from store.timing import timed_store
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
@@ -114,7 +114,7 @@ class _Handle:
 
 @timed_store("sqlite")
 class SqliteStore:
-    """The :class:`~storage_service.store.port.Store` on an SQLite file.
+    """The :class:`~store.port.Store` on an SQLite file.
 
     ``busy_timeout_ms`` is how long a write waits for another writer's lock
     before :class:`StoreUnavailable`. The parent directory, tables and indexes
