@@ -44,6 +44,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 dashboard-test: $(DASHBOARD)/node_modules/.installed
 	cd $(DASHBOARD) && npm test --silent
