@@ -10,7 +10,8 @@ import { STRIKE_WINDOWS, formatHash, parseHash, resolveSelection, type ViewState
 import { Live, loadConfig, socketUrl } from "./live";
 import type { ServerError } from "./messages";
 import { Rest } from "./rest";
-import { INTERVALS, type EnrichedChain, type EnrichedUnderlying, type Interval, type ProductInfo } from "./types";
+import { INTERVALS, type Interval, type ProductInfo } from "./api";
+import type { EnrichedChain, EnrichedUnderlying } from "./types";
 import { ChainTable } from "./ui/chainTable";
 import { fillSelect, h } from "./ui/dom";
 import { StatusBadge } from "./ui/status";

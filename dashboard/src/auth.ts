@@ -1,7 +1,7 @@
 // Tokens and the REST client: tokens in sessionStorage (this tab only), one refresh at a time
 // (a refresh token works once; two concurrent refreshes would revoke the session), a refresh
 // scheduled before the access token expires, and one retry after a 401.
-import type { ApiErrorBody, TokenPair } from "./types";
+import type { ApiErrorBody, TokenPair } from "./api";
 
 const KEY = "optionsflow.session";
 /** Refresh this long before the access token expires (or at 80 % of a short lifetime). */

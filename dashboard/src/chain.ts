@@ -1,6 +1,7 @@
 // Pure chain logic: moneyness, ATM, the strike window, the series the charts draw.
 import { num } from "./format";
-import type { EnrichedChain, OiChangeResponse, SeriesPoint } from "./types";
+import type { OiChangeResponse, SeriesPoint } from "./api";
+import type { EnrichedChain } from "./types";
 
 /** A call is in the money below spot, a put above; the strike at spot is neither. */
 export function isItm(side: "call" | "put", strike: number, spot: number): boolean {

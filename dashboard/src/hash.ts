@@ -1,6 +1,6 @@
 // The selection lives in the URL hash (#product=NIFTY&expiry=2026-11-26&interval=5m&strikes=10)
 // so a reload or a shared link shows the same view.
-import { INTERVALS, type Interval, type ProductInfo } from "./types";
+import { INTERVALS, type Interval, type ProductInfo } from "./api";
 
 export interface ViewState {
   product: string | null;

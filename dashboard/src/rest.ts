@@ -6,14 +6,14 @@ import { parseChain, parseUnderlying } from "./messages";
 import {
   INTERVAL_SECONDS,
   type CandlesResponse,
-  type EnrichedChain,
-  type EnrichedUnderlying,
+  type ChainAnswer,
   type Interval,
   type OiChangeResponse,
   type ProductInfo,
   type ProductsResponse,
   type SeriesResponse,
-} from "./types";
+} from "./api";
+import type { EnrichedUnderlying } from "./types";
 
 /** Candles asked for on load (the route allows 1,500 buckets). */
 export const CANDLE_BARS = 300;
@@ -33,7 +33,7 @@ export class Rest {
     return Array.isArray(resp.products) ? resp.products : [];
   }
 
-  async chain(product: string, expiry: string): Promise<EnrichedChain | null> {
+  async chain(product: string, expiry: string): Promise<ChainAnswer | null> {
     return parseChain(await this.auth.api<unknown>(`/api/data/chain/${enc(product)}?expiry=${enc(expiry)}`));
   }
 

@@ -1,5 +1,5 @@
-// Wire shapes of the messages and REST answers the dashboard reads.
-// Source of truth: common/schemas.py (channel messages) and common/api/*.py (REST).
+// Wire shapes of the channel messages the dashboard reads (source of truth: common/schemas.py).
+// REST answers are in api.ts.
 
 export type Buildup = "long_buildup" | "short_buildup" | "short_covering" | "long_unwinding";
 
@@ -46,7 +46,6 @@ export interface EnrichedChain {
   butterfly_25d: number | null;
   time_to_expiry?: number | null;
   processed_at: string;
-  stale?: boolean;
 }
 
 /** A forming candle of the enriched underlying (`start` = bucket start, wire timestamp). */
@@ -73,84 +72,3 @@ export interface EnrichedUnderlying {
   volume_1min: number;
   processed_at: string;
 }
-
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: string;
-  expires_in: number; // seconds
-}
-
-export interface ApiErrorBody {
-  error: { code: string; message: string; fields?: Record<string, string[]> | null; trace_id?: string };
-}
-
-export interface ProductInfo {
-  product: string;
-  expiries: string[];
-}
-
-export interface ProductsResponse {
-  products: ProductInfo[];
-  stale?: boolean;
-}
-
-/** `GET /api/analytics/{product}/candles` bar (`t` = candle start). */
-export interface CandleBar {
-  t: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
-
-export interface CandlesResponse {
-  product: string;
-  interval: string;
-  start: string;
-  end: string;
-  candles: CandleBar[];
-  open_candle: CandleBar | null;
-}
-
-export interface SeriesPoint {
-  t: string;
-  pcr_oi?: number | null;
-  pcr_volume?: number | null;
-  max_pain?: number | null;
-  atm_straddle?: number | null;
-  atm_iv?: number | null;
-}
-
-export interface SeriesResponse {
-  product: string;
-  expiry: string;
-  interval: string;
-  metrics: string[];
-  start: string;
-  end: string;
-  points: SeriesPoint[];
-}
-
-export interface OiStrike {
-  strike: number;
-  call_oi_from: number | null;
-  call_oi_to: number | null;
-  call_oi_change: number | null;
-  put_oi_from: number | null;
-  put_oi_to: number | null;
-  put_oi_change: number | null;
-}
-
-export interface OiChangeResponse {
-  product: string;
-  expiry: string;
-  from_timestamp: string | null;
-  to_timestamp: string | null;
-  strikes: OiStrike[];
-}
-
-export type Interval = "1m" | "5m" | "15m";
-export const INTERVALS: readonly Interval[] = ["1m", "5m", "15m"];
-export const INTERVAL_SECONDS: Record<Interval, number> = { "1m": 60, "5m": 300, "15m": 900 };

@@ -16,7 +16,8 @@ import {
   type UTCTimestamp,
 } from "lightweight-charts";
 import { fmtNum } from "../format";
-import type { CandleBar, EnrichedUnderlying, Interval, OhlcCandle } from "../types";
+import type { CandleBar, Interval } from "../api";
+import type { EnrichedUnderlying, OhlcCandle } from "../types";
 import { COLORS, FONT } from "./echarts";
 
 const FIELD: Record<Interval, "ohlc_1min" | "ohlc_5min" | "ohlc_15min"> = {
