@@ -1,6 +1,6 @@
 """Black-Scholes-Merton prices and Greeks of European options, vectorised.
 
-Conventions (ARCHITECTURE.md): continuous rate ``r`` and yield ``q`` per year,
+Conventions (docs/MATH.md): continuous rate ``r`` and yield ``q`` per year,
 ``T`` in years (ACT/365), ``sigma`` per year as a decimal (0.2 = 20 %).
 Greeks as traders read them: ``delta`` and ``gamma`` per unit of underlying,
 ``theta`` per calendar day, ``vega`` per volatility point (0.01) and ``rho``

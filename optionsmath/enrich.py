@@ -97,7 +97,7 @@ def enrich_chain(
     expiry_time_utc: dt.time = DEFAULT_EXPIRY_TIME_UTC,
     processed_at: str | None = None,
 ) -> dict[str, Any]:
-    """The enriched chain message of ARCHITECTURE.md for a raw chain message.
+    """The enriched chain message (docs/MESSAGES.md) for a raw chain message.
 
     ``previous`` is the previous chain (raw or enriched) of the same product and
     expiry, for OI change and buildup; without it those fields are ``None``.
