@@ -33,14 +33,35 @@ def deadletter_key(channel: str) -> str:
     return f"deadletter:{channel}"
 
 
+# ``latest:*``: written by the workers only (the LATEST script, worker_enricher/scripts.py),
+# read through common/latest.py only. Each write sets its entry to expire at an instant
+# D = Redis's now + LATEST_TTL_S (PXAT) and scores the two indexes with that same D.
+
+
 def latest_chain_key(product: str, expiry: str) -> str:
-    """Newest enriched chain of (product, expiry), stored as the API's exact bytes."""
+    """Newest enriched chain of (product, expiry), stored as the API's exact bytes; lives
+    ``LATEST_TTL_S`` from its last write."""
     return f"latest:chain:{product}:{expiry}"
 
 
 def latest_underlying_key(product: str) -> str:
-    """Newest enriched underlying tick of ``product``."""
+    """Newest enriched underlying tick of ``product``; lives ``LATEST_TTL_S`` from its last
+    write."""
     return f"latest:underlying:{product}"
+
+
+def latest_expiries_key(product: str) -> str:
+    """Sorted set: expiry → the instant (ms since 1970, Redis's clock) its ``latest:chain``
+    entry expires; live while that is after Redis's ``TIME``, so nobody scans keys.
+
+    Each chain write trims the past members and sets the set to expire with its last one.
+    """
+    return f"latest:expiries:{product}"
+
+
+LATEST_PRODUCTS_KEY = "latest:products"
+"""Sorted set: product → the latest instant (ms, Redis's clock) one of its ``latest:*``
+entries (a chain or the underlying) expires; trimmed and expired like ``latest:expiries:*``."""
 
 
 def candle_key(interval: str, product: str) -> str:

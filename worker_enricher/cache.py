@@ -1,10 +1,12 @@
-"""The ``latest:*`` cache and the ``enriched:*`` broadcast of enriched payloads."""
+"""The ``latest:*`` cache, its index of live entries, and the ``enriched:*`` broadcast of
+enriched payloads. Readers go through :mod:`common.latest`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from common.names import LATEST_ORDER_KEY, Channel
+from common.latest import Entry
+from common.names import LATEST_ORDER_KEY, LATEST_PRODUCTS_KEY, Channel, latest_expiries_key
 from common.timestamps import parse_ts
 from worker_enricher.scripts import Scripts
 
@@ -15,30 +17,34 @@ def epoch_ms(timestamp: str) -> int:
 
 
 def keep_newest(
-    pipe: Any, scripts: Scripts, *, key: str, message: dict[str, Any], payload: bytes, ttl_s: int
-) -> None:
-    """Queue on ``pipe``: keep ``payload`` at ``key`` unless a newer (timestamp, seq) is there."""
-    scripts.latest(
-        keys=[key, LATEST_ORDER_KEY],
-        args=[epoch_ms(message["timestamp"]), message["seq"], payload, ttl_s],
-        client=pipe,
-    )
+    pipe: Any, scripts: Scripts, *, entry: Entry, message: dict[str, Any], payload: bytes,
+    ttl_s: int,
+) -> None:  # fmt: skip
+    """Queue on ``pipe``: keep ``payload`` as ``entry`` for ``ttl_s`` seconds unless a newer
+    (timestamp, seq) is there, and mark it live in the index until then."""
+    keys = [entry.key, LATEST_ORDER_KEY, LATEST_PRODUCTS_KEY]
+    args: list[Any] = [epoch_ms(message["timestamp"]), message["seq"], payload, ttl_s]
+    args.append(entry.product)
+    if entry.expiry is not None:
+        keys.append(latest_expiries_key(entry.product))
+        args.append(entry.expiry)
+    scripts.latest(keys=keys, args=args, client=pipe)
 
 
 def cache_and_publish(
     pipe: Any,
     scripts: Scripts,
     *,
-    key: str,
+    entry: Entry,
     channel: Channel,
     message: dict[str, Any],
     payload: bytes,
     ttl_s: int,
 ) -> None:
-    """Queue on ``pipe``: keep ``payload`` under ``key`` if it is the newest, and publish it.
+    """Queue on ``pipe``: keep ``payload`` as ``entry`` if it is the newest, and publish it.
 
     Every payload is published, in the order tasks finish; the cache keeps only
     the newest by (timestamp, seq), whatever the order.
     """
-    keep_newest(pipe, scripts, key=key, message=message, payload=payload, ttl_s=ttl_s)
+    keep_newest(pipe, scripts, entry=entry, message=message, payload=payload, ttl_s=ttl_s)
     pipe.publish(channel.value, payload)

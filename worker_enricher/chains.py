@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 
+from common import latest
 from common.deadletter import push_deadletters
-from common.names import Channel, latest_chain_key, previous_chains_key
+from common.names import Channel, previous_chains_key
 from common.timestamps import now_ts
 from optionsmath import enrich_chains
 from worker_enricher.cache import cache_and_publish
@@ -134,7 +135,7 @@ def process_chains(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
         pipe.expire(key, ttl)
         cache_and_publish(
             pipe, ctx.scripts,
-            key=latest_chain_key(message["product"], message["expiry"]),
+            entry=latest.chain(message["product"], message["expiry"]),
             channel=Channel.ENRICHED_OPTION_CHAIN, message=message,
             payload=orjson.dumps(message), ttl_s=ttl,
         )  # fmt: skip

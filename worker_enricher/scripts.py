@@ -8,9 +8,13 @@ import redis
 from redis.commands.core import Script
 
 LATEST = """
--- KEYS: latest key, order hash. ARGV: timestamp_ms, seq, payload, ttl_s.
+-- KEYS: latest key, order hash, products index, then for a chain its expiries index.
+-- ARGV: timestamp_ms, seq, payload, ttl_s, product, then for a chain its expiry.
 -- Keeps the newest payload by (timestamp, seq): a late or replayed task never
 -- replaces a newer snapshot. Returns 1 when the payload was stored.
+-- The entry expires at D = Redis's now + ttl (PXAT) and the indexes score it with
+-- the same D, so a reader comparing the scores with Redis's TIME never finds an
+-- expired entry live (common/latest.py). Nobody scans keys to find them.
 local order = redis.call('HGET', KEYS[2], KEYS[1])
 if order and redis.call('EXISTS', KEYS[1]) == 1 then
   local ts, seq = string.match(order, '^(%d+):(%d+)$')
@@ -18,8 +22,26 @@ if order and redis.call('EXISTS', KEYS[1]) == 1 then
   local new_ts, new_seq = tonumber(ARGV[1]), tonumber(ARGV[2])
   if ts > new_ts or (ts == new_ts and seq >= new_seq) then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local deadline = now + math.floor(tonumber(ARGV[4]) * 1000)
+redis.call('SET', KEYS[1], ARGV[3], 'PXAT', deadline)
 redis.call('HSET', KEYS[2], KEYS[1], ARGV[1] .. ':' .. ARGV[2])
+
+local function index(key, member, only_later)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)  -- entries already expired
+  if only_later then
+    redis.call('ZADD', key, 'GT', deadline, member)
+  else
+    redis.call('ZADD', key, deadline, member)
+  end
+  -- the set lives as long as its longest-lived member (a lowered TTL shortens none)
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', key, last[2])
+end
+-- a product lives while any of its entries does; an expiry exactly as long as its chain
+index(KEYS[3], ARGV[5], true)
+if KEYS[4] then index(KEYS[4], ARGV[6], false) end
 return 1
 """
 

@@ -10,13 +10,13 @@ from typing import Any, cast
 
 import orjson
 
+from common import latest
 from common.deadletter import push_deadletters
 from common.names import (
     CLOSED_CANDLES_KEY,
     SPOT_KEY,
     Channel,
     candle_key,
-    latest_underlying_key,
     seen_ticks_key,
 )
 from common.timestamps import format_ts, now_ts
@@ -131,7 +131,7 @@ def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
         pipe.publish(Channel.ENRICHED_UNDERLYING.value, payload)
         newest[tick["product"]] = (message, payload)  # the cache needs only the last
     for product, (message, payload) in newest.items():
-        keep_newest(pipe, ctx.scripts, key=latest_underlying_key(product), message=message,
+        keep_newest(pipe, ctx.scripts, entry=latest.underlying(product), message=message,
                     payload=payload, ttl_s=ctx.settings.pipeline.latest_ttl_s)  # fmt: skip
     pipe.execute()
     persist_closed_candles(ctx)
