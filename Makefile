@@ -47,7 +47,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports --no-logo --no-cache
 
 dashboard-test: $(DASHBOARD)/node_modules/.installed
-	cd $(DASHBOARD) && npm test --silent
+	cd $(DASHBOARD) && npm run lint --silent && npm test --silent
 
 # Offline checks of Dockerfile, docker-compose.yml, ops/ and the Helm chart; the tools are
 # cached in var/tools (removed by clean with the rest of var/).

@@ -20,7 +20,10 @@ export default defineConfig({
           groups: [
             { name: "echarts", test: /node_modules[\\/](echarts|zrender|tslib)[\\/]/ },
             { name: "lightweight-charts", test: /node_modules[\\/](lightweight-charts|fancy-canvas)[\\/]/ },
-            { name: "socket.io", test: /node_modules[\\/](socket\.io-client|engine\.io-client|socket\.io-parser|engine\.io-parser|@socket\.io|debug|ms|xmlhttprequest-ssl|ws)[\\/]/ },
+            {
+              name: "socket.io",
+              test: /node_modules[\\/](socket\.io-client|engine\.io-client|socket\.io-parser|engine\.io-parser|@socket\.io|debug|ms|xmlhttprequest-ssl|ws)[\\/]/,
+            },
           ],
         },
       },

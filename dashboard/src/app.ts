@@ -22,7 +22,12 @@ export const STALE_AFTER_MS = 5_000;
 const CHART_MIN_GAP_MS = 500;
 const REPLAY_RESET_MS = 60_000;
 
-function panel(title: string, testid: string, body: HTMLElement, ...tools: HTMLElement[]): { el: HTMLElement; note: HTMLElement } {
+function panel(
+  title: string,
+  testid: string,
+  body: HTMLElement,
+  ...tools: HTMLElement[]
+): { el: HTMLElement; note: HTMLElement } {
   const note = h("div", { class: "chart-note", "data-testid": `${testid}-note`, hidden: true });
   const el = h(
     "section",
@@ -85,14 +90,19 @@ export class Dashboard {
 
     fillSelect(
       this.strikesSel,
-      STRIKE_WINDOWS.map((w) => ({ value: w === null ? "all" : String(w), label: w === null ? "All strikes" : `ATM ± ${w}` })),
+      STRIKE_WINDOWS.map((w) => ({
+        value: w === null ? "all" : String(w),
+        label: w === null ? "All strikes" : `ATM ± ${w}`,
+      })),
       this.view.strikes === null ? "all" : String(this.view.strikes),
     );
     this.strikesSel.addEventListener("change", () => {
       const v = this.strikesSel.value;
       this.applyView({ ...this.view, strikes: v === "all" ? null : Number(v) });
     });
-    this.productSel.addEventListener("change", () => this.applyView({ ...this.view, product: this.productSel.value, expiry: null }));
+    this.productSel.addEventListener("change", () =>
+      this.applyView({ ...this.view, product: this.productSel.value, expiry: null }),
+    );
     this.expirySel.addEventListener("change", () => this.applyView({ ...this.view, expiry: this.expirySel.value }));
 
     const intervalBar = h("div", { class: "seg", role: "group", "aria-label": "Candle interval" });
@@ -102,14 +112,17 @@ export class Dashboard {
       this.intervalButtons.set(iv, b);
       intervalBar.append(b);
     }
-    const centre = h("button", { type: "button", class: "ghost", "data-testid": "centre-atm", title: "Scroll to the ATM strike" }, "ATM");
+    const centre = h(
+      "button",
+      { type: "button", class: "ghost", "data-testid": "centre-atm", title: "Scroll to the ATM strike" },
+      "ATM",
+    );
     centre.addEventListener("click", () => this.table.scrollToAtm());
     const logout = h("button", { type: "button", class: "ghost", "data-testid": "logout-button" }, "Log out");
-    logout.addEventListener("click", async () => {
+    logout.addEventListener("click", () => {
       logout.disabled = true;
       this.destroy();
-      await this.auth.logout();
-      this.auth.onLogout(null);
+      void this.auth.logout().then(() => this.auth.onLogout(null));
     });
 
     const chainPanel = panel("Option chain", "chain", this.table.el, this.strikesSel, centre);
@@ -139,7 +152,12 @@ export class Dashboard {
       h("div", { class: "brand" }, h("span", { class: "logo" }, "◆"), " OptionsFlow"),
       h("div", { class: "selectors" }, this.productSel, this.expirySel),
       this.status.el,
-      h("div", { class: "account" }, user ? h("span", { class: "user", "data-testid": "username" }, user) : null, logout),
+      h(
+        "div",
+        { class: "account" },
+        user ? h("span", { class: "user", "data-testid": "username" }, user) : null,
+        logout,
+      ),
     );
     this.root = h(
       "div",
@@ -180,7 +198,8 @@ export class Dashboard {
     });
     this.auth.onRefresh = () => this.live?.tokenRefreshed();
     this.live.start(socketUrl(config, location));
-    if (this.view.product && this.view.expiry) this.live.select({ product: this.view.product, expiry: this.view.expiry });
+    if (this.view.product && this.view.expiry)
+      this.live.select({ product: this.view.product, expiry: this.view.expiry });
   }
 
   destroy(): void {
@@ -202,12 +221,18 @@ export class Dashboard {
       this.products = await this.rest.products();
       if (!this.products.length) {
         this.flash("No products yet: waiting for the market feed.", 10_000);
-        this.productsTimer = setTimeout(() => void this.loadProducts().then(() => this.live?.select(this.selection())), 10_000);
+        this.productsTimer = setTimeout(
+          () => void this.loadProducts().then(() => this.live?.select(this.selection())),
+          10_000,
+        );
       }
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return; // back to login
       this.flash(`Products: ${describeError(err)}`, 10_000);
-      this.productsTimer = setTimeout(() => void this.loadProducts().then(() => this.live?.select(this.selection())), 5_000);
+      this.productsTimer = setTimeout(
+        () => void this.loadProducts().then(() => this.live?.select(this.selection())),
+        5_000,
+      );
     }
     // The first listing starts the selection; a retry only fills the selectors (and switches
     // if the selection was not valid before).
@@ -225,10 +250,18 @@ export class Dashboard {
     const hash = formatHash(next);
     if (location.hash !== hash) history.replaceState(null, "", hash);
 
-    fillSelect(this.productSel, this.products.map((p) => ({ value: p.product, label: p.product })), next.product);
+    fillSelect(
+      this.productSel,
+      this.products.map((p) => ({ value: p.product, label: p.product })),
+      next.product,
+    );
     const info = this.products.find((p) => p.product === next.product);
     const today = localToday();
-    fillSelect(this.expirySel, (info?.expiries ?? []).map((e) => ({ value: e, label: fmtExpiry(e, today) })), next.expiry);
+    fillSelect(
+      this.expirySel,
+      (info?.expiries ?? []).map((e) => ({ value: e, label: fmtExpiry(e, today) })),
+      next.expiry,
+    );
     this.strikesSel.value = next.strikes === null ? "all" : String(next.strikes);
     for (const [iv, b] of this.intervalButtons) b.setAttribute("aria-pressed", String(iv === next.interval));
 
@@ -270,7 +303,11 @@ export class Dashboard {
       },
       (err) => {
         if (current() && !this.liveChainSeen) {
-          this.table.clear(notFound(err) ? "No chain stored yet for this expiry; waiting for live data…" : `Chain: ${describeError(err)}`);
+          this.table.clear(
+            notFound(err)
+              ? "No chain stored yet for this expiry; waiting for live data…"
+              : `Chain: ${describeError(err)}`,
+          );
         }
       },
     );
@@ -290,7 +327,8 @@ export class Dashboard {
         if (!current()) return;
         this.baselinePending = false;
         // Nothing stored an hour ago: measure the change from the first chain seen here.
-        if (this.chain && !this.oi.hasBaseline) this.oi.setBaseline(baselineFromChain(this.chain), Date.parse(this.chain.timestamp));
+        if (this.chain && !this.oi.hasBaseline)
+          this.oi.setBaseline(baselineFromChain(this.chain), Date.parse(this.chain.timestamp));
         this.drawCharts(true);
       });
     this.rest.history(product, expiry).then(
@@ -317,7 +355,12 @@ export class Dashboard {
     } catch (err) {
       if (gen !== this.candleGen) return;
       this.candles.load([]);
-      setNote(this.notes.candles, err instanceof ApiError && err.status === 404 ? "No candles stored yet: building from live ticks…" : `Candles unavailable: ${describeError(err)}`);
+      setNote(
+        this.notes.candles,
+        err instanceof ApiError && err.status === 404
+          ? "No candles stored yet: building from live ticks…"
+          : `Candles unavailable: ${describeError(err)}`,
+      );
     }
   }
 
@@ -334,7 +377,8 @@ export class Dashboard {
     this.chain = chain;
     this.lastUpdateAt = Date.now();
     this.setStale(false);
-    if (!this.baselinePending && !this.oi.hasBaseline) this.oi.setBaseline(baselineFromChain(chain), Date.parse(chain.timestamp));
+    if (!this.baselinePending && !this.oi.hasBaseline)
+      this.oi.setBaseline(baselineFromChain(chain), Date.parse(chain.timestamp));
     this.history.append(chain);
     if (!this.frame) {
       this.frame = requestAnimationFrame(() => {
@@ -379,7 +423,12 @@ export class Dashboard {
     const win = strikeWindow(c.strikes, atm, this.view.strikes);
     this.oi.update(c, atm, win);
     this.smile.update(c, win);
-    setNote(this.notes.smile, c.calls.some((r) => r?.iv != null) || c.puts.some((r) => r?.iv != null) ? null : "No implied volatility in this chain");
+    setNote(
+      this.notes.smile,
+      c.calls.some((r) => r?.iv != null) || c.puts.some((r) => r?.iv != null)
+        ? null
+        : "No implied volatility in this chain",
+    );
   }
 
   private tick(): void {
@@ -408,4 +457,3 @@ export class Dashboard {
     }, ms);
   }
 }
-

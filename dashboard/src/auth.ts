@@ -39,7 +39,10 @@ async function toError(resp: Response): Promise<ApiError> {
     return new ApiError(resp.status, e.code ?? String(resp.status), e.message, e.fields ?? null);
   }
   const retry = resp.headers.get("Retry-After");
-  const text = resp.status === 429 ? `Too many requests${retry ? `: try again in ${retry} s` : ""}` : `${resp.status} ${resp.statusText || "error"}`;
+  const text =
+    resp.status === 429
+      ? `Too many requests${retry ? `: try again in ${retry} s` : ""}`
+      : `${resp.status} ${resp.statusText || "error"}`;
   return new ApiError(resp.status, String(resp.status), text);
 }
 

@@ -15,8 +15,21 @@ import {
 import type { ChainRow } from "./types";
 
 const row = (strike: number, extra: Partial<ChainRow> = {}): ChainRow => ({
-  strike, bid: 1, ask: 2, last: 1.5, volume: 10, oi: 100, iv: 0.2, delta: 0.5,
-  gamma: null, theta: null, vega: null, rho: null, oi_change: null, buildup: null, ...extra,
+  strike,
+  bid: 1,
+  ask: 2,
+  last: 1.5,
+  volume: 10,
+  oi: 100,
+  iv: 0.2,
+  delta: 0.5,
+  gamma: null,
+  theta: null,
+  vega: null,
+  rho: null,
+  oi_change: null,
+  buildup: null,
+  ...extra,
 });
 
 describe("moneyness", () => {
@@ -50,7 +63,10 @@ describe("moneyness", () => {
 describe("history", () => {
   const t0 = Date.UTC(2026, 10, 21, 9, 41, 0);
   const chain = (ms: number, pcr: number | null) => ({
-    timestamp: new Date(ms).toISOString(), pcr_oi: pcr, pcr_volume: 1, max_pain_strike: 24000,
+    timestamp: new Date(ms).toISOString(),
+    pcr_oi: pcr,
+    pcr_volume: 1,
+    max_pain_strike: 24000,
   });
 
   it("aligns buckets to the epoch", () => {
@@ -100,10 +116,29 @@ describe("chart series", () => {
 
   it("OI change is against the baseline, null where it has no value", () => {
     const base = baselineFromOiChange({
-      product: "X", expiry: "2026-11-26", from_timestamp: null, to_timestamp: null,
+      product: "X",
+      expiry: "2026-11-26",
+      from_timestamp: null,
+      to_timestamp: null,
       strikes: [
-        { strike: 100, call_oi_from: 40, call_oi_to: 50, call_oi_change: 10, put_oi_from: null, put_oi_to: 150, put_oi_change: null },
-        { strike: 110, call_oi_from: 100, call_oi_to: 80, call_oi_change: -20, put_oi_from: 90, put_oi_to: 90, put_oi_change: 0 },
+        {
+          strike: 100,
+          call_oi_from: 40,
+          call_oi_to: 50,
+          call_oi_change: 10,
+          put_oi_from: null,
+          put_oi_to: 150,
+          put_oi_change: null,
+        },
+        {
+          strike: 110,
+          call_oi_from: 100,
+          call_oi_to: 80,
+          call_oi_change: -20,
+          put_oi_from: 90,
+          put_oi_to: 90,
+          put_oi_change: 0,
+        },
       ],
     });
     const bars = oiBars(c, base);
@@ -116,8 +151,14 @@ describe("chart series", () => {
 
   it("smile in percent, OTM side from puts below spot and calls from spot up", () => {
     const s = smilePoints(c);
-    expect(s.call).toEqual([[100, 30], [110, 25]]);
+    expect(s.call).toEqual([
+      [100, 30],
+      [110, 25],
+    ]);
     expect(s.put.map((p) => p[0])).toEqual([100, 110, 120]);
-    expect(s.otm).toEqual([[100, 32], [110, 25]]);
+    expect(s.otm).toEqual([
+      [100, 32],
+      [110, 25],
+    ]);
   });
 });

@@ -115,7 +115,9 @@ export function baselineFromOiChange(resp: OiChangeResponse): Map<number, { call
 }
 
 /** OI per strike of a chain, as a baseline. */
-export function baselineFromChain(chain: Pick<EnrichedChain, "strikes" | "calls" | "puts">): Map<number, { call: number | null; put: number | null }> {
+export function baselineFromChain(
+  chain: Pick<EnrichedChain, "strikes" | "calls" | "puts">,
+): Map<number, { call: number | null; put: number | null }> {
   const m = new Map<number, { call: number | null; put: number | null }>();
   chain.strikes.forEach((k, i) => m.set(k, { call: num(chain.calls[i]?.oi), put: num(chain.puts[i]?.oi) }));
   return m;

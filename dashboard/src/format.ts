@@ -140,5 +140,7 @@ export function localToday(now = new Date()): string {
 export function fmtClock(ms: number, seconds = true): string {
   const d = new Date(ms);
   const p = (x: number) => String(x).padStart(2, "0");
-  return seconds ? `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` : `${p(d.getHours())}:${p(d.getMinutes())}`;
+  return seconds
+    ? `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+    : `${p(d.getHours())}:${p(d.getMinutes())}`;
 }

@@ -21,11 +21,23 @@ describe("hash", () => {
 
   it("resolves against the listing", () => {
     const base = { interval: "1m" as const, strikes: null };
-    expect(resolveSelection({ ...base, product: "NIFTY", expiry: "2026-12-31" }, products, "2026-11-21").expiry).toBe("2026-12-31");
-    expect(resolveSelection({ ...base, product: "NIFTY", expiry: "2030-01-01" }, products, "2026-11-21").expiry).toBe("2026-11-26");
-    expect(resolveSelection({ ...base, product: "NOPE", expiry: null }, products, "2026-11-21")).toMatchObject({ product: "BANKNIFTY", expiry: "2026-11-25" });
-    expect(resolveSelection({ ...base, product: "NIFTY", expiry: null }, products, "2027-06-01").expiry).toBe("2026-12-31");
-    expect(resolveSelection({ ...base, product: "NIFTY", expiry: "x" }, [], "2026-11-21")).toMatchObject({ product: null, expiry: null });
+    expect(resolveSelection({ ...base, product: "NIFTY", expiry: "2026-12-31" }, products, "2026-11-21").expiry).toBe(
+      "2026-12-31",
+    );
+    expect(resolveSelection({ ...base, product: "NIFTY", expiry: "2030-01-01" }, products, "2026-11-21").expiry).toBe(
+      "2026-11-26",
+    );
+    expect(resolveSelection({ ...base, product: "NOPE", expiry: null }, products, "2026-11-21")).toMatchObject({
+      product: "BANKNIFTY",
+      expiry: "2026-11-25",
+    });
+    expect(resolveSelection({ ...base, product: "NIFTY", expiry: null }, products, "2027-06-01").expiry).toBe(
+      "2026-12-31",
+    );
+    expect(resolveSelection({ ...base, product: "NIFTY", expiry: "x" }, [], "2026-11-21")).toMatchObject({
+      product: null,
+      expiry: null,
+    });
   });
 });
 

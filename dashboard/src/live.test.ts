@@ -10,7 +10,8 @@ class FakeSocket {
   connects = 0;
   opts: Record<string, unknown>;
   io = {
-    on: (ev: string, fn: (...a: unknown[]) => void) => this.managerHandlers.set(ev, [...(this.managerHandlers.get(ev) ?? []), fn]),
+    on: (ev: string, fn: (...a: unknown[]) => void) =>
+      this.managerHandlers.set(ev, [...(this.managerHandlers.get(ev) ?? []), fn]),
     removeAllListeners: () => this.managerHandlers.clear(),
   };
   constructor(opts: Record<string, unknown>) {
@@ -24,7 +25,10 @@ class FakeSocket {
     for (const fn of this.handlers.get(ev) ?? []) fn(...args);
   }
   timeout() {
-    return { emit: (event: string, data: unknown, ack: FakeSocket["emitted"][0]["ack"]) => this.emitted.push({ event, data, ack }) };
+    return {
+      emit: (event: string, data: unknown, ack: FakeSocket["emitted"][0]["ack"]) =>
+        this.emitted.push({ event, data, ack }),
+    };
   }
   connect() {
     this.connects += 1;
@@ -56,7 +60,7 @@ function makeLive(auth: Record<string, unknown> = {}) {
   const fakeAuth = {
     token: "t1",
     loggedIn: true,
-    fresh: vi.fn(async () => "t1"),
+    fresh: vi.fn(() => Promise.resolve("t1")),
     refresh: vi.fn(async () => {}),
     ...auth,
   };
@@ -90,7 +94,9 @@ describe("Live", () => {
     await expect(new Promise((r) => auth(r))).resolves.toEqual({ token: "t1" });
     socket.accept();
     expect(events.statuses.at(-1)).toBe("live");
-    expect(socket.emitted.map((e) => [e.event, e.data])).toEqual([["subscribe", { product: "NIFTY", expiry: "2026-11-26" }]]);
+    expect(socket.emitted.map((e) => [e.event, e.data])).toEqual([
+      ["subscribe", { product: "NIFTY", expiry: "2026-11-26" }],
+    ]);
     socket.connected = false;
     socket.fire("disconnect", "transport close");
     expect(events.statuses.at(-1)).toMatch(/^reconnecting/);
@@ -132,7 +138,15 @@ describe("Live", () => {
     live.select({ product: "NIFTY", expiry: "2026-11-26" });
     live.start("http://h:8002");
     socket.accept();
-    const chain = { product: "NIFTY", expiry: "2026-11-26", timestamp: "2026-11-21T09:41:00.000Z", spot_price: 1, strikes: [], calls: [], puts: [] };
+    const chain = {
+      product: "NIFTY",
+      expiry: "2026-11-26",
+      timestamp: "2026-11-21T09:41:00.000Z",
+      spot_price: 1,
+      strikes: [],
+      calls: [],
+      puts: [],
+    };
     socket.fire("chain_update", JSON.stringify(chain));
     socket.fire("chain_update", { ...chain, expiry: "2026-12-31" });
     expect(events.chains).toHaveLength(1);
@@ -143,12 +157,20 @@ describe("Live", () => {
     live.start("http://h:8002");
     expect(socket.connects).toBe(1);
     socket.active = false; // refused by the server's middleware: no automatic retry
-    socket.fire("connect_error", Object.assign(new Error("token_expired"), { data: { code: "token_expired", message: "Signature has expired" } }));
+    socket.fire(
+      "connect_error",
+      Object.assign(new Error("token_expired"), { data: { code: "token_expired", message: "Signature has expired" } }),
+    );
     await vi.runOnlyPendingTimersAsync();
     expect(auth.refresh).toHaveBeenCalledTimes(1);
     expect(socket.connects).toBe(2);
     socket.active = false;
-    socket.fire("connect_error", Object.assign(new Error("too_many_connections"), { data: { code: "too_many_connections", message: "at most 5" } }));
+    socket.fire(
+      "connect_error",
+      Object.assign(new Error("too_many_connections"), {
+        data: { code: "too_many_connections", message: "at most 5" },
+      }),
+    );
     expect(events.statuses.at(-1)).toBe("offline: Too many connections: at most 5");
     await vi.advanceTimersByTimeAsync(61_000);
     expect(socket.connects).toBe(3);

@@ -127,7 +127,10 @@ export class Live {
         this.setStatus("reconnecting", "Disconnected by the server");
         this.retryLater(false);
       } else {
-        this.setStatus("reconnecting", reason === "ping timeout" || reason === "transport close" ? "connection lost" : reason);
+        this.setStatus(
+          "reconnecting",
+          reason === "ping timeout" || reason === "transport close" ? "connection lost" : reason,
+        );
       }
     });
     socket.on("connect_error", (err: Error & { data?: unknown }) => this.connectError(err));
@@ -225,7 +228,10 @@ export class Live {
     if (this.socket.active) {
       // A transport-level failure: the manager retries by itself.
       const why = /poll error|websocket error|timeout|xhr/i.test(reason) ? "server unreachable" : reason;
-      this.setStatus(this.everConnected ? "reconnecting" : "connecting", this.attempt ? `${why} · attempt ${this.attempt}` : why);
+      this.setStatus(
+        this.everConnected ? "reconnecting" : "connecting",
+        this.attempt ? `${why} · attempt ${this.attempt}` : why,
+      );
       return;
     }
     // Refused by the server's middleware: socket.io does not retry these itself.

@@ -13,7 +13,7 @@ export function asObject(payload: unknown): Record<string, unknown> | null {
   }
   if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
     try {
-      value = JSON.parse(new TextDecoder().decode(value as ArrayBuffer));
+      value = JSON.parse(new TextDecoder().decode(value));
     } catch {
       return null;
     }

@@ -43,7 +43,9 @@ export class Rest {
 
   /** OI per strike an hour ago (the oi-change route's `from` side); null when nothing was stored then. */
   async oiBaseline(product: string, expiry: string): Promise<OiBaseline | null> {
-    const resp = await this.auth.api<OiChangeResponse>(`/api/analytics/${enc(product)}/oi-change?expiry=${enc(expiry)}`);
+    const resp = await this.auth.api<OiChangeResponse>(
+      `/api/analytics/${enc(product)}/oi-change?expiry=${enc(expiry)}`,
+    );
     const since = resp.from_timestamp ? Date.parse(resp.from_timestamp) : NaN;
     return Number.isFinite(since) && resp.strikes?.length ? { baseline: baselineFromOiChange(resp), since } : null;
   }
@@ -57,7 +59,9 @@ export class Rest {
   /** Closed candles of the last CANDLE_BARS intervals and the one still forming. */
   async candles(product: string, interval: Interval): Promise<Bar[]> {
     const start = isoAgo(CANDLE_BARS * INTERVAL_SECONDS[interval] * 1000);
-    const resp = await this.auth.api<CandlesResponse>(`/api/analytics/${enc(product)}/candles?interval=${interval}&start=${enc(start)}`);
+    const resp = await this.auth.api<CandlesResponse>(
+      `/api/analytics/${enc(product)}/candles?interval=${interval}&start=${enc(start)}`,
+    );
     return [...(resp.candles ?? []), ...(resp.open_candle ? [resp.open_candle] : [])]
       .map(barFromRest)
       .filter((b): b is Bar => b !== null);

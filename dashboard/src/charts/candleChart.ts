@@ -62,13 +62,17 @@ export interface Bar {
 
 export function barFromRest(c: CandleBar): Bar | null {
   const t = Date.parse(c.t);
-  return Number.isFinite(t) ? { time: Math.floor(t / 1000), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume ?? 0 } : null;
+  return Number.isFinite(t)
+    ? { time: Math.floor(t / 1000), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume ?? 0 }
+    : null;
 }
 
 export function barFromLive(c: OhlcCandle | undefined): Bar | null {
   if (!c) return null;
   const t = Date.parse(c.start);
-  return Number.isFinite(t) ? { time: Math.floor(t / 1000), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume ?? 0 } : null;
+  return Number.isFinite(t)
+    ? { time: Math.floor(t / 1000), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume ?? 0 }
+    : null;
 }
 
 export class CandleChart {
@@ -92,7 +96,13 @@ export class CandleChart {
       },
       grid: { vertLines: { color: COLORS.grid }, horzLines: { color: COLORS.grid } },
       rightPriceScale: { borderColor: COLORS.axis },
-      timeScale: { borderColor: COLORS.axis, timeVisible: true, secondsVisible: false, tickMarkFormatter: localTick, rightOffset: 3 },
+      timeScale: {
+        borderColor: COLORS.axis,
+        timeVisible: true,
+        secondsVisible: false,
+        tickMarkFormatter: localTick,
+        rightOffset: 3,
+      },
       localization: { timeFormatter: localTime, priceFormatter: (p: number) => fmtNum(p, 2) },
       crosshair: { mode: CrosshairMode.Normal },
     });
@@ -170,7 +180,13 @@ function dedupe(bars: Bar[]): Bar[] {
   return [...byTime.values()].sort((a, b) => a.time - b.time);
 }
 
-const toCandle = (b: Bar): CandlestickData<Time> => ({ time: b.time as UTCTimestamp, open: b.open, high: b.high, low: b.low, close: b.close });
+const toCandle = (b: Bar): CandlestickData<Time> => ({
+  time: b.time as UTCTimestamp,
+  open: b.open,
+  high: b.high,
+  low: b.low,
+  close: b.close,
+});
 const toVolume = (b: Bar): HistogramData<Time> => ({
   time: b.time as UTCTimestamp,
   value: b.volume,

@@ -55,10 +55,18 @@ export class HistoryChart {
         tooltip: {
           ...baseOption.tooltip,
           formatter: (params: unknown) => {
-            const ps = params as { marker: string; seriesName: string; value: [number, number | null]; seriesIndex: number }[];
+            const ps = params as {
+              marker: string;
+              seriesName: string;
+              value: [number, number | null];
+              seriesIndex: number;
+            }[];
             if (!ps.length) return "";
             return `${fmtClock(ps[0].value[0], false)}<br/>${ps
-              .map((p) => `${p.marker}${p.seriesName}: <b>${p.seriesIndex === 2 ? fmtStrike(p.value[1]) : fmtRatio(p.value[1])}</b>`)
+              .map(
+                (p) =>
+                  `${p.marker}${p.seriesName}: <b>${p.seriesIndex === 2 ? fmtStrike(p.value[1]) : fmtRatio(p.value[1])}</b>`,
+              )
               .join("<br/>")}`;
           },
         },
@@ -72,13 +80,47 @@ export class HistoryChart {
           axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtClock(v, false), hideOverlap: true },
         },
         yAxis: [
-          { type: "value", ...padded(0.02), ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtNum(v, 2) } },
-          { type: "value", ...padded(0), ...axisStyle, splitLine: { show: false }, axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtStrike(v) } },
+          {
+            type: "value",
+            ...padded(0.02),
+            ...axisStyle,
+            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtNum(v, 2) },
+          },
+          {
+            type: "value",
+            ...padded(0),
+            ...axisStyle,
+            splitLine: { show: false },
+            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtStrike(v) },
+          },
         ],
         series: [
-          { name: "PCR (OI)", type: "line", data: series("pcr_oi"), showSymbol: pts.length <= 2, lineStyle: { width: 2, color: COLORS.accent }, itemStyle: { color: COLORS.accent } },
-          { name: "PCR (Vol)", type: "line", data: series("pcr_volume"), showSymbol: pts.length <= 2, lineStyle: { width: 1.3, color: COLORS.violet }, itemStyle: { color: COLORS.violet } },
-          { name: "Max pain", type: "line", step: "end", yAxisIndex: 1, data: series("max_pain"), showSymbol: pts.length <= 2, lineStyle: { width: 1.3, color: COLORS.amber, type: "dashed" }, itemStyle: { color: COLORS.amber } },
+          {
+            name: "PCR (OI)",
+            type: "line",
+            data: series("pcr_oi"),
+            showSymbol: pts.length <= 2,
+            lineStyle: { width: 2, color: COLORS.accent },
+            itemStyle: { color: COLORS.accent },
+          },
+          {
+            name: "PCR (Vol)",
+            type: "line",
+            data: series("pcr_volume"),
+            showSymbol: pts.length <= 2,
+            lineStyle: { width: 1.3, color: COLORS.violet },
+            itemStyle: { color: COLORS.violet },
+          },
+          {
+            name: "Max pain",
+            type: "line",
+            step: "end",
+            yAxisIndex: 1,
+            data: series("max_pain"),
+            showSymbol: pts.length <= 2,
+            lineStyle: { width: 1.3, color: COLORS.amber, type: "dashed" },
+            itemStyle: { color: COLORS.amber },
+          },
         ],
       },
       { notMerge: true, lazyUpdate: true },

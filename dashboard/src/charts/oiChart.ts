@@ -41,7 +41,7 @@ export class OiChart {
   update(chain: EnrichedChain, atm: number | null, strikes: [number, number]): void {
     const all = oiBars(chain, this.baseline);
     const [lo, hi] = strikes;
-    const pick = <T,>(xs: T[]) => xs.slice(lo, hi);
+    const pick = <T>(xs: T[]) => xs.slice(lo, hi);
     const bars: OiBars = {
       strikes: pick(all.strikes),
       callOi: pick(all.callOi),
@@ -56,10 +56,19 @@ export class OiChart {
     if (this.caption) this.caption.textContent = this.since === null ? "" : `ΔOI since ${fmtClock(this.since, false)}`;
     const marks: object[] = [];
     if (atmLabel && cats.includes(atmLabel)) {
-      marks.push({ xAxisIndex: 0, xAxis: atmLabel, label: { formatter: "ATM", color: COLORS.accent, fontSize: 10 }, lineStyle: { color: COLORS.accent } });
+      marks.push({
+        xAxisIndex: 0,
+        xAxis: atmLabel,
+        label: { formatter: "ATM", color: COLORS.accent, fontSize: 10 },
+        lineStyle: { color: COLORS.accent },
+      });
     }
     if (maxPain && cats.includes(maxPain) && maxPain !== atmLabel) {
-      marks.push({ xAxis: maxPain, label: { formatter: "Max pain", position: "start", color: COLORS.amber, fontSize: 10 }, lineStyle: { color: COLORS.amber } });
+      marks.push({
+        xAxis: maxPain,
+        label: { formatter: "Max pain", position: "start", color: COLORS.amber, fontSize: 10 },
+        lineStyle: { color: COLORS.amber },
+      });
     }
     const markLine = marks.length
       ? { silent: true, symbol: "none", lineStyle: { type: "dashed" as const, width: 1 }, data: marks }
@@ -71,7 +80,13 @@ export class OiChart {
           ...baseOption.tooltip,
           axisPointer: { type: "shadow" },
           formatter: (params: unknown) => {
-            const ps = params as { dataIndex: number; marker: string; seriesName: string; value: number | null; seriesIndex: number }[];
+            const ps = params as {
+              dataIndex: number;
+              marker: string;
+              seriesName: string;
+              value: number | null;
+              seriesIndex: number;
+            }[];
             if (!ps.length) return "";
             const i = ps[0].dataIndex;
             const lines = ps.map((p) => {
@@ -87,18 +102,60 @@ export class OiChart {
           { left: 46, right: 10, top: "72%", bottom: 22 },
         ],
         xAxis: [
-          { type: "category", data: cats, gridIndex: 0, ...axisStyle, axisLabel: { show: false }, splitLine: { show: false } },
+          {
+            type: "category",
+            data: cats,
+            gridIndex: 0,
+            ...axisStyle,
+            axisLabel: { show: false },
+            splitLine: { show: false },
+          },
           { type: "category", data: cats, gridIndex: 1, ...axisStyle, splitLine: { show: false } },
         ],
         yAxis: [
-          { type: "value", gridIndex: 0, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtCompact(v) } },
-          { type: "value", gridIndex: 1, ...axisStyle, splitNumber: 2, axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtCompact(v) } },
+          {
+            type: "value",
+            gridIndex: 0,
+            ...axisStyle,
+            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtCompact(v) },
+          },
+          {
+            type: "value",
+            gridIndex: 1,
+            ...axisStyle,
+            splitNumber: 2,
+            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtCompact(v) },
+          },
         ],
         series: [
-          { name: "Call OI", type: "bar", data: bars.callOi, itemStyle: { color: COLORS.call }, barGap: "10%", barCategoryGap: "30%", markLine },
+          {
+            name: "Call OI",
+            type: "bar",
+            data: bars.callOi,
+            itemStyle: { color: COLORS.call },
+            barGap: "10%",
+            barCategoryGap: "30%",
+            markLine,
+          },
           { name: "Put OI", type: "bar", data: bars.putOi, itemStyle: { color: COLORS.put } },
-          { name: "Call ΔOI", type: "bar", xAxisIndex: 1, yAxisIndex: 1, data: bars.callChange, itemStyle: { color: COLORS.callSoft }, barGap: "10%", barCategoryGap: "30%" },
-          { name: "Put ΔOI", type: "bar", xAxisIndex: 1, yAxisIndex: 1, data: bars.putChange, itemStyle: { color: COLORS.putSoft } },
+          {
+            name: "Call ΔOI",
+            type: "bar",
+            xAxisIndex: 1,
+            yAxisIndex: 1,
+            data: bars.callChange,
+            itemStyle: { color: COLORS.callSoft },
+            barGap: "10%",
+            barCategoryGap: "30%",
+          },
+          {
+            name: "Put ΔOI",
+            type: "bar",
+            xAxisIndex: 1,
+            yAxisIndex: 1,
+            data: bars.putChange,
+            itemStyle: { color: COLORS.putSoft },
+          },
         ],
       },
       { notMerge: true, lazyUpdate: true },

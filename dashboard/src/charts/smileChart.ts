@@ -75,7 +75,11 @@ export class SmileChart {
           ...axisStyle,
           axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => `${fmtNum(v, Number.isInteger(v) ? 0 : 1)}%` },
         },
-        series: [otm, line("Call IV", s.call, COLORS.callSoft, 1, true), line("Put IV", s.put, COLORS.putSoft, 1, true)],
+        series: [
+          otm,
+          line("Call IV", s.call, COLORS.callSoft, 1, true),
+          line("Put IV", s.put, COLORS.putSoft, 1, true),
+        ],
       },
       { notMerge: true, lazyUpdate: true },
     );

@@ -18,13 +18,13 @@ interface Column {
   cell(row: ChainRow | undefined): { text: string; value: number | null; tone?: string; title?: string };
 }
 
-const col = (
-  key: string,
-  label: string,
-  title: string,
-  cell: Column["cell"],
-  flash = true,
-): Column => ({ key, label, title, cell, flash });
+const col = (key: string, label: string, title: string, cell: Column["cell"], flash = true): Column => ({
+  key,
+  label,
+  title,
+  cell,
+  flash,
+});
 
 const signTone = (v: number | null) => (v === null || v === 0 ? undefined : v > 0 ? "pos" : "neg");
 
@@ -33,10 +33,16 @@ const COLUMNS: Column[] = [
   col("ltp", "LTP", "Last traded price", (r) => ({ text: fmtPrice(r?.last), value: num(r?.last) || null })),
   col("bidask", "Bid / Ask", "Best bid (top) and ask (bottom)", (r) => ({
     text: `${fmtPrice(r?.bid)}\n${fmtPrice(r?.ask)}`,
-    value: num(r?.bid) !== null && num(r?.ask) !== null ? ((r!.bid + r!.ask) / 2) || null : null,
+    value: num(r?.bid) !== null && num(r?.ask) !== null ? (r!.bid + r!.ask) / 2 || null : null,
   })),
   col("iv", "IV %", "Implied volatility, % a year", (r) => ({ text: fmtIvPct(r?.iv), value: num(r?.iv) }), false),
-  col("delta", "Delta", "Delta per unit of underlying", (r) => ({ text: fmtNum(r?.delta, 2), value: num(r?.delta) }), false),
+  col(
+    "delta",
+    "Delta",
+    "Delta per unit of underlying",
+    (r) => ({ text: fmtNum(r?.delta, 2), value: num(r?.delta) }),
+    false,
+  ),
   col("volume", "Volume", "Contracts traded today", (r) => ({ text: fmtInt(r?.volume), value: num(r?.volume) })),
   col("oichg", "OI Chg", "OI change since the previous snapshot", (r) => {
     const v = num(r?.oi_change);
@@ -81,7 +87,8 @@ export class ChainTable {
       h("th", { class: "strike-head" }, ""),
       h("th", { colspan: COLUMNS.length, class: "puts-head" }, "▸ PUTS"),
     );
-    const th = (c: Column, side: Side) => h("th", { title: c.title, class: `c-${c.key} ${side}`, scope: "col" }, c.label);
+    const th = (c: Column, side: Side) =>
+      h("th", { title: c.title, class: `c-${c.key} ${side}`, scope: "col" }, c.label);
     const head2 = h(
       "tr",
       {},

@@ -10,7 +10,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === null || v === undefined || v === false) continue;
-    if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v as EventListener);
+    if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v);
     else if (v === true) el.setAttribute(k, "");
     else el.setAttribute(k, String(v));
   }
@@ -28,7 +28,11 @@ export function setText(el: Element, text: string): boolean {
   return true;
 }
 
-export function fillSelect(select: HTMLSelectElement, options: { value: string; label: string }[], value: string | null): void {
+export function fillSelect(
+  select: HTMLSelectElement,
+  options: { value: string; label: string }[],
+  value: string | null,
+): void {
   const same =
     select.options.length === options.length &&
     options.every((o, i) => select.options[i].value === o.value && select.options[i].text === o.label);

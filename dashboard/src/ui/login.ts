@@ -68,8 +68,7 @@ export function loginPage(auth: Auth, onDone: () => void, notice: string | null 
     submit,
     toggle,
   );
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  const send = async (): Promise<void> => {
     show(error, "");
     show(info, "");
     const user = username.value.trim();
@@ -94,6 +93,10 @@ export function loginPage(auth: Auth, onDone: () => void, notice: string | null 
       submit.disabled = false;
       form.removeAttribute("aria-busy");
     }
+  };
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void send();
   });
   queueMicrotask(() => username.focus());
   return h("main", { class: "login-page" }, form);

@@ -20,7 +20,13 @@ export class StatusBadge {
     this.detail = h("span", { class: "status-detail", "data-testid": "connection-status-detail" });
     this.el = h(
       "div",
-      { class: "status", "data-testid": "connection-status", "data-status": "connecting", role: "status", "aria-live": "polite" },
+      {
+        class: "status",
+        "data-testid": "connection-status",
+        "data-status": "connecting",
+        role: "status",
+        "aria-live": "polite",
+      },
       h("span", { class: "dot", "aria-hidden": "true" }),
       this.label,
       " ",

@@ -12,7 +12,13 @@ interface Tile {
 function tile(id: string, label: string, hint: string): Tile {
   const value = h("div", { class: "tile-value", "data-testid": `${id}-value` }, "—");
   const sub = h("div", { class: "tile-sub", "data-testid": `${id}-sub` }, "\u00a0");
-  const el = h("div", { class: "tile", "data-testid": id, title: hint }, h("div", { class: "tile-label" }, label), value, sub);
+  const el = h(
+    "div",
+    { class: "tile", "data-testid": id, title: hint },
+    h("div", { class: "tile-label" }, label),
+    value,
+    sub,
+  );
   return { el, value, sub };
 }
 
@@ -64,9 +70,7 @@ export class Tiles {
     setText(t.move.value, em === null ? "—" : `±${fmtNum(em, em >= 1000 ? 0 : 2)}`);
     setText(
       t.move.sub,
-      em === null || !c.spot_price
-        ? "\u00a0"
-        : `${fmtNum(c.spot_price - em, 0)} – ${fmtNum(c.spot_price + em, 0)}`,
+      em === null || !c.spot_price ? "\u00a0" : `${fmtNum(c.spot_price - em, 0)} – ${fmtNum(c.spot_price + em, 0)}`,
     );
     setText(t.rr.value, fmtVolPts(c.risk_reversal_25d));
     const rr = num(c.risk_reversal_25d);
@@ -84,7 +88,10 @@ export class Tiles {
 
   /** Refresh the data age (called every second). */
   tick(now: number): void {
-    setText(this.t.age.value, this.chainTs === null || !Number.isFinite(this.chainTs) ? "—" : fmtAge(now - this.chainTs));
+    setText(
+      this.t.age.value,
+      this.chainTs === null || !Number.isFinite(this.chainTs) ? "—" : fmtAge(now - this.chainTs),
+    );
     if (this.chainTs !== null && Number.isFinite(this.chainTs)) {
       const d = new Date(this.chainTs);
       setText(this.t.age.sub, `at ${d.toLocaleTimeString("en-IN", { hour12: false })}`);
