@@ -2,13 +2,14 @@
 
 The workers keep ``latest:chain:*`` and ``latest:underlying:*`` as the exact
 bytes storage_service serves on a cache hit, so for a route with an
-``edge_key`` the gateway, once the token, both limits and the validation have
-passed, reads the key and answers a hit with those bytes and ``X-Cache: hit``,
-as the service would. A miss, arguments that give no key (the nearest expiry
-needs the product listing) or an error reading the key goes on to the service,
-which owns every fallback: the store, stale copies, 404. One Redis GET replaces
-a pooled HTTP call and a second Flask app on the hottest route
-(docs/PERFORMANCE.md).
+``edge_key`` (the :class:`common.latest.Entry` its arguments name) the gateway,
+once the token, both limits and the validation have passed, reads the entry
+through :mod:`common.latest` and answers a hit with those bytes and
+``X-Cache: hit``, as the service would. A miss, arguments that name no entry
+(the nearest expiry needs the product listing) or an error reading it goes on
+to the service, which owns every fallback: the store, stale copies, 404. One
+Redis GET replaces a pooled HTTP call and a second Flask app on the hottest
+route (docs/PERFORMANCE.md).
 
 The read shares a round trip with the token's deny-list check, which the
 authentication hook leaves to this view for these routes (:func:`edge_answer`
@@ -27,6 +28,7 @@ from flask import Response
 from prometheus_client import Counter
 
 from api_gateway.authn import check_not_revoked, revoked_error
+from common import latest
 from common.api.routes import RouteSpec
 from common.names import access_revoked_key
 from common.tokens import Claims
@@ -51,23 +53,24 @@ EDGE_READS = Counter(
 )
 
 
-def _read_checked(client: redis.Redis, claims: Claims | None, key: str) -> object:
-    """The value at ``key`` (or the exception reading it), with the deny-list checked
+def _read_checked(client: redis.Redis, claims: Claims | None, entry: latest.Entry) -> object:
+    """The bytes of ``entry`` (or the exception reading them), with the deny-list checked
     in the same round trip; 401 when the token is revoked."""
-    if claims is None:
-        pipe = client.pipeline(transaction=False)
-        pipe.get(key)
-        (value,) = pipe.execute(raise_on_error=False)
-        return value
     pipe = client.pipeline(transaction=False)
-    pipe.exists(access_revoked_key(claims.jti))
-    pipe.get(key)
-    revoked, value = pipe.execute(raise_on_error=False)
-    if isinstance(revoked, Exception):
-        raise revoked  # the check itself failed: 503, as for any route
-    if revoked:
-        raise revoked_error()
-    return value
+    if claims is not None:
+        pipe.exists(access_revoked_key(claims.jti))
+    read = latest.queue_get(pipe, entry)
+    replies = pipe.execute(raise_on_error=False)
+    if claims is not None:
+        revoked = replies[0]
+        if isinstance(revoked, Exception):
+            raise revoked  # the check itself failed: 503, as for any route
+        if revoked:
+            raise revoked_error()
+    try:
+        return read.result(replies)
+    except redis.RedisError as exc:
+        return exc
 
 
 def edge_answer(
@@ -77,15 +80,15 @@ def edge_answer(
 
     Checks ``claims`` against the deny-list first (401 when revoked), hit or not.
     """
-    key = spec.edge_key(args) if spec.edge_key is not None else None
-    if key is None:
+    entry = spec.edge_key(args) if spec.edge_key is not None else None
+    if entry is None:
         if claims is not None:
             check_not_revoked(claims, client)
         return None
-    raw = _read_checked(client, claims, key)
+    raw = _read_checked(client, claims, entry)
     if isinstance(raw, Exception):
         EDGE_READS.labels(spec.name, EdgeResult.ERROR.value).inc()
-        log.warning("edge read failed", extra={"key": key, "error": str(raw)})
+        log.warning("edge read failed", extra={"key": entry.key, "error": str(raw)})
         return None
     if raw is None:
         EDGE_READS.labels(spec.name, EdgeResult.MISS.value).inc()

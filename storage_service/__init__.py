@@ -70,13 +70,13 @@ def create_app(
     service starts, and ``/readyz`` reports it, while the store is down.
     """
     # Imported here: the worker imports this package for the store port alone.
+    from common.latest import LatestReader
     from common.redis_client import make_redis
     from common.settings import SettingsError, load_settings
     from common.web import create_base_app
     from common.web.openapi import make_api
     from storage_service.cache import ResponseCache
     from storage_service.guard import StoreGuards
-    from storage_service.latest_expiries import LatestExpiries
     from storage_service.routes import register_routes
     from storage_service.routes.context import EXTENSION, DataContext
     from store import open_store
@@ -101,7 +101,7 @@ def create_app(
         redis=client,
         guards=guards,
         cache=ResponseCache.from_settings(client, settings.http),
-        latest_expiries=LatestExpiries(client),
+        latest=LatestReader(client),
         clock=clock,
     )
     register_routes(app, make_api(app, "storage"))

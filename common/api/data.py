@@ -15,9 +15,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from common import latest
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority, RouteSpec, Upstream
-from common.names import latest_chain_key, latest_underlying_key
 from common.schemas import (
     PRODUCT_PATTERN,
     EnrichedChainSchema,
@@ -256,14 +256,14 @@ def _answers(ok: type[Schema], *, not_found: bool = True) -> dict[int, type[Sche
     return {200: ok, **errors}
 
 
-def latest_chain_edge_key(args: Mapping[str, Any]) -> str | None:
-    """``latest:chain:*`` of an explicit expiry; the nearest expiry needs the listing (None)."""
+def latest_chain_edge_key(args: Mapping[str, Any]) -> latest.Entry | None:
+    """The chain entry of an explicit expiry; the nearest expiry needs the listing (None)."""
     expiry = args.get("expiry")
-    return latest_chain_key(args["product"], expiry) if expiry else None
+    return latest.chain(args["product"], expiry) if expiry else None
 
 
-def latest_underlying_edge_key(args: Mapping[str, Any]) -> str:
-    return latest_underlying_key(args["product"])
+def latest_underlying_edge_key(args: Mapping[str, Any]) -> latest.Entry:
+    return latest.underlying(args["product"])
 
 
 ROUTES: tuple[RouteSpec, ...] = (

@@ -12,10 +12,12 @@ from typing import Any
 
 from marshmallow import Schema
 
+from common.latest import Entry
 from common.tokens import Role
 
-EdgeKey = Callable[[Mapping[str, Any]], str | None]
-"""Validated path and query arguments → the Redis key holding the route's exact 200 body."""
+EdgeKey = Callable[[Mapping[str, Any]], Entry | None]
+"""Validated path and query arguments → the ``latest:*`` entry holding the route's exact
+200 body (read through :mod:`common.latest`)."""
 
 
 class Upstream(StrEnum):

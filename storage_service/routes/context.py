@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import redis
 from flask import Response, current_app
 from marshmallow import Schema
 
 from common.api.data import ProductPath
+from common.latest import LatestReader
 from common.settings import Settings
 from common.web import raw_json_response
 from common.web.openapi import Blueprint
 from storage_service.cache import Answer, ResponseCache
 from storage_service.guard import GuardedStore, StoreGuards
-from storage_service.latest_expiries import LatestExpiries
 from storage_service.metrics import CacheResult
 
 EXTENSION = "storage_service"
@@ -35,7 +35,8 @@ class DataContext:
     redis: redis.Redis
     guards: StoreGuards
     cache: ResponseCache
-    latest_expiries: LatestExpiries
+    latest: LatestReader
+    """The workers' ``latest:*`` entries and their index of live expiries."""
     clock: Callable[[], dt.datetime]
     """The current instant (aware UTC): today's date for the nearest expiry, history's "now"."""
 
@@ -87,8 +88,3 @@ def get_route(bp: Blueprint, rule: str, query: type[Schema]) -> Callable[[View],
         return view
 
     return register
-
-
-def redis_bytes(client: redis.Redis, key: str) -> bytes | None:
-    """The value at ``key`` (the client does not decode responses)."""
-    return cast(bytes | None, client.get(key))

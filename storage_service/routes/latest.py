@@ -1,9 +1,10 @@
 """``GET /data/chain/<product>`` and ``GET /data/underlying/<product>``: the newest payloads.
 
-Both come first from ``latest:*``, the exact bytes the workers broadcast. A
-chain missing there is rebuilt from the store into this service's own cache
-entry (``latest:*`` belongs to the workers, who keep the newest by timestamp
-and seq). The underlying tick has no fallback: the store keeps candles, not ticks.
+Both come first from ``latest:*`` (read through :mod:`common.latest`), the exact
+bytes the workers broadcast. A chain missing there is rebuilt from the store into
+this service's own cache entry (``latest:*`` belongs to the workers, who keep the
+newest by timestamp and seq). The underlying tick has no fallback: the store keeps
+candles, not ticks.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from flask import Response
 
 from common.api.data import ChainQuery, NoQuery
-from common.names import cache_key, latest_chain_key, latest_underlying_key
+from common.names import cache_key
 from common.web import ApiError
 from common.web.openapi import Blueprint
 from common.web.responses import dumps
@@ -26,7 +27,6 @@ from storage_service.routes.context import (
     check_product,
     data_context,
     get_route,
-    redis_bytes,
 )
 from storage_service.routes.products import listing, listing_or_none
 from store.port import StoreError
@@ -43,8 +43,8 @@ def _expiries(context: DataContext, product: str) -> list[str]:
     try:
         expiries = listing(context).get(product)
     except StoreError:
-        # The listing's stand-in: one SCAN per few seconds per process, whatever is asked.
-        expiries = context.latest_expiries.of(product)
+        # The listing's stand-in: the live expiries the workers index (one sorted-set read).
+        expiries = context.latest.expiries(product)
         if not expiries:
             raise  # the product may exist: 503, not 404
     if not expiries:
@@ -69,7 +69,7 @@ def latest_chain(args: dict[str, Any], product: str) -> Response:
         expiry = nearest_expiry(_expiries(context, product), today)
         if expiry is None:
             raise ApiError(404, f"no expiry of {product} on or after {today.isoformat()}")
-    raw = redis_bytes(context.redis, latest_chain_key(product, expiry))
+    raw = context.latest.chain(product, expiry)
     if raw is not None:
         count_cache("chain", CacheResult.HIT)
         return cached_response(Answer(raw, CacheResult.HIT))
@@ -89,7 +89,7 @@ def latest_chain(args: dict[str, Any], product: str) -> Response:
 def latest_underlying(_args: dict[str, Any], product: str) -> Response:
     context = data_context()
     check_product(product)
-    raw = redis_bytes(context.redis, latest_underlying_key(product))
+    raw = context.latest.underlying(product)
     if raw is None:
         count_cache("underlying", CacheResult.MISS)
         raise ApiError(404, f"no underlying tick for {product}")

@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 
-from common.names import latest_chain_key
+from common.latest import Entry
 from common.redis_client import make_redis
 from tests.integration.api_gateway.conftest import Stack
+from tests.support.latest import put_chain
 
 
 def _claims(token: str) -> dict[str, object]:
@@ -132,7 +133,7 @@ def test_latest_chain_from_the_edge_and_a_miss_forwarded(stack: Stack) -> None:
     access = stack.login("trader6")["access_token"]
     payload = orjson.dumps({"product": "NIFTY", "expiry": "2099-12-31", "seq": 7, "calls": []})
     client = make_redis(stack.redis_url)
-    client.set(latest_chain_key("NIFTY", "2099-12-31"), payload)
+    put_chain(client, "NIFTY", "2099-12-31", payload)
     path = "/api/data/chain/NIFTY?expiry=2099-12-31"
     status, headers, body = stack.request(
         "GET", path, token=access, headers={"X-Trace-ID": "trace-hit-1"}
@@ -142,7 +143,7 @@ def test_latest_chain_from_the_edge_and_a_miss_forwarded(stack: Stack) -> None:
     assert headers["X-Cache"] == "hit"
     assert int(headers["X-RateLimit-Remaining"]) < int(headers["X-RateLimit-Limit"])
 
-    client.delete(latest_chain_key("NIFTY", "2099-12-31"))
+    client.delete(Entry("NIFTY", "2099-12-31").key)  # gone, as if evicted
     client.close()
     status, headers, body = stack.request(
         "GET", path, token=access, headers={"X-Trace-ID": "trace-miss-1"}

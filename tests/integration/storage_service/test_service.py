@@ -17,9 +17,9 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.names import latest_chain_key, latest_underlying_key
 from store import open_store
 from tests.support.chains import EXPIRY
+from tests.support.latest import put_chain, put_underlying
 from tests.support.processes import ProcessSet, free_port
 from tests.support.snapshots import enriched, wire
 
@@ -107,8 +107,8 @@ def test_a_stopped_store_leaves_latest_data_served(
     base = procs.service("storage_service", free_port(), workers=2, env={"STORE_URL": store_url})
     expiry = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=7)).isoformat()
     chain = orjson.dumps(enriched(3, expiry=expiry))
-    redis_client.set(latest_chain_key("NIFTY", expiry), chain)
-    redis_client.set(latest_underlying_key("NIFTY"), b'{"product":"NIFTY","price":24012.5}')
+    put_chain(redis_client, "NIFTY", expiry, chain)
+    put_underlying(redis_client, "NIFTY", b'{"product":"NIFTY","price":24012.5}')
     replies: dict[str, Reply] = {}
 
     def get(path: str) -> Reply:

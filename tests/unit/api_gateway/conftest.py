@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from api_gateway import create_app
 from auth_service.keys import SigningKeys
 from common.api.routes import Priority, RouteSpec, Upstream
+from common.latest import Entry
 from common.settings import Settings, load_settings
 from tests.support.http import served
 
@@ -32,12 +33,13 @@ class EchoResponse(Schema):
     path = fields.String()
 
 
-def edge_key(args: Mapping[str, Any]) -> str | None:
-    """``edge:{product}`` or ``edge:{product}:{v}``, unless ``n`` is given (then the
-    service answers). ``v=07`` names another key before validation than after."""
+def edge_key(args: Mapping[str, Any]) -> Entry | None:
+    """The underlying entry of ``product``, or with ``v`` the chain entry of expiry ``v``,
+    unless ``n`` is given (then the service answers). ``v=07`` names another entry
+    before validation than after."""
     if "n" in args:
         return None
-    return f"edge:{args['product']}" + (f":{args['v']}" if "v" in args else "")
+    return Entry(args["product"], str(args["v"]) if "v" in args else None)
 
 
 ROUTES = (

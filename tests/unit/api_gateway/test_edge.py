@@ -16,8 +16,10 @@ from api_gateway import create_app
 from api_gateway.edge import EDGE_READS
 from auth_service.keys import SigningKeys
 from auth_service.tokens import Role, TokenService
+from common.latest import Entry
 from common.names import access_revoked_key
 from common.settings import Settings
+from tests.support.latest import put_underlying
 from tests.unit.api_gateway.conftest import ROUTES
 
 CACHED = b'{"product": "NIFTY", "seq": 7, "note": "exact bytes, spacing kept"}'
@@ -34,7 +36,7 @@ def _reads(result: str) -> float:
 def test_a_hit_is_the_cached_bytes_with_the_gateways_headers(
     gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis
 ) -> None:
-    redis_client.set("edge:NIFTY", CACHED)
+    put_underlying(redis_client, "NIFTY", CACHED)
     hits = _reads("hit")
     resp = gateway.test_client().get(
         "/api/data/edge/NIFTY", headers={**_auth(signing_keys), "X-Trace-ID": "edge-1"}
@@ -58,7 +60,7 @@ def test_a_miss_or_no_key_is_forwarded(
     assert resp.status_code == 200
     assert resp.get_json()["path"] == "/data/edge/NIFTY"  # the service answered
     assert _reads("miss") == misses + 1
-    redis_client.set("edge:NIFTY", CACHED)
+    put_underlying(redis_client, "NIFTY", CACHED)
     resp = client.get("/api/data/edge/NIFTY?n=3", headers=_auth(signing_keys))
     assert resp.get_json()["path"] == "/data/edge/NIFTY?n=3"  # edge_key gave None
 
@@ -66,8 +68,8 @@ def test_a_miss_or_no_key_is_forwarded(
 def test_checks_come_first(
     gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis
 ) -> None:
-    redis_client.set("edge:NIFTY", CACHED)
-    redis_client.set("edge:nifty", CACHED)
+    put_underlying(redis_client, "NIFTY", CACHED)
+    put_underlying(redis_client, "nifty", CACHED)
     client = gateway.test_client()
     assert client.get("/api/data/edge/NIFTY").status_code == 401
     bad = client.get("/api/data/edge/nifty", headers=_auth(signing_keys))
@@ -89,7 +91,7 @@ def test_nothing_is_read_for_a_request_refused_by_a_check(
 ) -> None:
     http = dataclasses.replace(gateway_settings.http, rate_limit_user="1/minute")
     app = create_app(dataclasses.replace(gateway_settings, http=http), routes=ROUTES)
-    redis_client.set("edge:NIFTY", CACHED)
+    put_underlying(redis_client, "NIFTY", CACHED)
     client = app.test_client()
     assert client.get("/api/data/edge/NIFTY", headers=_auth(signing_keys)).data == CACHED
     before = _gets(redis_client)
@@ -109,7 +111,7 @@ def test_the_limit_headers_come_from_the_hit_itself(
 
     monkeypatch.setattr(RedisStorage, "get", no_read)
     monkeypatch.setattr(RedisStorage, "get_expiry", no_read)
-    redis_client.set("edge:NIFTY", CACHED)
+    put_underlying(redis_client, "NIFTY", CACHED)
     client = gateway.test_client()
     remaining = [
         client.get("/api/data/edge/NIFTY", headers=_auth(signing_keys)).headers[
@@ -123,7 +125,7 @@ def test_the_limit_headers_come_from_the_hit_itself(
 def test_an_error_reading_the_key_is_forwarded(
     gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis
 ) -> None:
-    redis_client.hset("edge:NIFTY", "not", "a string")  # GET answers WRONGTYPE
+    redis_client.hset(Entry("NIFTY").key, "not", "a string")  # GET answers WRONGTYPE
     errors = _reads("error")
     resp = gateway.test_client().get("/api/data/edge/NIFTY", headers=_auth(signing_keys))
     assert resp.status_code == 200
@@ -134,7 +136,7 @@ def test_an_error_reading_the_key_is_forwarded(
 def test_a_revoked_token_gets_no_cached_answer(
     gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis
 ) -> None:
-    redis_client.set("edge:NIFTY", CACHED)
+    put_underlying(redis_client, "NIFTY", CACHED)
     token = TokenService(signing_keys).issue_access("u9", Role.USER)
     jti = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["jti"]
     redis_client.set(access_revoked_key(jti), 1)

@@ -12,12 +12,12 @@ import redis
 from flask import Flask
 
 from common.api.data import ChainResponse, UnderlyingResponse
-from common.names import latest_chain_key, latest_underlying_key
+from common.latest import LatestReader
 from common.settings import Settings
 from storage_service import create_app
-from storage_service.latest_expiries import LatestExpiries
 from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
+from tests.support.latest import put_chain, put_underlying
 from tests.support.messages import TICK
 from tests.support.snapshots import EXPIRY_2, enriched
 from tests.unit.storage_service.read_api.conftest import AppFactory
@@ -45,7 +45,7 @@ def test_latest_chain_is_the_workers_bytes_exactly(
 ) -> None:
     newer = enriched(N_SNAPSHOTS + 5, minutes=40)  # newer than anything in the store
     payload = orjson.dumps(newer)
-    redis_client.set(latest_chain_key("NIFTY", EXPIRY), payload)
+    put_chain(redis_client, "NIFTY", EXPIRY, payload)
     hits = cache_requests("chain", "hit")
 
     resp = app.test_client().get(f"/data/chain/NIFTY?expiry={EXPIRY}")
@@ -72,7 +72,7 @@ def test_latest_chain_miss_falls_back_to_the_store_into_its_own_key(
     assert (first.headers["X-Cache"], again.headers["X-Cache"]) == ("miss", "hit")
     assert faulty.calls["latest_chain"] == 1
     assert ChainResponse().validate(first.get_json()) == {}
-    assert redis_client.exists(latest_chain_key("NIFTY", EXPIRY)) == 0  # the workers' key
+    assert LatestReader(redis_client).chain("NIFTY", EXPIRY) is None  # the workers' entry
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_expiry_omitted_means_the_nearest_on_or_after_today(
     make_app: AppFactory, redis_client: redis.Redis, today: dt.date, expiry: str
 ) -> None:
     for listed in (PAST_EXPIRY, EXPIRY, EXPIRY_2):
-        redis_client.set(latest_chain_key("NIFTY", listed), b'{"expiry":"%s"}' % listed.encode())
+        put_chain(redis_client, "NIFTY", listed, b'{"expiry":"%s"}' % listed.encode())
     now = dt.datetime.combine(today, dt.time(23, 59), tzinfo=dt.UTC)
     resp = make_app(clock=lambda: now).test_client().get("/data/chain/NIFTY")
     assert resp.status_code == 200
@@ -135,7 +135,7 @@ def test_underlying_comes_from_latest_only(
     app: Flask, redis_client: redis.Redis, faulty: FaultyStore
 ) -> None:
     payload = orjson.dumps(_underlying())
-    redis_client.set(latest_underlying_key("NIFTY"), payload)
+    put_underlying(redis_client, "NIFTY", payload)
     client = app.test_client()
 
     found = client.get("/data/underlying/NIFTY")
@@ -178,28 +178,3 @@ def test_an_empty_listing_is_not_kept_fresh(
         assert client.get("/products").headers["X-Cache"] == "hit"  # a real listing is kept
     finally:
         context(app).close()
-
-
-def test_latest_expiries_come_from_one_scan_per_ttl(redis_client: redis.Redis) -> None:
-    now = [100.0]
-    expiries = LatestExpiries(redis_client, ttl_s=5.0, clock=lambda: now[0])
-    for product, expiry in (("NIFTY", EXPIRY), ("NIFTY", PAST_EXPIRY), ("M&M", EXPIRY)):
-        redis_client.set(latest_chain_key(product, expiry), b"{}")
-    redis_client.set(latest_chain_key("NIFTY", "not-a-date"), b"{}")
-    redis_client.config_resetstat()
-
-    assert expiries.of("NIFTY") == [PAST_EXPIRY, EXPIRY]
-    assert expiries.of("M&M") == [EXPIRY]
-    assert expiries.of("SENSEX") == []
-    redis_client.set(latest_chain_key("SENSEX", EXPIRY), b"{}")
-    now[0] += 4.9
-    assert expiries.of("SENSEX") == []  # the scan of 4.9 s ago still answers
-    assert _scans(redis_client) == 1
-    now[0] += 0.1
-    assert expiries.of("SENSEX") == [EXPIRY]
-    assert _scans(redis_client) == 2
-
-
-def _scans(client: redis.Redis) -> int:
-    stats: dict[str, Any] = client.info("commandstats")
-    return int(stats.get("cmdstat_scan", {}).get("calls", 0))
