@@ -1,5 +1,6 @@
 """Where the analytics read their data: the store for history and closed candles,
-Redis for the newest chains, the cached surface and the candles still forming.
+Redis for the newest chains (``latest:*``, through :mod:`common.latest`), the cached
+surface and the candles still forming.
 
 The store is opened on first use, not at start-up, so the service starts (and
 answers 503 for the store's routes) while the store is down.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import orjson
@@ -28,13 +29,8 @@ from analytics_service.calc.candles import (
 from analytics_service.calc.expiries import is_expiry
 from analytics_service.calc.resample import Interval, ceil_to, floor_to
 from analytics_service.calc.times import from_ms, to_ms
-from common.names import (
-    CLOSED_CANDLES_KEY,
-    candle_key,
-    iv_surface_key,
-    latest_chain_key,
-    latest_underlying_key,
-)
+from common import latest
+from common.names import CLOSED_CANDLES_KEY, candle_key, iv_surface_key
 from store import Store
 from store.lazy import LazyStore
 
@@ -44,10 +40,6 @@ OPEN_RETRY_S = 2.0
 """After the store failed to open, requests answer 503 at once for this long."""
 PRODUCTS_TTL_S = 5.0
 """How long the store's product listing is reused: listing scans the whole chain index."""
-EXPIRIES_TTL_S = 5.0
-"""How long a product's expiry list is reused: listing the ones in Redis scans its keyspace."""
-EXPIRIES_CACHED_MAX = 1024
-"""Products whose expiry lists are kept at most (unknown products are asked for too)."""
 
 
 class Sources:
@@ -60,18 +52,15 @@ class Sources:
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         products_ttl_s: float = PRODUCTS_TTL_S,
-        expiries_ttl_s: float = EXPIRIES_TTL_S,
     ) -> None:
         self.redis = redis_client
+        self.latest = latest.LatestReader(redis_client)
         self.clock = clock
         """The current instant (replaceable in tests)."""
         self._store = LazyStore(open_store, retry_s=OPEN_RETRY_S)
         self.products_ttl_s = products_ttl_s
         """How long the store's product listing is reused (0: never)."""
         self._products: tuple[float, dict[str, list[str]]] | None = None
-        self.expiries_ttl_s = expiries_ttl_s
-        """How long a product's expiry list (store and Redis) is reused (0: never)."""
-        self._expiries: dict[str, tuple[float, list[str]]] = {}
 
     # -- the store -----------------------------------------------------------------------
 
@@ -100,50 +89,31 @@ class Sources:
         self._products = (time.monotonic(), listing)
         return listing
 
-    def _cached_expiries(self, product: str) -> list[str]:
-        pattern = latest_chain_key(product, "*")
-        prefix = len(pattern) - 1
-        keys = cast(Iterator[bytes], self.redis.scan_iter(match=pattern, count=1000))
-        return [e for e in (key.decode()[prefix:] for key in keys) if is_expiry(e)]
-
     def expiries(self, product: str) -> list[str]:
-        """Every expiry of ``product`` stored or cached in Redis, ascending.
-
-        Reused for ``expiries_ttl_s``: at most one keyspace scan per product in that time
-        per process (a new expiry shows up that much later; :meth:`has_expiry` sees it at once).
-        """
-        now = time.monotonic()
-        cached = self._expiries.get(product)
-        if cached is not None and now - cached[0] < self.expiries_ttl_s:
-            return cached[1]
+        """Every expiry of ``product`` stored, or live in ``latest:*`` (the workers' index:
+        a new expiry shows at once), ascending."""
         stored = self._stored_products().get(product, [])
-        listing = sorted(set(stored).union(self._cached_expiries(product)))
-        if self.expiries_ttl_s > 0:
-            if len(self._expiries) >= EXPIRIES_CACHED_MAX:
-                self._forget_old_expiries(now)
-            self._expiries[product] = (now, listing)
-        return listing
-
-    def _forget_old_expiries(self, now: float) -> None:
-        """Drop outdated lists; all of them if every one is recent (a flood of names)."""
-        fresh = {p: e for p, e in self._expiries.items() if now - e[0] < self.expiries_ttl_s}
-        self._expiries = fresh if len(fresh) < EXPIRIES_CACHED_MAX else {}
+        live = [e for e in self.latest.expiries(product) if is_expiry(e)]
+        return sorted(set(stored).union(live))
 
     def has_expiry(self, product: str, expiry: str) -> bool:
         if expiry in self._stored_products().get(product, []):
             return True
-        return bool(self.redis.exists(latest_chain_key(product, expiry)))
+        return self.latest.exists(latest.chain(product, expiry))
 
     def has_underlying(self, product: str) -> bool:
         """Whether Redis holds a tick or an open candle of ``product`` (no chain needed)."""
-        keys = (latest_underlying_key(product), candle_key("1min", product))
-        return bool(self.redis.exists(*keys))
+        pipe = self.redis.pipeline(transaction=False)
+        tick = latest.queue_exists(pipe, [latest.underlying(product)])
+        pipe.exists(candle_key("1min", product))
+        replies = pipe.execute()
+        return bool(tick.result(replies) or replies[-1])
 
     # -- chains --------------------------------------------------------------------------
 
     def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
         """The newest enriched chain: Redis's ``latest:chain`` entry, else the store's newest."""
-        payload = cast(bytes | None, self.redis.get(latest_chain_key(product, expiry)))
+        payload = self.latest.chain(product, expiry)
         if payload is not None:
             try:
                 chain = orjson.loads(payload)

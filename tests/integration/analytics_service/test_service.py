@@ -16,10 +16,11 @@ import pytest
 from analytics_service.calc.times import to_ms
 from common.api.analytics import CandlesSchema, OiChangeSchema, SeriesSchema, SmileSchema
 from common.embedded_redis import EmbeddedRedis
-from common.names import CLOSED_CANDLES_KEY, candle_key, latest_chain_key
+from common.names import CLOSED_CANDLES_KEY, candle_key
 from common.redis_client import make_redis
 from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
+from tests.support.latest import put_chain
 from tests.support.processes import ProcessSet, free_port
 from tests.unit.analytics_service.support import at, candle, enriched, wire
 
@@ -57,7 +58,7 @@ def _fill(store: SqliteStore, redis_url: str) -> dict[str, dict[str, Any]]:
     client.flushall()
     newest = enriched(at(31), 5, spot=24_030.0)
     docs["newest"] = newest
-    client.set(latest_chain_key("NIFTY", EXPIRY), orjson.dumps(newest))
+    put_chain(client, "NIFTY", EXPIRY, orjson.dumps(newest))
     client.hset(CLOSED_CANDLES_KEY, f"NIFTY|1min|{to_ms(at(2))}", "11|12.5|10.75|12|30")
     start = to_ms(at(3))
     client.hset(candle_key("1min", "NIFTY"), mapping={

@@ -38,7 +38,6 @@ def app(redis_url: str, store_path: Path) -> Iterator[Flask]:
     sources: Sources = flask_app.extensions["analytics"]
     sources.clock = lambda: NOW
     sources.products_ttl_s = 0.0  # tests write between requests
-    sources.expiries_ttl_s = 0.0
     yield flask_app
     sources.close()
 

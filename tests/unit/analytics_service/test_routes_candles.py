@@ -12,8 +12,9 @@ from flask.testing import FlaskClient
 from analytics_service.calc.times import to_ms
 from analytics_service.sources import Sources
 from common.api.analytics import CandlesSchema
-from common.names import CLOSED_CANDLES_KEY, candle_key, latest_underlying_key
+from common.names import CLOSED_CANDLES_KEY, candle_key
 from store.sqlite import SqliteStore
+from tests.support.latest import put_underlying
 from tests.unit.analytics_service.support import T0, at, candle, get_error, get_ok, handmade
 
 pytestmark = pytest.mark.redis
@@ -111,7 +112,7 @@ def test_candles_defaults_product_and_validation(
     body = get_ok(client, "/analytics/NIFTY/candles", CandlesSchema)  # 04:00–05:00 by the clock
     assert [c["close"] for c in body["candles"]] == [1.0]
     assert get_error(client, "/analytics/RELIANCE/candles", 404)["code"] == "not_found"
-    redis_client.set(latest_underlying_key("RELIANCE"), b"{}")  # ticks but no chains: known
+    put_underlying(redis_client, "RELIANCE", b"{}")  # ticks but no chains: known
     assert get_ok(client, "/analytics/RELIANCE/candles", CandlesSchema)["candles"] == []
     for query, field in (("interval=1d", "interval"), ("start=2026-11-19T00:00Z", "interval"),
                          ("end=2026-11-21T04:00:00.000001Z&start=2026-11-21T04:00:00.000001Z",

@@ -10,9 +10,10 @@ import redis
 from flask.testing import FlaskClient
 
 from common.api.analytics import OiChangeSchema, SeriesSchema, SmileSchema
-from common.names import latest_chain_key
+from common.latest import Entry
 from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
+from tests.support.latest import put_chain
 from tests.unit.analytics_service.support import (
     EXPIRY_2,
     at,
@@ -177,11 +178,11 @@ def test_smile_from_redis_then_the_store(
     stored = enriched(at(0), 1)
     store.insert_chains([stored])
     cached = enriched(at(5), 2, spot=24_020.0)
-    redis_client.set(latest_chain_key("NIFTY", EXPIRY), orjson.dumps(cached))
+    put_chain(redis_client, "NIFTY", EXPIRY, orjson.dumps(cached))
     url = f"/analytics/NIFTY/smile?expiry={EXPIRY}"
     body = get_ok(client, url, SmileSchema)
     assert (body["timestamp"], body["spot"]) == (wire(at(5)), 24_020.0)
-    redis_client.delete(latest_chain_key("NIFTY", EXPIRY))
+    redis_client.delete(Entry("NIFTY", EXPIRY).key)  # gone from latest:*
     body = get_ok(client, url, SmileSchema)
     assert (body["product"], body["expiry"]) == ("NIFTY", EXPIRY)
     assert (body["timestamp"], body["spot"]) == (wire(at(0)), 24_010.0)
@@ -201,7 +202,7 @@ def test_smile_from_redis_then_the_store(
 
 def test_smile_of_an_expiry_only_in_redis(client: FlaskClient, redis_client: redis.Redis) -> None:
     chain = enriched(at(0), 4, expiry=EXPIRY_2)
-    redis_client.set(latest_chain_key("NIFTY", EXPIRY_2), orjson.dumps(chain))
+    put_chain(redis_client, "NIFTY", EXPIRY_2, orjson.dumps(chain))
     body = get_ok(client, f"/analytics/NIFTY/smile?expiry={EXPIRY_2}", SmileSchema)
     assert body["timestamp"] == wire(at(0))
     assert len(body["points"]) == 21

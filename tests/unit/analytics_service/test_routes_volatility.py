@@ -12,9 +12,10 @@ import redis
 from flask.testing import FlaskClient
 
 from common.api.analytics import IvRankSchema, RealizedSchema, SurfaceSchema, TermStructureSchema
-from common.names import iv_surface_key, latest_chain_key
+from common.names import iv_surface_key
 from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
+from tests.support.latest import put_chain
 from tests.unit.analytics_service.support import (
     EXPIRED,
     EXPIRY_2,
@@ -99,7 +100,7 @@ def test_term_structure(
     assert chains["near"]["atm_iv"] == pytest.approx(0.1500417, abs=1e-7)
     # a newer chain in Redis wins over the store's
     newer = enriched(at(30), 9, spot=24_030.0)
-    redis_client.set(latest_chain_key("NIFTY", EXPIRY), orjson.dumps(newer))
+    put_chain(redis_client, "NIFTY", EXPIRY, orjson.dumps(newer))
     body = get_ok(client, "/analytics/NIFTY/term-structure", TermStructureSchema)
     assert body["timestamp"] == wire(at(30))
     assert body["points"][0]["days"] == pytest.approx(5.25 - 30 / 1440, abs=1e-12)
@@ -207,7 +208,7 @@ def test_iv_rank_without_samples_has_min_and_max_of_the_current_value(
     client: FlaskClient, redis_client: redis.Redis
 ) -> None:
     # the newest chain only in Redis: nothing stored to sample, a current value all the same
-    redis_client.set(latest_chain_key("NIFTY", EXPIRY), orjson.dumps(handmade(at(55), 1, 0.18)))
+    put_chain(redis_client, "NIFTY", EXPIRY, orjson.dumps(handmade(at(55), 1, 0.18)))
     body = get_ok(client, "/analytics/NIFTY/iv-rank?lookback_days=1", IvRankSchema)
     assert body == {
         "product": "NIFTY", "lookback_days": 1, "samples_per_day": 24, "expiry": EXPIRY,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -12,12 +11,11 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from analytics_service import sources as sources_module
-from analytics_service.sources import EXPIRIES_TTL_S, OPEN_RETRY_S, Sources
-from common.names import latest_chain_key
+from analytics_service.sources import OPEN_RETRY_S, Sources
 from store import Store, StoreUnavailable
 from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
+from tests.support.latest import put_chain
 from tests.unit.analytics_service.support import at, handmade
 
 pytestmark = pytest.mark.redis
@@ -59,50 +57,26 @@ def test_store_open_is_retried_after_a_pause(
 def test_redis_expiries_must_be_dates(redis_client: redis.Redis, tmp_path: Path) -> None:
     src = Sources(redis_client, lambda: SqliteStore(tmp_path / "s.db"))
     for expiry in ("2026-11-26", "junk", "2026-13-01"):
-        redis_client.set(latest_chain_key("NIFTY", expiry), b"{}")
-    redis_client.set(latest_chain_key("NIFTYX", "2026-12-31"), b"{}")
+        put_chain(redis_client, "NIFTY", expiry, b"{}")
+    put_chain(redis_client, "NIFTYX", "2026-12-31", b"{}")
     assert src.expiries("NIFTY") == ["2026-11-26"]
     src.close()
 
 
-def test_expiries_scan_redis_once_per_product_in_the_window(
-    app: Flask, client: FlaskClient, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+def test_expiries_come_from_the_workers_index_never_a_scan(
+    app: Flask, client: FlaskClient, redis_client: redis.Redis
 ) -> None:
-    src: Sources = app.extensions["analytics"]
-    src.expiries_ttl_s = EXPIRIES_TTL_S  # the conftest turns reuse off; the default here
-    clock = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    patterns: list[str] = []
-    scan_iter = src.redis.scan_iter
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        patterns.append(kwargs["match"])
-        return scan_iter(*args, **kwargs)
-
-    monkeypatch.setattr(src.redis, "scan_iter", counted)  # this client instance only
     for product in ("NIFTY", "BANKNIFTY"):
-        chain = handmade(at(0), 1, 0.2)
-        redis_client.set(latest_chain_key(product, EXPIRY), orjson.dumps(chain))
-    for _ in range(2):
-        assert client.get("/analytics/NIFTY/term-structure").status_code == 200
-    assert patterns == [latest_chain_key("NIFTY", "*")]  # two requests, one scan
-    assert client.get("/analytics/BANKNIFTY/term-structure").status_code == 200
-    assert len(patterns) == 2  # per product
-    clock[0] += EXPIRIES_TTL_S - 0.1
-    assert client.get("/analytics/NIFTY/term-structure").status_code == 200
-    assert len(patterns) == 2
-    clock[0] += 0.1  # the window has passed: listed again
-    assert client.get("/analytics/NIFTY/term-structure").status_code == 200
-    assert patterns[2:] == [latest_chain_key("NIFTY", "*")]
+        put_chain(redis_client, product, EXPIRY, orjson.dumps(handmade(at(0), 1, 0.2)))
+    redis_client.config_resetstat()
+    for product in ("NIFTY", "NIFTY", "BANKNIFTY"):
+        body = client.get(f"/analytics/{product}/term-structure").get_json()
+        assert [p["expiry"] for p in body["points"]] == [EXPIRY]
+    put_chain(redis_client, "NIFTY", "2026-12-31", orjson.dumps(handmade(at(0), 1, 0.2)))
+    assert src_expiries(app, "NIFTY") == [EXPIRY, "2026-12-31"]  # a new expiry: at once
+    assert "cmdstat_scan" not in redis_client.info("commandstats")
 
 
-def test_expiry_lists_kept_are_bounded(
-    redis_client: redis.Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sources_module, "EXPIRIES_CACHED_MAX", 3)
-    src = Sources(redis_client, lambda: SqliteStore(tmp_path / "s.db"))
-    for name in ("AAA", "BBB", "CCC", "DDD", "EEE"):  # unknown names are kept too (as [])
-        assert src.expiries(name) == []
-        assert len(src._expiries) <= 3
-    assert "EEE" in src._expiries
-    src.close()
+def src_expiries(app: Flask, product: str) -> list[str]:
+    src: Sources = app.extensions["analytics"]
+    return src.expiries(product)
