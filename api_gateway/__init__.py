@@ -3,7 +3,6 @@ routing, trace ids, load shedding, OpenAPI, and the dashboard at ``/``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 
 import orjson
@@ -51,10 +50,6 @@ out: an admin tool being down must not take the gateway out of its load balancer
 route answers 502 meanwhile)."""
 
 
-def _threads() -> int:
-    return int(os.environ.get("GUNICORN_THREADS", "8"))
-
-
 def _alive(upstreams: Upstreams, name: Upstream) -> Callable[[], None]:
     def check() -> None:
         answer = upstreams.call(name, "GET", "/healthz", headers={})
@@ -82,7 +77,7 @@ def create_app(
             Upstream.LOGGING: http.logging_url,
         },
         timeout_s=http.upstream_timeout_s,
-        pool_size=max(4, _threads()),
+        pool_size=max(4, settings.web.thread_count),  # a connection per gunicorn thread
     )
 
     def fetch_jwks() -> dict[str, object]:

@@ -1,15 +1,14 @@
 """Operator commands: ``python -m auth_service create-user NAME [--role user|admin]``.
 
-The password comes from ``OPTIONSFLOW_PASSWORD`` or, when that is unset, the first
-line of standard input (a prompt on a terminal), never from the command line where
-``ps`` and shell history would show it.
+The password comes from ``OPTIONSFLOW_PASSWORD`` (read with the other settings) or, when
+that is unset, the first line of standard input (a prompt on a terminal), never from the
+command line where ``ps`` and shell history would show it.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -20,11 +19,9 @@ from marshmallow import ValidationError
 from auth_service import accounts
 from auth_service.tokens import Role
 from common.api.auth import RegisterBody, UserPublic
-from common.settings import SettingsError, load_settings
+from common.settings import Settings, SettingsError, load_settings
 from common.web.errors import flatten_messages
 from store import DuplicateUser, StoreError, open_store
-
-PASSWORD_ENV = "OPTIONSFLOW_PASSWORD"
 
 EXIT_OK, EXIT_TAKEN, EXIT_USAGE = 0, 1, 2
 
@@ -38,11 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_password(stdin: TextIO) -> str:
-    # Reading the environment here, not in settings: a one-off secret for one command.
-    password = os.environ.get(PASSWORD_ENV)
-    if password is not None:
-        return password
+def read_password(settings: Settings, stdin: TextIO) -> str:
+    if settings.create_user_password is not None:
+        return settings.create_user_password
     if stdin.isatty():
         return getpass.getpass("password: ")
     return stdin.readline().rstrip("\r\n")
@@ -50,15 +45,21 @@ def read_password(stdin: TextIO) -> str:
 
 def create_user(username: str, role: Role, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     try:
-        body = RegisterBody().load({"username": username, "password": read_password(stdin)})
+        settings = load_settings()
+    except SettingsError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    try:
+        body = RegisterBody().load(
+            {"username": username, "password": read_password(settings, stdin)}
+        )
     except ValidationError as exc:
         for field, messages in sorted(flatten_messages(exc.messages).items()):
             err.write(f"{field}: {' '.join(messages)}\n")
         return EXIT_USAGE
     try:
-        settings = load_settings()
         store = open_store(settings.store_url)
-    except (SettingsError, ValueError, StoreError) as exc:
+    except (ValueError, StoreError) as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
     try:

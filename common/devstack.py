@@ -17,9 +17,9 @@ from honcho.manager import Manager
 
 from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from common.jsonlog import configure_logging
-from common.metricfiles import clear_stale
+from common.metricfiles import MULTIPROC_ENV, clear_stale
 from common.names import ENRICH_QUEUE
-from common.settings import Settings, SettingsError, load_settings
+from common.settings import DEFAULT_WEB_THREADS, Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,10 @@ SERVICES = (
     "auth_service", "storage_service", "analytics_service", "logging_service", "api_gateway",
 )  # fmt: skip
 """The HTTP services, each served by gunicorn on its port from the settings."""
+
+GATEWAY_THREADS = 32
+"""The gateway's gunicorn threads per process unless ``GUNICORN_THREADS`` says otherwise: its
+requests mostly wait on Redis and the services (docs/PERFORMANCE.md)."""
 
 
 def service_port(settings: Settings, package: str) -> int:
@@ -52,17 +56,20 @@ def gateway_processes() -> int:
 
 
 def service_env(settings: Settings, package: str) -> dict[str, str]:
-    """What differs per service: its name, trusted proxies, processes and threads, metrics dir."""
+    """What differs per service: its name, trusted proxies, processes and threads, metrics dir.
+
+    ``WEB_CONCURRENCY`` and ``GUNICORN_THREADS``, when set, apply to every service."""
     gateway = package == "api_gateway"
-    workers = str(gateway_processes()) if gateway else "1" if package == "logging_service" else "2"
+    workers = gateway_processes() if gateway else 1 if package == "logging_service" else 2
+    threads = GATEWAY_THREADS if gateway else DEFAULT_WEB_THREADS
     metrics_dir = settings.var_dir.resolve() / "prometheus" / package
     clear_stale(metrics_dir)
     return {
         "SERVICE_NAME": package,
         "PROXY_HOPS": str(settings.http.proxy_hops) if gateway else "1",  # behind the gateway
-        "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "32" if gateway else "8"),
-        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", workers),
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "GUNICORN_THREADS": str(settings.web.threads or threads),
+        "WEB_CONCURRENCY": str(settings.web.workers or workers),
+        MULTIPROC_ENV: str(metrics_dir),
     }
 
 
@@ -102,15 +109,8 @@ def run(settings: Settings) -> int:
         log.info("embedded redis started", extra={"redis_url": url})
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     http = settings.http
-    env = {
-        "AUTH_SERVICE_URL": f"http://127.0.0.1:{http.auth_port}",
-        "STORAGE_SERVICE_URL": f"http://127.0.0.1:{http.storage_port}",
-        "ANALYTICS_SERVICE_URL": f"http://127.0.0.1:{http.analytics_port}",
-        "LOGGING_SERVICE_URL": f"http://127.0.0.1:{http.logging_port}",
-        **os.environ,
-        "REDIS_URL": url,
-        "PYTHONUNBUFFERED": "1",
-    }
+    # Each child reads its settings from this environment: the service URLs follow the ports.
+    env = {**os.environ, "REDIS_URL": url, "PYTHONUNBUFFERED": "1"}
     manager = Manager()
     packages = {p.replace("_service", ""): p for p in SERVICES}
     for name, command in processes(settings).items():

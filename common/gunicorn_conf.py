@@ -2,23 +2,25 @@
 
 Used as ``gunicorn -c python:common.gunicorn_conf --bind HOST:PORT <service>.wsgi:app``.
 Threaded workers (``gthread``) keep client connections alive, which the
-gateway's pooled upstream calls rely on. Tunables come from the environment:
-``WEB_CONCURRENCY`` (processes, default 2), ``GUNICORN_THREADS`` (default 8),
-``GUNICORN_TIMEOUT`` (seconds, default 30). With ``PROMETHEUS_MULTIPROC_DIR``
-set, the files of an earlier run are deleted at start and a dead worker's are
-released.
+gateway's pooled upstream calls rely on. Tunables come from the settings
+(``common.settings.WebSettings``): ``WEB_CONCURRENCY`` (processes, default 2),
+``GUNICORN_THREADS`` (default 8), ``GUNICORN_TIMEOUT`` (seconds, default 30),
+``SERVICE_NAME``, ``LOG_LEVEL``. With ``PROMETHEUS_MULTIPROC_DIR`` set, the files
+of an earlier run are deleted at start and a dead worker's are released. An invalid
+setting stops gunicorn before it starts a worker, naming the variable.
 """
 
 from __future__ import annotations
 
 import gc
-import os
-from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import Logger
 
 from common.metricfiles import clear_stale
+from common.settings import load_settings
+
+_settings = load_settings()  # gunicorn reads this module once, in its master process
 
 
 class QuietAccessLogger(Logger):  # type: ignore[misc]  # gunicorn is untyped
@@ -32,17 +34,17 @@ class QuietAccessLogger(Logger):  # type: ignore[misc]  # gunicorn is untyped
 
 logger_class = QuietAccessLogger
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = _settings.web.worker_count
+threads = _settings.web.thread_count
+timeout = _settings.web.timeout_s
 graceful_timeout = 10
 keepalive = 75  # longer than the gateway's pool idle time, so the server never closes first
 max_requests = 0
 control_socket_disable = True  # gunicorn 27's control socket lives under $HOME; nothing uses it
 accesslog = None  # every service logs its requests as JSON lines itself
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
-proc_name = os.environ.get("SERVICE_NAME", "optionsflow")
+loglevel = _settings.log_level.lower()
+proc_name = _settings.web.service_name
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -69,16 +71,17 @@ logconfig_dict: dict[str, Any] = {
 
 
 def on_starting(server: Any) -> None:
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        clear_stale(Path(directory))
+    directory = _settings.observability.prometheus_multiproc_dir
+    if directory is not None:
+        clear_stale(directory)
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    directory = _settings.observability.prometheus_multiproc_dir
+    if directory is not None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(worker.pid, str(directory))  # type: ignore[no-untyped-call]
 
 
 def post_worker_init(worker: Any) -> None:

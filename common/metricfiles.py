@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""The variable prometheus_client reads, when it is imported, to keep series in files of that
+directory; settings read it as ``observability.prometheus_multiproc_dir``."""
+
 
 def clear_stale(directory: Path) -> None:
     """Create ``directory`` if needed and delete the metric files of an earlier run in it.

@@ -8,19 +8,27 @@ name, so a bad configuration is a one-line message, not a traceback.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from environs import Env, EnvError
 from limits import parse_many
-from marshmallow.validate import OneOf, Range
+from marshmallow.validate import Length, OneOf, Range
 
 from common.conventions import (
     DEFAULT_DIVIDEND_YIELD,
     DEFAULT_EXPIRY_TIME_UTC,
     DEFAULT_RISK_FREE_RATE,
 )
+from common.metricfiles import MULTIPROC_ENV
+
+DEFAULT_WEB_WORKERS = 2
+"""gunicorn processes per service when ``WEB_CONCURRENCY`` is unset."""
+DEFAULT_WEB_THREADS = 8
+"""Threads per gunicorn process when ``GUNICORN_THREADS`` is unset."""
+PASSWORD_ENV = "OPTIONSFLOW_PASSWORD"
+"""The password of ``python -m auth_service create-user`` (else read from standard input)."""
 
 
 class SettingsError(ValueError):
@@ -88,6 +96,33 @@ class ObservabilitySettings:
     sentry_traces_sample_rate: float
     flower_port: int
     """Flower (Celery monitoring) under ``make up``, on 127.0.0.1."""
+    prometheus_multiproc_dir: Path | None
+    """prometheus_client's multiprocess directory (``PROMETHEUS_MULTIPROC_DIR``): every
+    process writes its series there and ``/metrics`` merges them; ``None``: in memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """gunicorn, which serves every HTTP service (``common/gunicorn_conf.py``)."""
+
+    workers: int | None
+    """Processes (``WEB_CONCURRENCY``); ``None``: unset, :data:`DEFAULT_WEB_WORKERS` (``make
+    up`` chooses per service: the gateway one per core and one more)."""
+    threads: int | None
+    """Threads per process (``GUNICORN_THREADS``); ``None``: unset, :data:`DEFAULT_WEB_THREADS`
+    (``make up`` gives the gateway 32)."""
+    timeout_s: int
+    """Seconds a worker may stay silent before gunicorn replaces it (``GUNICORN_TIMEOUT``)."""
+    service_name: str
+    """gunicorn's process name (``SERVICE_NAME``; ``make up`` sets each service's package)."""
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or DEFAULT_WEB_WORKERS
+
+    @property
+    def thread_count(self) -> int:
+        return self.threads or DEFAULT_WEB_THREADS
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +220,10 @@ class Settings:
     http: HttpSettings
     socket: SocketSettings
     observability: ObservabilitySettings
+    web: WebSettings
+    create_user_password: str | None = field(repr=False)
+    """``OPTIONSFLOW_PASSWORD``: the password ``python -m auth_service create-user`` sets
+    (``None``: it reads standard input); never printed."""
 
     @property
     def is_production(self) -> bool:
@@ -220,6 +259,9 @@ def _http(env: Env) -> HttpSettings:
     def port(name: str, default: int) -> int:
         return env.int(name, default, validate=Range(1, 65_535))
 
+    def url(name: str, port: int) -> str:
+        return env.str(name, f"http://127.0.0.1:{port}").rstrip("/")
+
     def limit(name: str, default: str) -> str:
         value = env.str(name, default)
         try:
@@ -228,17 +270,20 @@ def _http(env: Env) -> HttpSettings:
             raise SettingsError(f"{name}: not a rate limit ({value!r}): {exc}") from exc
         return value
 
+    # A service's URL defaults to its port on this machine, so moving a port moves both.
+    auth, storage = port("AUTH_SERVICE_PORT", 8001), port("STORAGE_SERVICE_PORT", 8003)
+    analytics, logging = port("ANALYTICS_SERVICE_PORT", 8004), port("LOGGING_SERVICE_PORT", 8005)
     return HttpSettings(
         gateway_port=port("API_GATEWAY_PORT", 8000),
-        auth_port=port("AUTH_SERVICE_PORT", 8001),
+        auth_port=auth,
         socket_port=port("SOCKET_GATEWAY_PORT", 8002),
-        storage_port=port("STORAGE_SERVICE_PORT", 8003),
-        analytics_port=port("ANALYTICS_SERVICE_PORT", 8004),
-        logging_port=port("LOGGING_SERVICE_PORT", 8005),
-        auth_url=env.str("AUTH_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/"),
-        storage_url=env.str("STORAGE_SERVICE_URL", "http://127.0.0.1:8003").rstrip("/"),
-        analytics_url=env.str("ANALYTICS_SERVICE_URL", "http://127.0.0.1:8004").rstrip("/"),
-        logging_url=env.str("LOGGING_SERVICE_URL", "http://127.0.0.1:8005").rstrip("/"),
+        storage_port=storage,
+        analytics_port=analytics,
+        logging_port=logging,
+        auth_url=url("AUTH_SERVICE_URL", auth),
+        storage_url=url("STORAGE_SERVICE_URL", storage),
+        analytics_url=url("ANALYTICS_SERVICE_URL", analytics),
+        logging_url=url("LOGGING_SERVICE_URL", logging),
         upstream_timeout_s=env.float("UPSTREAM_TIMEOUT_S", 5.0, validate=Range(0.05, 120.0)),
         proxy_hops=env.int("PROXY_HOPS", 0, validate=Range(0, 10)),
         rate_limit_user=limit("RATE_LIMIT_USER", "50/second"),
@@ -289,6 +334,25 @@ def _observability(env: Env, var_dir: Path) -> ObservabilitySettings:
             "SENTRY_TRACES_SAMPLE_RATE", 0.0, validate=Range(0.0, 1.0)
         ),
         flower_port=env.int("FLOWER_PORT", 5555, validate=Range(1, 65_535)),
+        prometheus_multiproc_dir=_optional_path(env, MULTIPROC_ENV),
+    )
+
+
+def _optional_path(env: Env, name: str) -> Path | None:
+    """``None`` when ``name`` is unset or empty (prometheus_client treats both as unset)."""
+    value = env.str(name, "") or ""
+    return Path(value) if value else None
+
+
+def _web(env: Env) -> WebSettings:
+    def unset_or(name: str, upper: int) -> int | None:
+        return env.int(name, None, validate=Range(1, upper))
+
+    return WebSettings(
+        workers=unset_or("WEB_CONCURRENCY", 256),
+        threads=unset_or("GUNICORN_THREADS", 1024),
+        timeout_s=env.int("GUNICORN_TIMEOUT", 30, validate=Range(0, 86_400)),
+        service_name=env.str("SERVICE_NAME", "optionsflow", validate=Length(min=1)),
     )
 
 
@@ -324,6 +388,8 @@ def load_settings() -> Settings:
             http=_http(env),
             socket=_socket(env),
             observability=_observability(env, var_dir),
+            web=_web(env),
+            create_user_password=env.str(PASSWORD_ENV, None),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):

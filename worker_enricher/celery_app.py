@@ -8,13 +8,13 @@ from wsgiref.simple_server import WSGIServer
 from celery import signals
 
 from common.settings import load_settings
-from worker_enricher.celery_config import make_celery
+from worker_enricher.celery_config import ENRICH_TASK_PREFIX, make_celery
 from worker_enricher.metrics_dir import prepare_metrics_dir
 
 settings = load_settings()
 # prometheus_client picks in-memory or file-backed (multiprocess) values when it is
 # imported: the directory must be in the environment before anything imports it.
-prepare_metrics_dir(settings.pipeline.worker_metrics_port)
+metrics_path = prepare_metrics_dir(settings)
 
 from common.observability import setup_service  # noqa: E402
 from worker_enricher.metrics import init_task_series, install_task_metrics  # noqa: E402
@@ -39,15 +39,15 @@ def _json_logging(**_: object) -> None:
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
 def _serve_metrics(**_: object) -> None:
     """In the main process, once the tasks are imported and before the pool starts."""
-    init_task_series(name for name in app.tasks if name.startswith("worker_enricher.tasks."))
-    server = serve_metrics(settings)
+    init_task_series(name for name in app.tasks if name.startswith(ENRICH_TASK_PREFIX))
+    server = serve_metrics(settings, metrics_path)
     if server is not None:
         _metrics_server.append(server)
 
 
 @signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
 def _pool_process_exits(pid: int, **_: object) -> None:
-    process_exited(pid)
+    process_exited(pid, metrics_path)
 
 
 @signals.worker_shutdown.connect  # type: ignore[untyped-decorator]

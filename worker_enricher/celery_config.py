@@ -10,12 +10,17 @@ from common.names import ENRICH_QUEUE, Channel
 from common.redis_client import redis_db_url
 from common.settings import Settings, SettingsError
 
+ENRICH_TASK_PREFIX = "optionsflow.enrich."
+"""Every task of the pipeline is named ``optionsflow.enrich.<function>`` on its decorator, never
+after its module, so moving code renames nothing on the wire; the prefix routes it to the
+``enrich`` queue, and the part after the last dot is its metrics label."""
+
 TASKS: dict[Channel, str] = {
-    Channel.MARKET_UNDERLYING: "worker_enricher.tasks.underlying.enrich_underlying",
-    Channel.MARKET_OPTION_QUOTE: "worker_enricher.tasks.quotes.update_iv_surface",
-    Channel.MARKET_OPTION_CHAIN: "worker_enricher.tasks.chains.enrich_chains",
+    Channel.MARKET_UNDERLYING: "optionsflow.enrich.enrich_underlying",
+    Channel.MARKET_OPTION_QUOTE: "optionsflow.enrich.update_iv_surface",
+    Channel.MARKET_OPTION_CHAIN: "optionsflow.enrich.enrich_chains",
 }
-"""The task that takes a batch of each market channel."""
+"""The task that takes a batch of each market channel (the subscriber sends them by name)."""
 
 BROKER_DB = 1
 """The broker's Redis database, apart from the cache and Pub/Sub in database 0."""
@@ -47,7 +52,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "socket_timeout": 5,
             "socket_connect_timeout": 5,
         },
-        "task_routes": {"worker_enricher.tasks.*": {"queue": ENRICH_QUEUE}},
+        "task_routes": {f"{ENRICH_TASK_PREFIX}*": {"queue": ENRICH_QUEUE}},
         "task_default_queue": ENRICH_QUEUE,
         "task_serializer": "json",
         "accept_content": ["json"],

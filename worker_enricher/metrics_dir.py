@@ -19,21 +19,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common.metricfiles import clear_stale
+from common.metricfiles import MULTIPROC_ENV, clear_stale
+from common.settings import Settings
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+def prepare_metrics_dir(settings: Settings) -> Path | None:
+    """The directory of the worker's metric files when it serves metrics (``WORKER_METRICS_PORT``).
 
-def prepare_metrics_dir(port: int) -> Path | None:
-    """The directory of the worker's metric files when metrics are served on ``port``.
-
-    An existing ``PROMETHEUS_MULTIPROC_DIR`` (one per worker) is emptied of the
+    A given ``PROMETHEUS_MULTIPROC_DIR`` (one per worker) is emptied of the
     files of an earlier run, which would otherwise be merged in; without one, a
-    private temporary directory is made, set in the environment for the pool
-    processes, and removed when the worker exits. ``None`` (nothing done) when
-    ``port`` is 0.
+    private temporary directory is made and removed when the worker exits. Either
+    is set in the environment, where prometheus_client and the pool processes
+    look for it. ``None`` (nothing done) when the port is 0.
     """
-    if not port:
+    if not settings.pipeline.worker_metrics_port:
         return None
     made = _series_made()
     if made:
@@ -41,14 +40,13 @@ def prepare_metrics_dir(port: int) -> Path | None:
             f"series {made} were made before the worker's metrics directory was set up: "
             "import worker_enricher.celery_app before them, or unset WORKER_METRICS_PORT"
         )
-    given = os.environ.get(MULTIPROC_ENV)
-    if given:
-        path = Path(given)
+    path = settings.observability.prometheus_multiproc_dir
+    if path is not None:
         clear_stale(path)
     else:
         path = Path(tempfile.mkdtemp(prefix="optionsflow-worker-metrics-"))
-        os.environ[MULTIPROC_ENV] = str(path)
         atexit.register(_remove, path, os.getpid())
+    os.environ[MULTIPROC_ENV] = str(path)  # written for prometheus_client, never read here
     _switch_imported_client()
     return path
 

@@ -2,7 +2,8 @@
 
 ``worker_enricher.celery_app`` calls :func:`serve_metrics` in the main process
 (``worker_init``) when ``WORKER_METRICS_PORT`` is set, and
-:func:`process_exited` as each pool process ends. With the multiprocess
+:func:`process_exited` as each pool process ends, both with the directory
+:func:`~worker_enricher.metrics_dir.prepare_metrics_dir` gave. With the multiprocess
 directory prepared (``worker_enricher.metrics_dir``), the series of each
 process live in its own files: counters and histograms add up over the
 processes, dead ones included; the live-gauge files of a pool process that
@@ -28,7 +29,6 @@ from common.names import ENRICH_QUEUE
 from common.redis_client import make_redis
 from common.settings import Settings
 from worker_enricher.celery_config import broker_url
-from worker_enricher.metrics_dir import MULTIPROC_ENV
 
 log = logging.getLogger(__name__)
 
@@ -102,29 +102,28 @@ def worker_registry(path: Path, depth: Callable[[], int]) -> CollectorRegistry:
     return registry
 
 
-def serve_metrics(settings: Settings) -> WSGIServer | None:
+def serve_metrics(settings: Settings, path: Path | None) -> WSGIServer | None:
     """Serve ``/metrics`` on ``METRICS_HOST:WORKER_METRICS_PORT``; the server, or ``None``.
 
-    Needs the multiprocess directory in the environment; a port that cannot be
-    bound is logged, and the worker goes on without metrics.
+    Needs the multiprocess directory ``path``; a port that cannot be bound is
+    logged, and the worker goes on without metrics.
     """
     host, port = settings.observability.metrics_host, settings.pipeline.worker_metrics_port
-    path = os.environ.get(MULTIPROC_ENV)
-    if not port or not path:
+    if not port or path is None:
         return None
-    registry = worker_registry(Path(path), broker_depth(settings))
+    registry = worker_registry(path, broker_depth(settings))
     try:
         server, _ = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
         log.error("worker metrics not served", extra={"host": host, "port": port,
                                                       "error": str(exc)})  # fmt: skip
         return None
-    log.info("worker metrics served", extra={"host": host, "port": port, "dir": path})
+    log.info("worker metrics served", extra={"host": host, "port": port, "dir": str(path)})
     return server
 
 
-def process_exited(pid: int) -> None:
-    """Drop the live gauges of pool process ``pid``, which is ending (its totals stay)."""
-    path = os.environ.get(MULTIPROC_ENV)
-    if path:
-        multiprocess.mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+def process_exited(pid: int, path: Path | None) -> None:
+    """Drop the live gauges of pool process ``pid``, which is ending (its totals stay), from
+    the multiprocess directory ``path`` (``None``: no files, nothing to do)."""
+    if path is not None:
+        multiprocess.mark_process_dead(pid, str(path))  # type: ignore[no-untyped-call]

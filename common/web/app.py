@@ -43,7 +43,7 @@ def create_base_app(
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     install_tracing(app, access_log=access_log)
-    install_metrics(app, service)
+    install_metrics(app, service, settings.observability.prometheus_multiproc_dir)
     install_error_handlers(app)
     app.register_blueprint(health_blueprint(readiness))
     return app

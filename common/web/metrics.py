@@ -1,13 +1,13 @@
 """Prometheus metrics of an HTTP service: request latency per route and ``/metrics``.
 
 Under gunicorn with several worker processes set ``PROMETHEUS_MULTIPROC_DIR``
-(the gunicorn config does) so ``/metrics`` aggregates every worker.
+(``make up``, compose and the chart do) so ``/metrics`` aggregates every worker.
 """
 
 from __future__ import annotations
 
-import os
 import time
+from pathlib import Path
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -26,15 +26,19 @@ REQUEST_SECONDS = Histogram(
 )
 
 
-def _registry() -> CollectorRegistry | None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return registry
-    return None
+def _registry(multiproc_dir: Path | None) -> CollectorRegistry | None:
+    """The merged files of every worker process, or ``None``: this process's own registry."""
+    if multiproc_dir is None:
+        return None
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(multiproc_dir))  # type: ignore[no-untyped-call]
+    return registry
 
 
-def install_metrics(app: Flask, service: str) -> None:
+def install_metrics(app: Flask, service: str, multiproc_dir: Path | None) -> None:
+    """Time every request and serve ``/metrics``, merged from ``multiproc_dir`` when given
+    (``settings.observability.prometheus_multiproc_dir``)."""
+
     @app.before_request
     def _start_timer() -> None:
         g.metrics_started = time.perf_counter()
@@ -51,6 +55,6 @@ def install_metrics(app: Flask, service: str) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        registry = _registry()
+        registry = _registry(multiproc_dir)
         body = generate_latest(registry) if registry is not None else generate_latest()
         return Response(body, mimetype=CONTENT_TYPE_LATEST)

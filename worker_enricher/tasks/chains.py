@@ -13,6 +13,8 @@ class _ChainTask(BatchTask):
     channel = Channel.MARKET_OPTION_CHAIN
 
 
-@shared_task(bind=True, base=_ChainTask, **RETRY_OPTIONS)  # type: ignore[untyped-decorator]
+@shared_task(  # type: ignore[untyped-decorator]
+    name="optionsflow.enrich.enrich_chains", bind=True, base=_ChainTask, **RETRY_OPTIONS
+)
 def enrich_chains(self: BatchTask, raws: list[str]) -> int:
     return run_batch(self, process_chains, raws)

@@ -25,12 +25,16 @@ def _process(ctx: WorkerContext, raws: Sequence[str]) -> int:
     return process_quotes(ctx, raws, schedule=_schedule)
 
 
-@shared_task(bind=True, base=_QuoteTask, **RETRY_OPTIONS)  # type: ignore[untyped-decorator]
+@shared_task(  # type: ignore[untyped-decorator]
+    name="optionsflow.enrich.update_iv_surface", bind=True, base=_QuoteTask, **RETRY_OPTIONS
+)
 def update_iv_surface(self: BatchTask, raws: list[str]) -> int:
     return run_batch(self, _process, raws)
 
 
-@shared_task(ignore_result=True, **RETRY_OPTIONS)  # type: ignore[untyped-decorator]
+@shared_task(  # type: ignore[untyped-decorator]
+    name="optionsflow.enrich.refresh_iv_surface", ignore_result=True, **RETRY_OPTIONS
+)
 def refresh_iv_surface(product: str) -> None:
     """A rebuild that the once-a-second throttle put off, so no quote is left out for long."""
     deferred_refresh(get_context(), product, dt.datetime.now(dt.UTC))

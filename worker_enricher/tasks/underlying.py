@@ -13,6 +13,8 @@ class _TickTask(BatchTask):
     channel = Channel.MARKET_UNDERLYING
 
 
-@shared_task(bind=True, base=_TickTask, **RETRY_OPTIONS)  # type: ignore[untyped-decorator]
+@shared_task(  # type: ignore[untyped-decorator]
+    name="optionsflow.enrich.enrich_underlying", bind=True, base=_TickTask, **RETRY_OPTIONS
+)
 def enrich_underlying(self: BatchTask, raws: list[str]) -> int:
     return run_batch(self, process_ticks, raws)

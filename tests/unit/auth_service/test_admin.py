@@ -8,9 +8,10 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from auth_service.admin import PASSWORD_ENV, main
+from auth_service.admin import main
 from auth_service.state import AuthState
 from auth_service.tokens import Role, TokenType
+from common.settings import PASSWORD_ENV
 from tests.unit.auth_service.support import PASSWORD, login
 
 pytestmark = pytest.mark.redis

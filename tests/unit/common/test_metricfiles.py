@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ def test_gunicorn_clears_the_directory_it_is_given_at_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _earlier_run(tmp_path / "m")
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "m"))
+    settings = gunicorn_conf._settings
+    observability = replace(settings.observability, prometheus_multiproc_dir=tmp_path / "m")
+    monkeypatch.setattr(gunicorn_conf, "_settings", replace(settings, observability=observability))
     gunicorn_conf.on_starting(server=None)
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["notes.txt"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,126 @@ def test_a_unix_socket_redis_needs_an_explicit_broker(monkeypatch: pytest.Monkey
         load_settings()
     monkeypatch.setenv("CELERY_BROKER_URL", "redis+socket:///run/redis.sock?virtual_host=1")
     assert load_settings().pipeline.broker_url == "redis+socket:///run/redis.sock?virtual_host=1"
+
+
+SERVICES = (
+    ("AUTH_SERVICE", "auth"),
+    ("STORAGE_SERVICE", "storage"),
+    ("ANALYTICS_SERVICE", "analytics"),
+    ("LOGGING_SERVICE", "logging"),
+)
+
+
+@pytest.fixture
+def no_service_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable, _ in SERVICES:
+        monkeypatch.delenv(f"{variable}_PORT", raising=False)
+        monkeypatch.delenv(f"{variable}_URL", raising=False)
+
+
+@pytest.mark.usefixtures("no_service_addresses")
+def test_service_urls_default_to_their_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    http = load_settings().http
+    assert (http.auth_url, http.storage_url, http.analytics_url, http.logging_url) == (
+        "http://127.0.0.1:8001",
+        "http://127.0.0.1:8003",
+        "http://127.0.0.1:8004",
+        "http://127.0.0.1:8005",
+    )
+    for offset, (variable, _) in enumerate(SERVICES):
+        monkeypatch.setenv(f"{variable}_PORT", str(9101 + offset))
+    http = load_settings().http
+    assert (http.auth_port, http.storage_port, http.analytics_port, http.logging_port) == (
+        9101,
+        9102,
+        9103,
+        9104,
+    )
+    assert (http.auth_url, http.storage_url, http.analytics_url, http.logging_url) == (
+        "http://127.0.0.1:9101",
+        "http://127.0.0.1:9102",
+        "http://127.0.0.1:9103",
+        "http://127.0.0.1:9104",
+    )
+
+
+@pytest.mark.usefixtures("no_service_addresses")
+def test_a_service_url_given_wins_over_its_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORAGE_SERVICE_PORT", "9103")
+    monkeypatch.setenv("STORAGE_SERVICE_URL", "http://storage.internal:8003/")
+    http = load_settings().http
+    assert (http.storage_port, http.storage_url) == (9103, "http://storage.internal:8003")
+    assert http.auth_url == "http://127.0.0.1:8001"
+
+
+@pytest.fixture
+def no_web_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "SERVICE_NAME",
+                 "PROMETHEUS_MULTIPROC_DIR", "OPTIONSFLOW_PASSWORD"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_web_settings")
+def test_gunicorn_settings_unset_and_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    web = load_settings().web
+    assert (web.workers, web.threads, web.timeout_s, web.service_name) == (
+        None,
+        None,
+        30,
+        "optionsflow",
+    )
+    assert (web.worker_count, web.thread_count) == (2, 8)
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    monkeypatch.setenv("GUNICORN_THREADS", "32")
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "0")  # gunicorn: no timeout
+    monkeypatch.setenv("SERVICE_NAME", "api_gateway")
+    web = load_settings().web
+    assert (web.worker_count, web.thread_count, web.timeout_s, web.service_name) == (
+        5,
+        32,
+        0,
+        "api_gateway",
+    )
+
+
+@pytest.mark.usefixtures("no_web_settings")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WEB_CONCURRENCY", "0"),
+        ("WEB_CONCURRENCY", "two"),
+        ("GUNICORN_THREADS", "0"),
+        ("GUNICORN_THREADS", "4096"),
+        ("GUNICORN_TIMEOUT", "-1"),
+        ("SERVICE_NAME", ""),
+        ("AUTH_SERVICE_PORT", "0"),
+    ],
+)
+def test_invalid_web_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+
+
+@pytest.mark.usefixtures("no_web_settings")
+def test_metrics_directory_unset_empty_or_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().observability.prometheus_multiproc_dir is None
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # prometheus_client: unset too
+    assert load_settings().observability.prometheus_multiproc_dir is None
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert load_settings().observability.prometheus_multiproc_dir == tmp_path
+
+
+@pytest.mark.usefixtures("no_web_settings")
+def test_the_create_user_password_is_read_but_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().create_user_password is None
+    monkeypatch.setenv("OPTIONSFLOW_PASSWORD", "correct-horse-1")
+    settings = load_settings()
+    assert settings.create_user_password == "correct-horse-1"
+    assert "correct-horse-1" not in repr(settings)

@@ -19,10 +19,11 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 
 from common.embedded_redis import free_port
-from common.settings import load_settings
+from common.metricfiles import MULTIPROC_ENV
+from common.settings import Settings, load_settings
 from worker_enricher import metrics_dir, metrics_server
 from worker_enricher.metrics import TASK_SECONDS
-from worker_enricher.metrics_dir import MULTIPROC_ENV, prepare_metrics_dir
+from worker_enricher.metrics_dir import prepare_metrics_dir
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -31,6 +32,16 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+def worker_settings(port: int, directory: Path | None = None) -> Settings:
+    """The settings of a worker serving metrics on ``port``, given ``directory`` or none."""
+    base = load_settings()
+    return dataclasses.replace(
+        base,
+        pipeline=dataclasses.replace(base.pipeline, worker_metrics_port=port),
+        observability=dataclasses.replace(base.observability, prometheus_multiproc_dir=directory),
+    )
 
 
 # -- the directory -------------------------------------------------------------------
@@ -46,7 +57,7 @@ def client_state(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("client_state")
 def test_no_port_no_directory() -> None:
-    assert prepare_metrics_dir(0) is None
+    assert prepare_metrics_dir(worker_settings(0)) is None
     assert MULTIPROC_ENV not in os.environ
     assert not getattr(values.ValueClass, "_multiprocess", False)
 
@@ -55,7 +66,7 @@ def test_no_port_no_directory() -> None:
 def test_series_made_before_the_directory_are_refused() -> None:
     # This process made OptionsFlow series (in-memory) when it imported worker_enricher.metrics.
     with pytest.raises(RuntimeError, match=rf"'{TASK_SECONDS._name}'.*WORKER_METRICS_PORT"):
-        prepare_metrics_dir(9100)
+        prepare_metrics_dir(worker_settings(9100))
     assert MULTIPROC_ENV not in os.environ  # refused before anything was set up
 
 
@@ -67,8 +78,8 @@ def test_a_given_directory_is_emptied_of_earlier_runs(
     (tmp_path / "counter_123.db").write_bytes(b"stale")
     (tmp_path / "histogram_456.db").write_bytes(b"stale")
     (tmp_path / "notes.txt").write_text("not ours")
-    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
-    assert prepare_metrics_dir(9100) == tmp_path
+    assert prepare_metrics_dir(worker_settings(9100, tmp_path)) == tmp_path
+    assert os.environ[MULTIPROC_ENV] == str(tmp_path)  # where prometheus_client looks
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
@@ -79,7 +90,7 @@ def test_without_one_a_private_directory_and_file_backed_series(
     monkeypatch.setattr(metrics_dir, "_series_made", list)
     at_exit: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
     monkeypatch.setattr(metrics_dir.atexit, "register", lambda f, *a: at_exit.append((f, a)))
-    path = prepare_metrics_dir(9100)
+    path = prepare_metrics_dir(worker_settings(9100))
     assert path is not None
     try:
         assert os.environ[MULTIPROC_ENV] == str(path)
@@ -129,13 +140,10 @@ def test_live_gauges_of_dead_processes_are_dropped_totals_kept(tmp_path: Path) -
     assert (tmp_path / f"counter_{dead}.db").exists()
 
 
-def test_a_process_that_exits_drops_its_live_gauges(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_process_that_exits_drops_its_live_gauges(tmp_path: Path) -> None:
     _write(tmp_path, "gauge_livemax", 4242, "optionsflow_test_state", 2)
     _write(tmp_path, "counter", 4242, "optionsflow_test_total", 2)
-    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
-    metrics_server.process_exited(4242)
+    metrics_server.process_exited(4242, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["counter_4242.db"]
 
 
@@ -161,7 +169,7 @@ def test_queue_depth_is_read_when_scraped(caplog: pytest.LogCaptureFixture) -> N
     assert "queue depth unknown" in caplog.text
 
 
-def test_the_server_serves_the_pool_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_server_serves_the_pool_files(tmp_path: Path) -> None:
     base = load_settings()
     port = free_port()
     settings = dataclasses.replace(
@@ -170,13 +178,12 @@ def test_the_server_serves_the_pool_files(tmp_path: Path, monkeypatch: pytest.Mo
         pipeline=dataclasses.replace(base.pipeline, broker_url=None, worker_metrics_port=port),
         observability=dataclasses.replace(base.observability, metrics_host="127.0.0.1"),
     )
-    assert metrics_server.serve_metrics(settings) is None  # no multiprocess directory
-    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
+    assert metrics_server.serve_metrics(settings, None) is None  # no multiprocess directory
     _write(tmp_path, "counter", _dead_pid(), "optionsflow_test_total", 3)
-    server = metrics_server.serve_metrics(settings)
+    server = metrics_server.serve_metrics(settings, tmp_path)
     assert server is not None
     try:
-        assert metrics_server.serve_metrics(settings) is None  # the port is taken: logged
+        assert metrics_server.serve_metrics(settings, tmp_path) is None  # port taken: logged
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
             got = samples(resp.read().decode())
         assert got == {("optionsflow_test_total", ()): 3.0}

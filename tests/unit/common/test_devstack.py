@@ -1,0 +1,53 @@
+"""``make up``'s process set: what each HTTP service gets in its environment."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from common import devstack
+from common.settings import Settings, load_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "PROXY_HOPS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(devstack, "gateway_processes", lambda: 3)  # as on 2 cores
+    return replace(load_settings(), var_dir=tmp_path)
+
+
+def test_each_service_gets_its_name_processes_threads_and_metrics_dir(
+    settings: Settings, tmp_path: Path
+) -> None:
+    got = {package: devstack.service_env(settings, package) for package in devstack.SERVICES}
+    assert {p: (e["WEB_CONCURRENCY"], e["GUNICORN_THREADS"]) for p, e in got.items()} == {
+        "auth_service": ("2", "8"),
+        "storage_service": ("2", "8"),
+        "analytics_service": ("2", "8"),
+        "logging_service": ("1", "8"),  # one consumer of the log stream
+        "api_gateway": ("3", "32"),
+    }
+    for package, env in got.items():
+        assert env["SERVICE_NAME"] == package
+        assert env["PROXY_HOPS"] == ("0" if package == "api_gateway" else "1")
+        assert env["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path.resolve() / "prometheus" / package)
+        assert Path(env["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
+
+
+def test_web_settings_given_apply_to_every_service(settings: Settings) -> None:
+    given = replace(settings, web=replace(settings.web, workers=4, threads=16))
+    for package in devstack.SERVICES:
+        env = devstack.service_env(given, package)
+        assert (env["WEB_CONCURRENCY"], env["GUNICORN_THREADS"]) == ("4", "16")
+
+
+def test_services_bind_the_ports_of_the_settings(settings: Settings) -> None:
+    http = replace(settings.http, auth_port=9101, gateway_port=9100)
+    commands = devstack.processes(replace(settings, http=http))
+    assert commands["auth"][commands["auth"].index("--bind") + 1] == "127.0.0.1:9101"
+    assert commands["api_gateway"][commands["api_gateway"].index("--bind") + 1] == (
+        "127.0.0.1:9100"
+    )
