@@ -14,8 +14,9 @@ import redis
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import SocketIO
 
+from common import latest
 from common.access import AccessTokens, JwksUnavailable
-from common.names import access_revoked_key, latest_chain_key, latest_underlying_key
+from common.names import access_revoked_key
 from common.redis_client import make_redis
 from common.settings import Settings
 from common.timestamps import parse_ts
@@ -33,7 +34,7 @@ from socket_gateway.metrics import (
     ROOMS,
     SUPERSEDED,
 )
-from socket_gateway.rooms import Subscription, is_subscription_room
+from socket_gateway.rooms import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class SocketGateway:
             settings.redis_url, socket_timeout=2.0, retries=1, max_connections=REDIS_CONNECTIONS
         )
         cfg = settings.socket
+        self.latest = latest.LatestReader(self.redis)
         self.limits = ConnectionLimits(
             per_ip=cfg.max_connections_per_ip, subscriptions=cfg.max_subscriptions
         )
@@ -207,11 +209,11 @@ class SocketGateway:
     def snapshot(self, sub: Subscription) -> list[tuple[str, dict[str, Any]]]:
         """The newest cached updates of ``sub`` as (event, payload); SubscribeError when
         nothing is live for it."""
-        keys = [latest_underlying_key(sub.product)]
+        entries = [latest.underlying(sub.product)]
         if sub.expiry is not None:
-            keys.insert(0, latest_chain_key(sub.product, sub.expiry))
+            entries.insert(0, latest.chain(sub.product, sub.expiry))
         try:
-            found = cast(list[bytes | None], self.redis.mget(keys))
+            found = self.latest.get_many(entries)  # one round trip
         except redis.RedisError as exc:
             raise SubscribeError("unavailable", "cannot read the cache now; retry") from exc
         if sub.expiry is not None and found[0] is None:
@@ -224,12 +226,16 @@ class SocketGateway:
         return [(e, orjson.loads(raw)) for e, raw in zip(events, found, strict=True) if raw]
 
     def room_count(self) -> int:
-        """Subscription rooms with clients here (each client's own room is not counted)."""
-        rooms = self.socketio.server.manager.rooms.get(NAMESPACE, {})
-        return sum(1 for name, members in rooms.items() if is_subscription_room(name) and members)
+        """Subscription rooms with clients here (each client's own room is not counted).
+
+        The rooms come from the subscriptions held here; whether one has clients, from
+        the Socket.IO manager (its public accessors, not its internal ``rooms`` dict)."""
+        return sum(1 for room in self.limits.rooms() if self.has_clients(room))
 
     def has_clients(self, room: str) -> bool:
-        return bool(self.socketio.server.manager.rooms.get(NAMESPACE, {}).get(room))
+        """Whether ``room`` has clients connected to this instance."""
+        participants = self.socketio.server.manager.get_participants(NAMESPACE, room)
+        return next(iter(participants), None) is not None
 
     # -- fan-out -------------------------------------------------------------------
 

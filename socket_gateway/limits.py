@@ -60,6 +60,10 @@ class ConnectionLimits:
         held.discard(sub)
         return True
 
+    def rooms(self) -> set[str]:
+        """The rooms the subscriptions held here need."""
+        return {room for subs in self._subs.values() for sub in subs for room in sub.rooms}
+
     def still_wanted(self, sid: str, room: str) -> bool:
         """Another subscription of ``sid`` still needs ``room`` (the shared underlying)."""
         return any(room in sub.rooms for sub in self._subs.get(sid, ()))

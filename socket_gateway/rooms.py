@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
-from common.schemas import PRODUCT_PATTERN, validate_expiry
+from common.api.messages import validate_expiry
+from common.messages import PRODUCT_PATTERN
 
 
 def chain_room(product: str, expiry: str) -> str:
@@ -15,10 +16,6 @@ def chain_room(product: str, expiry: str) -> str:
 
 def underlying_room(product: str) -> str:
     return f"underlying:{product}"
-
-
-def is_subscription_room(name: object) -> bool:
-    return isinstance(name, str) and name.startswith(("chain:", "underlying:"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ import pytest
 import socketio
 
 from common.embedded_redis import EmbeddedRedis
-from common.names import SOCKETIO_CHANNEL, Channel, latest_chain_key, latest_underlying_key
+from common.names import SOCKETIO_CHANNEL, Channel
 from common.redis_client import make_redis
 from tests.integration.api_gateway.conftest import Stack, start_stack
+from tests.support.latest import put_chain, put_underlying
 from tests.support.processes import free_port, wait_until
 
 CHAIN = {
@@ -87,8 +88,8 @@ def _client(url: str, token: str | None) -> tuple[Client, Exception | None]:
 
 def test_a_client_on_each_instance_gets_the_same_update(sockets: Sockets) -> None:
     redis = make_redis(sockets.stack.redis_url)
-    redis.set(latest_chain_key("NIFTY", "2099-12-31"), orjson.dumps(CHAIN))
-    redis.set(latest_underlying_key("NIFTY"), orjson.dumps(TICK))
+    put_chain(redis, "NIFTY", "2099-12-31", orjson.dumps(CHAIN))
+    put_underlying(redis, "NIFTY", orjson.dumps(TICK))
     clients = []
     for i, url in enumerate(sockets.urls):
         token = sockets.stack.login(f"viewer{i}")["access_token"]

@@ -23,6 +23,7 @@ from common.settings import Settings
 from socket_gateway.fanout import Mode
 from socket_gateway.gateway import Refusal
 from socket_gateway.rooms import Subscription
+from tests.support.latest import put_chain, put_underlying
 from tests.unit.socket_gateway.conftest import gateway
 
 CHAIN = {
@@ -43,8 +44,8 @@ def _events(client: Any, name: str) -> list[Any]:
 
 
 def _cache(client: redis.Redis) -> None:
-    client.set("latest:chain:NIFTY:2099-12-31", orjson.dumps(CHAIN))
-    client.set("latest:underlying:NIFTY", orjson.dumps(TICK))
+    put_chain(client, "NIFTY", "2099-12-31", orjson.dumps(CHAIN))
+    put_underlying(client, "NIFTY", orjson.dumps(TICK))
 
 
 def test_connect_needs_a_valid_unrevoked_token(
@@ -112,12 +113,8 @@ def test_subscriptions_per_connection_are_limited(
     app: Flask, token: Callable[..., str], redis_client: redis.Redis
 ) -> None:
     _cache(redis_client)
-    redis_client.set(
-        "latest:chain:NIFTY:2099-12-24", orjson.dumps({**CHAIN, "expiry": "2099-12-24"})
-    )
-    redis_client.set(
-        "latest:chain:NIFTY:2099-12-17", orjson.dumps({**CHAIN, "expiry": "2099-12-17"})
-    )
+    put_chain(redis_client, "NIFTY", "2099-12-24", orjson.dumps({**CHAIN, "expiry": "2099-12-24"}))
+    put_chain(redis_client, "NIFTY", "2099-12-17", orjson.dumps({**CHAIN, "expiry": "2099-12-17"}))
     client = _client(app, {"token": token()})
     acks = [
         client.emit("subscribe", {"product": "NIFTY", "expiry": e}, callback=True)
@@ -139,14 +136,15 @@ def test_updates_reach_the_subscribed_rooms_only(
     app: Flask, token: Callable[..., str], redis_client: redis.Redis
 ) -> None:
     _cache(redis_client)
-    redis_client.set(
-        "latest:chain:NIFTY:2099-12-24", orjson.dumps({**CHAIN, "expiry": "2099-12-24"})
-    )
+    put_chain(redis_client, "NIFTY", "2099-12-24", orjson.dumps({**CHAIN, "expiry": "2099-12-24"}))
     far, near = _client(app, {"token": token("a")}), _client(app, {"token": token("b")})
     far.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, callback=True)
     near.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-24"}, callback=True)
     far.get_received(), near.get_received()
     gw = gateway(app)
+    assert gw.room_count() == 3  # two chains and the underlying they share
+    assert gw.has_clients("chain:NIFTY:2099-12-24")
+    assert not gw.has_clients("chain:NIFTY:2099-12-17")
     newer = {**CHAIN, "seq": 8}
     gw.listener.handle(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps(newer))
     gw.listener.handle(
@@ -165,6 +163,10 @@ def test_updates_reach_the_subscribed_rooms_only(
     gw.fanout.step()
     assert far.get_received() == []
     assert gw.fanout.stats.offered == 2  # TCS, and seq 9 after the unsubscribe: no room here
+    assert gw.room_count() == 2  # near's chain and underlying
+    assert not gw.has_clients("chain:NIFTY:2099-12-31")
+    near.disconnect()
+    assert gw.room_count() == 0
 
 
 def test_unroutable_messages_are_dead_lettered(app: Flask, redis_client: redis.Redis) -> None:
