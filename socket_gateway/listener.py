@@ -25,7 +25,7 @@ import redis
 from common.deadletter import push_deadletters
 from common.names import Channel
 from socket_gateway.fanout import Update
-from socket_gateway.metrics import MALFORMED, UPDATES_IN
+from socket_gateway.metrics import LISTENER_RECONNECTS, MALFORMED, UPDATES_IN
 from socket_gateway.rooms import chain_room, underlying_room
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,13 @@ UNDERLYING_UPDATE = "underlying_update"
 CHANNELS = (Channel.ENRICHED_OPTION_CHAIN, Channel.ENRICHED_UNDERLYING)
 _BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.2, 10.0
 SILENT_PING_S, SILENT_DEAD_S = 10.0, 20.0
-"""Silence after which the listener pings Redis, and after which it reconnects."""
+"""Silence after which the listener pings Redis, and after which it reconnects (seconds)."""
+POLL_S = 1.0
+"""How long one read waits for a message before the silence is looked at (seconds)."""
+
+
+class SilentConnectionError(redis.ConnectionError):
+    """Redis did not answer even a ping: the connection is treated as lost."""
 
 
 class UnroutableError(ValueError):
@@ -64,7 +70,10 @@ def route(channel: str, data: bytes) -> Update:
 
 
 class EnrichedListener:
-    """One Pub/Sub subscription; :meth:`run` until :meth:`stop`."""
+    """One Pub/Sub subscription; :meth:`run` until :meth:`stop`.
+
+    ``clock`` (seconds, monotonic) and the silences are replaceable for tests.
+    """
 
     def __init__(
         self,
@@ -73,11 +82,21 @@ class EnrichedListener:
         has_clients: Callable[[str], bool],
         *,
         deadletter_max: int,
+        clock: Callable[[], float] = time.monotonic,
+        silent_ping_s: float = SILENT_PING_S,
+        silent_dead_s: float = SILENT_DEAD_S,
+        poll_s: float = POLL_S,
     ) -> None:
         self._connect = connect
         self._offer = offer
         self._has_clients = has_clients
         self._deadletter_max = deadletter_max
+        self._clock = clock
+        self._silent_ping_s = silent_ping_s
+        self._silent_dead_s = silent_dead_s
+        self._poll_s = poll_s
+        self.last_heard = clock()
+        """``clock`` time of the last message or pong read from Redis."""
         self._stopped = False
         self._pubsub: Any = None
         self._client: redis.Redis | None = None
@@ -104,20 +123,21 @@ class EnrichedListener:
         """Route messages until the connection fails; a silent connection is pinged and,
         when even that gets no answer, treated as lost (a half-open TCP connection would
         otherwise block the read for hours while /readyz says ready)."""
-        heard = time.monotonic()
+        self.last_heard = self._clock()
         pinged = False
         while not self._stopped:
-            message = self._pubsub.get_message(timeout=1.0)
-            now = time.monotonic()
+            message = self._pubsub.get_message(timeout=self._poll_s)
+            now = self._clock()
             if message is not None:
-                heard, pinged = now, False
+                self.last_heard, pinged = now, False
                 if message.get("type") == "message":
                     self.handle(message["channel"].decode(), message["data"])
                 continue
-            if now - heard > SILENT_DEAD_S:
-                raise redis.ConnectionError(f"no answer from Redis for {SILENT_DEAD_S:.0f} s")
-            if now - heard > SILENT_PING_S and not pinged:
-                self._pubsub.ping()
+            silence = now - self.last_heard
+            if silence > self._silent_dead_s:
+                raise SilentConnectionError(f"no answer from Redis for {silence:.0f} s")
+            if silence > self._silent_ping_s and not pinged:
+                self._pubsub.ping()  # its pong comes as a message, or nothing does
                 pinged = True
 
     def run(self) -> None:
@@ -135,6 +155,8 @@ class EnrichedListener:
                 if self._stopped:
                     break
                 unexpected = not isinstance(exc, redis.RedisError | OSError | ValueError)
+                cause = "silent" if isinstance(exc, SilentConnectionError) else "error"
+                LISTENER_RECONNECTS.labels(cause).inc()
                 (log.exception if unexpected else log.warning)(
                     "enriched listener lost Redis; reconnecting",
                     extra={"error": f"{type(exc).__name__}: {exc}", "backoff_s": backoff},

@@ -38,3 +38,9 @@ DEGRADED = Gauge("optionsflow_socket_degraded", "1 while updates are coalesced a
 MALFORMED = Counter(
     "optionsflow_socket_malformed_total", "Enriched messages that could not be routed."
 )
+LISTENER_RECONNECTS = Counter(
+    "optionsflow_socket_listener_reconnects_total",
+    "Times the enriched listener lost Redis and connected again, by cause "
+    "(silent: not even a ping was answered; error: the connection failed).",
+    ["cause"],
+)
