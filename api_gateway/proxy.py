@@ -24,7 +24,7 @@ from api_gateway.upstream import Upstreams
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority, RouteSpec
 from common.jsonlog import current_trace_id
-from common.schemas import PRODUCT_PATTERN
+from common.messages import PRODUCT_PATTERN
 from common.web.errors import ApiError
 from common.web.openapi import Blueprint
 from common.web.responses import raw_json_response

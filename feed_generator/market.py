@@ -25,8 +25,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from common.messages import MAX_STRIKES
 from common.names import Channel
-from common.schemas import MAX_STRIKES
 from common.timestamps import SECONDS_PER_YEAR, format_ts, years_to_expiry
 from feed_generator.book import ChainSnapshot, ExpiryBook, expiry_weight
 from feed_generator.expiries import ExpiryCalendar, listed_expiries

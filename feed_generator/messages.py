@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
+from common.messages import OptionType
 from common.names import Channel
-from common.schemas import OptionType
 from feed_generator.book import ChainSnapshot
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from common.schemas import MAX_STRIKES
+from common.messages import MAX_STRIKES
 from feed_generator.market import (
     DEFAULT_STRIKES,
     FIRST_START_YEAR,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from common.schemas import Buildup
+from common.messages import Buildup
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]

@@ -10,8 +10,8 @@ import numpy as np
 import orjson
 
 from common.deadletter import push_deadletters
+from common.messages import OptionType
 from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
-from common.schemas import OptionType
 from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
 from optionsmath import implied_vol, quote_price
 from worker_enricher.cache import epoch_ms

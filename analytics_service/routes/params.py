@@ -11,7 +11,7 @@ from analytics_service.calc.ranges import MAX_SPAN_MS, RangeError, resolve_range
 from analytics_service.calc.resample import MAX_POINTS
 from analytics_service.calc.times import ceil_ms, to_ms
 from analytics_service.sources import Sources
-from common.schemas import PRODUCT_PATTERN
+from common.messages import PRODUCT_PATTERN
 from common.settings import Settings
 from common.web.errors import ApiError
 

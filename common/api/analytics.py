@@ -15,8 +15,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from common.api.errors import ErrorSchema
+from common.api.messages import validate_expiry
 from common.api.routes import Priority, RouteSpec, Upstream
-from common.schemas import validate_expiry
 
 INTERVALS = ("1m", "5m", "15m", "1h")
 """Series bucket and candle widths."""

@@ -17,13 +17,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from common import latest
 from common.api.errors import ErrorSchema
+from common.api.messages import response_schema, validate_expiry
 from common.api.routes import Priority, RouteSpec, Upstream
-from common.schemas import (
-    PRODUCT_PATTERN,
-    EnrichedChainSchema,
-    EnrichedUnderlyingSchema,
-    validate_expiry,
-)
+from common.messages import PRODUCT_PATTERN, EnrichedChain, EnrichedUnderlying
 from common.timestamps import parse_ts
 
 HISTORY_MAX_LIMIT = 5000
@@ -36,7 +32,7 @@ INSTANT_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 INSTANT_MAX = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 """Instants a query names are before this one (as in ``common.api.analytics``)."""
 
-CHAIN_FIELDS: frozenset[str] = frozenset(EnrichedChainSchema().fields)
+CHAIN_FIELDS: frozenset[str] = frozenset(EnrichedChain.__struct_fields__)
 """Top-level fields of an enriched chain: what ``fields`` may name."""
 
 
@@ -212,14 +208,17 @@ class ProductsResponse(Schema):
     stale = fields.Boolean(metadata=_STALE_DOC)
 
 
-class ChainResponse(EnrichedChainSchema):
-    """The newest enriched chain: the exact bytes broadcast on ``enriched:option_chain``."""
-
-    stale = fields.Boolean(metadata=_STALE_DOC)
-
-
-class UnderlyingResponse(EnrichedUnderlyingSchema):
-    """The newest enriched underlying tick (never stale: it is not kept in the store)."""
+ChainResponse = response_schema(
+    EnrichedChain,
+    "ChainResponse",
+    "The newest enriched chain: the exact bytes broadcast on ``enriched:option_chain``.",
+    stale=fields.Boolean(metadata=_STALE_DOC),
+)
+UnderlyingResponse = response_schema(
+    EnrichedUnderlying,
+    "UnderlyingResponse",
+    "The newest enriched underlying tick (never stale: it is not kept in the store).",
+)
 
 
 class HistoryResponse(Schema):

@@ -23,11 +23,13 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import redis
 from celery import Celery
 from kombu.exceptions import OperationalError
 
 from common.deadletter import DEADLETTERS, push_deadletters
+from common.messages import MessageError
 from common.names import ENRICH_QUEUE, MARKET_CHANNELS, Channel
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError
@@ -37,7 +39,6 @@ from worker_enricher.subscriber.batcher import Batcher
 from worker_enricher.subscriber.lag import OriginClock
 from worker_enricher.subscriber.reader import PubSubReader
 from worker_enricher.subscriber.sequencer import Sequencer, Step
-from worker_enricher.validation import MessageError, decode
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +57,41 @@ class Envelope:
     """As sent, unchecked (the workers validate it); used for the lag."""
 
 
+class _Routing(msgspec.Struct):
+    """The routing fields of any market message, as sent: the decoder skips every other
+    field unread (a 101-strike chain in a fifth of a full JSON decode)."""
+
+    product: Any = None
+    seq: Any = None
+    expiry: Any = None
+    timestamp: Any = None
+
+
+_ROUTING = msgspec.json.Decoder(_Routing)
+
+
+def _routing(raw: bytes) -> _Routing:
+    try:
+        return _ROUTING.decode(raw)
+    except msgspec.ValidationError as exc:  # every field is optional: not an object
+        raise MessageError(f"invalid message: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise MessageError(f"not JSON: {exc}") from None
+
+
 def envelope(channel: Channel, raw: bytes, max_bytes: int) -> Envelope:
     """The routing fields of ``raw``; :class:`MessageError` when they are missing or wrong."""
     if len(raw) > max_bytes:
         raise MessageError(f"message of {len(raw)} bytes exceeds the limit of {max_bytes}")
-    message = decode(raw)
-    product, seq = message.get("product"), message.get("seq")
+    message = _routing(raw)
+    product, seq, expiry = message.product, message.seq, message.expiry
     if not isinstance(product, str) or not product:
         raise MessageError("product: missing or not a string")
     if type(seq) is not int or seq < 0:
         raise MessageError("seq: missing or not a non-negative integer")
-    expiry = message.get("expiry")
     if channel is Channel.MARKET_OPTION_CHAIN and not isinstance(expiry, str):
         raise MessageError("expiry: missing or not a string")
-    timestamp = message.get("timestamp")
+    timestamp = message.timestamp
     return Envelope(
         channel, product, seq, expiry if isinstance(expiry, str) else None,
         timestamp if isinstance(timestamp, str) else None,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.schemas import Buildup
+from common.messages import Buildup
 from optionsmath import classify_buildup, max_pain
 from optionsmath.chain_metrics import (
     BUILDUP_BY_CODE,

@@ -7,9 +7,9 @@ from collections import Counter
 import orjson
 import pytest
 
+from common.messages import MessageError
 from common.names import Channel
 from worker_enricher.subscriber.service import Envelope, envelope, partition
-from worker_enricher.validation import MessageError
 
 TICK = Channel.MARKET_UNDERLYING
 QUOTE = Channel.MARKET_OPTION_QUOTE
@@ -51,13 +51,13 @@ def test_size_limit() -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (b"not json", r"^not JSON: "),
+        (b"not json", r"^not JSON: JSON is malformed"),
         (b'{"product": "NIFTY", "seq": 1', r"^not JSON: "),
         (b"", r"^not JSON: "),
         (b"\xff\xfe", r"^not JSON: "),
-        (b'[{"product": "NIFTY", "seq": 1}]', r"^expected a JSON object, got list$"),
-        (b'"NIFTY"', r"^expected a JSON object, got str$"),
-        (b"null", r"^expected a JSON object, got NoneType$"),
+        (b'[{"product": "NIFTY", "seq": 1}]', r"^invalid message: Expected `object`, got `array`$"),
+        (b'"NIFTY"', r"^invalid message: Expected `object`, got `str`$"),
+        (b"null", r"^invalid message: Expected `object`, got `null`$"),
         (_raw(product="NIFTY"), r"^seq: missing or not a non-negative integer$"),
         (_raw(product="NIFTY", seq=None), r"^seq: missing or not a non-negative integer$"),
         (_raw(product="NIFTY", seq=True), r"^seq: missing or not a non-negative integer$"),
