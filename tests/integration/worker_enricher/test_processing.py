@@ -13,6 +13,7 @@ import orjson
 import pytest
 import redis
 
+from common.latest import Entry, LatestReader
 from common.messages import decode_message, encode_message
 from common.names import (
     CLOSED_CANDLES_KEY,
@@ -22,8 +23,6 @@ from common.names import (
     deadletter_key,
     iv_points_key,
     iv_surface_key,
-    latest_chain_key,
-    latest_underlying_key,
 )
 from common.settings import load_settings
 from common.timestamps import format_ts, parse_ts, years_to_expiry
@@ -166,10 +165,14 @@ def test_chain_batch_out_of_order(ctx: WorkerContext, listen: Any) -> None:
     stored = ctx.store.chain_history(PRODUCT, EXPIRY, start, end)
     assert {d["seq"]: d for d in stored} == messages
 
-    key = latest_chain_key(PRODUCT, EXPIRY)
-    assert ctx.redis.get(key) == next(p for p in published if orjson.loads(p)["seq"] == 12)
+    reader = LatestReader(ctx.redis)
+    assert reader.chain(PRODUCT, EXPIRY) == next(
+        p for p in published if orjson.loads(p)["seq"] == 12
+    )
     ttl = ctx.settings.pipeline.latest_ttl_s
-    assert ttl - 5 <= ctx.redis.ttl(key) <= ttl
+    assert ttl - 5 <= ctx.redis.ttl(Entry(PRODUCT, EXPIRY).key) <= ttl
+    # indexed live as it is written: nobody scans keys to find it
+    assert (reader.expiries(PRODUCT), reader.products()) == ([EXPIRY], [PRODUCT])
 
 
 def test_a_repeated_batch_stores_nothing_new(ctx: WorkerContext, listen: Any) -> None:
@@ -178,7 +181,7 @@ def test_a_repeated_batch_stores_nothing_new(ctx: WorkerContext, listen: Any) ->
     process_chains(ctx, chain_raws())
     first_run = by_seq(listener.take(3))
     stored = ctx.store.chain_history(PRODUCT, EXPIRY, start, end)
-    latest = ctx.redis.get(latest_chain_key(PRODUCT, EXPIRY))
+    latest = LatestReader(ctx.redis).chain(PRODUCT, EXPIRY)
 
     assert process_chains(ctx, chain_raws()) == 3  # a redelivered task
     again = by_seq(listener.take(3))
@@ -187,7 +190,7 @@ def test_a_repeated_batch_stores_nothing_new(ctx: WorkerContext, listen: Any) ->
     # Enriched the same way: the predecessors are found in Redis again.
     for seq in (10, 11, 12):
         assert {**again[seq], "processed_at": None} == {**first_run[seq], "processed_at": None}
-    assert ctx.redis.get(latest_chain_key(PRODUCT, EXPIRY)) == latest  # same (timestamp, seq)
+    assert LatestReader(ctx.redis).chain(PRODUCT, EXPIRY) == latest  # same (timestamp, seq)
 
 
 def test_a_later_task_finds_its_predecessor_in_redis(ctx: WorkerContext) -> None:
@@ -216,17 +219,17 @@ def test_latest_keeps_the_newest_whatever_the_processing_order(
     ctx: WorkerContext, listen: Any
 ) -> None:
     listener = listen(Channel.ENRICHED_OPTION_CHAIN)
-    key = latest_chain_key(PRODUCT, EXPIRY)
+    reader = LatestReader(ctx.redis)
     process_chains(ctx, chain_raws())
     newest = next(p for p in listener.take(3) if orjson.loads(p)["seq"] == 12)
-    assert ctx.redis.get(key) == newest
+    assert reader.chain(PRODUCT, EXPIRY) == newest
 
     older = build_chain(5, seq=9, timestamp="2026-11-21T03:59:59.000Z")
     assert process_chains(ctx, [orjson.dumps(older)]) == 1
     (late,) = listener.take(1)  # a late snapshot is still stored and broadcast ...
     assert orjson.loads(late)["seq"] == 9
     assert ctx.store.chain_seqs(PRODUCT, EXPIRY) == [9, 10, 11, 12]
-    assert ctx.redis.get(key) == newest  # ... but never replaces the newest in the cache
+    assert reader.chain(PRODUCT, EXPIRY) == newest  # ... but never replaces the newest in the cache
     doc = ctx.store.latest_chain(PRODUCT, EXPIRY)
     assert doc is not None
     assert doc["seq"] == 12
@@ -234,7 +237,7 @@ def test_latest_keeps_the_newest_whatever_the_processing_order(
     newer = build_chain(5, seq=13, timestamp="2026-11-21T04:00:03.000Z")
     process_chains(ctx, [orjson.dumps(newer)])
     (payload,) = listener.take(1)
-    assert ctx.redis.get(key) == payload
+    assert reader.chain(PRODUCT, EXPIRY) == payload
 
 
 def test_invalid_chains_are_dead_lettered_and_the_rest_stored(
@@ -327,13 +330,14 @@ def test_ticks_build_candles(ctx: WorkerContext, listen: Any) -> None:
         "type": "underlying", "product": PRODUCT, "price": 24020.75, "volume": 5,
         "timestamp": "2026-11-20T09:16:05.000Z",
     }  # fmt: skip
-    assert orjson.loads(ctx.redis.get(latest_underlying_key(PRODUCT))) == third
+    assert orjson.loads(LatestReader(ctx.redis).underlying(PRODUCT)) == third
+    assert LatestReader(ctx.redis).listing() == {PRODUCT: []}  # live, without a chain
 
 
 def test_one_batch_of_ticks_out_of_order_gives_the_same_candles(ctx: WorkerContext) -> None:
     assert process_ticks(ctx, [T3, T1, T2]) == 3
     assert [c["volume"] for c in ctx.store.candles(PRODUCT, "1min", *DAY)] == [30]
-    latest = orjson.loads(ctx.redis.get(latest_underlying_key(PRODUCT)))
+    latest = orjson.loads(LatestReader(ctx.redis).underlying(PRODUCT))
     assert latest["seq"] == 3
     assert latest["ohlc_5min"] == candle("09:15", 24010.5, 24020.75, 23990.25, 24020.75, 35)
 
@@ -341,7 +345,7 @@ def test_one_batch_of_ticks_out_of_order_gives_the_same_candles(ctx: WorkerConte
 def test_a_redelivered_tick_is_not_counted_twice(ctx: WorkerContext, listen: Any) -> None:
     process_ticks(ctx, [T1, T2, T3])
     listener = listen(Channel.ENRICHED_UNDERLYING)
-    latest = ctx.redis.get(latest_underlying_key(PRODUCT))
+    latest = LatestReader(ctx.redis).underlying(PRODUCT)
     assert process_ticks(ctx, [T3]) == 0
     assert process_ticks(ctx, [T2, T3]) == 0
     # Published again (at least once: the first attempt may have died before
@@ -351,13 +355,13 @@ def test_a_redelivered_tick_is_not_counted_twice(ctx: WorkerContext, listen: Any
     assert {m["ohlc_5min"]["volume"] for m in again} == {35}
     assert ctx.redis.hget(candle_key("1min", PRODUCT), "volume") == b"5"
     assert ctx.redis.hget(candle_key("5min", PRODUCT), "volume") == b"35"
-    assert ctx.redis.get(latest_underlying_key(PRODUCT)) == latest
+    assert LatestReader(ctx.redis).underlying(PRODUCT) == latest
     assert [c["volume"] for c in ctx.store.candles(PRODUCT, "1min", *DAY)] == [30]
 
 
 def test_a_late_tick_leaves_the_open_minute_alone(ctx: WorkerContext, listen: Any) -> None:
     process_ticks(ctx, [T1, T2, T3])
-    latest = ctx.redis.get(latest_underlying_key(PRODUCT))
+    latest = LatestReader(ctx.redis).underlying(PRODUCT)
     spot = ctx.redis.hget(SPOT_KEY, PRODUCT)
     listener = listen(Channel.ENRICHED_UNDERLYING)
     late = tick(4, "09:15:55", 23000.0, 7)  # in 09:15, closed already by T3
@@ -372,7 +376,7 @@ def test_a_late_tick_leaves_the_open_minute_alone(ctx: WorkerContext, listen: An
     assert (closed["open"], closed["high"], closed["low"], closed["close"], closed["volume"]) == (
         24010.5, 24010.5, 23000.0, 23000.0, 37,
     )  # fmt: skip
-    assert ctx.redis.get(latest_underlying_key(PRODUCT)) == latest  # older than T3
+    assert LatestReader(ctx.redis).underlying(PRODUCT) == latest  # older than T3
     assert ctx.redis.hget(SPOT_KEY, PRODUCT) == spot  # the spot stays the newest price
     assert spot is not None
     assert spot.split(b"|")[0] == b"24020.75"
