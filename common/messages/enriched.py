@@ -13,7 +13,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from common.messages.enums import Buildup, ForwardSource
+from common.messages.enums import Buildup
 from common.messages.fields import (
     MAX_COUNT,
     Count,
@@ -30,6 +30,7 @@ from common.messages.market import (
     Currency,
     ExpiryInstant,
     Forward,
+    ForwardFrom,
     Strikes,
     UnderlyingTick,
     Venue,
@@ -62,7 +63,8 @@ class EnrichedRow(ChainRow, kw_only=True):
 
 
 class EnrichedChain(Wire):
-    """``enriched:option_chain``: a chain with per-row IV and Greeks and chain statistics."""
+    """``enriched:option_chain``: a chain with per-row IV and Greeks and chain statistics
+    (docs/MATH.md); strikes and rows as in the market chain."""
 
     product: Product
     expiry: ExpiryDate
@@ -105,7 +107,7 @@ class EnrichedChain(Wire):
     currency: Currency | None = None
     expiry_ts: ExpiryInstant | None = None
     forward: Forward | None = None
-    forward_source: ForwardSource | None = None
+    forward_source: ForwardFrom | None = None
 
     def __post_init__(self) -> None:
         check_timestamp(self.timestamp, "timestamp")
@@ -120,10 +122,10 @@ class Candle(Wire):
     """An OHLC candle of the underlying (prices in the currency), open or closed."""
 
     start: Annotated[Timestamp, Meta(description="Start of the candle's interval.")]
-    open: float
-    high: float
-    low: float
-    close: float
+    open: Annotated[float, Meta(description="First price in the interval.")]
+    high: Annotated[float, Meta(description="Highest price in the interval.")]
+    low: Annotated[float, Meta(description="Lowest price in the interval.")]
+    close: Annotated[float, Meta(description="Last price in the interval.")]
     volume: Annotated[Count, Meta(description="Quantity traded in the interval.")]
 
     def __post_init__(self) -> None:

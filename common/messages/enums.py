@@ -1,4 +1,8 @@
-"""The enumerations of the channel messages: their wire values are the enum values."""
+"""The enumerations of the channel messages: their wire values are the enum values.
+
+Each docstring says what every value means: it becomes the enum's description
+in the JSON Schema and docs/MESSAGES.md.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +10,37 @@ from enum import StrEnum
 
 
 class OptionType(StrEnum):
+    """CALL: the right to buy at the strike; PUT: the right to sell at the strike."""
+
     CALL = "CALL"
     PUT = "PUT"
 
 
 class Buildup(StrEnum):
-    """How open interest and price moved together since the previous snapshot."""
+    """How open interest and traded price moved together since the previous snapshot:
+    long_buildup (price up, OI up), short_buildup (price down, OI up), short_covering
+    (price up, OI down), long_unwinding (price down, OI down)."""
 
-    LONG_BUILDUP = "long_buildup"  # price up, OI up
-    SHORT_BUILDUP = "short_buildup"  # price down, OI up
-    SHORT_COVERING = "short_covering"  # price up, OI down
-    LONG_UNWINDING = "long_unwinding"  # price down, OI down
+    LONG_BUILDUP = "long_buildup"
+    SHORT_BUILDUP = "short_buildup"
+    SHORT_COVERING = "short_covering"
+    LONG_UNWINDING = "long_unwinding"
 
 
 class ForwardSource(StrEnum):
-    """Where a message's ``forward`` comes from."""
+    """Where a message's ``forward`` comes from: venue (the venue's own forward or futures
+    price for the expiry), parity (implied from put-call parity of the chain's quotes),
+    carry (spot carried at the product's rate and yield, S·e^((r−q)T))."""
 
-    VENUE = "venue"  # the venue's own forward (or futures) price for the expiry
-    PARITY = "parity"  # implied from put-call parity of the chain's quotes
-    CARRY = "carry"  # spot carried at the product's rate and yield: S·e^{(r−q)T}
+    VENUE = "venue"
+    PARITY = "parity"
+    CARRY = "carry"
 
 
 class SourceState(StrEnum):
-    """The state of one source of a reference price (``UnderlyingTick.sources``)."""
+    """The state of one source of a reference price: live (fresh, part of the price), stale
+    (connected but older than the freshness limit, left out), down (disconnected, left out)."""
 
-    LIVE = "live"  # fresh, and part of the price
-    STALE = "stale"  # connected but older than the freshness limit: left out of the price
-    DOWN = "down"  # disconnected: left out of the price
+    LIVE = "live"
+    STALE = "stale"
+    DOWN = "down"

@@ -40,13 +40,17 @@ Timestamp = Annotated[
     str,
     Meta(
         pattern=TIMESTAMP_PATTERN,
-        description="ISO-8601 UTC instant with milliseconds, from 1970.",
+        description="ISO-8601 UTC instant with milliseconds, a real one from 1970.",
         examples=["2026-11-21T09:41:00.123Z"],
     ),
 ]
 ExpiryDate = Annotated[
     str,
-    Meta(pattern=EXPIRY_PATTERN, description="Expiry date YYYY-MM-DD.", examples=["2026-11-26"]),
+    Meta(
+        pattern=EXPIRY_PATTERN,
+        description="Expiry date YYYY-MM-DD, a real one.",
+        examples=["2026-11-26"],
+    ),
 ]
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 """A non-negative integer exact as a double: seq, volume, open interest (contracts)."""

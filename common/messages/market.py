@@ -67,6 +67,8 @@ ExpiryInstant = Annotated[
 Mark = Annotated[
     float, Meta(ge=0, description="The venue's mark price of the option, in the currency.")
 ]
+ForwardFrom = Annotated[ForwardSource, Meta(description="Where forward comes from.")]
+Strike = Annotated[PositivePrice, Meta(description="Strike price, in the currency.")]
 MarkIv = Annotated[
     float,
     Meta(ge=0, description="The venue's IV of its mark, annualised, as a decimal (0.25 = 25 %)."),
@@ -76,8 +78,10 @@ MarkIv = Annotated[
 class SourcePrice(Wire):
     """One source of a reference price: its last price, how old it is and its state."""
 
-    source: Annotated[str, Meta(min_length=1, max_length=32, description="e.g. binance.")]
-    price: PositivePrice
+    source: Annotated[
+        str, Meta(min_length=1, max_length=32, description="The source's name, e.g. binance.")
+    ]
+    price: Annotated[PositivePrice, Meta(description="The source's last price.")]
     age_ms: Annotated[Count, Meta(description="Milliseconds since the source's last update.")]
     state: SourceState
 
@@ -88,7 +92,7 @@ class SourcePrice(Wire):
 class UnderlyingTick(Wire):
     """``market:underlying``: one trade or price update of a product's underlying."""
 
-    type: Literal["underlying"]
+    type: Annotated[Literal["underlying"], Meta(description="Always underlying.")]
     product: Product
     price: Annotated[PositivePrice, Meta(description="Underlying price, in the currency.")]
     volume: Annotated[Count, Meta(description="Quantity traded since the previous tick.")]
@@ -111,11 +115,18 @@ class UnderlyingTick(Wire):
 class OptionQuote(Wire):
     """``market:option_quote``: one option's top of book; prices per unit of underlying."""
 
-    symbol: Annotated[str, Meta(min_length=1, max_length=64, examples=["NIFTY261126C24000"])]
+    symbol: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=64,
+            description="The option's symbol, e.g. NIFTY261126C24000.",
+        ),
+    ]
     product: Product
     expiry: ExpiryDate
-    strike: PositivePrice
-    option_type: OptionType
+    strike: Strike
+    option_type: Annotated[OptionType, Meta(description="CALL or PUT.")]
     bid: Annotated[QuotePrice, Meta(description="Best bid; 0: none.")]
     ask: Annotated[QuotePrice, Meta(description="Best ask; 0: none.")]
     last: Annotated[QuotePrice, Meta(description="Last traded price; 0: none.")]
@@ -127,7 +138,7 @@ class OptionQuote(Wire):
     currency: Currency | None = None
     expiry_ts: ExpiryInstant | None = None
     forward: Forward | None = None
-    forward_source: ForwardSource | None = None
+    forward_source: ForwardFrom | None = None
     mark: Mark | None = None
     mark_iv: MarkIv | None = None
 
@@ -141,7 +152,7 @@ class OptionQuote(Wire):
 class ChainRow(Wire):
     """One side (call or put) of one strike of a chain."""
 
-    strike: PositivePrice
+    strike: Strike
     bid: Annotated[QuotePrice, Meta(description="Best bid; 0: none.")]
     ask: Annotated[QuotePrice, Meta(description="Best ask; 0: none.")]
     last: Annotated[QuotePrice, Meta(description="Last traded price; 0: none.")]
@@ -187,7 +198,9 @@ Strikes = Annotated[
 
 
 class OptionChain(Wire):
-    """``market:option_chain``: ``calls[i]`` and ``puts[i]`` are the rows of ``strikes[i]``."""
+    """``market:option_chain``: the quotes of one expiry, ``calls[i]`` and ``puts[i]`` the rows
+    of ``strikes[i]``: strikes increase strictly, and each side has one row per strike, at
+    that strike (within 1e-9)."""
 
     product: Product
     expiry: ExpiryDate
@@ -201,7 +214,7 @@ class OptionChain(Wire):
     currency: Currency | None = None
     expiry_ts: ExpiryInstant | None = None
     forward: Forward | None = None
-    forward_source: ForwardSource | None = None
+    forward_source: ForwardFrom | None = None
 
     def __post_init__(self) -> None:
         check_timestamp(self.timestamp, "timestamp")
