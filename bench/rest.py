@@ -38,10 +38,12 @@ from typing import Any
 import numpy as np
 from support import enriched_chain_bytes, post_json, stop_processes, wait_healthy
 
+from common import latest
 from common.devstack import gateway_processes
 from common.embedded_redis import EmbeddedRedis, free_port
-from common.names import latest_chain_key
 from common.redis_client import make_redis
+from common.timestamps import now_ts
+from worker_enricher.cache import put_latest
 
 PY = sys.executable
 SERVICES = ("auth_service", "storage_service", "analytics_service", "api_gateway")
@@ -219,7 +221,8 @@ def main() -> None:
         with Stack(workdir) as stack:
             expiry = (dt.date.today() + dt.timedelta(days=7)).isoformat()
             client = make_redis(stack.redis_url)
-            client.set(latest_chain_key("NIFTY", expiry), enriched_chain_bytes(expiry))
+            put_latest(client, latest.chain("NIFTY", expiry), enriched_chain_bytes(expiry),
+                       timestamp=now_ts(), seq=1, ttl_s=86_400)  # fmt: skip
             client.close()
             tokens = []
             for i in range(args.users):

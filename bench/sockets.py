@@ -45,11 +45,14 @@ import numpy as np
 import orjson
 from support import enriched_chain_bytes, post_json, stop_processes, wait_healthy
 
+from common import latest
 from common.embedded_redis import EmbeddedRedis, free_port
-from common.names import Channel, latest_chain_key, latest_underlying_key
+from common.latest import LatestReader
+from common.names import Channel
 from common.redis_client import make_redis
 from common.timestamps import now_ts
 from socket_gateway.app import OrjsonCodec
+from worker_enricher.cache import put_latest
 
 PY = sys.executable
 PRODUCTS = ("NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "RELIANCE", "HDFCBANK", "INFY", "TCS")
@@ -120,8 +123,8 @@ class Stack:
         deadline, found, steady = time.monotonic() + timeout, 0, 0
         rooms: list[tuple[str, str]] = []
         while time.monotonic() < deadline and steady < 3:
-            keys = sorted(k.decode() for k in client.scan_iter(match="latest:chain:*"))
-            rooms = [(k.split(":")[2], k.split(":")[3]) for k in keys]
+            listing = LatestReader(client).listing()
+            rooms = [(p, e) for p, expiries in sorted(listing.items()) for e in expiries]
             steady = steady + 1 if rooms and len(rooms) == found else 0
             found = len(rooms)
             time.sleep(2.0)
@@ -423,8 +426,10 @@ def main() -> None:
             for product, expiry in rooms if args.source == "synthetic" else ():
                 raw = enriched_chain_bytes(expiry, product)
                 templates[(product, expiry)] = orjson.loads(raw)
-                client.set(latest_chain_key(product, expiry), raw)
-                client.set(latest_underlying_key(product), b'{"product": "%s"}' % product.encode())
+                tick = b'{"product": "%s"}' % product.encode()
+                for entry, payload in ((latest.chain(product, expiry), raw),
+                                       (latest.underlying(product), tick)):  # fmt: skip
+                    put_latest(client, entry, payload, timestamp=now_ts(), seq=1, ttl_s=86_400)
             client.close()
             for count in args.clients:
                 print(json.dumps(run(stack, token, rooms, templates, count, args)), flush=True)

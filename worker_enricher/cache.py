@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+
 from common.latest import Entry
 from common.names import LATEST_ORDER_KEY, LATEST_PRODUCTS_KEY, Channel, latest_expiries_key
 from common.timestamps import parse_ts
-from worker_enricher.scripts import Scripts
+from worker_enricher.scripts import Scripts, register_scripts
 
 
 def epoch_ms(timestamp: str) -> int:
@@ -29,6 +31,19 @@ def keep_newest(
         keys.append(latest_expiries_key(entry.product))
         args.append(entry.expiry)
     scripts.latest(keys=keys, args=args, client=pipe)
+
+
+def put_latest(
+    client: redis.Redis, entry: Entry, payload: bytes, *, timestamp: str, seq: int, ttl_s: int
+) -> bool:
+    """Keep ``payload`` as ``entry`` as :func:`keep_newest` does, in a round trip of its own
+    (benchmarks and tests that need live entries without the pipeline); True when stored."""
+    pipe = client.pipeline(transaction=False)
+    message = {"timestamp": timestamp, "seq": seq}
+    keep_newest(pipe, register_scripts(client), entry=entry, message=message, payload=payload,
+                ttl_s=ttl_s)  # fmt: skip
+    (stored,) = pipe.execute()
+    return bool(stored)
 
 
 def cache_and_publish(

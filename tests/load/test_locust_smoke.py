@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from common.latest import LatestReader
 from common.redis_client import make_redis
 from tests.e2e.conftest import Devstack
 from tests.support.processes import wait_until
@@ -72,8 +73,9 @@ def _ok(url: str) -> bool:
         return False
 
 
-def _live_chains(client: redis.Redis) -> frozenset[bytes]:
-    return frozenset(client.scan_iter(match="latest:chain:*", count=1000))
+def _live_chains(client: redis.Redis) -> frozenset[tuple[str, str]]:
+    listing = LatestReader(client).listing()
+    return frozenset((product, e) for product, expiries in listing.items() for e in expiries)
 
 
 def _wait_for_the_pipeline(stack: Devstack) -> None:
@@ -82,7 +84,7 @@ def _wait_for_the_pipeline(stack: Devstack) -> None:
     users load first lists them all."""
     client = make_redis(stack.redis_url())
     socket = f"http://127.0.0.1:{stack.ports['SOCKET_GATEWAY_PORT']}"
-    seen: list[frozenset[bytes]] = []
+    seen: list[frozenset[tuple[str, str]]] = []
 
     def settled() -> bool:
         seen.append(_live_chains(client))

@@ -9,8 +9,7 @@ import redis
 
 from common.latest import Entry
 from common.timestamps import now_ts
-from worker_enricher.cache import keep_newest
-from worker_enricher.scripts import register_scripts
+from worker_enricher.cache import put_latest as _put
 
 _SEQ = itertools.count(1)
 """Ever-increasing seqs, so a later put always replaces an earlier one."""
@@ -18,13 +17,7 @@ _SEQ = itertools.count(1)
 
 def put_latest(client: redis.Redis, entry: Entry, payload: bytes, *, ttl_s: int = 3600) -> None:
     """Keep ``payload`` as ``entry`` for ``ttl_s`` seconds, as the newest (timestamp, seq)."""
-    pipe = client.pipeline(transaction=False)
-    message = {"timestamp": now_ts(), "seq": next(_SEQ)}
-    keep_newest(
-        pipe, register_scripts(client), entry=entry, message=message, payload=payload, ttl_s=ttl_s
-    )
-    (stored,) = pipe.execute()
-    assert stored == 1
+    assert _put(client, entry, payload, timestamp=now_ts(), seq=next(_SEQ), ttl_s=ttl_s)
 
 
 def put_chain(

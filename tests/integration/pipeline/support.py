@@ -7,7 +7,8 @@ from collections import Counter, defaultdict
 
 import redis
 
-from common.names import Channel, latest_chain_key
+from common.latest import LatestReader
+from common.names import Channel
 from store import Store
 from tests.support.processes import wait_until
 
@@ -48,10 +49,10 @@ def assert_exactly_once(store: Store, published: dict[Key, list[int]]) -> None:
 
 def assert_cache_newest(client: redis.Redis, published: dict[Key, list[int]]) -> None:
     for (product, expiry), seqs in published.items():
-        cached = client.get(latest_chain_key(product, expiry))
+        cached = LatestReader(client).chain(product, expiry)
         assert cached is not None, (product, expiry)
         assert json.loads(cached)["seq"] == max(seqs), (product, expiry)
-        assert client.ttl(latest_chain_key(product, expiry)) > 0
+        assert expiry in LatestReader(client).expiries(product), (product, expiry)
 
 
 def enriched_by_seq(raw: list[tuple[str, str]], channel: Channel) -> dict[tuple[str, int], bytes]:

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from common.names import ENRICH_QUEUE, Channel, deadletter_key, latest_chain_key
+from common.latest import LatestReader
+from common.names import ENRICH_QUEUE, Channel, deadletter_key
 from common.redis_client import make_redis, redis_db_url
 from store import Store
 from tests.integration.pipeline.support import (
@@ -73,7 +74,7 @@ def test_every_chain_stored_once_cached_and_broadcast(
     # The cache holds the very bytes that were broadcast for the newest chain.
     for (product, expiry), seqs in published.items():
         newest = enriched_by_seq(got, Channel.ENRICHED_OPTION_CHAIN)[product, max(seqs)]
-        assert redis_client.get(latest_chain_key(product, expiry)) == newest
+        assert LatestReader(redis_client).chain(product, expiry) == newest
     assert not redis_client.keys("deadletter:*")
 
 
