@@ -158,7 +158,10 @@ export class Auth {
     return this.token;
   }
 
-  /** A REST call with the Bearer token; on a 401 the token is refreshed and the call made once more. */
+  /**
+   * A REST call with the Bearer token; on a 401 the token is refreshed and the call made once more.
+   * `init.signal` cancels the call (never the refresh: shared by every caller, it runs to its end).
+   */
   async api<T>(path: string, init: RequestInit = {}): Promise<T> {
     const send = async (): Promise<Response> => {
       const headers = new Headers(init.headers);

@@ -3,6 +3,15 @@ import { num } from "./format";
 import type { OiChangeResponse, SeriesPoint } from "./api";
 import type { EnrichedChain } from "./types";
 
+/** Open interest (contracts) per strike, calls and puts. */
+export type StrikeOi = Map<number, { call: number | null; put: number | null }>;
+
+/** The OI the "change" bars are measured from, and when it was observed (`since`, epoch ms). */
+export interface OiBaseline {
+  baseline: StrikeOi;
+  since: number;
+}
+
 /** A call is in the money below spot, a put above; the strike at spot is neither. */
 export function isItm(side: "call" | "put", strike: number, spot: number): boolean {
   return side === "call" ? strike < spot : strike > spot;
@@ -33,6 +42,9 @@ export function bucketStart(ms: number, seconds: number): number {
   const w = seconds * 1000;
   return Math.floor(ms / w) * w;
 }
+
+/** Width of a PCR / max-pain history bucket (seconds), as the series route is asked for. */
+export const HISTORY_BUCKET_S = 60;
 
 export interface HistoryPoint {
   t: number; // bucket start, epoch ms
@@ -89,10 +101,7 @@ export interface OiBars {
 }
 
 /** OI per strike, and its change against a baseline OI per strike (absent strike: null change). */
-export function oiBars(
-  chain: Pick<EnrichedChain, "strikes" | "calls" | "puts">,
-  baseline: Map<number, { call: number | null; put: number | null }> | null,
-): OiBars {
+export function oiBars(chain: Pick<EnrichedChain, "strikes" | "calls" | "puts">, baseline: StrikeOi | null): OiBars {
   const out: OiBars = { strikes: [], callOi: [], putOi: [], callChange: [], putChange: [] };
   chain.strikes.forEach((k, i) => {
     const c = num(chain.calls[i]?.oi);
@@ -108,17 +117,15 @@ export function oiBars(
 }
 
 /** OI per strike at the start of an `oi-change` answer (what "change since" is measured from). */
-export function baselineFromOiChange(resp: OiChangeResponse): Map<number, { call: number | null; put: number | null }> {
-  const m = new Map<number, { call: number | null; put: number | null }>();
+export function baselineFromOiChange(resp: OiChangeResponse): StrikeOi {
+  const m: StrikeOi = new Map();
   for (const s of resp.strikes) m.set(s.strike, { call: num(s.call_oi_from), put: num(s.put_oi_from) });
   return m;
 }
 
 /** OI per strike of a chain, as a baseline. */
-export function baselineFromChain(
-  chain: Pick<EnrichedChain, "strikes" | "calls" | "puts">,
-): Map<number, { call: number | null; put: number | null }> {
-  const m = new Map<number, { call: number | null; put: number | null }>();
+export function baselineFromChain(chain: Pick<EnrichedChain, "strikes" | "calls" | "puts">): StrikeOi {
+  const m: StrikeOi = new Map();
   chain.strikes.forEach((k, i) => m.set(k, { call: num(chain.calls[i]?.oi), put: num(chain.puts[i]?.oi) }));
   return m;
 }

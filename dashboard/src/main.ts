@@ -1,27 +1,35 @@
-// Entry point: the login page or the dashboard, switching on the session.
+// Entry point: one store for the page; the login page or the dashboard, switching on its session.
 import "./styles.css";
-import { Dashboard } from "./app";
+import { startDashboard } from "./app";
 import { Auth } from "./auth";
+import { parseHash } from "./hash";
+import { initialState, type DashState } from "./state/model";
+import { reduce } from "./state/reducer";
+import { Store } from "./state/store";
 import { loginPage } from "./ui/login";
 
 const host = document.getElementById("app")!;
 const auth = new Auth();
-let dashboard: Dashboard | null = null;
+const store = new Store(reduce, initialState(parseHash(location.hash)));
+let stopDashboard: (() => void) | null = null;
 
-function showLogin(notice: string | null): void {
-  dashboard?.destroy();
-  dashboard = null;
-  host.replaceChildren(loginPage(auth, showDashboard, notice));
-  document.title = "Sign in · OptionsFlow";
+const signIn = () => store.dispatch({ type: "signedIn", username: auth.username, selection: parseHash(location.hash) });
+
+function show(state: DashState): void {
+  stopDashboard?.();
+  stopDashboard = null;
+  if (state.session) {
+    stopDashboard = startDashboard(host, store, auth);
+    document.title = "OptionsFlow";
+  } else {
+    host.replaceChildren(loginPage(auth, signIn, state.signedOutReason));
+    document.title = "Sign in · OptionsFlow";
+  }
 }
 
-function showDashboard(): void {
-  dashboard?.destroy();
-  dashboard = new Dashboard(host, auth);
-  document.title = "OptionsFlow";
-  void dashboard.start();
-}
-
-auth.onLogout = (reason) => showLogin(reason);
-if (auth.loggedIn) showDashboard();
-else showLogin(null);
+store.subscribe((state, prev) => {
+  if (state.session !== prev.session) show(state);
+});
+auth.onLogout = (reason) => store.dispatch({ type: "signedOut", reason });
+if (auth.loggedIn) signIn();
+else show(store.state);

@@ -1,7 +1,8 @@
-// The REST reads of the dashboard, parsed into what the views draw. Errors are ApiError (auth.ts).
+// The REST reads of the dashboard, parsed into what the views draw. Errors are ApiError (auth.ts);
+// each read takes an AbortSignal, so a read for a selection left behind can be cancelled.
 import type { Auth } from "./auth";
-import { baselineFromOiChange, fromSeries, type HistoryPoint } from "./chain";
-import { barFromRest, type Bar } from "./charts/candleChart";
+import { baselineFromOiChange, fromSeries, type HistoryPoint, type OiBaseline } from "./chain";
+import { barFromRest, type Bar } from "./bars";
 import { parseChain, parseUnderlying } from "./messages";
 import {
   INTERVAL_SECONDS,
@@ -21,49 +22,53 @@ export const CANDLE_BARS = 300;
 export const HISTORY_SPAN_MS = 6 * 3600_000;
 
 const enc = encodeURIComponent;
-const isoAgo = (ms: number) => new Date(Date.now() - ms).toISOString();
-
-export type OiBaseline = { baseline: Map<number, { call: number | null; put: number | null }>; since: number };
 
 export class Rest {
-  constructor(private readonly auth: Auth) {}
+  /** `now`: the client clock (epoch ms) that the history and candle windows end at. */
+  constructor(
+    private readonly auth: Pick<Auth, "api">,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  async products(): Promise<ProductInfo[]> {
-    const resp = await this.auth.api<ProductsResponse>("/api/products");
+  async products(signal?: AbortSignal): Promise<ProductInfo[]> {
+    const resp = await this.auth.api<ProductsResponse>("/api/products", { signal });
     return Array.isArray(resp.products) ? resp.products : [];
   }
 
-  async chain(product: string, expiry: string): Promise<ChainAnswer | null> {
-    return parseChain(await this.auth.api<unknown>(`/api/data/chain/${enc(product)}?expiry=${enc(expiry)}`));
+  async chain(product: string, expiry: string, signal?: AbortSignal): Promise<ChainAnswer | null> {
+    const path = `/api/data/chain/${enc(product)}?expiry=${enc(expiry)}`;
+    return parseChain(await this.auth.api<unknown>(path, { signal }));
   }
 
-  async underlying(product: string): Promise<EnrichedUnderlying | null> {
-    return parseUnderlying(await this.auth.api<unknown>(`/api/data/underlying/${enc(product)}`));
+  async underlying(product: string, signal?: AbortSignal): Promise<EnrichedUnderlying | null> {
+    return parseUnderlying(await this.auth.api<unknown>(`/api/data/underlying/${enc(product)}`, { signal }));
   }
 
   /** OI per strike an hour ago (the oi-change route's `from` side); null when nothing was stored then. */
-  async oiBaseline(product: string, expiry: string): Promise<OiBaseline | null> {
-    const resp = await this.auth.api<OiChangeResponse>(
-      `/api/analytics/${enc(product)}/oi-change?expiry=${enc(expiry)}`,
-    );
+  async oiBaseline(product: string, expiry: string, signal?: AbortSignal): Promise<OiBaseline | null> {
+    const path = `/api/analytics/${enc(product)}/oi-change?expiry=${enc(expiry)}`;
+    const resp = await this.auth.api<OiChangeResponse>(path, { signal });
     const since = resp.from_timestamp ? Date.parse(resp.from_timestamp) : NaN;
     return Number.isFinite(since) && resp.strikes?.length ? { baseline: baselineFromOiChange(resp), since } : null;
   }
 
-  async history(product: string, expiry: string): Promise<HistoryPoint[]> {
-    const query = `expiry=${enc(expiry)}&interval=1m&metrics=pcr_oi,pcr_volume,max_pain&start=${enc(isoAgo(HISTORY_SPAN_MS))}`;
-    const resp = await this.auth.api<SeriesResponse>(`/api/analytics/${enc(product)}/series?${query}`);
+  async history(product: string, expiry: string, signal?: AbortSignal): Promise<HistoryPoint[]> {
+    const query = `expiry=${enc(expiry)}&interval=1m&metrics=pcr_oi,pcr_volume,max_pain&start=${enc(this.isoAgo(HISTORY_SPAN_MS))}`;
+    const resp = await this.auth.api<SeriesResponse>(`/api/analytics/${enc(product)}/series?${query}`, { signal });
     return fromSeries(resp.points ?? []);
   }
 
   /** Closed candles of the last CANDLE_BARS intervals and the one still forming. */
-  async candles(product: string, interval: Interval): Promise<Bar[]> {
-    const start = isoAgo(CANDLE_BARS * INTERVAL_SECONDS[interval] * 1000);
-    const resp = await this.auth.api<CandlesResponse>(
-      `/api/analytics/${enc(product)}/candles?interval=${interval}&start=${enc(start)}`,
-    );
+  async candles(product: string, interval: Interval, signal?: AbortSignal): Promise<Bar[]> {
+    const start = this.isoAgo(CANDLE_BARS * INTERVAL_SECONDS[interval] * 1000);
+    const path = `/api/analytics/${enc(product)}/candles?interval=${interval}&start=${enc(start)}`;
+    const resp = await this.auth.api<CandlesResponse>(path, { signal });
     return [...(resp.candles ?? []), ...(resp.open_candle ? [resp.open_candle] : [])]
       .map(barFromRest)
       .filter((b): b is Bar => b !== null);
+  }
+
+  private isoAgo(ms: number): string {
+    return new Date(this.now() - ms).toISOString();
   }
 }

@@ -16,8 +16,9 @@ import {
   type UTCTimestamp,
 } from "lightweight-charts";
 import { fmtNum } from "../format";
-import type { CandleBar, Interval } from "../api";
-import type { EnrichedUnderlying, OhlcCandle } from "../types";
+import type { Interval } from "../api";
+import { barFromLive, type Bar } from "../bars";
+import type { EnrichedUnderlying } from "../types";
 import { COLORS, FONT } from "./echarts";
 
 const FIELD: Record<Interval, "ohlc_1min" | "ohlc_5min" | "ohlc_15min"> = {
@@ -50,30 +51,6 @@ function localTime(time: Time): string {
 
 const UP = "#26a69a";
 const DOWN = "#ef5350";
-
-export interface Bar {
-  time: number; // epoch seconds
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
-
-export function barFromRest(c: CandleBar): Bar | null {
-  const t = Date.parse(c.t);
-  return Number.isFinite(t)
-    ? { time: Math.floor(t / 1000), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume ?? 0 }
-    : null;
-}
-
-export function barFromLive(c: OhlcCandle | undefined): Bar | null {
-  if (!c) return null;
-  const t = Date.parse(c.start);
-  return Number.isFinite(t)
-    ? { time: Math.floor(t / 1000), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume ?? 0 }
-    : null;
-}
 
 export class CandleChart {
   private readonly chart: IChartApi;

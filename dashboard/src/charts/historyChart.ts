@@ -1,49 +1,45 @@
-// PCR (OI and volume) and max pain over time: loaded from the series route, then one point per
-// minute bucket appended from live chains.
-import { appendHistory, type HistoryPoint } from "../chain";
+// PCR (OI and volume) and max pain over time: the series route's history, then one point per
+// minute bucket from live chains (merged in the state; drawn here at most once a second).
+import { HISTORY_BUCKET_S, type HistoryPoint } from "../chain";
 import { fmtClock, fmtNum, fmtRatio, fmtStrike } from "../format";
-import type { EnrichedChain } from "../types";
 import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
 
-export const HISTORY_BUCKET_S = 60;
+/** Live points redraw the chart at most this often (ms). */
+const REDRAW_MS = 1000;
 
 export class HistoryChart {
   private readonly chart: EChart;
   private points: HistoryPoint[] = [];
-  private pending = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly el: HTMLElement) {
     this.chart = mount(el, () => this.points.length > 0);
   }
 
   clear(): void {
+    this.cancel();
     this.points = [];
     this.el.dataset.rendered = "false";
     this.chart.clear();
   }
 
-  /** History from the series route, merged with any live points that arrived meanwhile. */
-  load(points: HistoryPoint[]): void {
-    const live = this.points.filter((p) => !points.length || p.t > points[points.length - 1].t);
-    this.points = [...points, ...live];
-    this.draw();
-  }
-
-  append(chain: EnrichedChain): void {
-    const before = this.points.length;
-    const last = this.points[before - 1];
-    appendHistory(this.points, chain, HISTORY_BUCKET_S);
-    // Redraw at once for a new bucket, else at most once a second.
-    if (this.points.length !== before || this.points[before - 1] !== last) this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = true;
-    setTimeout(() => {
-      this.pending = false;
+  /** Draw `points` now (a loaded history), or within REDRAW_MS (live points). */
+  show(points: HistoryPoint[], atOnce: boolean): void {
+    this.points = points;
+    if (atOnce) {
+      this.cancel();
       this.draw();
-    }, 1000);
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.draw();
+      }, REDRAW_MS);
+    }
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   private draw(): void {

@@ -1,16 +1,12 @@
 // Open interest by strike: calls and puts on top, their change since a baseline below.
-import { oiBars, type OiBars } from "../chain";
+import { oiBars, type OiBaseline, type OiBars } from "../chain";
 import { fmtClock, fmtCompact, fmtInt, fmtSignedInt, fmtStrike } from "../format";
 import type { EnrichedChain } from "../types";
 import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
 
-type Baseline = Map<number, { call: number | null; put: number | null }>;
-
 export class OiChart {
   private readonly chart: EChart;
   private bars: OiBars | null = null;
-  private baseline: Baseline | null = null;
-  private since: number | null = null;
 
   /** `caption` shows what the change is measured against ("ΔOI since 13:07"). */
   constructor(
@@ -22,24 +18,13 @@ export class OiChart {
 
   clear(): void {
     this.bars = null;
-    this.baseline = null;
-    this.since = null;
     this.el.dataset.rendered = "false";
     this.chart.clear();
   }
 
-  /** OI per strike that "change" is measured from, and when it was observed (epoch ms). */
-  setBaseline(baseline: Baseline | null, since: number | null): void {
-    this.baseline = baseline;
-    this.since = since;
-  }
-
-  get hasBaseline(): boolean {
-    return this.baseline !== null;
-  }
-
-  update(chain: EnrichedChain, atm: number | null, strikes: [number, number]): void {
-    const all = oiBars(chain, this.baseline);
+  /** Draw the strikes `strikes` ([lo, hi) indices) of `chain`, the change measured from `baseline`. */
+  update(chain: EnrichedChain, atm: number | null, strikes: [number, number], baseline: OiBaseline | null): void {
+    const all = oiBars(chain, baseline?.baseline ?? null);
     const [lo, hi] = strikes;
     const pick = <T>(xs: T[]) => xs.slice(lo, hi);
     const bars: OiBars = {
@@ -53,7 +38,8 @@ export class OiChart {
     const cats = bars.strikes.map((k) => fmtStrike(k));
     const atmLabel = atm === null ? null : fmtStrike(atm);
     const maxPain = chain.max_pain_strike === null ? null : fmtStrike(chain.max_pain_strike);
-    if (this.caption) this.caption.textContent = this.since === null ? "" : `ΔOI since ${fmtClock(this.since, false)}`;
+    if (this.caption)
+      this.caption.textContent = baseline === null ? "" : `ΔOI since ${fmtClock(baseline.since, false)}`;
     const marks: object[] = [];
     if (atmLabel && cats.includes(atmLabel)) {
       marks.push({

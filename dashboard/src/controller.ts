@@ -1,0 +1,184 @@
+// Wires the outside world to the store for one signed-in session: the product listing, the REST
+// reads of each selection (one AbortController per selection, so the reads of a selection left
+// behind are cancelled), the Socket.IO connection, the URL hash, the clock and the notices.
+import { ApiError, describeError } from "./auth";
+import { localToday } from "./format";
+import { formatHash, parseHash, type ViewState } from "./hash";
+import type { LiveConfig, LiveHandlers, Selection } from "./live";
+import { loadCandles, loadSelection, type LoadContext, type Reads } from "./loads";
+import type { ServerError } from "./messages";
+import { selectionKey, type Action, type DashState } from "./state/model";
+import type { Store } from "./state/store";
+
+/** The client clock: epoch ms, and the local date (YYYY-MM-DD) that picks the nearest expiry. */
+export interface Clock {
+  now(): number;
+  today(): string;
+}
+
+export const systemClock: Clock = { now: () => Date.now(), today: () => localToday() };
+
+/** The URL hash that mirrors the selection. */
+export interface UrlHash {
+  get(): string;
+  replace(hash: string): void;
+  /** Call `fn` when the user edits the hash; returns the function that stops it. */
+  listen(fn: () => void): () => void;
+}
+
+/** The live connection as the controller drives it (live.ts's Live). */
+export interface LiveLink {
+  select(next: Selection | null): void;
+  stop(): void;
+  tokenRefreshed(): void;
+}
+
+export interface LiveConnector {
+  loadConfig(): Promise<{ config: LiveConfig; warning: string | null }>;
+  start(config: LiveConfig, handlers: LiveHandlers): LiveLink;
+}
+
+export interface ControllerDeps {
+  store: Store<DashState, Action>;
+  rest: Reads;
+  auth: { logout(): Promise<void>; onRefresh: () => void };
+  live: LiveConnector;
+  url: UrlHash;
+  clock?: Clock;
+}
+
+const TICK_MS = 1_000;
+
+export class Controller {
+  private readonly clock: Clock;
+  private readonly lifetime = new AbortController();
+  private selectionReads = new AbortController();
+  private candleReads = new AbortController();
+  private readonly ctx: LoadContext;
+  private live: LiveLink | null = null;
+  private stopped = false;
+  private noticeSeq = 0;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private noticeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(private readonly deps: ControllerDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.ctx = { rest: deps.rest, dispatch: (a) => this.dispatch(a), now: () => this.clock.now() };
+  }
+
+  private get state(): DashState {
+    return this.deps.store.state;
+  }
+
+  async start(): Promise<void> {
+    const { store, url, live } = this.deps;
+    this.cleanups.push(store.subscribe((s, p) => this.follow(s, p)));
+    this.cleanups.push(
+      url.listen(() => this.dispatch({ type: "selected", requested: parseHash(url.get()), today: this.clock.today() })),
+    );
+    this.ticker = setInterval(() => this.dispatch({ type: "tick", now: this.clock.now() }), TICK_MS);
+    const [{ config, warning }] = await Promise.all([live.loadConfig(), this.loadProducts()]);
+    if (this.stopped) return;
+    if (warning) this.flash(warning);
+    this.live = live.start(config, {
+      onChain: (chain) => this.dispatch({ type: "chainLive", chain, now: this.clock.now() }),
+      onUnderlying: (underlying) => this.dispatch({ type: "underlyingLive", underlying, now: this.clock.now() }),
+      onStatus: (status, detail) => this.dispatch({ type: "connection", status, detail }),
+      onServerError: (err) => this.serverError(err),
+    });
+    this.deps.auth.onRefresh = () => this.live?.tokenRefreshed();
+    this.live.select(selectionKey(this.state));
+  }
+
+  /** The user changed part of the selection (the rest stays). */
+  select(patch: Partial<ViewState>): void {
+    this.dispatch({ type: "selected", requested: { ...this.state.selection, ...patch }, today: this.clock.today() });
+  }
+
+  /** Stop everything, revoke the session on the server, then show the login page. */
+  async logout(): Promise<void> {
+    this.stop();
+    await this.deps.auth.logout();
+    this.deps.store.dispatch({ type: "signedOut", reason: null });
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    if (this.ticker) clearInterval(this.ticker);
+    for (const t of [...this.timers, this.noticeTimer]) if (t) clearTimeout(t);
+    for (const reads of [this.lifetime, this.selectionReads, this.candleReads]) reads.abort();
+    this.live?.stop();
+    this.live = null;
+    this.deps.auth.onRefresh = () => {};
+  }
+
+  private dispatch(action: Action): void {
+    if (!this.stopped) this.deps.store.dispatch(action);
+  }
+
+  /** Follow the state: keep the hash, the subscription and the reads in step with the selection. */
+  private follow(s: DashState, p: DashState): void {
+    if (s.selection !== p.selection) {
+      const hash = formatHash(s.selection);
+      if (this.deps.url.get() !== hash) this.deps.url.replace(hash);
+    }
+    const key = selectionKey(s);
+    if (s.data.gen !== p.data.gen && key) {
+      this.live?.select(key);
+      this.selectionReads.abort();
+      this.selectionReads = new AbortController();
+      loadSelection(this.ctx, key.product, key.expiry, s.data.gen, this.selectionReads.signal);
+    }
+    if (s.candles.gen !== p.candles.gen && s.selection.product) {
+      this.candleReads.abort();
+      this.candleReads = new AbortController();
+      loadCandles(this.ctx, s.selection.product, s.selection.interval, s.candles.gen, this.candleReads.signal);
+    }
+  }
+
+  /** The listing; an empty one or a failure is asked again later. */
+  private async loadProducts(): Promise<void> {
+    let products = this.state.products;
+    try {
+      products = await this.deps.rest.products(this.lifetime.signal);
+      if (this.stopped) return;
+      if (!products.length) {
+        this.flash("No products yet: waiting for the market feed.", 10_000);
+        this.later(() => this.reloadProducts(), 10_000);
+      }
+    } catch (err) {
+      if (this.stopped || (err instanceof ApiError && err.status === 401)) return; // 401: back to login
+      this.flash(`Products: ${describeError(err)}`, 10_000);
+      this.later(() => this.reloadProducts(), 5_000);
+    }
+    this.dispatch({ type: "productsListed", products, today: this.clock.today() });
+  }
+
+  private reloadProducts(): void {
+    void this.loadProducts().then(() => this.live?.select(selectionKey(this.state)));
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private serverError(err: ServerError): void {
+    this.flash(`${err.message}${err.code && err.code !== "error" ? ` (${err.code})` : ""}`, 10_000);
+  }
+
+  /** Show `text` for `ms` (a newer notice replaces it). */
+  private flash(text: string, ms = 8_000): void {
+    const id = ++this.noticeSeq;
+    this.dispatch({ type: "noticeShown", id, text });
+    if (this.noticeTimer) clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => this.dispatch({ type: "noticeHidden", id }), ms);
+  }
+}

@@ -1,0 +1,135 @@
+// The dashboard's state and the actions that change it. Plain data: the reducer (reducer.ts)
+// is the only writer, views read it, the controller turns REST answers and socket events into
+// actions. Times are epoch milliseconds of the client clock.
+import type { ProductInfo } from "../api";
+import type { Bar } from "../bars";
+import type { HistoryPoint, OiBaseline } from "../chain";
+import type { ViewState } from "../hash";
+import type { LiveStatus } from "../live";
+import type { EnrichedChain, EnrichedUnderlying } from "../types";
+
+/** No update for this long greys the data out (ms). */
+export const STALE_AFTER_MS = 5_000;
+/** A chain this much older than the one shown means the feed restarted (a replay) (ms). */
+export const REPLAY_RESET_MS = 60_000;
+
+export interface Session {
+  username: string | null;
+}
+
+/** What is shown for the selected product and expiry; replaced as a whole on a switch. */
+export interface SelectionData {
+  /** Bumps on every switch: an answer asked for under an older `gen` is dropped. */
+  gen: number;
+  chain: EnrichedChain | null;
+  /** Why there is no chain yet (the REST read failed), for the table. */
+  chainMessage: string | null;
+  liveChainSeen: boolean;
+  underlying: EnrichedUnderlying | null;
+  liveSpotSeen: boolean;
+  /** When the last chain or live tick was applied (client clock). */
+  lastUpdateAt: number | null;
+  stale: boolean;
+  /** What the OI-change bars are measured from; `baselinePending` while the route is asked. */
+  baseline: OiBaseline | null;
+  baselinePending: boolean;
+  history: HistoryPoint[];
+  /** The series route answered (or failed): the history is drawn at once, not throttled. */
+  historyLoaded: boolean;
+  historyNote: string | null;
+}
+
+/** The candles of the selected product and interval. */
+export interface CandleData {
+  /** Bumps on a product or interval change, like SelectionData.gen. */
+  gen: number;
+  /** Closed candles and the forming one from the route; null while asked for. */
+  bars: Bar[] | null;
+  note: string | null;
+}
+
+export interface Notice {
+  id: number;
+  text: string;
+}
+
+export interface DashState {
+  session: Session | null;
+  /** Shown on the login page after the session ended. */
+  signedOutReason: string | null;
+  products: ProductInfo[];
+  /** Product, expiry, candle interval and strike window (mirrored in the URL hash). */
+  selection: ViewState;
+  /** A product and expiry were switched to since sign-in (the first listing switches even when unchanged). */
+  started: boolean;
+  connection: { status: LiveStatus; detail: string };
+  notice: Notice | null;
+  /** The client clock at the last tick (the data-age tile). */
+  now: number;
+  data: SelectionData;
+  candles: CandleData;
+}
+
+export type Action =
+  | { type: "signedIn"; username: string | null; selection: ViewState }
+  | { type: "signedOut"; reason: string | null }
+  | { type: "productsListed"; products: ProductInfo[]; today: string }
+  | { type: "selected"; requested: ViewState; today: string }
+  | { type: "connection"; status: LiveStatus; detail: string }
+  | { type: "noticeShown"; id: number; text: string }
+  | { type: "noticeHidden"; id: number }
+  | { type: "tick"; now: number }
+  | { type: "chainLoaded"; gen: number; chain: EnrichedChain; now: number }
+  | { type: "chainFailed"; gen: number; message: string }
+  | { type: "chainLive"; chain: EnrichedChain; now: number }
+  | { type: "underlyingLoaded"; gen: number; underlying: EnrichedUnderlying }
+  | { type: "underlyingLive"; underlying: EnrichedUnderlying; now: number }
+  | { type: "baselineLoaded"; gen: number; baseline: OiBaseline | null }
+  | { type: "historyLoaded"; gen: number; points: HistoryPoint[] }
+  | { type: "historyFailed"; gen: number; note: string | null }
+  | { type: "candlesLoaded"; gen: number; bars: Bar[] }
+  | { type: "candlesFailed"; gen: number; note: string };
+
+export function emptyData(gen: number): SelectionData {
+  return {
+    gen,
+    chain: null,
+    chainMessage: null,
+    liveChainSeen: false,
+    underlying: null,
+    liveSpotSeen: false,
+    lastUpdateAt: null,
+    stale: false,
+    baseline: null,
+    baselinePending: true,
+    history: [],
+    historyLoaded: false,
+    historyNote: null,
+  };
+}
+
+export function emptyCandles(gen: number): CandleData {
+  return { gen, bars: null, note: null };
+}
+
+/** Signed out, nothing loaded, the selection as the URL gives it. */
+export function initialState(selection: ViewState): DashState {
+  return {
+    session: null,
+    signedOutReason: null,
+    products: [],
+    selection,
+    started: false,
+    connection: { status: "connecting", detail: "" },
+    notice: null,
+    now: 0,
+    data: emptyData(0),
+    candles: emptyCandles(0),
+  };
+}
+
+/** The product and expiry to load and subscribe to, when both are chosen. */
+export function selectionKey(s: DashState): { product: string; expiry: string } | null {
+  const { product, expiry } = s.selection;
+  return product && expiry ? { product, expiry } : null;
+}

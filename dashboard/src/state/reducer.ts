@@ -1,0 +1,76 @@
+// The one writer of the dashboard state: session, products and selection here, the data of the
+// selection in data.ts.
+import type { ProductInfo } from "../api";
+import { resolveSelection, type ViewState } from "../hash";
+import { applyBaseline, applyCandles, applyChain, applyHistory, applyUnderlying, chainFailed, tick } from "./data";
+import { emptyCandles, emptyData, initialState, type Action, type DashState } from "./model";
+
+/**
+ * Everything cleared; the selection is the URL's. The generations keep counting, so an answer
+ * asked for before the reset can never pass for one asked after it.
+ */
+function reset(s: DashState, selection: ViewState = s.selection): DashState {
+  return {
+    ...initialState(selection),
+    data: emptyData(s.data.gen + 1),
+    candles: emptyCandles(s.candles.gen + 1),
+  };
+}
+
+/**
+ * Show `requested`, made valid against the listing. A new product or expiry (or `force`) starts a
+ * new SelectionData; a new product, expiry or interval new candles.
+ */
+function select(s: DashState, requested: ViewState, products: ProductInfo[], today: string, force: boolean): DashState {
+  const next = products.length ? resolveSelection(requested, products, today) : requested;
+  const prev = s.selection;
+  const switched = force || prev.product !== next.product || prev.expiry !== next.expiry;
+  let out: DashState = { ...s, products, selection: next };
+  if (switched && next.product && next.expiry) out = { ...out, started: true, data: emptyData(s.data.gen + 1) };
+  if ((switched || prev.interval !== next.interval) && next.product) {
+    out = { ...out, candles: emptyCandles(s.candles.gen + 1) };
+  }
+  return out;
+}
+
+export function reduce(s: DashState, a: Action): DashState {
+  switch (a.type) {
+    case "signedIn":
+      return { ...reset(s, a.selection), session: { username: a.username } };
+    case "signedOut":
+      return { ...reset(s), signedOutReason: a.reason };
+    case "productsListed":
+      // The first listing since sign-in starts the selection, even when it is unchanged.
+      return select(s, s.selection, a.products, a.today, !s.started);
+    case "selected":
+      return select(s, a.requested, s.products, a.today, false);
+    case "connection":
+      return { ...s, connection: { status: a.status, detail: a.detail } };
+    case "noticeShown":
+      return { ...s, notice: { id: a.id, text: a.text } };
+    case "noticeHidden":
+      return s.notice?.id === a.id ? { ...s, notice: null } : s;
+    case "tick":
+      return tick(s, a.now);
+    case "chainLoaded":
+      return applyChain(s, a.chain, a.now, false, a.gen);
+    case "chainLive":
+      return applyChain(s, a.chain, a.now, true);
+    case "chainFailed":
+      return chainFailed(s, a.gen, a.message);
+    case "underlyingLoaded":
+      return applyUnderlying(s, a.underlying, 0, false, a.gen);
+    case "underlyingLive":
+      return applyUnderlying(s, a.underlying, a.now, true);
+    case "baselineLoaded":
+      return applyBaseline(s, a.gen, a.baseline);
+    case "historyLoaded":
+      return applyHistory(s, a.gen, a.points, null);
+    case "historyFailed":
+      return applyHistory(s, a.gen, [], a.note);
+    case "candlesLoaded":
+      return applyCandles(s, a.gen, a.bars, a.bars.length ? null : "No candles yet: building from live ticks…");
+    case "candlesFailed":
+      return applyCandles(s, a.gen, [], a.note);
+  }
+}

@@ -1,0 +1,28 @@
+// The summary tiles, from the state: the chain's statistics once per frame, spot on every tick,
+// the data age every second.
+import type { DashState } from "../state/model";
+import { Tiles } from "../ui/tiles";
+import { FrameTask, type View } from "./view";
+
+export class TilesView implements View {
+  private readonly tiles = new Tiles();
+  readonly el = this.tiles.el;
+  private state: DashState | null = null;
+  private readonly draw = new FrameTask(() => {
+    const d = this.state?.data;
+    if (d?.chain) this.tiles.chain(d.chain, d.liveSpotSeen);
+  });
+
+  update(s: DashState, p: DashState): void {
+    this.state = s;
+    const d = s.data;
+    if (d.gen !== p.data.gen) this.tiles.clear();
+    if (d.underlying && d.underlying !== p.data.underlying) this.tiles.underlying(d.underlying);
+    if (d.chain && d.chain !== p.data.chain) this.draw.request();
+    if (s.now !== p.now) this.tiles.tick(s.now);
+  }
+
+  destroy(): void {
+    this.draw.cancel();
+  }
+}
