@@ -22,8 +22,7 @@ gateway's token deny-list check).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import redis
 
@@ -50,10 +49,9 @@ Pipe = Any
 """A redis-py pipeline (``redis.client.Pipeline``; untyped in redis-py's stubs)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One ``latest:*`` entry: the chain of (product, expiry), or with ``expiry`` None the
-    underlying tick of ``product``."""
+    underlying tick of ``product``. (A named tuple: the gateway makes one per request.)"""
 
     product: str
     expiry: str | None = None
@@ -76,23 +74,26 @@ def underlying(product: str) -> Entry:
     return Entry(product)
 
 
-@dataclass(frozen=True, slots=True)
 class Pending(Generic[T]):
     """Replies ``start`` to ``start + count`` of a pipeline, parsed once it has run."""
 
-    start: int
-    count: int
-    parse: Callable[[list[Any]], T]
+    __slots__ = ("count", "parse", "start")
+
+    def __init__(self, start: int, count: int, parse: Callable[[list[Any]], T]) -> None:
+        self.start = start
+        self.count = count
+        self.parse = parse
 
     def result(self, replies: Sequence[object]) -> T:
         """The parsed value; the first error among its replies is raised (a pipeline run
         with ``raise_on_error=False`` leaves errors in the replies)."""
-        mine = list(replies[self.start : self.start + self.count])
-        if len(mine) != self.count:
-            raise ValueError(f"expected {self.count} replies from {self.start}, got {len(mine)}")
-        for reply in mine:
-            if isinstance(reply, Exception):
-                raise reply
+        start, count = self.start, self.count
+        mine = list(replies[start : start + count])
+        if len(mine) != count:
+            raise ValueError(f"expected {count} replies from {start}, got {len(mine)}")
+        errors = [reply for reply in mine if isinstance(reply, Exception)]
+        if errors:
+            raise errors[0]
         return self.parse(mine)
 
 
@@ -102,6 +103,10 @@ def _text(value: bytes | str) -> str:
 
 def _first(replies: list[Any]) -> Any:
     return replies[0]
+
+
+_bytes_or_none = cast(Callable[[list[Any]], bytes | None], _first)
+_bytes_list = cast(Callable[[list[Any]], list[bytes | None]], _first)
 
 
 def _live(replies: list[Any]) -> list[str]:
@@ -116,14 +121,14 @@ def queue_get(pipe: Pipe, entry: Entry) -> Pending[bytes | None]:
     """Queue on ``pipe``: the bytes of ``entry`` (None when it is not there)."""
     start = len(pipe)
     pipe.get(entry.key)
-    return Pending(start, 1, cast(Callable[[list[Any]], bytes | None], _first))
+    return Pending(start, 1, _bytes_or_none)
 
 
 def queue_get_many(pipe: Pipe, entries: Sequence[Entry]) -> Pending[list[bytes | None]]:
     """Queue on ``pipe``: the bytes of each of ``entries`` in order, in one MGET."""
     start = len(pipe)
     pipe.mget([e.key for e in entries])
-    return Pending(start, 1, cast(Callable[[list[Any]], list[bytes | None]], _first))
+    return Pending(start, 1, _bytes_list)
 
 
 def queue_exists(pipe: Pipe, entries: Iterable[Entry]) -> Pending[int]:
