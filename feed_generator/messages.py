@@ -1,4 +1,8 @@
-"""The three market messages as JSON-ready dicts (ARCHITECTURE.md, "Channels and messages")."""
+"""The three market messages as JSON-ready dicts.
+
+Their contract is the structs of ``common.messages`` (docs/MESSAGES.md), which
+decode these dicts' JSON and encode it again to the same bytes.
+"""
 
 from __future__ import annotations
 
