@@ -96,14 +96,19 @@ def run_market(
     batch_interval: float = 0.01,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] | None = None,
 ) -> Progress:
     """Run ``market`` until ``stop`` is set or ``duration`` simulated seconds have passed.
 
     ``realtime``: the simulated clock follows the wall clock; otherwise it runs
     as fast as the sinks take the messages (``duration`` is then required).
+    ``clock`` (monotonic seconds) and ``sleep`` (waits up to that many seconds;
+    default ``stop.wait``, which a stop request ends at once) are the loop's time,
+    injectable so that tests run on a fake clock.
     """
     if not realtime and duration is None:
         raise ValueError("a run as fast as possible needs a duration")
+    sleep = sleep or stop.wait
     progress = progress or Progress(clock=clock)
     progress.start()
     origin = clock() - market.elapsed
@@ -118,7 +123,7 @@ def run_market(
         if realtime:
             due = market.next_due() if duration is None else min(market.next_due(), duration)
             wait = max(due - (clock() - origin), batch_interval)
-            stop.wait(min(wait, MAX_WAIT))
+            sleep(min(wait, MAX_WAIT))
     progress.log("finished", market.elapsed)
     return progress
 
@@ -144,6 +149,7 @@ class _Pacer:
     speed: float | None
     stop: threading.Event
     clock: Callable[[], float]
+    sleep: Callable[[float], object]
     origin: float = 0.0
 
     def lag(self, offset: float) -> float:
@@ -155,7 +161,7 @@ class _Pacer:
     def wait_until(self, offset: float) -> bool:
         """Sleep until ``offset`` is due; False when stopped first."""
         while not self.stop.is_set() and (lag := self.lag(offset)) > 0.0:
-            self.stop.wait(min(lag, MAX_WAIT))
+            self.sleep(min(lag, MAX_WAIT))
         return not self.stop.is_set()
 
 
@@ -171,17 +177,18 @@ def run_replay(
     max_batch: int = 2000,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] | None = None,
 ) -> Progress:
     """Publish ``records`` at their recorded pace times ``speed`` (``None``: as fast as possible).
 
     ``restamp`` rewrites each message's ``timestamp`` to the moment it is sent.
     ``duration`` stops after that many seconds of the capture's own time.
     A :class:`CaptureError` from ``records`` propagates once the records read
-    before it are sent.
+    before it are sent. ``clock`` and ``sleep`` as for :func:`run_market`.
     """
     progress = progress or Progress(clock=clock)
     progress.start()
-    pacer = _Pacer(speed, stop, clock, origin=clock())
+    pacer = _Pacer(speed, stop, clock, sleep or stop.wait, origin=clock())
     batch: list[Encoded] = []
     try:
         for offset, record in _relative(records):

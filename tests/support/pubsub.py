@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 
 from common.names import MARKET_CHANNELS
@@ -10,14 +11,21 @@ from common.redis_client import make_redis
 
 
 class Collector:
-    """Subscribes to ``channels`` (the market ones by default) and keeps every message in order."""
+    """Subscribes to ``channels`` (the market ones by default) and keeps every message in order.
+
+    It also listens on a marker channel of its own: :meth:`stop` publishes a marker
+    there, and since Redis delivers one subscriber's messages in the order they were
+    published, the marker's arrival proves that everything published before it has
+    arrived too.
+    """
 
     def __init__(self, url: str, channels: Sequence[str] = MARKET_CHANNELS) -> None:
         self.client = make_redis(url, socket_timeout=None)
         self.pubsub = self.client.pubsub()
-        self.pubsub.subscribe(*(str(c) for c in channels))
+        self._marker = f"test:collector:{uuid.uuid4().hex}"
+        self.pubsub.subscribe(*(str(c) for c in channels), self._marker)
         confirmed = 0
-        while confirmed < len(channels):  # subscribed before anyone publishes
+        while confirmed < len(channels) + 1:  # subscribed before anyone publishes
             reply = self.pubsub.get_message(timeout=5.0)
             assert reply is not None, "no subscribe confirmation"
             confirmed += reply["type"] == "subscribe"
@@ -29,19 +37,23 @@ class Collector:
     def _run(self) -> None:
         while True:
             reply = self.pubsub.get_message(timeout=0.2)
-            if reply is not None:
-                if reply["type"] == "message":
-                    data = reply["data"].decode(errors="replace")  # hostile bytes included
-                    self.raw.append((reply["channel"].decode(), data))
-            elif self._stop.is_set():
+            if reply is None or reply["type"] != "message":
+                continue
+            channel = reply["channel"].decode()
+            if channel == self._marker:
                 return
+            data = reply["data"].decode(errors="replace")  # hostile bytes included
+            self.raw.append((channel, data))
 
-    def stop(self) -> list[tuple[str, str]]:
-        """Wait until everything published so far has arrived; the messages."""
+    def stop(self, timeout: float = 30.0) -> list[tuple[str, str]]:
+        """Wait until everything published so far has arrived (the marker); the messages."""
         self._stop.set()
-        self._thread.join(timeout=30.0)
+        self.client.publish(self._marker, b"")
+        self._thread.join(timeout=timeout)
+        alive = self._thread.is_alive()
         self.pubsub.close()
         self.client.close()
+        assert not alive, f"the collector's marker did not arrive within {timeout} s"
         return self.raw
 
     def wait_for(self, count: int, timeout: float) -> bool:

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import threading
-import time
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -19,10 +18,15 @@ from common.timestamps import parse_ts
 from feed_generator.capture import CaptureError, CaptureRecord, encode_message
 from feed_generator.market import Market, Rates
 from feed_generator.products import resolve_products
-from feed_generator.publisher import Encoded, RedisSink, publishing_client
-from feed_generator.runner import Progress, encode, run_market, run_replay
+from feed_generator.publisher import PUBLISH_TIMEOUT, Encoded, RedisSink, publishing_client
+from feed_generator.runner import MAX_WAIT, Progress, encode, run_market, run_replay
+from tests.support.clock import FakeClock
+from tests.support.processes import wait_until
+from tests.support.stalled import StalledServer
 
 START = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
+BATCH_S = 0.01
+"""The loops' default ``batch_interval``: messages due within it share a batch."""
 
 
 class ListSink:
@@ -58,35 +62,74 @@ def test_fast_run_needs_a_duration() -> None:
         run_market(_market(), [], threading.Event(), realtime=False)
 
 
-def test_realtime_run_follows_the_wall_clock() -> None:
-    sink = ListSink()
-    began = time.monotonic()
-    run_market(_market(), [sink], threading.Event(), duration=0.6)
-    took = time.monotonic() - began
-    assert 0.55 <= took < 2.0
+class TimedSink(ListSink):
+    """A :class:`ListSink` that notes when each batch came, in seconds on ``clock``."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.sent_at: list[float] = []
+
+    def send(self, batch: Sequence[Encoded]) -> None:
+        super().send(batch)
+        self.sent_at.append(self.clock.elapsed)
+
+
+def test_realtime_run_sends_each_message_once_it_falls_due() -> None:
+    clock = FakeClock()
+    sink = TimedSink(clock)
+    run_market(_market(), [sink], threading.Event(), duration=0.6, clock=clock, sleep=clock.sleep)
     assert sink.messages == encode(_market().advance(0.6))
+    assert 0.6 <= clock.elapsed <= 0.6 + BATCH_S  # it waited for the run's simulated time
     assert len(sink.batches) > 5  # published as it fell due, in several batches
+    previous = -1.0
+    for sent_at, batch in zip(sink.sent_at, sink.batches, strict=True):
+        # never before it is due, and in the first batch after that
+        assert all(previous < offset <= sent_at for offset, _, _ in batch), (previous, sent_at)
+        previous = sent_at
+    assert max(clock.sleeps) <= MAX_WAIT
 
 
-def test_stop_ends_a_run_promptly() -> None:
+def test_a_stop_request_ends_a_run_at_its_next_wake_up() -> None:
+    clock = FakeClock(limit=60.0)  # a run that ignored the stop would sleep past this
     stop = threading.Event()
-    timer = threading.Timer(0.3, stop.set)
-    timer.start()
-    began = time.monotonic()
-    run_market(_market(), [ListSink()], stop)
-    assert time.monotonic() - began < 1.0
-    timer.join()
+    clock.call_at(0.3, stop.set)
+    sink = TimedSink(clock)
+    run_market(_market(), [sink], stop, clock=clock, sleep=clock.sleep)  # no duration
+    assert 0.3 <= clock.elapsed <= 0.3 + MAX_WAIT  # the sleep in progress, and no other
+    assert max(clock.sleeps) <= MAX_WAIT  # so that a stop is noticed within that
+    assert sink.batches
+    assert max(sink.sent_at) < 0.3  # nothing sent once stopped
+
+
+def test_a_stop_request_ends_the_wait_of_a_real_run() -> None:
+    # The default sleep is the stop event's wait: setting it wakes the loop at once.
+    stop = threading.Event()
+    sink = ListSink()
+    run = threading.Thread(target=run_market, args=(_market(), [sink], stop), daemon=True)
+    run.start()
+    assert wait_until(lambda: len(sink.batches) >= 2, 10), "the run sent nothing"
+    stop.set()
+    run.join(10)
+    assert not run.is_alive(), "the run did not end after the stop request"
 
 
 def test_progress_is_logged_with_rates_per_channel(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="feed_generator.runner")
-    progress = Progress(interval=0.1)
-    run_market(_market(), [ListSink()], threading.Event(), duration=0.35, progress=progress)
+    clock = FakeClock()
+    progress = Progress(interval=0.1, clock=clock)
+    sink = ListSink()
+    run_market(
+        _market(), [sink], threading.Event(), duration=0.35, progress=progress, clock=clock,
+        sleep=clock.sleep,
+    )  # fmt: skip
     records = [r for r in caplog.records if r.getMessage() in {"progress", "finished"}]
-    assert len(records) >= 3
+    assert [r.getMessage() for r in records] == ["progress"] * 3 + ["finished"]
     last = records[-1]
     assert set(last.counts) == {"market:underlying", "market:option_quote", "market:option_chain"}  # type: ignore[attr-defined]
-    assert last.total > 0  # type: ignore[attr-defined]
+    assert last.total == len(sink.messages) > 0  # type: ignore[attr-defined]
+    assert last.elapsed_s == round(clock.elapsed, 3)  # type: ignore[attr-defined]
+    assert last.simulated_s == 0.35  # type: ignore[attr-defined]
     assert "rates_per_s" in last.__dict__
 
 
@@ -100,11 +143,16 @@ def _records(n: int, spacing: float) -> list[CaptureRecord]:
 
 def test_replay_keeps_the_recorded_pace_scaled_by_speed() -> None:
     records = _records(10, 0.1)  # one second of ticks
-    sink = ListSink()
-    began = time.monotonic()
-    run_replay(records, [sink], threading.Event(), speed=2.0)
-    assert 0.4 <= time.monotonic() - began < 1.5
+    span = records[-1].offset - records[0].offset
+    clock = FakeClock()
+    sink = TimedSink(clock)
+    run_replay(records, [sink], threading.Event(), speed=2.0, clock=clock, sleep=clock.sleep)
     assert [m[2] for m in sink.messages] == encode_all(records)
+    assert clock.elapsed == pytest.approx(span / 2.0)
+    for sent_at, batch in zip(sink.sent_at, sink.batches, strict=True):
+        # each message goes out when its scaled offset is due (within the batching slack)
+        assert all(abs(sent_at - offset / 2.0) <= BATCH_S for offset, _, _ in batch)
+    assert len(sink.batches) == len(records)  # 50 ms apart: one batch each
 
 
 def encode_all(records: list[CaptureRecord]) -> list[str]:
@@ -114,9 +162,12 @@ def encode_all(records: list[CaptureRecord]) -> list[str]:
 def test_replay_at_max_speed_does_not_wait_and_batches() -> None:
     records = _records(5000, 0.5)
     sink = ListSink()
-    began = time.monotonic()
-    run_replay(records, [sink], threading.Event(), speed=None, max_batch=1000)
-    assert time.monotonic() - began < 2.0
+    clock = FakeClock()
+    run_replay(
+        records, [sink], threading.Event(), speed=None, max_batch=1000, clock=clock,
+        sleep=clock.sleep,
+    )  # fmt: skip
+    assert clock.sleeps == []
     assert len(sink.messages) == len(records)
     assert len(sink.batches) == 5
 
@@ -124,13 +175,12 @@ def test_replay_at_max_speed_does_not_wait_and_batches() -> None:
 def test_replay_restamps_to_now_and_stops_after_duration() -> None:
     records = _records(40, 1.0)
     sink = ListSink()
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(milliseconds=1)  # stamps keep milliseconds
     run_replay(records, [sink], threading.Event(), speed=None, restamp=True, duration=9.5)
+    after = dt.datetime.now(dt.UTC)
     assert len(sink.messages) == 10
-
-    now = dt.datetime.now(dt.UTC)
     for _, _, data in sink.messages:
-        stamp = parse_ts(json.loads(data)["timestamp"])
-        assert abs((now - stamp).total_seconds()) < 5.0
+        assert before <= parse_ts(json.loads(data)["timestamp"]) <= after
 
 
 def test_a_capture_error_midway_sends_what_came_before_and_propagates() -> None:
@@ -216,27 +266,31 @@ def test_redis_sink_resumes_publishing_after_an_outage(caplog: pytest.LogCapture
     sink.close()
 
 
-@pytest.mark.timeout(15)
-def test_a_stalled_redis_holds_a_publish_for_about_a_second(stalled_redis_url: str) -> None:
-    sink = RedisSink(publishing_client(stalled_redis_url))
-    began = time.monotonic()
+@pytest.mark.timeout(30)
+def test_a_stalled_redis_fails_a_publish_at_the_client_timeout_without_retrying(
+    stalled_redis: StalledServer,
+) -> None:
+    client = publishing_client(stalled_redis.url)
+    options = client.connection_pool.connection_kwargs
+    # the loop, and a stop request, wait at most these for a stalled Redis
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == PUBLISH_TIMEOUT
+    sink = RedisSink(client)
     sink.send([(0.0, "market:underlying", "{}")] * 3)
-    assert time.monotonic() - began < 2.0
     assert (sink.failures, sink.dropped, sink.published) == (1, 3, 0)
+    assert stalled_redis.connections == 1  # tried once: no retries nested in the back-off
     sink.close()
 
 
-@pytest.mark.timeout(15)
-def test_a_stop_is_noticed_promptly_while_redis_stalls(stalled_redis_url: str) -> None:
+@pytest.mark.timeout(30)
+def test_a_stop_is_noticed_while_redis_stalls(stalled_redis_url: str) -> None:
     # No back-off: every batch tries Redis again, the worst case for a stop request.
     sink = RedisSink(publishing_client(stalled_redis_url), backoff_base=0.0)
     stop = threading.Event()
-    timer = threading.Timer(0.3, stop.set)
-    timer.start()
-    began = time.monotonic()
-    run_market(_market(), [sink], stop)
-    assert time.monotonic() - began < 2.5
-    assert sink.failures >= 1
+    run = threading.Thread(target=run_market, args=(_market(), [sink], stop), daemon=True)
+    run.start()
+    assert wait_until(lambda: sink.failures >= 1, 10), "no publish was tried"
+    stop.set()
+    run.join(10)  # a publish in flight ends at the client's timeout (about a second)
+    assert not run.is_alive(), "the run did not end after the stop while Redis stalled"
     assert sink.published == 0
-    timer.join()
     sink.close()
