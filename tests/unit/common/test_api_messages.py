@@ -1,0 +1,56 @@
+"""The REST answer schemas derived from the message structs document exactly the messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import ValidationError
+
+from common.api.data import ChainResponse, UnderlyingResponse
+from common.api.messages import schema_of, validate_expiry
+from common.messages import EnrichedChain, EnrichedRow, EnrichedUnderlying
+
+
+def _components(schema: type[Any]) -> dict[str, Any]:
+    spec = APISpec("t", "1", "3.0.3", plugins=[MarshmallowPlugin()])
+    spec.components.schema(schema.__name__, schema=schema)
+    found: dict[str, Any] = spec.to_dict()["components"]["schemas"]
+    return found
+
+
+def test_answers_have_the_fields_of_their_message() -> None:
+    assert list(ChainResponse().fields) == [*EnrichedChain.__struct_fields__, "stale"]
+    assert list(UnderlyingResponse().fields) == list(EnrichedUnderlying.__struct_fields__)
+
+
+def test_one_schema_class_per_struct() -> None:
+    assert schema_of(EnrichedRow) is schema_of(EnrichedRow)
+    assert schema_of(EnrichedRow).__name__ == "EnrichedRowSchema"
+
+
+def test_constraints_and_descriptions_reach_the_openapi_document() -> None:
+    found = _components(ChainResponse)
+    chain, row = found["ChainResponse"], found["EnrichedRow"]
+    assert chain["additionalProperties"] is False
+    assert "venue" not in chain["required"]  # optional: absent when it does not apply
+    assert chain["properties"]["venue"]["nullable"] is True
+    assert chain["properties"]["strikes"]["minItems"] == 1
+    assert chain["properties"]["strikes"]["maxItems"] == 2000
+    assert chain["properties"]["total_call_oi"]["maximum"] == 2**53 - 1
+    assert chain["properties"]["pcr_oi"]["nullable"] is True
+    assert chain["properties"]["calls"]["items"] == {"$ref": "#/components/schemas/EnrichedRow"}
+    assert row["properties"]["vega"]["description"] == "Price change per volatility point (0.01)."
+    assert row["properties"]["buildup"]["enum"] == [
+        "long_buildup", "short_buildup", "short_covering", "long_unwinding", None,
+    ]  # fmt: skip
+    assert "mark" in row["properties"]
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "2026-W48-4", "26-11-2026", "2026-11-26\n"])
+def test_validate_expiry_refuses_what_is_no_date(value: str) -> None:
+    with pytest.raises(ValidationError):
+        validate_expiry(value)
+    validate_expiry("2028-02-29")
