@@ -96,23 +96,28 @@ def environment_reads(source: str) -> Iterator[tuple[int, str, str]]:
             yield node.lineno, _function(node, parents), ast.unparse(parents.get(node, node))
 
 
-def test_only_settings_read_the_environment() -> None:
-    found = []
-    for module in _modules():
-        for line, function, what in environment_reads((ROOT / module).read_text()):
-            if (module.as_posix(), function) not in ALLOWED:
-                found.append(f"{module}:{line} ({function}): {what}")
+@pytest.fixture(scope="module")
+def package_reads() -> list[tuple[str, int, str, str]]:
+    """(module, line, enclosing function, what) of every read in the packages, scanned once."""
+    return [
+        (module.as_posix(), *read)
+        for module in _modules()
+        for read in environment_reads((ROOT / module).read_text())
+    ]
+
+
+def test_only_settings_read_the_environment(package_reads: list[tuple[str, int, str, str]]) -> None:
+    found = sorted(
+        f"{module}:{line} ({function}): {what}"
+        for module, line, function, what in package_reads
+        if (module, function) not in ALLOWED
+    )
     assert found == [], "read the environment through common.settings.load_settings()"
 
 
-def test_every_allowed_use_still_exists() -> None:
+def test_every_allowed_use_still_exists(package_reads: list[tuple[str, int, str, str]]) -> None:
     """An entry whose use has gone must go too, or it would allow a later read unseen."""
-    used = {
-        (module.as_posix(), function)
-        for module in _modules()
-        for _, function, _ in environment_reads((ROOT / module).read_text())
-    }
-    assert set(ALLOWED) <= used
+    assert set(ALLOWED) <= {(module, function) for module, _, function, _ in package_reads}
 
 
 def test_the_scan_covers_every_package() -> None:
