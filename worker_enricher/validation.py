@@ -4,10 +4,10 @@ A raw message is decoded into its struct (``common.messages``), which checks
 every field, and handed on as the plain ``dict`` the math, the candle scripts
 and the store take (``msgspec.to_builtins``, in C). Measured in
 docs/PERFORMANCE.md ("Message validation"): decoding into the struct and
-converting costs less than the JSON decode plus checks it replaces; passing
-the structs on instead would save the conversion (about a third of it) but
-the enriched rows are dicts built from the raw rows, so the math would
-convert them itself.
+converting costs less than the JSON decode plus checks it replaced (23 against
+40 µs for a 21-strike chain); passing the structs on would save the conversion
+(8 µs of the 23) but the math builds the enriched rows as dicts from the raw
+rows, and the candle scripts and the store take dicts, so each would convert.
 
 The dict has the struct's field order and types: a number in a float field is
 a float (``24000`` → ``24000.0``), absent optional fields are left out, so the
