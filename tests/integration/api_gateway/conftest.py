@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from common.embedded_redis import EmbeddedRedis
+from common.redis_client import make_redis
 from tests.support.processes import ProcessSet, free_port
 
 SERVICES = ("auth_service", "storage_service", "analytics_service")
@@ -82,8 +83,11 @@ def start_stack(
     tmp: Path, redis_url: str, env: dict[str, str] | None = None,
     services: tuple[str, ...] = SERVICES,
 ) -> Stack:  # fmt: skip
-    """The gateway and ``services`` (keys of :data:`URL_SETTINGS`); the gateway is told
-    where every service is, and answers 502 for those not started."""
+    """The gateway and ``services`` (keys of :data:`URL_SETTINGS`) on a flushed Redis; the
+    gateway is told where every service is, and answers 502 for those not started."""
+    client = make_redis(redis_url)
+    client.flushall()  # what an earlier module left (a half-written latest:*) is not ours
+    client.close()
     ports = {name: free_port() for name in (*URL_SETTINGS, "api_gateway")}
     store_url = f"sqlite:///{tmp / 'store.db'}"
     base = {
