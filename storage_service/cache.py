@@ -98,7 +98,11 @@ def _record(fresh_until_ms: int, version: int, body: bytes) -> bytes:
 
 
 class ResponseCache:
-    """Cache-aside entries in ``client``'s Redis; ``clock`` gives epoch seconds."""
+    """Cache-aside entries in ``client``'s Redis; ``clock`` gives epoch seconds.
+
+    ``wait_clock`` (monotonic seconds) and ``sleep`` time a waiter's polls for
+    another request's rebuild, injectable so that tests run on a fake clock.
+    """
 
     def __init__(
         self,
@@ -111,6 +115,8 @@ class ResponseCache:
         max_body_bytes: int = MAX_BODY_BYTES,
         budget_bytes: int = BUDGET_BYTES,
         clock: Callable[[], float] = time.time,
+        wait_clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._redis = client
         self._fresh_ms = int(fresh_s * 1000)
@@ -120,6 +126,8 @@ class ResponseCache:
         self.max_body_bytes = max_body_bytes
         self.budget_bytes = budget_bytes
         self.clock = clock
+        self._wait_clock = wait_clock
+        self._sleep = sleep
         self._release = client.register_script(_RELEASE)
 
     @classmethod
@@ -167,7 +175,7 @@ class ResponseCache:
             return Answer(entry.body, CacheResult.HIT)
         fresh_ms = self._fresh_ms if fresh_s is None else int(fresh_s * 1000)
         copy = entry
-        deadline = time.monotonic() + self._lock_wait_s
+        deadline = self._wait_clock() + self._lock_wait_s
         pause = _POLL_FIRST_S
         while True:
             token = self._acquire(key)
@@ -176,9 +184,9 @@ class ResponseCache:
                     return self._rebuild(kind, key, build, version, fresh_ms)
                 finally:
                     self._unlock(key, token)
-            if time.monotonic() >= deadline:
+            if self._wait_clock() >= deadline:
                 return self._give_up(kind, copy)
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            self._sleep(min(pause, max(0.0, deadline - self._wait_clock())))
             pause = min(pause * 2, _POLL_MAX_S)
             entry = self._read(key)
             if self._fresh(entry, version):

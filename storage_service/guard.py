@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class GuardedStore:
 
     ``opener`` may be a :class:`LazyStore` shared with other guards (then
     :meth:`close` leaves it open). ``timeout_s`` bounds each call, queueing in
-    the pool included.
+    the pool included. ``clock`` (monotonic seconds) times the breaker's reset.
     """
 
     def __init__(
@@ -76,13 +77,14 @@ class GuardedStore:
         reset_s: float,
         max_workers: int = DEFAULT_WORKERS,
         name: str = "store",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._owns_store = not isinstance(opener, LazyStore)
         # retry_s=0: the circuit paces the attempts to open the store
         self._store = opener if isinstance(opener, LazyStore) else LazyStore(opener, retry_s=0.0)
         self._timeout_s = timeout_s
         self.name = name
-        self._breaker = Breaker(name, fail_max=fail_max, reset_s=reset_s)
+        self._breaker = Breaker(name, fail_max=fail_max, reset_s=reset_s, clock=clock)
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix=f"{name}-call")
 
     @property

@@ -35,8 +35,10 @@ def sqlite_store(tmp_path: Path, snapshots: list[dict[str, Any]]) -> Iterator[Sq
 
 
 @pytest.fixture
-def faulty(sqlite_store: SqliteStore) -> FaultyStore:
-    return FaultyStore(sqlite_store)
+def faulty(sqlite_store: SqliteStore) -> Iterator[FaultyStore]:
+    faulty = FaultyStore(sqlite_store)
+    yield faulty
+    faulty.release.set()  # calls a test left hanging end now, not after their delay
 
 
 @pytest.fixture

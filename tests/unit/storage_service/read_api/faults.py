@@ -9,7 +9,6 @@ everything else.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from enum import Enum
 from typing import Any
@@ -27,16 +26,29 @@ class Mode(Enum):
 
 class FaultyStore:
     """Delegates every call to ``inner`` unless switched to fail (UNAVAILABLE, ERROR) or to
-    sleep ``delay_s`` first (SLOW); ``only`` limits the fault to the methods it names.
-    ``calls`` counts the calls that reached it. ``close`` always goes through."""
+    hang first (SLOW: until :attr:`release` is set, ``delay_s`` at most); ``only`` limits
+    the fault to the methods it names. ``calls`` counts the calls that reached it,
+    ``hanging`` those held in SLOW right now. ``close`` always goes through."""
 
     def __init__(self, inner: Store, delay_s: float = 2.0) -> None:
         self.inner = inner
         self.mode = Mode.OK
         self.only: frozenset[str] | None = None
         self.delay_s = delay_s
+        self.release = threading.Event()
+        """Set: the calls held in SLOW go on (a test sets it when it has seen them held)."""
         self.calls: Counter[str] = Counter()
+        self.hanging = 0
         self._lock = threading.Lock()
+
+    def _hang(self) -> None:
+        with self._lock:
+            self.hanging += 1
+        try:
+            self.release.wait(self.delay_s)
+        finally:
+            with self._lock:
+                self.hanging -= 1
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self.inner, name)
@@ -52,7 +64,7 @@ class FaultyStore:
             if mode is Mode.ERROR:
                 raise StoreError("mongodb: Authentication failed. (injected)")
             if mode is Mode.SLOW:
-                time.sleep(self.delay_s)
+                self._hang()
             return target(*args, **kwargs)
 
         return call

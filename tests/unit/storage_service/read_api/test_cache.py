@@ -13,6 +13,8 @@ from common.names import cache_lock_key
 from storage_service.cache import Answer, ResponseCache, mark_stale
 from storage_service.metrics import CacheResult
 from store import StoreError, StoreUnavailable
+from tests.support.clock import FakeClock
+from tests.support.processes import wait_until
 from tests.unit.storage_service.read_api.support import cache_requests
 
 KEY = "cache:test:page"
@@ -23,12 +25,11 @@ def cache(redis_client: redis.Redis) -> ResponseCache:
     return ResponseCache(redis_client, fresh_s=5, keep_s=60, lock_ttl_ms=2000, lock_wait_ms=300)
 
 
-def _builder(body: bytes, delay_s: float = 0.0) -> tuple[Callable[[], bytes], list[float]]:
-    calls: list[float] = []
+def _builder(body: bytes) -> tuple[Callable[[], bytes], list[bytes]]:
+    calls: list[bytes] = []
 
     def build() -> bytes:
-        calls.append(time.monotonic())
-        time.sleep(delay_s)
+        calls.append(body)
         return body
 
     return build, calls
@@ -63,8 +64,23 @@ def test_an_expired_entry_is_rebuilt(cache: ResponseCache) -> None:
     assert cache.fetch("test", KEY, _builder(b'{"n":2}')[0]) == Answer(b'{"n":2}', CacheResult.MISS)
 
 
-def test_concurrent_misses_make_one_build_and_share_its_body(cache: ResponseCache) -> None:
-    build, calls = _builder(b'{"n":1}', delay_s=0.15)
+def test_concurrent_misses_make_one_build_and_share_its_body(redis_client: redis.Redis) -> None:
+    polling: set[int] = set()
+
+    def sleep(seconds: float) -> None:  # a waiter's pause between looks at the entry
+        polling.add(threading.get_ident())
+        time.sleep(seconds)
+
+    # Locks and waits far longer than the test: only the one build may end the waits.
+    cache = ResponseCache(
+        redis_client, fresh_s=5, keep_s=60, lock_ttl_ms=30_000, lock_wait_ms=10_000, sleep=sleep
+    )
+    others_waited: list[bool] = []
+
+    def build() -> bytes:
+        others_waited.append(wait_until(lambda: len(polling) == 7, 10))
+        return b'{"n":1}'
+
     answers: list[Answer] = []
     barrier = threading.Barrier(8)
 
@@ -76,8 +92,8 @@ def test_concurrent_misses_make_one_build_and_share_its_body(cache: ResponseCach
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(5)
-    assert len(calls) == 1
+        thread.join(15)
+    assert others_waited == [True]  # one build, while the seven others waited for it
     assert sorted(a.result for a in answers) == [CacheResult.HIT] * 7 + [CacheResult.MISS]
     assert {a.body for a in answers} == {b'{"n":1}'}
 
@@ -99,25 +115,33 @@ def test_store_failure_with_nothing_cached_goes_on(cache: ResponseCache) -> None
 
 
 def test_a_holder_that_never_writes_leaves_waiters_a_stale_copy_or_503(
-    cache: ResponseCache, redis_client: redis.Redis
+    redis_client: redis.Redis,
 ) -> None:
-    redis_client.set(cache_lock_key(KEY), "someone-else", px=10_000)  # a stuck rebuilder
+    clock = FakeClock()
+    cache = ResponseCache(
+        redis_client, fresh_s=5, keep_s=60, lock_ttl_ms=2000, lock_wait_ms=300,
+        wait_clock=clock, sleep=clock.sleep,
+    )  # fmt: skip
+    redis_client.set(cache_lock_key(KEY), "someone-else", px=60_000)  # a stuck rebuilder
     build, calls = _builder(b'{"n":9}')
-    started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="did not finish within 300 ms"):
         cache.fetch("test", KEY, build)
-    assert 0.3 <= time.monotonic() - started < 2.0  # the wait, not the holder's 10 s lock
+    assert clock.elapsed == pytest.approx(0.3)  # its own wait, not the holder's lock
+    assert len(clock.sleeps) > 3  # looking again between pauses
+    assert redis_client.exists(cache_lock_key(KEY))  # still held: the waiter gave up first
     redis_client.set(KEY, b'0\n{"n":1}')  # an expired copy
     assert cache.fetch("test", KEY, build) == Answer(b'{"stale":true,"n":1}', CacheResult.STALE)
     assert calls == []
 
 
-def test_a_crashed_holders_lock_expires_and_a_waiter_rebuilds(
-    cache: ResponseCache, redis_client: redis.Redis
-) -> None:
+def test_a_crashed_holders_lock_expires_and_a_waiter_rebuilds(redis_client: redis.Redis) -> None:
+    # A waiter that gives up only after 10 s, far past the crashed holder's 100 ms lock.
+    cache = ResponseCache(redis_client, fresh_s=5, keep_s=60, lock_ttl_ms=2000, lock_wait_ms=10_000)
     redis_client.set(cache_lock_key(KEY), "crashed", px=100)
-    answer = cache.fetch("test", KEY, _builder(b'{"n":1}')[0])
+    build, calls = _builder(b'{"n":1}')
+    answer = cache.fetch("test", KEY, build)
     assert answer == Answer(b'{"n":1}', CacheResult.MISS)
+    assert calls == [b'{"n":1}']
 
 
 def test_only_the_owner_releases_the_lock(cache: ResponseCache, redis_client: redis.Redis) -> None:

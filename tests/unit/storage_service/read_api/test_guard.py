@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -18,17 +17,29 @@ from storage_service.guard import (
 )
 from store import StoreError, StoreUnavailable
 from tests.support.chains import EXPIRY
+from tests.support.clock import FakeClock
+from tests.support.processes import wait_until
 from tests.support.snapshots import at
 from tests.unit.storage_service.read_api.faults import FaultyStore, Mode
 from tests.unit.storage_service.read_api.support import sample, store_calls
 
 TIMEOUT_S = 0.1
 RESET_S = 0.3
+HANG_S = 30.0
+"""A SLOW call's hang when nothing releases it: far past every timeout here."""
 
 
 @pytest.fixture
-def guard(faulty: FaultyStore) -> Iterator[GuardedStore]:
-    guarded = GuardedStore(lambda: faulty, timeout_s=TIMEOUT_S, fail_max=3, reset_s=RESET_S)
+def clock() -> FakeClock:
+    """The breaker's clock: a test moves it past the reset instead of sleeping."""
+    return FakeClock()
+
+
+@pytest.fixture
+def guard(faulty: FaultyStore, clock: FakeClock) -> Iterator[GuardedStore]:
+    guarded = GuardedStore(
+        lambda: faulty, timeout_s=TIMEOUT_S, fail_max=3, reset_s=RESET_S, clock=clock
+    )
     yield guarded
     faulty.mode = Mode.OK
     guarded.close()
@@ -62,16 +73,14 @@ def test_calls_pass_through_when_the_store_answers(
     assert guard.state is CircuitState.CLOSED
 
 
-def test_a_slow_call_fails_after_the_timeout_not_after_the_sleep(
+def test_a_slow_call_fails_at_the_timeout_while_the_call_still_hangs(
     guard: GuardedStore, faulty: FaultyStore
 ) -> None:
-    faulty.mode, faulty.delay_s = Mode.SLOW, 3.0
+    faulty.mode, faulty.delay_s = Mode.SLOW, HANG_S
     timeouts = store_calls("products", "timeout")
-    started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="took longer than 100 ms"):
         guard.products()
-    elapsed = time.monotonic() - started
-    assert TIMEOUT_S <= elapsed < 1.5  # far from the 3 s sleep, with room for a busy VM
+    assert faulty.hanging == 1  # answered while the call is still held: it did not wait for it
     assert store_calls("products", "timeout") == timeouts + 1
     assert guard.state is CircuitState.CLOSED  # one failure of three
 
@@ -86,26 +95,27 @@ def test_failures_open_the_circuit_and_calls_then_fail_fast(
     assert guard.retry_after_s() == 1  # ceil(0.3 s)
     reached, rejected = faulty.calls["products"], store_calls("products", "rejected")
 
-    faulty.mode = Mode.SLOW  # a call reaching the store would now take 2 s
-    started = time.monotonic()
+    faulty.mode, faulty.delay_s = Mode.SLOW, HANG_S  # a call reaching the store would hang
     with pytest.raises(StoreUnavailable, match="circuit open"):
         guard.products()
-    assert time.monotonic() - started < TIMEOUT_S  # no wait at all, let alone the 2 s sleep
-    assert faulty.calls["products"] == reached
+    assert faulty.calls["products"] == reached  # refused without asking the store
     assert store_calls("products", "rejected") == rejected + 1
 
 
 def test_after_the_reset_one_trial_call_closes_or_reopens_it(
-    guard: GuardedStore, faulty: FaultyStore
+    guard: GuardedStore, faulty: FaultyStore, clock: FakeClock
 ) -> None:
     faulty.mode = Mode.UNAVAILABLE
     _fail(guard, 3)
-    time.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S - 0.01)
+    _fail(guard, 1)  # not yet: refused without a call
+    assert faulty.calls["products"] == 3
+    clock.advance(0.01)
     _fail(guard, 1)  # the trial call fails: open again at once
     assert guard.state is CircuitState.OPEN
     assert faulty.calls["products"] == 4
 
-    time.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
     faulty.mode = Mode.OK
     assert "NIFTY" in guard.products()
     assert guard.state is CircuitState.CLOSED
@@ -139,10 +149,10 @@ def test_errors_of_the_store_itself_count_like_outages(guard: GuardedStore) -> N
 def test_the_store_is_opened_on_first_use_and_again_after_a_failed_open(
     faulty: FaultyStore,
 ) -> None:
-    attempts = []
+    attempts: list[int] = []
 
     def opener() -> FaultyStore:
-        attempts.append(time.monotonic())
+        attempts.append(len(attempts))
         if len(attempts) == 1:
             raise StoreUnavailable("connection refused")
         return faulty
@@ -160,36 +170,37 @@ def test_the_store_is_opened_on_first_use_and_again_after_a_failed_open(
 
 
 def test_half_open_lets_exactly_one_trial_call_through(faulty: FaultyStore) -> None:
-    guard = GuardedStore(lambda: faulty, timeout_s=5.0, fail_max=1, reset_s=RESET_S)
+    clock = FakeClock()
+    guard = GuardedStore(lambda: faulty, timeout_s=HANG_S, fail_max=1, reset_s=RESET_S, clock=clock)
     try:
         faulty.mode = Mode.UNAVAILABLE
         _fail(guard, 1)
-        time.sleep(RESET_S + 0.05)  # due for a trial
-        faulty.mode, faulty.delay_s = Mode.SLOW, 1.0  # the trial is in flight 1 s, then succeeds
+        clock.advance(RESET_S)  # due for a trial
+        faulty.mode, faulty.delay_s = Mode.SLOW, HANG_S  # the trial hangs until released
         reached = faulty.calls["products"]
         barrier = threading.Barrier(8)
-        outcomes: list[tuple[str, float]] = []
+        outcomes: list[str] = []
 
         def call() -> None:
             barrier.wait(5)
-            started = time.monotonic()
             try:
                 guard.products()
-                outcomes.append(("ok", time.monotonic() - started))
+                outcomes.append("ok")
             except StoreUnavailable as exc:
-                result = "refused" if "circuit open" in str(exc) else str(exc)
-                outcomes.append((result, time.monotonic() - started))
+                outcomes.append("refused" if "circuit open" in str(exc) else str(exc))
 
         threads = [threading.Thread(target=call) for _ in range(8)]
         for thread in threads:
             thread.start()
+        # refused at once, not queued behind the trial: all while the trial still hangs
+        assert wait_until(lambda: len(outcomes) == 7, 10), outcomes
+        assert (outcomes, faulty.hanging) == (["refused"] * 7, 1)
+        faulty.release.set()
         for thread in threads:
             thread.join(10)
 
         assert faulty.calls["products"] - reached == 1
-        assert sorted(result for result, _ in outcomes) == ["ok"] + ["refused"] * 7
-        # refused at once, not queued behind the trial
-        assert all(took < 0.5 for result, took in outcomes if result == "refused")
+        assert sorted(outcomes) == ["ok"] + ["refused"] * 7
         assert guard.state is CircuitState.CLOSED  # the trial succeeded
     finally:
         faulty.mode = Mode.OK
@@ -197,12 +208,12 @@ def test_half_open_lets_exactly_one_trial_call_through(faulty: FaultyStore) -> N
 
 
 def test_a_trial_that_times_out_reopens_the_circuit(
-    guard: GuardedStore, faulty: FaultyStore
+    guard: GuardedStore, faulty: FaultyStore, clock: FakeClock
 ) -> None:
     faulty.mode = Mode.UNAVAILABLE
     _fail(guard, 3)
-    time.sleep(RESET_S + 0.05)
-    faulty.mode, faulty.delay_s = Mode.SLOW, 1.0
+    clock.advance(RESET_S)
+    faulty.mode, faulty.delay_s = Mode.SLOW, HANG_S
     with pytest.raises(StoreUnavailable, match="took longer"):
         guard.products()
     assert guard.state is CircuitState.OPEN
@@ -210,11 +221,11 @@ def test_a_trial_that_times_out_reopens_the_circuit(
 
 
 def test_a_trial_refused_for_its_arguments_frees_the_slot(
-    guard: GuardedStore, faulty: FaultyStore
+    guard: GuardedStore, faulty: FaultyStore, clock: FakeClock
 ) -> None:
     faulty.mode = Mode.UNAVAILABLE
     _fail(guard, 3)
-    time.sleep(RESET_S + 0.05)
+    clock.advance(RESET_S)
     faulty.mode = Mode.OK
     with pytest.raises(ValueError, match="limit"):
         guard.chain_history("NIFTY", EXPIRY, at(0), at(3), limit=0)
@@ -233,7 +244,7 @@ def test_history_and_light_calls_have_separate_circuits(
     try:
         assert guards.light.timeout_s == 0.25
         assert guards.history.timeout_s == 0.25 * HISTORY_TIMEOUT_FACTOR
-        faulty.mode, faulty.delay_s = Mode.SLOW, 2.0
+        faulty.mode, faulty.delay_s = Mode.SLOW, HANG_S
         for _ in range(2):
             with pytest.raises(StoreUnavailable, match="took longer"):
                 guards.history.chain_history("NIFTY", EXPIRY, at(0), at(3))
