@@ -58,6 +58,8 @@ from optionsmath.rows import (
 
 GREEKS = ("delta", "gamma", "theta", "vega", "rho")
 MESSAGE_KEYS = ("product", "expiry", "spot_price", "strikes", "timestamp", "seq")
+VENUE_KEYS = ("venue", "currency", "expiry_ts", "forward", "forward_source")
+"""Optional fields of a real venue's chain, carried to the enriched chain when present."""
 Item = tuple[Mapping[str, Any], Mapping[str, Any] | None]
 
 
@@ -219,10 +221,11 @@ class _Batch:
             enriched[i].update(clean_fields(m[i]))  # rare: a row with invalid fields
         summaries = self.summaries(price, iv, greeks["delta"], oi_change)
         starts, sizes = (2 * self.runs.starts).tolist(), self.runs.sizes.tolist()
-        for summary, start, size in zip(summaries, starts, sizes, strict=True):
+        for chain, summary, start, size in zip(self.chains, summaries, starts, sizes, strict=True):
             summary["calls"] = enriched[start : start + size]
             summary["puts"] = enriched[start + size : start + 2 * size]
             summary["processed_at"] = stamp
+            summary.update((key, chain[key]) for key in VENUE_KEYS if key in chain)
         return summaries
 
     def summaries(

@@ -78,6 +78,23 @@ def test_ivs_recover_the_smile_and_message_is_valid(chain: dict[str, Any]) -> No
     assert abs(out["butterfly_25d"]) < 2e-4
 
 
+def test_a_venues_optional_fields_reach_the_enriched_chain(chain: dict[str, Any]) -> None:
+    venue = {
+        "venue": "deribit", "currency": "USD", "expiry_ts": "2026-11-26T08:00:00.000Z",
+        "forward": 24031.5, "forward_source": "venue",
+    }  # fmt: skip
+    for row in chain["calls"]:
+        row |= {"mark": row["last"], "mark_iv": 0.15}
+    out = enrich_chain(chain | venue, processed_at="2026-11-21T04:00:00.250Z")
+    assert {key: out[key] for key in venue} == venue
+    assert out["calls"][0]["mark_iv"] == 0.15
+    assert "mark" not in out["puts"][0]
+    decoded = decode_message(Channel.ENRICHED_OPTION_CHAIN, json.dumps(out))
+    assert decoded.forward == 24031.5
+    plain = enrich_chain(build_chain(), processed_at="2026-11-21T04:00:00.250Z")
+    assert not set(venue) & set(plain)  # absent, not null, for the synthetic market
+
+
 def test_greeks_match_bs_greeks_at_the_iv(chain: dict[str, Any]) -> None:
     out = enrich_chain(chain)
     for side, is_call in (("calls", True), ("puts", False)):
