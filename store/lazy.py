@@ -23,11 +23,21 @@ OPEN_RETRY_S = 1.0
 
 
 class LazyStore:
-    """Holds the store of one process: ``get()`` opens it, or raises :class:`StoreUnavailable`."""
+    """Holds the store of one process: ``get()`` opens it, or raises :class:`StoreUnavailable`.
 
-    def __init__(self, open_store: Callable[[], Store], *, retry_s: float = OPEN_RETRY_S) -> None:
+    ``clock`` (monotonic seconds) times the pause after a failed attempt.
+    """
+
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        *,
+        retry_s: float = OPEN_RETRY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._open_store = open_store
         self._retry_s = retry_s
+        self.clock = clock
         self._store: Store | None = None
         self._retry_at = 0.0
         self._error = ""
@@ -46,7 +56,7 @@ class LazyStore:
         with self._lock:
             if self._store is not None:
                 return self._store
-            if self._opening or time.monotonic() < self._retry_at:
+            if self._opening or self.clock() < self._retry_at:
                 raise StoreUnavailable(f"store unavailable: {self._error or 'opening'}")
             self._opening = True
         try:
@@ -54,7 +64,7 @@ class LazyStore:
         except Exception as exc:  # any failure to open is "unavailable", logged by type only
             with self._lock:
                 self._opening = False
-                self._retry_at = time.monotonic() + self._retry_s
+                self._retry_at = self.clock() + self._retry_s
                 self._error = type(exc).__name__
             # The message may quote the URL (credentials): only the type is logged.
             log.warning("store could not be opened", extra={"error": self._error})

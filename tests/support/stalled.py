@@ -16,7 +16,7 @@ class StalledServer:
     """``url`` of a server that accepts connections and never answers; they are counted."""
 
     url: str
-    accepted: list[socket.socket] = field(default_factory=list)
+    accepted: list[socket.socket] = field(default_factory=list, repr=False)
 
     @property
     def connections(self) -> int:
