@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,12 +15,12 @@ from auth_service.keys import SigningKeys
 from common.api.routes import Priority, RouteSpec, Upstream
 from common.latest import Entry
 from common.settings import Settings, load_settings
-from tests.support.http import served
+from tests.support.http import Hold, served
 
 
 class EchoQuery(Schema):
     n = fields.Integer(validate=validate.Range(1, 100))
-    delay = fields.Float(validate=validate.Range(0, 5))
+    hold = fields.Boolean()
     v = fields.Integer(validate=validate.Range(0, 100))
 
 
@@ -54,8 +53,9 @@ ROUTES = (
 )  # fmt: skip
 
 
-def stub_service(keys: SigningKeys) -> Flask:
-    """Answers JWKS and echoes what the gateway forwarded (headers, path, body)."""
+def stub_service(keys: SigningKeys, hold: Hold) -> Flask:
+    """Answers JWKS and echoes what the gateway forwarded (headers, path, body); a request
+    with ``?hold=true`` first waits for ``hold`` to be released."""
     app = Flask("stub")
 
     @app.get("/auth/jwks.json")
@@ -68,7 +68,8 @@ def stub_service(keys: SigningKeys) -> Flask:
 
     @app.route("/<path:path>", methods=["GET", "POST"])
     def echo(path: str) -> object:
-        time.sleep(float(request.args.get("delay", 0)))
+        if request.args.get("hold") == "true":
+            hold.enter()
         return (
             jsonify(
                 path=request.full_path.rstrip("?"),
@@ -83,8 +84,16 @@ def stub_service(keys: SigningKeys) -> Flask:
 
 
 @pytest.fixture
-def stub_url(signing_keys: SigningKeys) -> Iterator[str]:
-    with served(stub_service(signing_keys)) as url:
+def hold() -> Iterator[Hold]:
+    """The stub's hold on ``?hold=true`` requests, released after the test at the latest."""
+    held = Hold()
+    yield held
+    held.release.set()
+
+
+@pytest.fixture
+def stub_url(signing_keys: SigningKeys, hold: Hold) -> Iterator[str]:
+    with served(stub_service(signing_keys, hold)) as url:
         yield url
 
 

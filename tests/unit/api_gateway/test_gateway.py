@@ -20,6 +20,8 @@ from auth_service.keys import SigningKeys
 from auth_service.tokens import Role, TokenService
 from common.names import access_revoked_key
 from common.settings import Settings
+from tests.support.http import Hold
+from tests.support.processes import wait_until
 from tests.unit.api_gateway.conftest import ROUTES
 
 
@@ -168,17 +170,17 @@ def test_rate_limit_per_ip_covers_anonymous_routes(gateway_settings: Settings) -
 
 
 def test_heavy_routes_are_shed_while_live_ones_serve(
-    gateway_settings: Settings, signing_keys: SigningKeys
+    gateway_settings: Settings, signing_keys: SigningKeys, hold: Hold
 ) -> None:
     http = dataclasses.replace(gateway_settings.http, shed_inflight=1)
     app = create_app(dataclasses.replace(gateway_settings, http=http), routes=ROUTES)
     headers = _auth(_token(signing_keys))
     slow = threading.Thread(
-        target=lambda: app.test_client().get("/api/analytics/NIFTY/echo?delay=1.5", headers=headers)
+        target=lambda: app.test_client().get("/api/analytics/NIFTY/echo?hold=true", headers=headers)
     )
     slow.start()
     try:
-        time.sleep(0.4)  # the slow request is in flight
+        assert wait_until(lambda: hold.held == 1, 10), "the slow request never reached the service"
         shed = app.test_client().get("/api/analytics/NIFTY/echo", headers=headers)
         assert shed.status_code == 503
         assert shed.headers["Retry-After"] == "1"
@@ -186,6 +188,7 @@ def test_heavy_routes_are_shed_while_live_ones_serve(
         live = app.test_client().get("/api/data/echo/NIFTY", headers=headers)
         assert live.status_code == 200
     finally:
+        hold.release.set()
         slow.join(10)
     assert app.test_client().get("/api/analytics/NIFTY/echo", headers=headers).status_code == 200
 

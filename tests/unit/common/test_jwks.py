@@ -4,7 +4,6 @@ keeping the old keys when auth_service fails."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -13,6 +12,8 @@ from auth_service.keys import SigningKeys
 from common.jwks import JwksCache, JwksUnavailable
 from common.tokencache import TokenCache, Verified
 from common.tokens import Claims, Role, TokenType
+from tests.support.processes import wait_until
+from tests.support.threads import blocked_in_wait
 
 
 class Clock:
@@ -100,20 +101,28 @@ def test_the_same_keys_fetched_again_keep_the_generation(signing_keys: SigningKe
 
 
 def test_requests_wait_for_the_first_keys_instead_of_failing(signing_keys: SigningKeys) -> None:
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def slow_fetch() -> dict[str, Any]:
         started.set()
-        time.sleep(0.3)
+        release.wait(30)
         return signing_keys.jwks()
 
-    cache = JwksCache(slow_fetch, ttl_s=300)
+    cache = JwksCache(slow_fetch, ttl_s=300, first_wait_s=30)
     results: dict[str, object] = {}
     first = threading.Thread(target=lambda: results.update(a=cache.key(signing_keys.kid)))
     first.start()
-    started.wait(5)
-    results["b"] = cache.key(signing_keys.kid)  # arrives while the first fetch is in flight
-    first.join(5)
+    assert started.wait(10)
+    # arrives while the first fetch is in flight, and waits for it
+    second = threading.Thread(target=lambda: results.update(b=cache.key(signing_keys.kid)))
+    second.start()
+    try:
+        assert wait_until(lambda: blocked_in_wait(second) or not second.is_alive(), 10)
+        assert second.is_alive(), "the second request did not wait for the fetch"
+    finally:
+        release.set()
+        first.join(10)
+        second.join(10)
     assert results == {"a": signing_keys.public_key, "b": signing_keys.public_key}
 
 
