@@ -160,10 +160,11 @@ class SocketGateway:
         self._claims.pop(sid, None)
         CONNECTIONS.set(self.limits.connections)
 
-    def sweep_tokens(self, batch: int = 500) -> dict[str, str]:
+    def sweep_tokens(self, batch: int = 500, *, now: float | None = None) -> dict[str, str]:
         """Disconnect the clients whose token has expired or been revoked (logout) since
-        they connected, each told why in an ``error`` event; sid → reason."""
-        now = time.time()
+        they connected, each told why in an ``error`` event; sid → reason. ``now``:
+        epoch seconds to judge expiry by (default the clock's; tests pass a later one)."""
+        now = time.time() if now is None else now
         ended: dict[str, str] = {
             sid: "token_expired" for sid, c in self._claims.items() if c.exp <= now
         }
