@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import redis
 
 from common.latest import LatestReader
-from common.names import Channel
+from common.names import ENRICH_QUEUE, Channel
 from store import Store
 from tests.support.processes import wait_until
 
@@ -37,6 +37,15 @@ def wait_stored(store: Store, published: dict[Key, list[int]], timeout: float) -
         return all(set(stored[k]) >= set(seqs) for k, seqs in published.items())
 
     return wait_until(complete, timeout, interval=0.5)
+
+
+def wait_drained(broker: redis.Redis, timeout: float) -> bool:
+    """Wait until no batch is queued or taken: every task dispatched has run to its end.
+
+    Tasks are acknowledged late (after their writes and broadcasts), and until then
+    kombu keeps a taken one, prefetched or running, in its ``unacked`` hash.
+    """
+    return wait_until(lambda: broker.llen(ENRICH_QUEUE) == 0 == broker.hlen("unacked"), timeout)
 
 
 def assert_exactly_once(store: Store, published: dict[Key, list[int]]) -> None:

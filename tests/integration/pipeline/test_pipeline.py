@@ -11,8 +11,8 @@ import json
 import signal
 import sqlite3
 import threading
-import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from tests.integration.pipeline.support import (
     assert_exactly_once,
     enriched_by_seq,
     published_chains,
+    wait_drained,
     wait_stored,
 )
 from tests.support.processes import ProcessSet, wait_until
@@ -37,6 +38,11 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 ENRICHED = (Channel.ENRICHED_OPTION_CHAIN, Channel.ENRICHED_UNDERLYING)
 FEED = ("--load", "500", "--duration", "10", "--seed", "11")
+# Points of the run, counted in feed messages (500 a second), not in seconds of a machine
+# whose pace a loaded CI changes.
+MID_RUN = 2000
+OUTAGE_FROM = 1500
+OUTAGE_FOR = 2000
 
 
 def run_feed(procs: ProcessSet, redis_url: str, *extra: str) -> None:
@@ -90,21 +96,26 @@ def test_two_subscriber_instances_split_the_products_without_double_processing(
     enriched = Collector(redis_url, [Channel.ENRICHED_OPTION_CHAIN])
     run_feed(procs, redis_url)
     assert procs.wait("feed", 60) == 0
-    published = published_chains(market.stop())
+    raw = market.stop()
+    published = published_chains(raw)
     assert wait_stored(store, published, 90), procs.log("worker")[-3000:]
     assert_exactly_once(store, published)
     expected = sum(map(len, published.values()))
     assert wait_until(lambda: len(enriched.raw) >= expected, 30)
-    time.sleep(1)  # anything processed twice would show up by now
-    broadcast = Counter(
+    for instance in ("0", "1"):  # stopped, they dispatch nothing more
+        procs.kill(f"subscriber-{instance}", signal.SIGTERM)
+        assert procs.wait(f"subscriber-{instance}", 30) == 0
+    stats = [_final_stats(procs.log(f"subscriber-{instance}")) for instance in ("0", "1")]
+    assert all(s["dispatched"] > 0 for s in stats)  # each took its share
+    assert sum(s["dispatched"] for s in stats) == len(raw)  # and no message went to both
+    broker = make_redis(redis_db_url(redis_url, BROKER_DB))
+    assert wait_drained(broker, 60)  # every batch has run: a second broadcast would be out
+    broker.close()
+    broadcast = Counter(  # stop() waits for its marker: everything broadcast has arrived
         (m["product"], m["seq"]) for _, d in enriched.stop() for m in [json.loads(d)]
     )
     assert len(broadcast) == expected
     assert set(broadcast.values()) == {1}
-    for instance in ("0", "1"):  # each took its share
-        procs.kill(f"subscriber-{instance}", signal.SIGTERM)
-        assert procs.wait(f"subscriber-{instance}", 30) == 0
-        assert _final_stats(procs.log(f"subscriber-{instance}"))["dispatched"] > 0
 
 
 def test_killed_worker_loses_and_duplicates_nothing(
@@ -114,7 +125,7 @@ def test_killed_worker_loses_and_duplicates_nothing(
     procs.subscriber()
     market = Collector(redis_url)
     run_feed(procs, redis_url)
-    time.sleep(4)
+    assert wait_until(lambda: len(market.raw) >= MID_RUN, 30)  # some 4 s into the run
     procs.kill("first")  # SIGKILL to the worker and its pool, batches in flight
     procs.worker("second")
     assert procs.wait("feed", 60) == 0
@@ -124,11 +135,13 @@ def test_killed_worker_loses_and_duplicates_nothing(
     assert_exactly_once(store, published)
 
 
-def _lock_store(path: Path, seconds: float, locked: threading.Event) -> None:
+def _lock_store(
+    path: Path, locked: threading.Event, until: Callable[[], bool], held: list[bool]
+) -> None:
     lock = sqlite3.connect(path, isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     locked.set()
-    time.sleep(seconds)
+    held.append(wait_until(until, 60))
     lock.execute("ROLLBACK")
     lock.close()
 
@@ -136,20 +149,28 @@ def _lock_store(path: Path, seconds: float, locked: threading.Event) -> None:
 def _run_with_store_outage(
     procs: ProcessSet, redis_url: str, store_url: str
 ) -> list[tuple[str, str]]:
-    """Run the feed with the store locked (writes fail) for 4 s from second 3; the market stream."""
+    """Run the feed with the store locked (writes fail) from some 3 s into the run until the
+    worker has failed to write and 4 s more of the feed have passed; the market stream."""
     procs.env["STORE_URL"] = f"{store_url}?busy_timeout_ms=100"
     procs.worker()
     procs.subscriber()
     market = Collector(redis_url)
     run_feed(procs, redis_url)
-    time.sleep(3)
-    locked = threading.Event()
+    assert wait_until(lambda: len(market.raw) >= OUTAGE_FROM, 30)
+    locked, held = threading.Event(), []
+    failed = len(procs.log("worker").split("StoreUnavailable"))
+
+    def over() -> bool:
+        past = len(market.raw) >= OUTAGE_FROM + OUTAGE_FOR
+        return past and len(procs.log("worker").split("StoreUnavailable")) > failed
+
     outage = threading.Thread(
-        target=_lock_store, args=(Path(store_url.removeprefix("sqlite:///")), 4.0, locked)
+        target=_lock_store, args=(Path(store_url.removeprefix("sqlite:///")), locked, over, held)
     )
     outage.start()
     assert locked.wait(10)
-    outage.join(30)
+    outage.join(90)
+    assert held == [True], "the worker never met the locked store"
     assert procs.wait("feed", 60) == 0
     return market.stop()
 
@@ -187,8 +208,7 @@ def test_backpressure_supersedes_chains_and_counts_them_and_keeps_every_tick(
     broker = make_redis(redis_db_url(redis_url, BROKER_DB))
     assert wait_until(lambda: broker.llen(ENRICH_QUEUE) == 0, 120)
     broker.close()
-    time.sleep(2)  # the last batches in flight
-    procs.kill("subscriber", signal.SIGTERM)
+    procs.kill("subscriber", signal.SIGTERM)  # it sends what it holds, then its final stats
     procs.wait("subscriber", 30)
     stats = _final_stats(procs.log("subscriber"))
 
@@ -257,10 +277,10 @@ def test_malformed_and_hostile_messages_are_dead_lettered_and_the_rest_flows(
     market = Collector(redis_url)
     run_feed(procs, redis_url)
     rounds = 5
-    for _ in range(rounds):  # spread over the run
+    for round_ in range(rounds):  # spread over the run, a round every 800 feed messages
         for channel, payload, _ in HOSTILE:
             redis_client.publish(channel.value, payload)
-        time.sleep(1.0)
+        assert wait_until(lambda n=round_: len(market.raw) >= (n + 1) * 800, 30)
     assert procs.wait("feed", 60) == 0
     published = published_chains([(c, d) for c, d in market.stop() if _from_feed(d)])
     assert wait_stored(store, published, 60), procs.log("worker")[-3000:]
