@@ -9,7 +9,7 @@ DASHBOARD := dashboard
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f 2>/dev/null) \
 	$(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json
 
-.PHONY: up test lint bench clean dashboard-test chromium deploy-check
+.PHONY: up test unit lint bench clean dashboard-test chromium deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ deploy-check:
 
 test: lint dashboard-test deploy-check $(DASHBOARD)/dist/index.html chromium
 	$(BIN)/pytest
+
+# The quick loop while coding, beside make test (which still runs everything): the unit tests
+# without coverage, lint or the tests marked slow, spread by pytest-xdist over one process per
+# core and one more (many tests wait on Redis or a socket), handed out as workers free up.
+# Under a minute on 2 cores (README, "Development").
+UNIT_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+unit: $(VENV)/.installed-dev
+	$(BIN)/pytest tests/unit -n $(UNIT_WORKERS) --dist worksteal --no-cov -q -m "not slow"
 
 bench: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python bench/enrich.py
