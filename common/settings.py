@@ -1,8 +1,9 @@
 """Typed settings read once from the environment, with one-machine defaults.
 
 Every service calls :func:`load_settings` at start-up; nothing else reads
-``os.environ``. Invalid values raise :class:`SettingsError` with the variable
-name, so a bad configuration is a one-line message, not a traceback.
+``os.environ`` (``tests/unit/common/test_environment_reads.py`` scans every
+package). Invalid values raise :class:`SettingsError` with the variable name,
+so a bad configuration is a one-line message, not a traceback.
 """
 
 from __future__ import annotations
