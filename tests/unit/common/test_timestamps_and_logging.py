@@ -55,11 +55,14 @@ def test_log_lines_are_json_with_service_and_trace_id() -> None:
     stream = io.StringIO()
     configure_logging("feed_generator", "INFO", stream=stream)
     log = logging.getLogger("optionsflow.test")
+    slack = dt.timedelta(milliseconds=1)  # for rounding to the stamp's precision
+    before = dt.datetime.now(dt.UTC) - slack
     try:
         with trace("abc123") as tid:
             assert current_trace_id() == tid == "abc123"
             log.info("published", extra={"messages": 42})
         log.warning("outside")
+        after = dt.datetime.now(dt.UTC) + slack
     finally:
         logging.getLogger().handlers.clear()
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
@@ -70,6 +73,6 @@ def test_log_lines_are_json_with_service_and_trace_id() -> None:
     assert first["level"] == "INFO"
     logged_at = dt.datetime.fromisoformat(first["time"])
     assert logged_at.utcoffset() == dt.timedelta(0)
-    assert abs(dt.datetime.now(dt.UTC) - logged_at) < dt.timedelta(minutes=1)
+    assert before <= logged_at <= after  # stamped when logged
     assert second["trace_id"] is None
     assert current_trace_id() is None

@@ -175,13 +175,15 @@ def test_candles_reject_bad_input(store: Store) -> None:
 
 
 def test_users_are_unique_case_insensitively(store: Store) -> None:
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(milliseconds=1)  # stamps keep milliseconds
     user = store.create_user("Alice", "$argon2id$v=19$...", "trader")
+    after = dt.datetime.now(dt.UTC)
     assert set(user) == {"id", "username", "password_hash", "role", "created_at"}
     assert isinstance(user["id"], str)
     assert user["id"]
     assert user["username"] == "Alice"
     assert user["role"] == "trader"
-    assert abs(parse_ts(user["created_at"]) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    assert before <= parse_ts(user["created_at"]) <= after  # stamped when created
     for taken in ("alice", "ALICE", "\uff21lice"):  # fullwidth A: the same name after NFKC
         with pytest.raises(DuplicateUser):
             store.create_user(taken, "x", "viewer")
