@@ -31,6 +31,8 @@ class Devstack:
     ports: dict[str, int]
     out: list[str] = field(default_factory=list)
     err: list[str] = field(default_factory=list)
+    readers: list[threading.Thread] = field(default_factory=list)
+    """The threads draining stdout and stderr; they end at the pipes' end."""
 
     @property
     def gateway(self) -> str:
@@ -60,7 +62,9 @@ class Devstack:
         """Ctrl-C: the return code and everything printed."""
         self.proc.send_signal(signal.SIGINT)
         rc = self.proc.wait(timeout)
-        time.sleep(0.2)  # the readers take the last lines
+        for reader in self.readers:  # the last lines are in once the pipes have ended
+            reader.join(timeout)
+        assert not any(r.is_alive() for r in self.readers), "devstack's output never ended"
         return rc, "".join(self.out)
 
 
@@ -80,7 +84,7 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     stack = Devstack(proc, ports)
-    readers = [
+    readers = stack.readers = [
         threading.Thread(target=_drain, args=(stream, into), daemon=True)
         for stream, into in ((proc.stdout, stack.out), (proc.stderr, stack.err))
     ]
