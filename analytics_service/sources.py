@@ -52,12 +52,15 @@ class Sources:
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         products_ttl_s: float = PRODUCTS_TTL_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` gives instants (what is expired, what is recent); ``monotonic`` times the
+        pause after a failed store open (seconds)."""
         self.redis = redis_client
         self.latest = latest.LatestReader(redis_client)
         self.clock = clock
         """The current instant (replaceable in tests)."""
-        self._store = LazyStore(open_store, retry_s=OPEN_RETRY_S)
+        self._store = LazyStore(open_store, retry_s=OPEN_RETRY_S, clock=monotonic)
         self.products_ttl_s = products_ttl_s
         """How long the store's product listing is reused (0: never)."""
         self._products: tuple[float, dict[str, list[str]]] | None = None

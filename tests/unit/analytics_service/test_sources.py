@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import orjson
@@ -21,11 +20,8 @@ from tests.unit.analytics_service.support import at, handmade
 pytestmark = pytest.mark.redis
 
 
-def test_store_open_is_retried_after_a_pause(
-    redis_client: redis.Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_store_open_is_retried_after_a_pause(redis_client: redis.Redis, tmp_path: Path) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     outcomes: list[Exception | None] = [StoreUnavailable("mongodb: no server"), ValueError("bad")]
     opened: list[Store] = []
 
@@ -36,7 +32,7 @@ def test_store_open_is_retried_after_a_pause(
         opened.append(SqliteStore(tmp_path / "s.db"))
         return opened[-1]
 
-    src = Sources(redis_client, open_store)
+    src = Sources(redis_client, open_store, monotonic=lambda: clock[0])
     # the error's type only: an adapter's message may quote the URL and its credentials
     with pytest.raises(StoreUnavailable, match="StoreUnavailable"):
         src.ping_store()
