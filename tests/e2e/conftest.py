@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,25 @@ class Devstack:
         return rc, "".join(self.out)
 
 
+def _wait_ready(stack: Devstack, timeout: float = 120) -> None:
+    """Until the gateway (with the services behind it) and the log collector answer ready, so
+    no test meets a stack still starting (a Ctrl-C then, or a refused first request)."""
+    urls = (stack.gateway + "/readyz", stack.logging + "/readyz")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            for url in urls:
+                with urllib.request.urlopen(url, timeout=5):
+                    pass
+            return
+        except OSError:  # refused, or 503 while a dependency starts (HTTPError is one)
+            if stack.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"make up's stack never became ready: {''.join(stack.err)[-4000:]}"
+                ) from None
+            time.sleep(0.25)
+
+
 def _drain(stream: object, into: list[str]) -> None:
     for line in stream:  # type: ignore[attr-defined]
         into.append(line)
@@ -91,6 +111,7 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
     for reader in readers:
         reader.start()
     try:
+        _wait_ready(stack)
         yield stack
     finally:
         if proc.poll() is None:  # Ctrl-C: honcho starts each child in a session of its own,
