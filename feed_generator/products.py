@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from common.products import NSE_CONTRACT_SIZES
 from feed_generator.book import ActivityParams
 from feed_generator.expiries import ExpiryRule, Weekday
 from feed_generator.process import ProcessParams
@@ -28,7 +29,8 @@ class ProductSpec:
     """Starting price of the underlying."""
     strike_step: float
     lot_size: int
-    """Units of the underlying per contract (informational; volumes are in contracts)."""
+    """Units of the underlying per contract (informational; volumes are in contracts): the
+    product's ``contract_size`` in :mod:`common.products`."""
     expiries: ExpiryRule
     process: ProcessParams
     smile: SmileParams
@@ -56,14 +58,14 @@ _STOCK_ACTIVITY = ActivityParams(trades_per_second=0.6, lots_per_trade=3.0, peak
 
 
 def _index(
-    name: str, spot: float, step: float, lot: int, weekday: Weekday, vol: float, volume: float
+    name: str, spot: float, step: float, weekday: Weekday, vol: float, volume: float
 ) -> ProductSpec:
     return ProductSpec(
         name=name,
         kind=ProductKind.INDEX,
         spot=spot,
         strike_step=step,
-        lot_size=lot,
+        lot_size=NSE_CONTRACT_SIZES[name],
         expiries=_index_expiries(weekday),
         process=ProcessParams(long_run_vol=vol, leverage=-0.75, jump_intensity=5.0),
         smile=SmileParams(rho=-0.6, eta=1.2, vol_premium=1.08),
@@ -73,13 +75,13 @@ def _index(
     )
 
 
-def _stock(name: str, spot: float, step: float, lot: int, vol: float, volume: float) -> ProductSpec:
+def _stock(name: str, spot: float, step: float, vol: float, volume: float) -> ProductSpec:
     return ProductSpec(
         name=name,
         kind=ProductKind.STOCK,
         spot=spot,
         strike_step=step,
-        lot_size=lot,
+        lot_size=NSE_CONTRACT_SIZES[name],
         expiries=_STOCK_EXPIRIES,
         # Stocks jump more often and both ways (results, news): a flatter mean, a wider size.
         process=ProcessParams(
@@ -95,14 +97,14 @@ def _stock(name: str, spot: float, step: float, lot: int, vol: float, volume: fl
 PRODUCTS: dict[str, ProductSpec] = {
     spec.name: spec
     for spec in (
-        _index("NIFTY", 24_000.0, 50.0, 75, Weekday.TUESDAY, 0.13, 3_000.0),
-        _index("BANKNIFTY", 52_000.0, 100.0, 35, Weekday.WEDNESDAY, 0.15, 1_500.0),
-        _index("FINNIFTY", 23_500.0, 50.0, 65, Weekday.TUESDAY, 0.14, 400.0),
-        _index("MIDCPNIFTY", 12_500.0, 25.0, 140, Weekday.MONDAY, 0.17, 600.0),
-        _stock("RELIANCE", 2_900.0, 20.0, 500, 0.22, 2_000.0),
-        _stock("HDFCBANK", 1_700.0, 10.0, 550, 0.19, 2_500.0),
-        _stock("INFY", 1_850.0, 20.0, 400, 0.24, 1_500.0),
-        _stock("TCS", 4_100.0, 50.0, 175, 0.21, 600.0),
+        _index("NIFTY", 24_000.0, 50.0, Weekday.TUESDAY, 0.13, 3_000.0),
+        _index("BANKNIFTY", 52_000.0, 100.0, Weekday.WEDNESDAY, 0.15, 1_500.0),
+        _index("FINNIFTY", 23_500.0, 50.0, Weekday.TUESDAY, 0.14, 400.0),
+        _index("MIDCPNIFTY", 12_500.0, 25.0, Weekday.MONDAY, 0.17, 600.0),
+        _stock("RELIANCE", 2_900.0, 20.0, 0.22, 2_000.0),
+        _stock("HDFCBANK", 1_700.0, 10.0, 0.19, 2_500.0),
+        _stock("INFY", 1_850.0, 20.0, 0.24, 1_500.0),
+        _stock("TCS", 4_100.0, 50.0, 0.21, 600.0),
     )
 }
 """Every product the generator knows, by name."""

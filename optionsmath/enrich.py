@@ -24,14 +24,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from common.conventions import (
     DEFAULT_DIVIDEND_YIELD,
     DEFAULT_EXPIRY_TIME_UTC,
     DEFAULT_RISK_FREE_RATE,
 )
-from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
-from optionsmath.bsm import bs_greeks
+from common.messages.enums import ForwardSource
+from common.products import ConventionsRegistry, ProductConventions
+from common.timestamps import format_ts, parse_expiry, parse_ts
+from optionsmath.bsm import POINT, bs_greeks
 from optionsmath.chain_metrics import (
     BUILDUP_BY_CODE,
     FloatArray,
@@ -45,9 +48,12 @@ from optionsmath.chain_metrics import (
     skew_25d_segments,
     zero_nan,
 )
+from optionsmath.forward import parity_forward
 from optionsmath.implied_volatility import implied_vol
 from optionsmath.previous import previous_values
 from optionsmath.rows import (
+    ASK,
+    BID,
     OI,
     VOLUME,
     clean_fields,
@@ -58,21 +64,35 @@ from optionsmath.rows import (
 
 GREEKS = ("delta", "gamma", "theta", "vega", "rho")
 MESSAGE_KEYS = ("product", "expiry", "spot_price", "strikes", "timestamp", "seq")
-VENUE_KEYS = ("venue", "currency", "expiry_ts", "forward", "forward_source")
+VENUE_KEYS = ("venue", "currency", "expiry_ts")
 """Optional fields of a real venue's chain, carried to the enriched chain when present."""
 Item = tuple[Mapping[str, Any], Mapping[str, Any] | None]
 
 
-def _message_fields(
-    chain: Mapping[str, Any], expiry_time_utc: dt.time
-) -> tuple[FloatArray, float, float]:
-    """Strikes, spot and T of a chain; ``ValueError`` naming what makes it unusable."""
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """What the math takes from a chain message besides its rows."""
+
+    strikes: FloatArray
+    spot: float
+    T: float
+    """Years (ACT/365) to the venue's ``expiry_ts``, else to the product's expiry instant."""
+    conventions: ProductConventions
+    forward: float
+    """The message's own forward (a venue's), NaN when it carries none."""
+
+
+def _message_fields(chain: Mapping[str, Any], registry: ConventionsRegistry) -> _Fields:
+    """The chain's fields the math uses; ``ValueError`` naming what makes it unusable."""
     try:
         strikes = np.asarray(chain["strikes"], dtype=np.float64)
         spot = float(chain["spot_price"])
-        T = years_to_expiry(
-            parse_ts(chain["timestamp"]), parse_expiry(chain["expiry"]), expiry_time_utc
+        conventions = registry.get(chain["product"])
+        expiry_ts = parse_ts(chain["expiry_ts"]) if "expiry_ts" in chain else None
+        T = conventions.years_to_expiry(
+            parse_ts(chain["timestamp"]), parse_expiry(chain["expiry"]), expiry_ts
         )
+        forward = float(chain.get("forward", math.nan))
         sides = (chain["calls"], chain["puts"])
     except KeyError as exc:
         raise ValueError(f"chain message has no {exc} field") from exc
@@ -80,6 +100,8 @@ def _message_fields(
         raise ValueError(f"unusable chain message: {exc}") from exc
     if not (math.isfinite(spot) and spot > 0.0):
         raise ValueError(f"spot_price must be a positive number, got {spot}")
+    if "forward" in chain and not (math.isfinite(forward) and forward > 0.0):
+        raise ValueError(f"forward must be a positive number, got {forward}")
     if strikes.ndim != 1 or strikes.size == 0 or not np.isfinite(strikes).all():
         raise ValueError("strikes must be a non-empty list of numbers")
     if (strikes[1:] <= strikes[:-1]).any():  # finite: the sign of each difference
@@ -87,13 +109,14 @@ def _message_fields(
     for rows in sides:
         if not isinstance(rows, Sequence) or len(rows) != strikes.size:
             raise ValueError("calls and puts must have one row per strike")
-    return strikes, spot, T
+    return _Fields(strikes, spot, T, conventions, forward)
 
 
 def enrich_chain(
     chain: Mapping[str, Any],
     previous: Mapping[str, Any] | None = None,
     *,
+    conventions: ConventionsRegistry | None = None,
     rate: float = DEFAULT_RISK_FREE_RATE,
     dividend_yield: float = DEFAULT_DIVIDEND_YIELD,
     expiry_time_utc: dt.time = DEFAULT_EXPIRY_TIME_UTC,
@@ -103,13 +126,16 @@ def enrich_chain(
 
     ``previous`` is the previous chain (raw or enriched) of the same product and
     expiry, for OI change and buildup; without it those fields are ``None``.
-    ``rate`` and ``dividend_yield`` are continuous per year. Raises
+    ``conventions`` gives each product's rate, yield, expiry instant and forward
+    method; without it every product is priced at ``rate`` and ``dividend_yield``
+    (continuous per year) on the carry forward, expiring at ``expiry_time_utc``. Raises
     ``ValueError`` only when the message-level fields (timestamp, expiry, spot,
-    strikes, rows that are not objects) are unusable; bad rows give ``None`` fields.
+    strikes, forward, rows that are not objects) are unusable; bad rows give ``None`` fields.
     """
     (result,) = enrich_chains(
-        [(chain, previous)], rate=rate, dividend_yield=dividend_yield,
-        expiry_time_utc=expiry_time_utc, processed_at=processed_at,
+        [(chain, previous)], conventions=conventions, rate=rate,
+        dividend_yield=dividend_yield, expiry_time_utc=expiry_time_utc,
+        processed_at=processed_at,
     )  # fmt: skip
     if isinstance(result, ValueError):
         raise result
@@ -119,6 +145,7 @@ def enrich_chain(
 def enrich_chains(
     items: Sequence[Item],
     *,
+    conventions: ConventionsRegistry | None = None,
     rate: float = DEFAULT_RISK_FREE_RATE,
     dividend_yield: float = DEFAULT_DIVIDEND_YIELD,
     expiry_time_utc: dt.time = DEFAULT_EXPIRY_TIME_UTC,
@@ -132,11 +159,17 @@ def enrich_chains(
     ``previous`` may be a chain of the same batch. Without ``processed_at`` the
     whole batch is stamped with one current time.
     """
+    if conventions is None:
+        conventions = ConventionsRegistry(
+            default=ProductConventions(
+                rate=rate, dividend_yield=dividend_yield, expiry_time=expiry_time_utc
+            )
+        )
     results: list[dict[str, Any] | ValueError | None] = [None] * len(items)
-    fields: dict[int, tuple[FloatArray, float, float]] = {}
+    fields: dict[int, _Fields] = {}
     for i, (chain, _) in enumerate(items):
         try:
-            fields[i] = _message_fields(chain, expiry_time_utc)
+            fields[i] = _message_fields(chain, conventions)
         except ValueError as exc:
             results[i] = exc
     m, rows, errors = stacked_rows([items[i][0] for i in fields])
@@ -147,7 +180,7 @@ def enrich_chains(
     if fields:
         stamp = processed_at or format_ts(dt.datetime.now(dt.UTC))
         batch = _Batch.of(items, fields, m)
-        messages = batch.enrich(rows, rate, dividend_yield, stamp)
+        messages = batch.enrich(rows, stamp)
         for i, message in zip(fields, messages, strict=True):
             results[i] = message
     return [r for r in results if r is not None]  # every item has its result by now
@@ -160,6 +193,7 @@ class _Batch:
 
     chains: list[Mapping[str, Any]]
     previous: list[Mapping[str, Any] | None]
+    fields: list[_Fields]
     strikes: FloatArray
     spots: FloatArray
     T: list[float]
@@ -170,17 +204,15 @@ class _Batch:
     """Rows of every option: bid, ask, last, volume, oi."""
 
     @classmethod
-    def of(
-        cls, items: Sequence[Item], fields: dict[int, tuple[FloatArray, float, float]],
-        m: FloatArray,
-    ) -> _Batch:  # fmt: skip
-        strikes = [f[0] for f in fields.values()]
+    def of(cls, items: Sequence[Item], fields: dict[int, _Fields], m: FloatArray) -> _Batch:
+        strikes = [f.strikes for f in fields.values()]
         runs = Segments.of_sizes([s.size for s in strikes])
         call = np.arange(runs.ids.size) + runs.starts[runs.ids]
         return cls(
             chains=[items[i][0] for i in fields], previous=[items[i][1] for i in fields],
-            strikes=np.concatenate(strikes), spots=np.array([f[1] for f in fields.values()]),
-            T=[f[2] for f in fields.values()], runs=runs, call=call,
+            fields=list(fields.values()), strikes=np.concatenate(strikes),
+            spots=np.array([f.spot for f in fields.values()]),
+            T=[f.T for f in fields.values()], runs=runs, call=call,
             put=call + runs.sizes[runs.ids], m=m,
         )  # fmt: skip
 
@@ -188,21 +220,62 @@ class _Batch:
         values: FloatArray = np.repeat(per_chain, 2 * self.runs.sizes)
         return values
 
-    def enrich(
-        self, rows: list[Any], rate: float, dividend_yield: float, stamp: str
-    ) -> list[dict[str, Any]]:
+    def forwards(self) -> tuple[FloatArray, list[ForwardSource], NDArray[np.bool_]]:
+        """Each chain's forward, where it comes from, and whether its options are priced on
+        it (Black-76) rather than on spot with the carry (the same forward, exactly as the
+        synthetic market prices): the message's own forward, else the parity forward for a
+        product whose conventions ask for it, else spot carried at its rate and yield."""
+        forward, sources, on_forward = [], [], []
+        for c, (f, chain) in enumerate(zip(self.fields, self.chains, strict=True)):
+            carry = f.spot * math.exp((f.conventions.rate - f.conventions.dividend_yield) * f.T)
+            implied = math.nan
+            if math.isfinite(f.forward):
+                implied, source = f.forward, ForwardSource(chain.get("forward_source", "venue"))
+            elif f.conventions.forward_method is ForwardSource.PARITY:
+                j = slice(self.runs.starts[c], self.runs.starts[c] + self.runs.sizes[c])
+                quotes = self.m[:, BID : ASK + 1]
+                discount = math.exp(-f.conventions.rate * f.T)
+                implied = parity_forward(
+                    f.strikes, quotes[self.call[j]], quotes[self.put[j]], discount, carry
+                )
+                source = ForwardSource.PARITY
+            if not math.isfinite(implied):
+                implied, source = carry, ForwardSource.CARRY
+            forward.append(implied)
+            sources.append(source)
+            on_forward.append(source is not ForwardSource.CARRY)
+        return np.array(forward), sources, np.array(on_forward, dtype=bool)
+
+    def iv_and_greeks(
+        self, price: FloatArray, strike: FloatArray, is_call: FloatArray | NDArray[np.bool_]
+    ) -> tuple[FloatArray, dict[str, FloatArray], FloatArray, list[ForwardSource]]:
+        """IVs and Greeks of every option (Black-76 on the forward, or BSM on spot with the
+        carry: the same model), with each chain's forward and its source."""
+        forward, sources, on_forward = self.forwards()
+        rate = np.array([f.conventions.rate for f in self.fields])
+        carry_yield = np.array([f.conventions.dividend_yield for f in self.fields])
+        use = self.per_option(on_forward.astype(np.float64)) > 0.0
+        underlying = np.where(use, self.per_option(forward), self.per_option(self.spots))
+        r = self.per_option(rate)
+        q = np.where(use, r, self.per_option(carry_yield))  # Black-76: S = F, q = r
+        T = self.per_option(np.array(self.T))
+        iv = np.asarray(implied_vol(price, underlying, strike, T, r, q, is_call))
+        greeks = {
+            k: np.asarray(v) for k, v in bs_greeks(underlying, strike, T, r, q, iv, is_call).items()
+        }
+        # On a given forward only the discounting depends on r: ∂V/∂r = −T·V.
+        greeks["rho"] = np.where(use & np.isfinite(greeks["rho"]), -T * price * POINT,
+                                 greeks["rho"])  # fmt: skip
+        return iv, greeks, forward, sources
+
+    def enrich(self, rows: list[Any], stamp: str) -> list[dict[str, Any]]:
         m, n = self.m, self.m.shape[0]
         strike = np.empty(n)
         strike[self.call], strike[self.put] = self.strikes, self.strikes
         is_call = np.zeros(n, dtype=bool)
         is_call[self.call] = True
-        spot, T = self.per_option(self.spots), self.per_option(np.array(self.T))
         price = quote_price(m)
-        iv = np.asarray(implied_vol(price, spot, strike, T, rate, dividend_yield, is_call))
-        greeks = {
-            k: np.asarray(v)
-            for k, v in bs_greeks(spot, strike, T, rate, dividend_yield, iv, is_call).items()
-        }
+        iv, greeks, forward, sources = self.iv_and_greeks(price, strike, is_call)
         traded = traded_price(m, price)
         prev_price, prev_oi = previous_values(
             self.chains, self.previous, self.strikes, self.runs, self.call, self.put, m, traded
@@ -221,7 +294,10 @@ class _Batch:
             enriched[i].update(clean_fields(m[i]))  # rare: a row with invalid fields
         summaries = self.summaries(price, iv, greeks["delta"], oi_change)
         starts, sizes = (2 * self.runs.starts).tolist(), self.runs.sizes.tolist()
-        for chain, summary, start, size in zip(self.chains, summaries, starts, sizes, strict=True):
+        for chain, summary, start, size, f, source in zip(
+            self.chains, summaries, starts, sizes, forward.tolist(), sources, strict=True
+        ):
+            summary["forward"], summary["forward_source"] = f, source.value
             summary["calls"] = enriched[start : start + size]
             summary["puts"] = enriched[start + size : start + 2 * size]
             summary["processed_at"] = stamp

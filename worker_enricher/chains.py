@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
 from collections.abc import Sequence
 from itertools import groupby
@@ -12,6 +14,7 @@ import orjson
 from common import latest
 from common.deadletter import push_deadletters
 from common.names import Channel, previous_chains_key
+from common.products import ConventionsRegistry
 from common.timestamps import now_ts
 from optionsmath import enrich_chains
 from worker_enricher.cache import cache_and_publish
@@ -38,6 +41,16 @@ def _previous(ctx: WorkerContext, firsts: dict[Group, int]) -> dict[Group, dict[
         if members:
             found[group] = orjson.loads(members[0])
     return found
+
+
+@functools.cache
+def _conventions(
+    rate: float, dividend_yield: float, expiry_time_utc: dt.time
+) -> ConventionsRegistry:
+    """Each product's conventions; the settings' rate, yield and expiry time are the NSE ones."""
+    return ConventionsRegistry.standard(
+        rate=rate, dividend_yield=dividend_yield, expiry_time_utc=expiry_time_utc
+    )
 
 
 Pair = tuple[dict[str, Any], bytes | str]
@@ -93,10 +106,10 @@ def _enrich_sorted(
         if not todo:
             break
         outcomes = enrich_chains(
-            [(valid[i][0], prev) for i, prev in todo], rate=s.risk_free_rate,
-            dividend_yield=s.dividend_yield, expiry_time_utc=s.expiry_time_utc,
+            [(valid[i][0], prev) for i, prev in todo],
+            conventions=_conventions(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc),
             processed_at=processed_at,
-        )  # fmt: skip
+        )
         for (i, prev), outcome in zip(todo, outcomes, strict=True):
             done[i] = (prev, outcome)
             if isinstance(outcome, ValueError):

@@ -92,7 +92,10 @@ def test_a_venues_optional_fields_reach_the_enriched_chain(chain: dict[str, Any]
     decoded = decode_message(Channel.ENRICHED_OPTION_CHAIN, json.dumps(out))
     assert decoded.forward == 24031.5
     plain = enrich_chain(build_chain(), processed_at="2026-11-21T04:00:00.250Z")
-    assert not set(venue) & set(plain)  # absent, not null, for the synthetic market
+    # Absent, not null, for the synthetic market; its forward is spot carried at r, q.
+    assert not {"venue", "currency", "expiry_ts"} & set(plain)
+    assert plain["forward_source"] == "carry"
+    assert plain["forward"] == pytest.approx(24010.0 * math.exp(RATE * T_5D6H), rel=1e-15)
 
 
 def test_greeks_match_bs_greeks_at_the_iv(chain: dict[str, Any]) -> None:

@@ -1,0 +1,122 @@
+"""Per-product market conventions: expiry instant, rate and yield, contract size, currency.
+
+A product carries its own conventions instead of two global settings. The
+synthetic NSE products take the settings ``RISK_FREE_RATE``, ``DIVIDEND_YIELD``
+and ``EXPIRY_TIME_UTC`` (their defaults are today's values); Deribit's BTC and
+ETH options expire at 08:00 UTC, are priced at rate 0 on the venue's forward,
+settle one coin per contract and are quoted in USD once normalised. A product
+the registry does not know gets the defaults (the NSE conventions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from common.conventions import (
+    DEFAULT_DIVIDEND_YIELD,
+    DEFAULT_EXPIRY_TIME_UTC,
+    DEFAULT_RISK_FREE_RATE,
+)
+from common.messages.enums import ForwardSource
+from common.timestamps import SECONDS_PER_YEAR
+
+
+@dataclass(frozen=True, slots=True)
+class ProductConventions:
+    """How one product's options are priced and when they expire."""
+
+    rate: float = DEFAULT_RISK_FREE_RATE
+    """Continuously compounded discount rate per year (0.065 = 6.5 %)."""
+    dividend_yield: float = DEFAULT_DIVIDEND_YIELD
+    """Continuous yield per year of the underlying, used only for the carry forward."""
+    expiry_time: dt.time = DEFAULT_EXPIRY_TIME_UTC
+    """Time of day, in ``expiry_zone``, at which options expire on their expiry date."""
+    expiry_zone: str = "UTC"
+    """IANA zone of ``expiry_time`` (``UTC``, ``Asia/Kolkata``, …)."""
+    contract_size: float = 1.0
+    """Units of the underlying per contract (an NSE lot, one coin on Deribit)."""
+    quote_currency: str = "INR"
+    """Currency of the prices the pipeline sees for the product."""
+    forward_method: ForwardSource = ForwardSource.CARRY
+    """How the forward is found when the message carries none: ``carry`` (S·e^((r−q)T)) or
+    ``parity`` (implied from the chain's quotes, falling back to carry)."""
+    _zone: dt.tzinfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.rate) and math.isfinite(self.dividend_yield)):
+            raise ValueError("rate and dividend_yield must be finite")
+        if not (math.isfinite(self.contract_size) and self.contract_size > 0.0):
+            raise ValueError("contract_size must be positive")
+        if self.forward_method is ForwardSource.VENUE:
+            raise ValueError("forward_method is carry or parity: a venue's forward always wins")
+        zone = dt.UTC if self.expiry_zone == "UTC" else ZoneInfo(self.expiry_zone)
+        object.__setattr__(self, "_zone", zone)
+
+    def expiry_instant(self, expiry: dt.date) -> dt.datetime:
+        """The aware UTC instant at which options on ``expiry`` expire."""
+        local = dt.datetime.combine(expiry, self.expiry_time, tzinfo=self._zone)
+        return local.astimezone(dt.UTC)
+
+    def years_to_expiry(
+        self, moment: dt.datetime, expiry: dt.date, expiry_ts: dt.datetime | None = None
+    ) -> float:
+        """ACT/365 years from ``moment`` to the expiry: the venue's exact instant
+        ``expiry_ts`` when given, else the expiry date at this product's expiry time."""
+        instant = expiry_ts if expiry_ts is not None else self.expiry_instant(expiry)
+        return (instant - moment).total_seconds() / SECONDS_PER_YEAR
+
+
+NSE_CONTRACT_SIZES: Mapping[str, int] = MappingProxyType({
+    "NIFTY": 75, "BANKNIFTY": 35, "FINNIFTY": 65, "MIDCPNIFTY": 140,
+    "RELIANCE": 500, "HDFCBANK": 550, "INFY": 400, "TCS": 175,
+})  # fmt: skip
+"""Lot sizes of the synthetic NSE products (units of the underlying per contract)."""
+
+DERIBIT = ProductConventions(
+    rate=0.0,
+    dividend_yield=0.0,
+    expiry_time=dt.time(8, 0),
+    expiry_zone="UTC",
+    contract_size=1.0,
+    quote_currency="USD",
+    forward_method=ForwardSource.PARITY,
+)
+"""Deribit's coin options: 08:00 UTC expiry, rate 0 (the venue's own convention), one coin
+per contract, USD after normalisation; the forward is the venue's ``underlying_price``."""
+DERIBIT_PRODUCTS = ("BTC", "ETH")
+
+
+@dataclass(frozen=True, slots=True)
+class ConventionsRegistry:
+    """Each product's conventions; :meth:`get` gives ``default`` for an unknown product."""
+
+    default: ProductConventions = field(default_factory=ProductConventions)
+    products: Mapping[str, ProductConventions] = field(default_factory=dict)
+
+    def get(self, product: str) -> ProductConventions:
+        return self.products.get(product, self.default)
+
+    @classmethod
+    def standard(
+        cls,
+        *,
+        rate: float = DEFAULT_RISK_FREE_RATE,
+        dividend_yield: float = DEFAULT_DIVIDEND_YIELD,
+        expiry_time_utc: dt.time = DEFAULT_EXPIRY_TIME_UTC,
+    ) -> ConventionsRegistry:
+        """The registry OptionsFlow runs with: NSE products (and unknown ones) at the given
+        rate, yield and UTC expiry time (the settings), BTC and ETH at Deribit's."""
+        nse = ProductConventions(
+            rate=rate, dividend_yield=dividend_yield, expiry_time=expiry_time_utc
+        )
+        products: dict[str, ProductConventions] = {
+            name: replace(nse, contract_size=float(size))
+            for name, size in NSE_CONTRACT_SIZES.items()
+        }
+        products.update(dict.fromkeys(DERIBIT_PRODUCTS, DERIBIT))
+        return cls(default=nse, products=MappingProxyType(products))
