@@ -1,0 +1,134 @@
+"""The Deribit normaliser: coin prices to USD, expiries, IV percent to decimal, chains."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from msgspec import convert
+
+from common.messages import OptionChain, OptionQuote, UnderlyingTick, decode_message
+from common.names import Channel
+from feed_generator.market import seq_base
+from feed_generator.venues.deribit.instruments import parse_option_name
+from feed_generator.venues.deribit.messages import Instrument, PriceIndex, Ticker
+from feed_generator.venues.deribit.normaliser import (
+    ChainAssembler,
+    Normaliser,
+    from_ticker,
+)
+from feed_generator.venues.deribit.parser import Rejected
+
+START = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
+NOW_MS = 1796472000000  # 2026-12-05T12:00:00.000Z
+
+
+def ticker(name: str, **fields: Any) -> Ticker:
+    base: dict[str, Any] = {
+        "instrument_name": name,
+        "timestamp": NOW_MS,
+        "mark_price": 0.0525,
+        "underlying_price": 96_000.0,
+        "best_bid_price": 0.05,
+        "best_ask_price": 0.055,
+        "last_price": 0.051,
+        "mark_iv": 52.5,
+        "open_interest": 123.4,
+        "stats": {"volume": 10.6},
+    }
+    return convert({**base, **fields}, Ticker)
+
+
+def valid(channel: Channel, message: dict[str, Any]) -> Any:
+    return decode_message(channel, json.dumps(message).encode())
+
+
+def test_quote_is_converted_to_usd_by_hand() -> None:
+    normaliser = Normaliser(START)
+    name = "BTC-26DEC26-100000-C"
+    message = normaliser.quote(from_ticker(ticker(name), parse_option_name(name)))
+    assert not isinstance(message, Rejected)
+    quote = valid(Channel.MARKET_OPTION_QUOTE, message)
+    assert isinstance(quote, OptionQuote)
+    assert (quote.product, quote.expiry, quote.strike, quote.option_type) == (
+        "BTC", "2026-12-26", 100000.0, "CALL",
+    )  # fmt: skip
+    assert quote.bid == pytest.approx(0.05 * 96_000) == 4800.0
+    assert quote.ask == pytest.approx(5280.0)
+    assert quote.last == pytest.approx(4896.0)
+    assert quote.mark == pytest.approx(5040.0)
+    assert quote.mark_iv == pytest.approx(0.525)
+    assert (quote.oi, quote.volume) == (123, 11)
+    assert quote.forward == 96_000.0
+    assert quote.forward_source == "venue"
+    assert (quote.venue, quote.currency) == ("deribit", "USD")
+    assert quote.expiry_ts == "2026-12-26T08:00:00.000Z"
+    assert quote.timestamp == "2026-12-05T12:00:00.000Z"
+    assert quote.seq == seq_base(START)
+
+
+def test_expiry_instant_comes_from_the_instrument_when_known() -> None:
+    normaliser = Normaliser(START)
+    name = "BTC-26DEC26-100000-C"
+    option = parse_option_name(name)
+    instrument = Instrument(name, 1798272000000 + 60_000, strike=100000.0, option_type="call")
+    normaliser.set_instruments([(instrument, option)])
+    message = normaliser.quote(from_ticker(ticker(name), option))
+    assert isinstance(message, dict)
+    assert message["expiry_ts"] == "2026-12-26T08:01:00.000Z"
+
+
+def test_missing_quotes_are_zero_and_linear_options_refused() -> None:
+    normaliser = Normaliser(START)
+    name = "ETH-26DEC26-4000-P"
+    bare = ticker(name, best_bid_price=None, best_ask_price=None, last_price=None, mark_iv=None)
+    message = normaliser.quote(from_ticker(bare, parse_option_name(name)))
+    assert isinstance(message, dict)
+    assert (message["bid"], message["ask"], message["last"]) == (0.0, 0.0, 0.0)
+    assert "mark_iv" not in message
+    valid(Channel.MARKET_OPTION_QUOTE, message)
+    linear = "BTC_USDC-26DEC26-100000-C"
+    refused = normaliser.quote(from_ticker(ticker(linear), parse_option_name(linear)))
+    assert isinstance(refused, Rejected)
+
+
+def test_index_becomes_an_underlying_tick_with_its_own_seq() -> None:
+    normaliser = Normaliser(START)
+    first = normaliser.underlying(PriceIndex("btc_usd", 95_000.5, NOW_MS), "BTC")
+    second = normaliser.underlying(PriceIndex("btc_usd", 95_001.0, NOW_MS + 100), "BTC")
+    tick = valid(Channel.MARKET_UNDERLYING, second)
+    assert isinstance(tick, UnderlyingTick)
+    assert (tick.price, tick.volume, tick.venue) == (95_001.0, 0, "deribit")
+    assert second["seq"] == first["seq"] + 1 == seq_base(START) + 1
+
+
+def test_assembler_aligns_rows_to_sorted_strikes() -> None:
+    normaliser = Normaliser(START)
+    chains = ChainAssembler(normaliser)
+    names = ["BTC-26DEC26-100000-C", "BTC-26DEC26-90000-P", "BTC-26DEC26-90000-C"]
+    for i, name in enumerate(names):
+        quote = normaliser.quote(
+            from_ticker(ticker(name, timestamp=NOW_MS + i), parse_option_name(name))
+        )
+        assert isinstance(quote, dict)
+        chains.add_quote(quote)
+    chains.add_index(normaliser.underlying(PriceIndex("btc_usd", 95_500.0, NOW_MS), "BTC"))
+    (message,) = chains.assemble(START)
+    chain = valid(Channel.MARKET_OPTION_CHAIN, message)
+    assert isinstance(chain, OptionChain)
+    assert chain.strikes == [90000.0, 100000.0]
+    assert chain.spot_price == 95_500.0
+    assert [row.bid for row in chain.calls] == [pytest.approx(4800.0)] * 2
+    assert (chain.puts[1].bid, chain.puts[1].oi, chain.puts[1].mark) == (0.0, 0, None)
+    assert chain.calls[0].mark_iv == pytest.approx(0.525)
+    assert chain.timestamp == "2026-12-05T12:00:00.002Z"
+    assert (chain.forward, chain.expiry_ts) == (96_000.0, "2026-12-26T08:00:00.000Z")
+    assert chain.seq == seq_base(START)
+    # Past the expiry instant the chain is no longer built; retain() forgets delisted names.
+    assert chains.assemble(dt.datetime(2026, 12, 26, 8, tzinfo=dt.UTC)) == []
+    chains.retain({"BTC-26DEC26-90000-C"})
+    (again,) = chains.assemble(START)
+    assert again["strikes"] == [90000.0]
+    assert again["seq"] == chain.seq + 1
