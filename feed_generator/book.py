@@ -7,10 +7,12 @@ calls, row 1 puts.
 
 Activity model, per refresh over ``dt`` seconds:
 
-- options trade only during the session, Monday to Friday 09:15–15:30 IST
-  (``session``): a refresh trades over the session seconds since the previous
-  one, so nights and weekends add no volume, move no OI and print no trades,
-  while quotes keep following the underlying, which ticks around the clock;
+- options trade during the session (``session``): a refresh trades over the
+  trading seconds since the previous one. In the ``exchange`` mode that is
+  Monday to Friday 09:15–15:30 IST, so nights and weekends add no volume, move
+  no OI and print no trades, while quotes keep following the underlying, which
+  ticks around the clock; in the ``simulated`` mode (the default) options trade
+  around the clock;
 - trades arrive as a Poisson process whose rate peaks at the money, is higher
   out of the money than in it and falls with the expiry's rank;
 - the day's cumulative ``volume`` grows by the traded contracts, and resets at
@@ -35,7 +37,7 @@ from numpy.typing import NDArray
 from scipy.special import expit
 
 from feed_generator.quoting import SpreadParams, quote_sides, round_to_tick, trade_prices
-from feed_generator.session import day_start, session_day, session_seconds
+from feed_generator.session import SessionMode, day_start, session_day, trading_seconds
 from feed_generator.smile import Smile
 from optionsmath import bs_price
 
@@ -141,8 +143,10 @@ class ExpiryBook:
         activity: ActivityParams,
         rank: int,
         rng: np.random.Generator,
+        session: SessionMode = SessionMode.SIMULATED,
     ) -> None:
         self.step = step
+        self.session = session
         self.spreads = spreads
         self.activity = activity
         self.rank = rank
@@ -210,7 +214,7 @@ class ExpiryBook:
             self.volume[:] = 0
             since = day_start(day)
         self.updated = max(since, moment)
-        return session_seconds(since, moment)
+        return trading_seconds(since, moment, self.session)
 
     def refresh(
         self,

@@ -39,6 +39,7 @@ from feed_generator.messages import (
 from feed_generator.process import JumpDiffusion
 from feed_generator.products import PRODUCTS, ProductSpec
 from feed_generator.quoting import round_to_tick
+from feed_generator.session import SessionMode
 from feed_generator.smile import Smile
 
 MAX_RATE = 100_000.0
@@ -116,9 +117,18 @@ class _Stream:
 class _ProductState:
     """One product's process, books and bookkeeping."""
 
-    def __init__(self, spec: ProductSpec, seed: int, r: float, q: float, expiry_time: dt.time):
+    def __init__(
+        self,
+        spec: ProductSpec,
+        seed: int,
+        r: float,
+        q: float,
+        expiry_time: dt.time,
+        session: SessionMode = SessionMode.SIMULATED,
+    ):
         key = zlib.crc32(spec.name.encode())
         self.spec = spec
+        self.session = session
         self.seed_key = (seed, key)
         self.process = JumpDiffusion(
             spec.process, spec.spot, np.random.default_rng([seed, key, 0]), r=r, q=q
@@ -154,8 +164,9 @@ class _ProductState:
         book = self.books.get(expiry)
         if book is None:
             rng = np.random.default_rng([*self.seed_key, 2, expiry.toordinal()])
+            spec = self.spec
             book = ExpiryBook(
-                self.spec.strike_step, self.spec.spreads, self.spec.activity, rank, rng
+                spec.strike_step, spec.spreads, spec.activity, rank, rng, self.session
             )
             self.books[expiry] = book
         book.rank = rank
@@ -193,7 +204,9 @@ class Market:
         q: float = 0.0,
         expiry_time: dt.time = dt.time(10, 0),
         refresh_interval: float = 0.1,
+        session: SessionMode = SessionMode.SIMULATED,
     ) -> None:
+        """``session``: the calendar options trade on (:class:`SessionMode`)."""
         if seed < 0:
             raise ValueError("seed must be a non-negative integer")
         if not 1 <= strikes <= MAX_STRIKES:
@@ -205,8 +218,9 @@ class Market:
         self.rates = rates or Rates()
         self.r, self.q, self.expiry_time = r, q, expiry_time
         self.refresh_interval = refresh_interval
+        self.session = session
         specs = list(products) if products is not None else list(PRODUCTS.values())
-        self._products = [_ProductState(s, seed, r, q, expiry_time) for s in specs]
+        self._products = [_ProductState(s, seed, r, q, expiry_time, session) for s in specs]
         self._seq: dict[tuple[Channel, str], int] = {}
         self.elapsed = 0.0
         self._streams = self._make_streams()

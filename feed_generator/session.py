@@ -3,11 +3,20 @@
 Options trade only inside the session (``book``); the underlying ticks around
 the clock (see the package docstring). Exchange holidays are not modelled.
 A trading day is an Indian calendar day: it starts at midnight IST.
+
+:class:`SessionMode` chooses the calendar the options trade on. ``exchange``
+keeps the real one above. ``simulated`` (the default of ``FEED_SESSION``) runs a
+simulated session outside it too — evenings, nights and weekends — so a feed
+started at any hour shows volume, OI changes and buildups: options then trade
+around the clock at the session's intensity. Inside the real session the two
+modes trade alike; trading days still start at midnight IST, so a simulated
+day's volume reaches about 24 / 6.25 ≈ 3.8 times an exchange day's by midnight.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 SESSION_UTC_OFFSET = dt.timedelta(hours=5, minutes=30)
 """Trading days are Indian calendar days (IST, UTC+05:30)."""
@@ -16,6 +25,15 @@ SESSION_OPEN = dt.time(9, 15)
 SESSION_SECONDS = 6.25 * 3600.0
 """Length of a weekday's session, 09:15–15:30 IST."""
 _WEEKDAYS = 5
+
+
+class SessionMode(StrEnum):
+    """Which calendar options trade on: see the module docstring."""
+
+    SIMULATED = "simulated"
+    """Around the clock, every day: a simulated session outside the real one."""
+    EXCHANGE = "exchange"
+    """The real session only: Monday to Friday, 09:15–15:30 IST."""
 
 
 def session_day(moment: dt.datetime) -> dt.date:
@@ -64,3 +82,18 @@ def session_seconds(start: dt.datetime, end: dt.datetime) -> float:
         return session_elapsed(end) - session_elapsed(start)
     whole_days = _weekdays_between(first, last) * SESSION_SECONDS
     return _day_session(first) - session_elapsed(start) + whole_days + session_elapsed(end)
+
+
+def trading_seconds(start: dt.datetime, end: dt.datetime, mode: SessionMode) -> float:
+    """Seconds options trade within ``(start, end]`` under ``mode``; 0 when ``end ≤ start``."""
+    if mode is SessionMode.EXCHANGE:
+        return session_seconds(start, end)
+    return max((end - start).total_seconds(), 0.0)
+
+
+def in_exchange_session(moment: dt.datetime) -> bool:
+    """Whether the aware ``moment`` lies inside the real session (open included, close not)."""
+    local = moment.astimezone(IST)
+    opened = dt.datetime.combine(local.date(), SESSION_OPEN, tzinfo=local.tzinfo)
+    seconds = (local - opened).total_seconds()
+    return local.weekday() < _WEEKDAYS and 0.0 <= seconds < SESSION_SECONDS

@@ -9,7 +9,7 @@ import pytest
 
 from feed_generator.book import ChainSnapshot, ExpiryBook, log_moneyness, moneyness
 from feed_generator.products import PRODUCTS
-from feed_generator.session import IST
+from feed_generator.session import IST, SessionMode
 from feed_generator.smile import Smile
 
 NIFTY = PRODUCTS["NIFTY"]
@@ -22,9 +22,12 @@ def _smile(vol: float = 0.13) -> Smile:
     return Smile(NIFTY.smile, vol, NIFTY.process.long_run_vol, NIFTY.process.mean_reversion)
 
 
-def _book(seed: int = 1, rank: int = 0) -> ExpiryBook:
+def _book(
+    seed: int = 1, rank: int = 0, session: SessionMode = SessionMode.EXCHANGE
+) -> ExpiryBook:
+    """A book on the real exchange calendar unless ``session`` says otherwise."""
     rng = np.random.default_rng(seed)
-    return ExpiryBook(NIFTY.strike_step, NIFTY.spreads, NIFTY.activity, rank, rng)
+    return ExpiryBook(NIFTY.strike_step, NIFTY.spreads, NIFTY.activity, rank, rng, session)
 
 
 def _refresh(book: ExpiryBook, offset: float, spot: float, n: int = 21) -> ChainSnapshot:
@@ -191,6 +194,18 @@ def test_no_trading_on_weekends() -> None:
         assert snap.last == friday.last
         moment += dt.timedelta(hours=2)
     assert _total(_at(_book(seed=13), _ist(29, 23, 59))) == 0  # a new book on a Sunday night
+
+
+def test_the_simulated_session_trades_in_the_evening_and_at_weekends() -> None:
+    book = _book(seed=11, session=SessionMode.SIMULATED)
+    closing = _at(book, _ist(23, 15, 30))
+    evening = _at(book, _ist(23, 20))
+    assert _total(evening) > _total(closing) > 1000
+    assert evening.oi != closing.oi
+    saturday = _at(book, _ist(28, 12))
+    later = _at(book, _ist(28, 12, 5))
+    assert _total(later) > _total(saturday) > 0
+    assert later.last != saturday.last  # trades print outside the real session too
 
 
 def test_a_new_book_shows_the_same_day_volume_as_an_old_one() -> None:

@@ -10,10 +10,13 @@ import pytest
 from feed_generator.session import (
     IST,
     SESSION_SECONDS,
+    SessionMode,
     day_start,
+    in_exchange_session,
     session_day,
     session_elapsed,
     session_seconds,
+    trading_seconds,
 )
 
 
@@ -84,3 +87,33 @@ def test_session_seconds_matches_a_brute_force_count() -> None:
         start = origin + dt.timedelta(minutes=a)
         end = origin + dt.timedelta(minutes=b)
         assert session_seconds(start, end) == 60.0 * _minutes_in_session(start, end)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "exchange", "simulated"),
+    [
+        (_ist(23, 9, 30), _ist(23, 10, 30), 3600.0, 3600.0),  # inside the session: alike
+        (_ist(23, 15, 30), _ist(23, 21, 30), 0.0, 6 * 3600.0),  # an evening
+        (_ist(28, 0), _ist(30, 0), 0.0, 2 * 86_400.0),  # the weekend
+        (_ist(23, 11), _ist(23, 10), 0.0, 0.0),  # backwards
+    ],
+)
+def test_trading_seconds_by_mode(
+    start: dt.datetime, end: dt.datetime, exchange: float, simulated: float
+) -> None:
+    assert trading_seconds(start, end, SessionMode.EXCHANGE) == exchange
+    assert trading_seconds(start, end, SessionMode.SIMULATED) == simulated
+
+
+@pytest.mark.parametrize(
+    ("moment", "inside"),
+    [
+        (_ist(23, 9, 15), True),  # the open
+        (_ist(23, 15, 29), True),
+        (_ist(23, 15, 30), False),  # the close
+        (_ist(23, 9, 14), False),
+        (_ist(28, 11), False),  # Saturday
+    ],
+)
+def test_in_exchange_session(moment: dt.datetime, inside: bool) -> None:
+    assert in_exchange_session(moment) is inside
