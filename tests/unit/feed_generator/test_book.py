@@ -22,9 +22,7 @@ def _smile(vol: float = 0.13) -> Smile:
     return Smile(NIFTY.smile, vol, NIFTY.process.long_run_vol, NIFTY.process.mean_reversion)
 
 
-def _book(
-    seed: int = 1, rank: int = 0, session: SessionMode = SessionMode.EXCHANGE
-) -> ExpiryBook:
+def _book(seed: int = 1, rank: int = 0, session: SessionMode = SessionMode.EXCHANGE) -> ExpiryBook:
     """A book on the real exchange calendar unless ``session`` says otherwise."""
     rng = np.random.default_rng(seed)
     return ExpiryBook(NIFTY.strike_step, NIFTY.spreads, NIFTY.activity, rank, rng, session)
