@@ -215,6 +215,9 @@ class Settings:
     """Continuous yield per year applied to every product unless it has its own."""
     expiry_time_utc: dt.time
     """Time of day (UTC) at which options expire on their expiry date."""
+    feed_session: str
+    """``FEED_SESSION``: when the synthetic market's options trade: ``simulated`` (around
+    the clock, a simulated session outside the real one) or ``exchange`` (the real session)."""
     jwt_private_key_path: Path | None
     jwt_public_key_path: Path | None
     pipeline: PipelineSettings
@@ -382,6 +385,9 @@ def load_settings() -> Settings:
             expiry_time_utc=_parse_time(
                 env.str("EXPIRY_TIME_UTC", DEFAULT_EXPIRY_TIME_UTC.strftime("%H:%M")),
                 "EXPIRY_TIME_UTC",
+            ),
+            feed_session=env.str(
+                "FEED_SESSION", "simulated", validate=OneOf(["simulated", "exchange"])
             ),
             jwt_private_key_path=env.path("JWT_PRIVATE_KEY_PATH", None),
             jwt_public_key_path=env.path("JWT_PUBLIC_KEY_PATH", None),

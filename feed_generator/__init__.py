@@ -16,7 +16,9 @@ Computation and I/O live apart:
 
 The underlying ticks and every quote updates around the clock, weekends
 included, so the feed is never silent; options trade (volume, open interest,
-last prices) only in the session, Monday to Friday 09:15–15:30 IST.
+last prices) around the clock in the ``simulated`` session mode (the default of
+``FEED_SESSION``), or only in the real session, Monday to Friday 09:15–15:30 IST,
+in the ``exchange`` mode (``session``).
 
 ``seq`` rises by one per (channel, product) from a per-run base: the simulated
 start instant in microseconds since the epoch. A later run therefore continues

@@ -31,6 +31,7 @@ from feed_generator.options import DEFAULT_RATES, MODEL_OPTIONS, PROG, build_par
 from feed_generator.products import ProductSpec, UnknownProductError, resolve_products
 from feed_generator.publisher import CaptureSink, RedisSink, Sink, publishing_client
 from feed_generator.runner import Progress, run_market, run_replay
+from feed_generator.session import SessionMode
 
 logger = logging.getLogger("feed_generator")
 
@@ -62,6 +63,7 @@ class MarketConfig:
             r=self.settings.risk_free_rate,
             q=self.settings.dividend_yield,
             expiry_time=self.settings.expiry_time_utc,
+            session=SessionMode(self.settings.feed_session),
         )
 
 
@@ -209,6 +211,7 @@ def execute(plan_: Plan, sinks: list[Sink], stop: threading.Event) -> None:
             "first_seq": market.seq_base,
             "products": [p.name for p in market.products],
             "strikes": market.strikes,
+            "session": market.session.value,
             "rates": {"tick": rates.tick, "quote": rates.quote, "chain": rates.chain},
             "expected_rate_per_s": round(market.message_rate(), 1),
             "realtime": not args.no_publish,

@@ -211,3 +211,30 @@ def test_offline_recording_honours_products_strikes_and_load(tmp_path: Path) -> 
     assert len(records) == pytest.approx(5 * 1000, rel=0.02)
     chains = [r.message for r in records if r.channel == "market:option_chain"]
     assert all(len(c["strikes"]) == 101 for c in chains)
+
+
+def _chain_volume(path: Path) -> int:
+    chains = [r.message for r in read_capture(path) if r.channel == "market:option_chain"]
+    assert chains
+    return sum(row["volume"] for c in chains for row in [*c["calls"], *c["puts"]])
+
+
+def test_feed_session_chooses_when_options_trade(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Saturday: the default simulated session trades, the exchange calendar does not."""
+    saturday = ["--start", "2026-11-28T06:00:00Z"]  # 11:30 IST
+    simulated, exchange = tmp_path / "simulated.gz", tmp_path / "exchange.gz"
+    assert _record(simulated, *saturday, "--products", "NIFTY") == 0
+    monkeypatch.setenv("FEED_SESSION", "exchange")
+    assert _record(exchange, *saturday, "--products", "NIFTY") == 0
+    assert _chain_volume(simulated) > 0
+    assert _chain_volume(exchange) == 0
+
+
+def test_a_bad_feed_session_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEED_SESSION", "weekends")
+    assert main(DRY) == 2
+    assert "FEED_SESSION" in _error_line(capsys)
