@@ -92,7 +92,6 @@ def _message_fields(chain: Mapping[str, Any], registry: ConventionsRegistry) -> 
         T = conventions.years_to_expiry(
             parse_ts(chain["timestamp"]), parse_expiry(chain["expiry"]), expiry_ts
         )
-        forward = float(chain.get("forward", math.nan))
         sides = (chain["calls"], chain["puts"])
     except KeyError as exc:
         raise ValueError(f"chain message has no {exc} field") from exc
@@ -100,8 +99,7 @@ def _message_fields(chain: Mapping[str, Any], registry: ConventionsRegistry) -> 
         raise ValueError(f"unusable chain message: {exc}") from exc
     if not (math.isfinite(spot) and spot > 0.0):
         raise ValueError(f"spot_price must be a positive number, got {spot}")
-    if "forward" in chain and not (math.isfinite(forward) and forward > 0.0):
-        raise ValueError(f"forward must be a positive number, got {forward}")
+    forward = _forward(chain)
     if strikes.ndim != 1 or strikes.size == 0 or not np.isfinite(strikes).all():
         raise ValueError("strikes must be a non-empty list of numbers")
     if (strikes[1:] <= strikes[:-1]).any():  # finite: the sign of each difference
@@ -110,6 +108,18 @@ def _message_fields(chain: Mapping[str, Any], registry: ConventionsRegistry) -> 
         if not isinstance(rows, Sequence) or len(rows) != strikes.size:
             raise ValueError("calls and puts must have one row per strike")
     return _Fields(strikes, spot, T, conventions, forward)
+
+
+def _forward(chain: Mapping[str, Any]) -> float:
+    """The message's own forward, NaN when it has none; ``ValueError`` when it is no price."""
+    if "forward" not in chain:
+        return math.nan
+    value = chain["forward"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0.0:
+        raise ValueError(f"forward must be a positive number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"forward must be a positive number, got {value!r}")
+    return float(value)
 
 
 def enrich_chain(

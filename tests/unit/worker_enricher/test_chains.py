@@ -12,6 +12,7 @@ import pytest
 from common.names import previous_chains_key
 from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, build_chain
+from tests.unit.optionsmath.test_enrich_forward import FORWARD, T_BTC, btc_chain, by_hand_prices
 from worker_enricher import chains
 from worker_enricher.context import WorkerContext
 
@@ -96,3 +97,20 @@ def _error(chain: dict[str, Any]) -> str:
     with pytest.raises(ValueError, match="strikes") as info:
         expected(chain, None)
     return str(info.value)
+
+
+def test_each_product_is_enriched_by_its_own_conventions() -> None:
+    btc = btc_chain(by_hand_prices(), forward=FORWARD)  # no expiry_ts: BTC expires 08:00 UTC
+    nifty = build_chain(5, seq=3)
+    valid = [(c, orjson.dumps(c)) for c in (btc, nifty)]
+
+    enriched, rejected = chains._enrich_sorted(context({}), valid)
+
+    assert rejected == []
+    got = {message["product"]: message for message, _ in enriched}
+    assert got["NIFTY"] == expected(nifty, None)  # the settings' rate, yield and expiry time
+    assert (got["BTC"]["forward"], got["BTC"]["forward_source"]) == (FORWARD, "venue")
+    assert got["BTC"]["time_to_expiry"] == pytest.approx(T_BTC, rel=1e-15)
+    for row in got["BTC"]["calls"]:  # priced at rate 0 on the venue's forward
+        assert row["iv"] == pytest.approx(row["mark_iv"], abs=1e-9)
+        assert row["rho"] == pytest.approx(-T_BTC * row["last"] * 0.01, rel=1e-12)

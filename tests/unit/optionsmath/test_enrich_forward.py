@@ -1,0 +1,176 @@
+"""enrich_chain with per-product conventions: the venue's forward, the parity forward, carry."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from common.messages import decode_message
+from common.messages.enums import ForwardSource
+from common.names import Channel
+from common.products import ConventionsRegistry
+from feed_generator.market import Market, Rates
+from feed_generator.products import resolve_products
+from optionsmath import black76_price, enrich_chain, enrich_chains
+from tests.support.chains import build_chain
+from tests.unit.optionsmath.test_forward import black76_by_hand
+
+STAMP = "2026-11-21T04:00:00.250Z"
+STANDARD = ConventionsRegistry.standard()
+NOW = "2026-11-21T04:00:00.000Z"
+EXPIRY_TS = "2026-11-27T08:00:00.000Z"  # Deribit's 08:00 UTC
+T_BTC = (6 * 86400 + 4 * 3600) / (365 * 86400)
+INDEX, FORWARD = 96_800.0, 97_250.0
+STRIKES = np.arange(90_000.0, 105_001.0, 1_000.0)
+
+
+def btc_vol(strikes: np.ndarray) -> np.ndarray:
+    k = np.log(strikes / FORWARD)
+    return 0.52 - 0.15 * k + 1.2 * k * k
+
+
+def btc_chain(prices: tuple[np.ndarray, np.ndarray], **extra: Any) -> dict[str, Any]:
+    """A BTC chain as the Deribit normaliser sends it: USD prices, the index as spot."""
+    vols = btc_vol(STRIKES)
+    rows = {
+        side: [
+            {"strike": float(k), "bid": float(p), "ask": float(p), "last": float(p),
+             "volume": 10, "oi": 100, "mark": float(p), "mark_iv": float(v)}
+            for k, p, v in zip(STRIKES, side_prices, vols, strict=True)
+        ]
+        for side, side_prices in zip(("calls", "puts"), prices, strict=True)
+    }  # fmt: skip
+    return {
+        "product": "BTC", "expiry": "2026-11-27", "spot_price": INDEX,
+        "strikes": STRIKES.tolist(), "timestamp": NOW, "seq": 1, "venue": "deribit",
+        "currency": "USD", **rows, **extra,
+    }  # fmt: skip
+
+
+def by_hand_prices() -> tuple[np.ndarray, np.ndarray]:
+    vols = btc_vol(STRIKES)
+    return tuple(  # type: ignore[return-value]
+        np.array(
+            [
+                black76_by_hand(FORWARD, k, T_BTC, 0.0, v, c)
+                for k, v in zip(STRIKES, vols, strict=True)
+            ]
+        )
+        for c in (True, False)
+    )
+
+
+def test_deribit_like_chain_gives_the_venues_iv_on_its_forward() -> None:
+    chain = btc_chain(by_hand_prices(), expiry_ts=EXPIRY_TS, forward=FORWARD)
+    out = enrich_chain(chain, conventions=STANDARD, processed_at=STAMP)
+    assert (out["forward"], out["forward_source"]) == (FORWARD, "venue")
+    assert out["time_to_expiry"] == pytest.approx(T_BTC, rel=1e-15)
+    for side in ("calls", "puts"):
+        ours = np.array([row["iv"] for row in out[side]])
+        venue = np.array([row["mark_iv"] for row in out[side]])
+        np.testing.assert_allclose(ours, venue, atol=1e-9, err_msg=side)
+    call = out["calls"][10]  # strike 100,000
+    assert call["strike"] == 100_000.0
+    k = math.log(100_000 / FORWARD)
+    assert call["iv"] == pytest.approx(0.52 - 0.15 * k + 1.2 * k * k, abs=1e-9)
+    # Rate 0: Black-76 delta is N(d1), rho −T·V per point.
+    assert 0.0 < call["delta"] < 0.5
+    assert call["rho"] == pytest.approx(-T_BTC * call["last"] * 0.01, rel=1e-12)
+    decode_message(Channel.ENRICHED_OPTION_CHAIN, json.dumps(out))
+
+
+def test_the_venues_expiry_instant_wins_over_the_products_time() -> None:
+    early = "2026-11-27T07:00:00.000Z"
+    out = enrich_chain(btc_chain(by_hand_prices(), expiry_ts=early, forward=FORWARD),
+                       conventions=STANDARD, processed_at=STAMP)  # fmt: skip
+    assert out["time_to_expiry"] == pytest.approx(T_BTC - 3600 / (365 * 86400), rel=1e-15)
+    assert out["expiry_ts"] == early
+    plain = enrich_chain(btc_chain(by_hand_prices(), forward=FORWARD), conventions=STANDARD)
+    assert plain["time_to_expiry"] == pytest.approx(T_BTC, rel=1e-15)  # 08:00 UTC
+
+
+def test_without_a_forward_a_btc_chain_implies_it_from_parity() -> None:
+    rng = np.random.default_rng(11)
+    vols = btc_vol(STRIKES)
+    prices = tuple(
+        np.asarray(black76_price(FORWARD, STRIKES, T_BTC, 0.0, vols, c)) for c in (True, False)
+    )
+    chain = btc_chain(prices)  # type: ignore[arg-type]
+    for side in ("calls", "puts"):
+        for row in chain[side]:
+            mid = row["last"] * (1.0 + rng.normal(0.0, 0.001))
+            row |= {"bid": mid * 0.99, "ask": mid * 1.01}
+    chain["puts"][6]["bid"] = 0.0  # one-sided near the money
+    out = enrich_chain(chain, conventions=STANDARD, processed_at=STAMP)
+    assert out["forward_source"] == "parity"
+    assert out["forward"] == pytest.approx(FORWARD, rel=2e-4)
+    near = np.abs(np.log(STRIKES / FORWARD)) < 0.05
+    ivs = np.array([row["iv"] for row in out["calls"]])
+    np.testing.assert_allclose(ivs[near], vols[near], atol=0.01)
+
+
+def test_without_parity_quotes_the_forward_is_the_carry() -> None:
+    chain = btc_chain(by_hand_prices())
+    for row in chain["puts"]:
+        row["bid"] = 0.0  # no two-sided put anywhere
+    out = enrich_chain(chain, conventions=STANDARD, processed_at=STAMP)
+    assert (out["forward"], out["forward_source"]) == (INDEX, "carry")  # r = q = 0
+
+
+def test_a_forward_that_is_not_positive_makes_the_chain_unusable() -> None:
+    with pytest.raises(ValueError, match="forward"):
+        enrich_chain(btc_chain(by_hand_prices(), forward=0.0), conventions=STANDARD)
+    with pytest.raises(ValueError, match="forward"):
+        enrich_chain(btc_chain(by_hand_prices(), forward="x"), conventions=STANDARD)
+
+
+def test_the_standard_registry_keeps_the_synthetic_numbers() -> None:
+    chain = build_chain()
+    assert enrich_chain(chain, conventions=STANDARD, processed_at=STAMP) == enrich_chain(
+        chain, processed_at=STAMP
+    )
+
+
+def test_a_mixed_batch_prices_each_product_by_its_conventions() -> None:
+    nifty, btc = build_chain(), btc_chain(by_hand_prices(), forward=FORWARD)
+    got = enrich_chains([(nifty, None), (btc, None)], conventions=STANDARD, processed_at=STAMP)
+    assert got == [
+        enrich_chain(nifty, conventions=STANDARD, processed_at=STAMP),
+        enrich_chain(btc, conventions=STANDARD, processed_at=STAMP),
+    ]
+    assert [c["forward_source"] for c in got] == ["carry", "venue"]  # type: ignore[index]
+
+
+def feed_chains() -> list[dict[str, Any]]:
+    market = Market(11, dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC),
+                    resolve_products(["NIFTY", "BANKNIFTY", "TCS"]), strikes=21,
+                    rates=Rates(tick=0.0, quote=0.0, chain=1.0))  # fmt: skip
+    return [
+        json.loads(json.dumps(m.payload))
+        for m in market.advance(2.0)
+        if m.channel == Channel.MARKET_OPTION_CHAIN
+    ]
+
+
+def test_the_synthetic_market_keeps_the_carry_though_parity_agrees() -> None:
+    """The feed prices BSM on spot at r and q, so its parity forward is the carry forward up to
+    quote noise; that noise would still move short-dated ATM IVs by up to a vol point, which is
+    why the synthetic products keep ``forward_method = carry`` (docs/MATH.md)."""
+    chains = feed_chains()
+    parity = ConventionsRegistry(
+        default=dataclasses.replace(STANDARD.default, forward_method=ForwardSource.PARITY)
+    )
+    carried = enrich_chains([(c, None) for c in chains], conventions=STANDARD, processed_at=STAMP)
+    implied = enrich_chains([(c, None) for c in chains], conventions=parity, processed_at=STAMP)
+    assert len(chains) >= 20
+    for a, b in zip(carried, implied, strict=True):
+        assert isinstance(a, dict)
+        assert isinstance(b, dict)
+        assert (a["forward_source"], b["forward_source"]) == ("carry", "parity")
+        assert b["forward"] == pytest.approx(a["forward"], rel=5e-5)
