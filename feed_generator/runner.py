@@ -97,6 +97,7 @@ def run_market(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] | None = None,
+    observe: Callable[[Sequence[Message]], object] | None = None,
 ) -> Progress:
     """Run ``market`` until ``stop`` is set or ``duration`` simulated seconds have passed.
 
@@ -104,7 +105,8 @@ def run_market(
     as fast as the sinks take the messages (``duration`` is then required).
     ``clock`` (monotonic seconds) and ``sleep`` (waits up to that many seconds;
     default ``stop.wait``, which a stop request ends at once) are the loop's time,
-    injectable so that tests run on a fake clock.
+    injectable so that tests run on a fake clock. ``observe`` sees every batch of
+    messages before it is encoded (feed health counts them there).
     """
     if not realtime and duration is None:
         raise ValueError("a run as fast as possible needs a duration")
@@ -116,7 +118,10 @@ def run_market(
         target = (clock() - origin) if realtime else market.elapsed + FAST_STEP
         if duration is not None:
             target = min(target, duration)
-        dispatch(encode(market.advance_to(max(target, market.elapsed))), sinks, progress)
+        messages = market.advance_to(max(target, market.elapsed))
+        if observe is not None and messages:
+            observe(messages)
+        dispatch(encode(messages), sinks, progress)
         progress.maybe_log(market.elapsed)
         if duration is not None and market.elapsed >= duration:
             break
