@@ -307,11 +307,12 @@ class _Batch:
         for chain, summary, start, size, f, source in zip(
             self.chains, summaries, starts, sizes, forward.tolist(), sources, strict=True
         ):
-            summary["forward"], summary["forward_source"] = f, source.value
             summary["calls"] = enriched[start : start + size]
             summary["puts"] = enriched[start + size : start + 2 * size]
             summary["processed_at"] = stamp
             summary.update((key, chain[key]) for key in VENUE_KEYS if key in chain)
+            # Last, in the order of EnrichedChain's fields: the wire bytes round-trip.
+            summary["forward"], summary["forward_source"] = f, source.value
         return summaries
 
     def summaries(

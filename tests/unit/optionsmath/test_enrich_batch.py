@@ -255,7 +255,7 @@ def test_options_are_passed_through() -> None:
 def test_single_chain_stamps_processed_at_when_not_given() -> None:
     out = enrich_chain(build_chain())
     assert out["processed_at"].endswith("Z")
-    assert list(out)[-3:] == ["calls", "puts", "processed_at"]
+    assert list(out)[-5:] == ["calls", "puts", "processed_at", "forward", "forward_source"]
 
 
 # --- the feed's own chains ----------------------------------------------------------------------
