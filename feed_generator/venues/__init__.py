@@ -13,5 +13,7 @@ arguments so that tests run on a fake clock:
   reconnects, resyncs, dead letters), as a snapshot ready for Redis;
 - ``metrics``: the Prometheus series of the connectors.
 
-Each venue's protocol lives in its own sub-package (``deribit/``).
+``base.Venue`` is the protocol every connector provides; ``synthetic.SyntheticVenue``
+adapts the synthetic market to it. Each venue's protocol lives in its own
+sub-package (``deribit/``).
 """
