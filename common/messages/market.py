@@ -62,7 +62,10 @@ Forward = Annotated[
 ]
 ExpiryInstant = Annotated[
     Timestamp,
-    Meta(description="The exact expiry instant; absent: the expiry date at EXPIRY_TIME_UTC."),
+    Meta(
+        description="The exact expiry instant; absent: the expiry date at the product's "
+        "expiry time (common/products.py)."
+    ),
 ]
 Mark = Annotated[
     float, Meta(ge=0, description="The venue's mark price of the option, in the currency.")

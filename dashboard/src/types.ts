@@ -65,7 +65,7 @@ export interface OptionQuote {
   venue?: string;
   /** Currency of the message's prices (INR, USD, BTC, …); absent: the product's. */
   currency?: string;
-  /** The exact expiry instant; absent: the expiry date at EXPIRY_TIME_UTC. */
+  /** The exact expiry instant; absent: the expiry date at the product's expiry time (common/products.py). */
   expiry_ts?: string;
   /** Forward price of the underlying for the expiry, in the message's currency; absent: not known. */
   forward?: number;
@@ -99,7 +99,7 @@ export interface OptionChain {
   venue?: string;
   /** Currency of the message's prices (INR, USD, BTC, …); absent: the product's. */
   currency?: string;
-  /** The exact expiry instant; absent: the expiry date at EXPIRY_TIME_UTC. */
+  /** The exact expiry instant; absent: the expiry date at the product's expiry time (common/products.py). */
   expiry_ts?: string;
   /** Forward price of the underlying for the expiry, in the message's currency; absent: not known. */
   forward?: number;
@@ -188,7 +188,7 @@ export interface EnrichedChain {
   venue?: string;
   /** Currency of the message's prices (INR, USD, BTC, …); absent: the product's. */
   currency?: string;
-  /** The exact expiry instant; absent: the expiry date at EXPIRY_TIME_UTC. */
+  /** The exact expiry instant; absent: the expiry date at the product's expiry time (common/products.py). */
   expiry_ts?: string;
   /** Forward price of the underlying for the expiry, in the message's currency; absent: not known. */
   forward?: number;
