@@ -33,7 +33,7 @@ from common.conventions import (
 )
 from common.messages.enums import ForwardSource
 from common.products import ConventionsRegistry, ProductConventions
-from common.timestamps import format_ts, parse_expiry, parse_ts
+from common.timestamps import format_ts
 from optionsmath.bsm import POINT, bs_greeks
 from optionsmath.chain_metrics import (
     BUILDUP_BY_CODE,
@@ -48,7 +48,8 @@ from optionsmath.chain_metrics import (
     skew_25d_segments,
     zero_nan,
 )
-from optionsmath.forward import parity_forward
+from optionsmath.fields import MessageFields, message_fields
+from optionsmath.forward import product_forward
 from optionsmath.implied_volatility import implied_vol
 from optionsmath.previous import previous_values
 from optionsmath.rows import (
@@ -67,59 +68,6 @@ MESSAGE_KEYS = ("product", "expiry", "spot_price", "strikes", "timestamp", "seq"
 VENUE_KEYS = ("venue", "currency", "expiry_ts")
 """Optional fields of a real venue's chain, carried to the enriched chain when present."""
 Item = tuple[Mapping[str, Any], Mapping[str, Any] | None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Fields:
-    """What the math takes from a chain message besides its rows."""
-
-    strikes: FloatArray
-    spot: float
-    T: float
-    """Years (ACT/365) to the venue's ``expiry_ts``, else to the product's expiry instant."""
-    conventions: ProductConventions
-    forward: float
-    """The message's own forward (a venue's), NaN when it carries none."""
-
-
-def _message_fields(chain: Mapping[str, Any], registry: ConventionsRegistry) -> _Fields:
-    """The chain's fields the math uses; ``ValueError`` naming what makes it unusable."""
-    try:
-        strikes = np.asarray(chain["strikes"], dtype=np.float64)
-        spot = float(chain["spot_price"])
-        conventions = registry.get(chain["product"])
-        expiry_ts = parse_ts(chain["expiry_ts"]) if "expiry_ts" in chain else None
-        T = conventions.years_to_expiry(
-            parse_ts(chain["timestamp"]), parse_expiry(chain["expiry"]), expiry_ts
-        )
-        sides = (chain["calls"], chain["puts"])
-    except KeyError as exc:
-        raise ValueError(f"chain message has no {exc} field") from exc
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"unusable chain message: {exc}") from exc
-    if not (math.isfinite(spot) and spot > 0.0):
-        raise ValueError(f"spot_price must be a positive number, got {spot}")
-    forward = _forward(chain)
-    if strikes.ndim != 1 or strikes.size == 0 or not np.isfinite(strikes).all():
-        raise ValueError("strikes must be a non-empty list of numbers")
-    if (strikes[1:] <= strikes[:-1]).any():  # finite: the sign of each difference
-        raise ValueError("strikes must be strictly increasing")
-    for rows in sides:
-        if not isinstance(rows, Sequence) or len(rows) != strikes.size:
-            raise ValueError("calls and puts must have one row per strike")
-    return _Fields(strikes, spot, T, conventions, forward)
-
-
-def _forward(chain: Mapping[str, Any]) -> float:
-    """The message's own forward, NaN when it has none; ``ValueError`` when it is no price."""
-    if "forward" not in chain:
-        return math.nan
-    value = chain["forward"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0.0:
-        raise ValueError(f"forward must be a positive number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"forward must be a positive number, got {value!r}")
-    return float(value)
 
 
 def enrich_chain(
@@ -176,10 +124,10 @@ def enrich_chains(
             )
         )
     results: list[dict[str, Any] | ValueError | None] = [None] * len(items)
-    fields: dict[int, _Fields] = {}
+    fields: dict[int, MessageFields] = {}
     for i, (chain, _) in enumerate(items):
         try:
-            fields[i] = _message_fields(chain, conventions)
+            fields[i] = message_fields(chain, conventions)
         except ValueError as exc:
             results[i] = exc
     m, rows, errors = stacked_rows([items[i][0] for i in fields])
@@ -203,7 +151,7 @@ class _Batch:
 
     chains: list[Mapping[str, Any]]
     previous: list[Mapping[str, Any] | None]
-    fields: list[_Fields]
+    fields: list[MessageFields]
     strikes: FloatArray
     spots: FloatArray
     T: list[float]
@@ -214,7 +162,7 @@ class _Batch:
     """Rows of every option: bid, ask, last, volume, oi."""
 
     @classmethod
-    def of(cls, items: Sequence[Item], fields: dict[int, _Fields], m: FloatArray) -> _Batch:
+    def of(cls, items: Sequence[Item], fields: dict[int, MessageFields], m: FloatArray) -> _Batch:
         strikes = [f.strikes for f in fields.values()]
         runs = Segments.of_sizes([s.size for s in strikes])
         call = np.arange(runs.ids.size) + runs.starts[runs.ids]
@@ -231,29 +179,22 @@ class _Batch:
         return values
 
     def forwards(self) -> tuple[FloatArray, list[ForwardSource], NDArray[np.bool_]]:
-        """Each chain's forward, where it comes from, and whether its options are priced on
-        it (Black-76) rather than on spot with the carry (the same forward, exactly as the
-        synthetic market prices): the message's own forward, else the parity forward for a
-        product whose conventions ask for it, else spot carried at its rate and yield."""
+        """Each chain's forward, its source, and whether its options are priced on it
+        (Black-76) rather than on spot with the carry (the same forward, exactly as the
+        synthetic market prices): the message's own, else :func:`product_forward`."""
         forward, sources, on_forward = [], [], []
-        for c, (f, chain) in enumerate(zip(self.fields, self.chains, strict=True)):
-            carry = f.spot * math.exp((f.conventions.rate - f.conventions.dividend_yield) * f.T)
-            implied = math.nan
-            if math.isfinite(f.forward):
-                implied, source = f.forward, ForwardSource(chain.get("forward_source", "venue"))
-            elif f.conventions.forward_method is ForwardSource.PARITY:
+        quotes = self.m[:, BID : ASK + 1]
+        for c, f in enumerate(self.fields):
+            if f.forward_source is not None:
+                value, source = f.forward, f.forward_source
+            else:
                 j = slice(self.runs.starts[c], self.runs.starts[c] + self.runs.sizes[c])
-                quotes = self.m[:, BID : ASK + 1]
-                discount = math.exp(-f.conventions.rate * f.T)
-                implied = parity_forward(
-                    f.strikes, quotes[self.call[j]], quotes[self.put[j]], discount, carry
+                value, source = product_forward(
+                    f.conventions, f.spot, f.T, f.strikes, quotes[self.call[j]], quotes[self.put[j]]
                 )
-                source = ForwardSource.PARITY
-            if not math.isfinite(implied):
-                implied, source = carry, ForwardSource.CARRY
-            forward.append(implied)
+            forward.append(value)
             sources.append(source)
-            on_forward.append(source is not ForwardSource.CARRY)
+            on_forward.append(f.forward_source is not None or source is ForwardSource.PARITY)
         return np.array(forward), sources, np.array(on_forward, dtype=bool)
 
     def iv_and_greeks(

@@ -9,9 +9,13 @@ forward, ``theta`` per calendar day, ``vega`` per vol point, ``rho = −T·V`` p
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
+from common.messages.enums import ForwardSource
+from common.products import ProductConventions
 from optionsmath.bsm import POINT, bs_greeks, bs_price
 from optionsmath.implied_volatility import implied_vol
 from optionsmath.inputs import FloatArray, output
@@ -81,3 +85,19 @@ def parity_forward(
     mids = 0.5 * (c[nearest].sum(axis=1) - p[nearest].sum(axis=1))  # C_mid − P_mid
     forward = float(np.median(K[nearest] + mids / discount))
     return forward if np.isfinite(forward) and forward > 0.0 else float("nan")
+
+
+def product_forward(
+    conventions: ProductConventions, spot: float, T: float, strikes: ArrayLike,
+    calls: ArrayLike, puts: ArrayLike,
+) -> tuple[float, ForwardSource]:  # fmt: skip
+    """The forward of a chain that carries none, and its source: by parity
+    (:func:`parity_forward`) when the product's ``forward_method`` says so and the quotes
+    allow it, else spot carried at the product's rate and yield. ``T`` in years."""
+    r, q = conventions.rate, conventions.dividend_yield
+    carry = spot * math.exp((r - q) * T)
+    if conventions.forward_method is ForwardSource.PARITY:
+        implied = parity_forward(strikes, calls, puts, math.exp(-r * T), carry)
+        if math.isfinite(implied):
+            return implied, ForwardSource.PARITY
+    return carry, ForwardSource.CARRY

@@ -174,3 +174,13 @@ def test_the_synthetic_market_keeps_the_carry_though_parity_agrees() -> None:
         assert isinstance(b, dict)
         assert (a["forward_source"], b["forward_source"]) == ("carry", "parity")
         assert b["forward"] == pytest.approx(a["forward"], rel=5e-5)
+
+
+def test_a_messages_forward_keeps_its_own_source() -> None:
+    chain = btc_chain(by_hand_prices(), forward=FORWARD, forward_source="parity")
+    out = enrich_chain(chain, conventions=STANDARD, processed_at=STAMP)
+    assert (out["forward"], out["forward_source"]) == (FORWARD, "parity")
+    with pytest.raises(ValueError, match="forward_source"):
+        enrich_chain(dict(chain, forward_source="guess"), conventions=STANDARD)
+    with pytest.raises(ValueError, match="forward_source"):
+        enrich_chain(dict(chain, forward_source=["venue"]), conventions=STANDARD)
