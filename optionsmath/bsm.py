@@ -51,7 +51,9 @@ def bs_price(
         # F − K = K·expm1(x) and √(F·K) = K·e^{x/2}: no cancellation near the money.
         moneyness = np.expm1(x)
         intrinsic = np.maximum(np.where(call, moneyness, -moneyness), 0.0)
-        price = np.exp(-r_ * T_) * K_ * (np.exp(0.5 * x) * b + intrinsic)
+        # √(F·K)·b before adding: e^{x/2}·b alone can be subnormal far out of the money
+        # (K = 1e110·S: 1e-315), with too few digits left.
+        price = np.exp(-r_ * T_) * (K_ * np.exp(0.5 * x) * b + K_ * intrinsic)
     ok = _valid(S_, K_, T_, r_, q_) & np.isfinite(v_) & (v_ >= 0.0)
     return output(np.where(ok, price, np.nan), is_scalar_call(S, K, T, r, q, sigma, is_call))
 
