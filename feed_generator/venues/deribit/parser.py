@@ -59,9 +59,10 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A reply to our request ``id``: its ``result`` (still raw) or its ``error``."""
+    """A reply to our request ``id`` (``None`` over REST): its ``result`` (still raw) or its
+    ``error``."""
 
-    id: int
+    id: int | None
     result: msgspec.Raw | None
     error: RpcError | None
 
@@ -107,7 +108,7 @@ def parse_frame(raw: bytes | str, *, max_bytes: int = MAX_FRAME_BYTES) -> Parsed
     frame = _decode(_FRAME, raw)
     if isinstance(frame, str):
         return Rejected(frame, _excerpt(raw))
-    if frame.id is not None:
+    if frame.id is not None or frame.result or frame.error is not None:
         if not frame.result and frame.error is None:
             return Rejected("reply with neither result nor error", _excerpt(raw))
         return Reply(frame.id, frame.result if frame.result else None, frame.error)

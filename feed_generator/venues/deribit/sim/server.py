@@ -1,0 +1,433 @@
+"""A local Deribit: JSON-RPC over WebSocket at ``/ws/api/v2`` and REST at ``/api/v2/public/…``.
+
+Speaks the documented shapes (see the package's protocol note): ``public/subscribe`` /
+``unsubscribe`` to ``ticker.{instrument}.100ms`` and ``deribit_price_index.{btc,eth}_usd``,
+notifications every ``interval`` seconds, ``public/set_heartbeat`` with ``test_request``
+heartbeats (a connection that leaves one unanswered until the next is closed),
+``public/test``, ``public/get_instruments``, ``public/get_book_summary_by_currency`` and
+``public/get_index_price``. Each connection has a request budget (a token bucket); the
+request that finds it empty is refused with 10028 ``too_many_requests`` and the
+connection closed, as the venue does.
+
+Faults on demand, through methods (tests in the same process) or ``POST /sim/control``
+(``{"action": …}``: drop, silent, loud, test_request, refuse_ws, accept_ws, rest_fault,
+hostile): see :class:`~.faults.Faults` and :data:`~.faults.HOSTILE_FRAMES`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from feed_generator.venues.deribit.sim.faults import HOSTILE_FRAMES, Faults
+from feed_generator.venues.deribit.sim.market import SimMarket
+
+logger = logging.getLogger(__name__)
+INDEXES = {"deribit_price_index.btc_usd": "BTC", "deribit_price_index.eth_usd": "ETH"}
+
+
+class RpcError(Exception):
+    """A JSON-RPC error reply: ``code`` and ``message``, as the venue sends them."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(eq=False)
+class Conn:
+    """One WebSocket client."""
+
+    ws: web.WebSocketResponse
+    transport: asyncio.BaseTransport | None
+    tokens: float
+    refilled: float
+    channels: set[str] = field(default_factory=set)
+    heartbeat: float | None = None
+    next_beat: float = 0.0
+    test_deadline: float | None = None
+
+
+class DeribitSim:
+    """The simulator; ``await start()`` in a running loop, or :meth:`start_in_thread`."""
+
+    def __init__(
+        self,
+        market: SimMarket | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        interval: float = 0.1,
+        min_heartbeat: float = 10.0,
+        request_burst: float = 100.0,
+        request_rate: float = 20.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock
+        self.market = market or SimMarket(self._now())
+        self.host, self.port, self.interval = host, port, interval
+        self.min_heartbeat = min_heartbeat
+        self.request_burst, self.request_rate = request_burst, request_rate
+        self.faults = Faults()
+        self.conns: set[Conn] = set()
+        self.counts = {"connections": 0, "refused_10028": 0, "heartbeat_closes": 0}
+        self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws/api/v2"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}/api/v2"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Bind and serve; returns the port."""
+        app = web.Application()
+        app.router.add_get("/ws/api/v2", self._websocket)
+        app.router.add_get("/api/v2/public/{method}", self._rest)
+        app.router.add_post("/sim/control", self._control)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server  # aiohttp exposes the bound port only there
+        if isinstance(server, asyncio.base_events.Server) and server.sockets:
+            self.port = server.sockets[0].getsockname()[1]
+        self._loop = asyncio.get_running_loop()
+        self._ticker = asyncio.create_task(self._tick_forever())
+        logger.info("deribit simulator listening", extra={"ws": self.ws_url})
+        return self.port
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for conn in list(self.conns):
+            await conn.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def start_in_thread(self) -> DeribitSim:
+        """Run in a daemon thread with its own loop; returns once listening."""
+        ready = threading.Event()
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self.start())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="deribit-sim", daemon=True)
+        self._thread.start()
+        if not ready.wait(10.0):
+            raise RuntimeError("the Deribit simulator did not start")
+        return self
+
+    def stop_thread(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10.0)
+
+    def _call_soon(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` on the server's loop, from any thread; wait until it has run."""
+        assert self._loop is not None, "start the simulator first"
+        if threading.current_thread() is self._thread:
+            action()
+            return
+
+        async def run() -> None:
+            result = action()
+            if asyncio.iscoroutine(result):
+                await result
+
+        asyncio.run_coroutine_threadsafe(run(), self._loop).result(10.0)
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def drop_connections(self) -> None:
+        """Cut every WebSocket abruptly (no close frame), as a network failure does."""
+
+        def drop() -> None:
+            for conn in list(self.conns):
+                if isinstance(conn.transport, asyncio.Transport):
+                    conn.transport.abort()
+
+        self._call_soon(drop)
+
+    def set_silent(self, silent: bool = True) -> None:
+        """Go silent (sockets stay open, nothing is sent or answered) or speak again."""
+        self.faults.silent = silent
+
+    def send_test_requests(self, grace: float) -> None:
+        """Send ``test_request`` now; a connection that has not answered in ``grace`` s closes."""
+
+        async def send() -> None:
+            for conn in list(self.conns):
+                conn.test_deadline = self.clock() + grace
+                await self._send(conn, _HEARTBEAT_TEST)
+
+        self._call_soon(send)
+
+    def inject(self, *frames: bytes | str) -> None:
+        """Send raw frames (e.g. :data:`HOSTILE_FRAMES`) to every connection."""
+
+        async def send() -> None:
+            for conn in list(self.conns):
+                for frame in frames:
+                    await self._send(conn, frame)
+
+        self._call_soon(send)
+
+    def rest_fault(
+        self, count: int, *, status: int = 503, error_code: int = 10040, delay: float = 0.0
+    ) -> None:
+        """Fail the next ``count`` REST calls (HTTP ``status``, or with 200 an error envelope
+        of ``error_code``) and delay every REST call by ``delay`` seconds."""
+        self.faults.rest_failures = count
+        self.faults.rest_status, self.faults.rest_error_code = status, error_code
+        self.faults.rest_delay = delay
+
+    async def _control(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        action = body.get("action")
+        if action == "drop":
+            self.drop_connections()
+        elif action in ("silent", "loud"):
+            self.set_silent(action == "silent")
+        elif action == "test_request":
+            self.send_test_requests(float(body.get("grace", 1.0)))
+        elif action in ("refuse_ws", "accept_ws"):
+            self.faults.refuse_ws = action == "refuse_ws"
+        elif action == "rest_fault":
+            self.rest_fault(int(body.get("count", 1)), status=int(body.get("status", 503)),
+                            error_code=int(body.get("error_code", 10040)),
+                            delay=float(body.get("delay", 0.0)))  # fmt: skip
+        elif action == "hostile":
+            names = body.get("frames") or list(HOSTILE_FRAMES)
+            self.inject(*(HOSTILE_FRAMES[name] for name in names))
+        else:
+            return web.json_response({"error": f"unknown action {action!r}"}, status=400)
+        return web.json_response({"ok": True, "counts": self.counts})
+
+    # -- WebSocket ---------------------------------------------------------------------------
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        if self.faults.refuse_ws:
+            return web.Response(status=503, text="websocket refused (simulated)")
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = Conn(ws, request.transport, self.request_burst, self.clock())
+        self.conns.add(conn)
+        self.counts["connections"] += 1
+        try:
+            async for msg in ws:
+                if self.faults.silent:
+                    continue  # ignores requests and pings alike
+                if msg.type == WSMsgType.PING:
+                    await ws.pong(msg.data)
+                elif msg.type == WSMsgType.TEXT:
+                    await self._request(conn, msg.data)
+        finally:
+            self.conns.discard(conn)
+        return ws
+
+    def _take_token(self, conn: Conn) -> bool:
+        now = self.clock()
+        conn.tokens = min(
+            self.request_burst, conn.tokens + (now - conn.refilled) * self.request_rate
+        )
+        conn.refilled = now
+        if conn.tokens < 1.0:
+            return False
+        conn.tokens -= 1.0
+        return True
+
+    async def _request(self, conn: Conn, text: str) -> None:
+        try:
+            request = json.loads(text)
+            request_id, method = request.get("id"), request["method"]
+            params = request.get("params") or {}
+        except (ValueError, KeyError, AttributeError, TypeError):
+            await self._send(conn, _reply(None, error=(11050, "bad_request")))
+            return
+        if not self._take_token(conn):
+            self.counts["refused_10028"] += 1
+            await self._send(conn, _reply(request_id, error=(10028, "too_many_requests")))
+            await conn.ws.close()
+            return
+        try:
+            result = self._ws_method(conn, method, params)
+        except RpcError as exc:
+            await self._send(conn, _reply(request_id, error=(exc.code, exc.message)))
+            return
+        await self._send(conn, _reply(request_id, result=result))
+
+    def _ws_method(self, conn: Conn, method: str, params: dict[str, Any]) -> Any:
+        if method in ("public/subscribe", "public/unsubscribe"):
+            channels = [c for c in params.get("channels", []) if self._known(c)]
+            if method == "public/subscribe":
+                conn.channels.update(channels)
+            else:
+                conn.channels.difference_update(channels)
+            return channels
+        if method == "public/set_heartbeat":
+            interval = float(params.get("interval", 0))
+            if interval < self.min_heartbeat:
+                raise RpcError(11029, "invalid_arguments")
+            conn.heartbeat, conn.next_beat = interval, self.clock() + interval
+            return "ok"
+        if method == "public/disable_heartbeat":
+            conn.heartbeat = conn.test_deadline = None
+            return "ok"
+        if method == "public/test":
+            conn.test_deadline = None
+            return {"version": "1.2.26"}
+        return self._public(method, params)
+
+    def _known(self, channel: str) -> bool:
+        if channel in INDEXES:
+            return True
+        parts = channel.split(".")
+        return len(parts) == 3 and parts[0] == "ticker" and parts[2] == "100ms"
+
+    def _public(self, method: str, params: dict[str, Any]) -> Any:
+        """The methods both transports answer."""
+        currency = str(params.get("currency", ""))
+        if method in ("public/get_instruments", "public/get_book_summary_by_currency"):
+            if currency not in self.market.books:
+                raise RpcError(11029, "invalid_arguments")
+            if params.get("kind", "option") != "option":
+                return []
+            if method == "public/get_instruments":
+                return self.market.instruments(currency)
+            return self.market.book_summaries(currency)
+        if method == "public/get_index_price":
+            base = str(params.get("index_name", "")).removesuffix("_usd").upper()
+            if base not in self.market.books:
+                raise RpcError(11029, "invalid_arguments")
+            price = self.market.index(base)["price"]
+            return {"index_price": price, "estimated_delivery_price": price}
+        raise RpcError(-32601, "Method not found")
+
+    async def _send(self, conn: Conn, frame: bytes | str) -> None:
+        if conn.ws.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            if isinstance(frame, bytes):
+                await conn.ws.send_str(frame.decode("utf-8", "replace"))
+            else:
+                await conn.ws.send_str(frame)
+
+    # -- REST ------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        faults = self.faults
+        if faults.rest_delay > 0:
+            await asyncio.sleep(faults.rest_delay)
+        if faults.rest_failures > 0:
+            faults.rest_failures -= 1
+            if faults.rest_status != 200:
+                return web.Response(status=faults.rest_status, text="simulated failure")
+            body = rest_reply(error=(faults.rest_error_code, "simulated"))
+            return web.Response(text=body, content_type="application/json")
+        method = "public/" + request.match_info["method"]
+        try:
+            body = rest_reply(result=self._public(method, dict(request.query)))
+        except RpcError as exc:
+            body = rest_reply(error=(exc.code, exc.message))
+            return web.Response(status=400, text=body, content_type="application/json")
+        return web.Response(text=body, content_type="application/json")
+
+    # -- the notifications -------------------------------------------------------------------
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self._tick()
+            except Exception:  # a bug in one tick must not stop the simulator
+                logger.exception("simulator tick failed")
+
+    async def _tick(self) -> None:
+        self.market.step(self._now())
+        if self.faults.silent or not self.conns:
+            return
+        frames = self._frames()
+        now = self.clock()
+        for conn in list(self.conns):
+            if conn.test_deadline is not None and now > conn.test_deadline:
+                self.counts["heartbeat_closes"] += 1
+                await conn.ws.close(message=b"test_request unanswered")
+                continue
+            if conn.heartbeat is not None and now >= conn.next_beat:
+                conn.next_beat = now + conn.heartbeat
+                if conn.test_deadline is None:
+                    conn.test_deadline = now + conn.heartbeat
+                await self._send(conn, _HEARTBEAT_TEST)
+            for channel in conn.channels:
+                frame = frames.get(channel)
+                if frame is not None:
+                    await self._send(conn, frame)
+
+    def _frames(self) -> dict[str, str]:
+        """This tick's notification frame of every channel anyone subscribed to."""
+        wanted = set().union(*(conn.channels for conn in self.conns))
+        frames: dict[str, str] = {}
+        for channel, base in INDEXES.items():
+            if channel in wanted and base in self.market.books:
+                frames[channel] = _notification(channel, self.market.index(base))
+        for base in self.market.books:
+            for name, data in self.market.tickers(base):
+                channel = f"ticker.{name}.100ms"
+                if channel in wanted:
+                    frames[channel] = _notification(channel, data)
+        return frames
+
+
+_HEARTBEAT_TEST = '{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
+
+
+def _notification(channel: str, data: dict[str, Any]) -> str:
+    return json.dumps(
+        {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
+    )
+
+
+def _reply(request_id: Any, *, result: Any = None, error: tuple[int, str] | None = None) -> str:
+    """A reply envelope with the venue's timing fields (microseconds)."""
+    now_us = int(time.time() * 1e6)
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
+    if error is not None:
+        body["error"] = {"code": error[0], "message": error[1]}
+    else:
+        body["result"] = result
+    body.update({"usIn": now_us, "usOut": now_us + 50, "usDiff": 50, "testnet": False})
+    return json.dumps(body)
+
+
+def rest_reply(result: Any = None, error: tuple[int, str] | None = None) -> str:
+    return _reply(None, result=result, error=error)

@@ -1,0 +1,224 @@
+"""The Deribit simulator over real sockets on 127.0.0.1: protocol, heartbeats, limits, faults.
+
+Frames are read with bounded timeouts; no test asserts how long anything took.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import websocket
+
+from common.messages import decode_message
+from common.names import Channel
+from common.timestamps import parse_ts
+from feed_generator.venues.deribit.normaliser import Normaliser, from_summary, from_ticker
+from feed_generator.venues.deribit.parser import (
+    IndexUpdate,
+    Rejected,
+    Reply,
+    TickerUpdate,
+    parse_book_summaries,
+    parse_frame,
+    parse_instruments,
+)
+from feed_generator.venues.deribit.sim import HOSTILE_FRAMES, DeribitSim
+from optionsmath import implied_vol
+
+READ_TIMEOUT = 5.0
+
+
+@pytest.fixture
+def sim() -> Iterator[DeribitSim]:
+    server = DeribitSim(interval=0.05, min_heartbeat=0.2).start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+def connect(sim: DeribitSim) -> websocket.WebSocket:
+    return websocket.create_connection(sim.ws_url, timeout=READ_TIMEOUT)
+
+
+def close(ws: websocket.WebSocket) -> None:
+    """Close, and shut the socket even when the server closed first (close() then skips it)."""
+    ws.close()
+    ws.shutdown()  # type: ignore[no-untyped-call]
+
+
+def call(ws: websocket.WebSocket, request_id: int, method: str, **params: Any) -> Reply:
+    ws.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}))
+    for _ in range(1000):  # notifications may come first
+        parsed = parse_frame(ws.recv())
+        if isinstance(parsed, Reply) and parsed.id == request_id:
+            return parsed
+    raise AssertionError(f"no reply to {method}")
+
+
+def result(reply: Reply) -> Any:
+    assert reply.error is None
+    assert reply.result is not None
+    return json.loads(bytes(reply.result))
+
+
+def first_ticker(sim: DeribitSim) -> str:
+    return sim.market.tickers("BTC")[7][0]
+
+
+def test_subscribe_delivers_valid_notifications(sim: DeribitSim) -> None:
+    name = first_ticker(sim)
+    channels = ["deribit_price_index.btc_usd", f"ticker.{name}.100ms", "nonsense.channel"]
+    with_ws = connect(sim)
+    try:
+        assert result(call(with_ws, 1, "public/subscribe", channels=channels)) == channels[:2]
+        normaliser, seen = Normaliser(dt.datetime.now(dt.UTC)), set[str]()
+        while seen != {"index", "ticker"}:
+            parsed = parse_frame(with_ws.recv())
+            if isinstance(parsed, IndexUpdate):
+                message = normaliser.underlying(parsed.index, parsed.product)
+                decode_message(Channel.MARKET_UNDERLYING, json.dumps(message))
+                seen.add("index")
+            elif isinstance(parsed, TickerUpdate):
+                assert parsed.option.name == name
+                quote = normaliser.quote(from_ticker(parsed.ticker, parsed.option))
+                assert isinstance(quote, dict)
+                decode_message(Channel.MARKET_OPTION_QUOTE, json.dumps(quote))
+                seen.add("ticker")
+            else:
+                assert not isinstance(parsed, Rejected), parsed
+        assert result(call(with_ws, 2, "public/unsubscribe", channels=channels[:1])) == channels[:1]
+    finally:
+        close(with_ws)
+
+
+def test_unanswered_test_request_closes_the_connection(sim: DeribitSim) -> None:
+    silent, polite = connect(sim), connect(sim)
+    try:
+        assert result(call(silent, 1, "public/set_heartbeat", interval=0.2)) == "ok"
+        assert result(call(polite, 1, "public/set_heartbeat", interval=0.2)) == "ok"
+        refused = call(polite, 2, "public/set_heartbeat", interval=0.05)
+        assert refused.error is not None
+        assert refused.error.code == 11029
+        for _ in range(2):  # answer two test_requests: the connection stays
+            while parse_frame(polite.recv()) != parse_frame(HEARTBEAT_TEST):
+                pass
+            assert "version" in result(call(polite, 10, "public/test"))
+        assert parse_frame(silent.recv()) == parse_frame(HEARTBEAT_TEST)
+        opcode, _ = silent.recv_data(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE
+        assert sim.counts["heartbeat_closes"] == 1
+        assert polite.connected
+    finally:
+        close(silent)
+        close(polite)
+
+
+HEARTBEAT_TEST = b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
+
+
+def test_over_budget_request_is_refused_with_10028_and_closed() -> None:
+    sim = DeribitSim(request_burst=3, request_rate=0.0).start_in_thread()
+    ws = connect(sim)
+    try:
+        for i in range(3):
+            assert result(call(ws, i, "public/subscribe", channels=[])) == []
+        refused = call(ws, 9, "public/subscribe", channels=["deribit_price_index.btc_usd"])
+        assert refused.error is not None
+        assert (refused.error.code, refused.error.message) == (10028, "too_many_requests")
+        opcode, _ = ws.recv_data(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE
+    finally:
+        close(ws)
+        sim.stop_thread()
+
+
+def rest(sim: DeribitSim, method: str, **params: str) -> requests.Response:
+    return requests.get(f"{sim.rest_url}/public/{method}", params=params, timeout=READ_TIMEOUT)
+
+
+def test_rest_book_summary_gives_usd_prices_and_ivs_that_agree(sim: DeribitSim) -> None:
+    instruments = parse_instruments(json.dumps(rest(sim, "get_instruments", currency="BTC",
+                                                    kind="option", expired="false")
+                                               .json()["result"]).encode())  # fmt: skip
+    assert len(instruments[0]) == len(sim.market.books["BTC"].names)
+    assert instruments[1] == []
+    response = rest(sim, "get_book_summary_by_currency", currency="BTC", kind="option")
+    reply = parse_frame(response.content)
+    assert isinstance(reply, Reply)
+    assert reply.result is not None
+    rows, rejected = parse_book_summaries(reply.result)
+    assert rejected == []
+    normaliser = Normaliser(dt.datetime.now(dt.UTC))
+    normaliser.set_instruments(instruments[0])
+    checked = 0
+    for row, option in rows:
+        message = normaliser.quote(from_summary(row, option))
+        assert isinstance(message, dict)
+        quote = decode_message(Channel.MARKET_OPTION_QUOTE, json.dumps(message))
+        assert quote.ask >= quote.bid >= 0  # type: ignore[attr-defined]
+        T = (parse_ts(message["expiry_ts"]) - parse_ts(message["timestamp"])).total_seconds()
+        T /= 365 * 86400
+        iv = implied_vol(message["mark"], message["forward"], option.strike, T, 0.0, 0.0,
+                         option.option_type.value)  # fmt: skip
+        if message["mark"] > 1.0:  # a price of cents carries no IV to 2 decimals of a percent
+            assert float(iv) == pytest.approx(message["mark_iv"], abs=1e-4)
+            checked += 1
+    assert checked > len(rows) // 2
+
+
+def test_rest_faults_then_recovery(sim: DeribitSim) -> None:
+    sim.rest_fault(1, status=503)
+    assert rest(sim, "get_index_price", index_name="btc_usd").status_code == 503
+    sim.rest_fault(1, status=200, error_code=10040)
+    reply = parse_frame(rest(sim, "get_index_price", index_name="btc_usd").content)
+    assert isinstance(reply, Reply)
+    assert reply.error is not None
+    assert reply.error.code == 10040
+    bad = rest(sim, "get_book_summary_by_currency", currency="DOGE")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == 11029
+    assert (
+        result(parse_frame(rest(sim, "get_index_price", index_name="btc_usd").content))[  # type: ignore[arg-type]
+            "index_price"
+        ]
+        > 0
+    )
+
+
+def drain(ws: websocket.WebSocket) -> None:
+    """Read until the connection times out or closes (both raise)."""
+    for _ in range(10_000):
+        ws.recv()
+
+
+def test_drop_silence_refusal_and_hostile_frames(sim: DeribitSim) -> None:
+    ws = connect(sim)
+    try:
+        call(ws, 1, "public/subscribe", channels=["deribit_price_index.eth_usd"])
+        sim.set_silent(True)
+        ws.settimeout(0.5)
+        with pytest.raises(websocket.WebSocketTimeoutException):
+            drain(ws)  # what was in flight; then nothing comes
+        sim.set_silent(False)
+        ws.settimeout(READ_TIMEOUT)
+        assert isinstance(parse_frame(ws.recv()), IndexUpdate | Reply)
+        sim.inject(*HOSTILE_FRAMES.values())
+        rejected = 0
+        while rejected < len(HOSTILE_FRAMES):
+            parsed = parse_frame(ws.recv())
+            if isinstance(parsed, Rejected):
+                rejected += 1
+            else:
+                assert isinstance(parsed, IndexUpdate)
+        sim.drop_connections()
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            drain(ws)
+    finally:
+        close(ws)
+    sim.faults.refuse_ws = True
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        connect(sim)
