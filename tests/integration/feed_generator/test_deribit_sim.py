@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ from feed_generator.venues.deribit.parser import (
 )
 from feed_generator.venues.deribit.sim import HOSTILE_FRAMES, DeribitSim
 from optionsmath import implied_vol
+from tests.support.processes import PYTHON, ProcessSet, free_port
 
 READ_TIMEOUT = 5.0
 
@@ -222,3 +225,26 @@ def test_drop_silence_refusal_and_hostile_frames(sim: DeribitSim) -> None:
     sim.faults.refuse_ws = True
     with pytest.raises(websocket.WebSocketBadStatusException):
         connect(sim)
+
+
+def test_runs_as_a_process_with_a_control_api(tmp_path: Path) -> None:
+    port = free_port()
+    procs = ProcessSet(tmp_path, os.environ)
+    argv = [PYTHON, "-m", "feed_generator.venues.deribit.sim", "--port", str(port)]
+    try:
+        procs.start("sim", argv, ready="deribit simulator ready", timeout=60.0)
+        base = f"http://127.0.0.1:{port}"
+        summary = requests.get(
+            f"{base}/api/v2/public/get_book_summary_by_currency",
+            params={"currency": "ETH", "kind": "option"},
+            timeout=READ_TIMEOUT,
+        )
+        assert len(summary.json()["result"]) == 8 * 15 * 2
+        control = requests.post(f"{base}/sim/control", json={"action": "refuse_ws"}, timeout=5)
+        assert control.json()["ok"] is True
+        with pytest.raises(websocket.WebSocketBadStatusException):
+            websocket.create_connection(f"ws://127.0.0.1:{port}/ws/api/v2", timeout=5)
+        unknown = requests.post(f"{base}/sim/control", json={"action": "explode"}, timeout=5)
+        assert unknown.status_code == 400
+    finally:
+        procs.close()

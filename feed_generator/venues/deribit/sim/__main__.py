@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import logging
 
+from common.jsonlog import configure_logging
 from feed_generator.venues.deribit.sim.market import SimMarket
 from feed_generator.venues.deribit.sim.server import DeribitSim
 
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--min-heartbeat", type=float, default=10.0, help="seconds (venue: 10)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
+    configure_logging("deribit_sim")
     market = SimMarket(
         dt.datetime.now(dt.UTC),
         seed=args.seed,
@@ -42,7 +43,9 @@ def main(argv: list[str] | None = None) -> None:
 
 async def _serve(sim: DeribitSim) -> None:
     await sim.start()
-    logging.getLogger(__name__).info("ws %s rest %s", sim.ws_url, sim.rest_url)
+    logging.getLogger(__name__).info(
+        "deribit simulator ready", extra={"ws_url": sim.ws_url, "rest_url": sim.rest_url}
+    )
     try:
         await asyncio.Event().wait()
     finally:

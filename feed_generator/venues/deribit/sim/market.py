@@ -96,16 +96,20 @@ class SimMarket:
         self.spread_vol = spread_vol
         self.smile_params = SmileParams(rho=-0.15, eta=1.2, gamma=0.4, vol_premium=1.0)
         self.now = now
-        self.books = {c.base: self._book(c, now, strikes_per_side, expiries) for c in coins}
+        self.strikes_per_side, self.expiries = strikes_per_side, expiries
+        self.books = {c.base: self._book(c, now) for c in coins}
         for book in self.books.values():
             self._price(book)
 
-    def _book(self, spec: CoinSpec, now: dt.datetime, per_side: int, expiries: int) -> Book:
-        process = JumpDiffusion(ProcessParams(long_run_vol=spec.vol), spec.spot, self.rng)
-        centre = round(spec.spot / spec.strike_step) * spec.strike_step
+    def _book(self, spec: CoinSpec, now: dt.datetime, process: JumpDiffusion | None = None) -> Book:
+        """The listing at ``now``: strikes around the index, the next expiries."""
+        if process is None:
+            process = JumpDiffusion(ProcessParams(long_run_vol=spec.vol), spec.spot, self.rng)
+        per_side = self.strikes_per_side
+        centre = round(process.spot / spec.strike_step) * spec.strike_step
         strikes = [centre + i * spec.strike_step for i in range(-per_side, per_side + 1)]
         names, expiry_ms, strike, is_call = [], [], [], []
-        for day in expiry_dates(now, expiries):
+        for day in expiry_dates(now, self.expiries):
             instant = dt.datetime.combine(day, EXPIRY_TIME_UTC, tzinfo=dt.UTC)
             for k in strikes:
                 for side in (OptionType.CALL, OptionType.PUT):
@@ -114,7 +118,7 @@ class SimMarket:
                     strike.append(k)
                     is_call.append(side is OptionType.CALL)
         strike_a = np.array(strike)
-        z = np.log(strike_a / spec.spot) / 0.1
+        z = np.log(strike_a / process.spot) / 0.1
         oi = np.round(500.0 * np.exp(-0.5 * z * z) + self.rng.uniform(0, 50, len(z)), 1)
         return Book(spec, process, names, np.array(expiry_ms), strike_a, np.array(is_call), oi)
 
@@ -122,10 +126,13 @@ class SimMarket:
         """Move every coin's index and book to ``now`` (aware) and reprice."""
         seconds = (now - self.now).total_seconds()
         self.now = now
-        for book in self.books.values():
+        now_ms = now.timestamp() * 1000.0
+        for base, book in list(self.books.items()):
             if seconds > 0:
                 book.process.step_seconds(seconds)
                 self._trade(book, seconds)
+            if book.expiry_ms.min() <= now_ms:  # an expiry went: list the next ones, as the venue
+                book = self.books[base] = self._book(book.spec, now, book.process)
             self._price(book)
 
     def _trade(self, book: Book, seconds: float) -> None:

@@ -31,18 +31,16 @@ from aiohttp import WSMsgType, web
 
 from feed_generator.venues.deribit.sim.faults import HOSTILE_FRAMES, Faults
 from feed_generator.venues.deribit.sim.market import SimMarket
+from feed_generator.venues.deribit.sim.rpc import (
+    HEARTBEAT_TEST,
+    RpcError,
+    notification,
+    reply,
+    rest_reply,
+)
 
 logger = logging.getLogger(__name__)
 INDEXES = {"deribit_price_index.btc_usd": "BTC", "deribit_price_index.eth_usd": "ETH"}
-
-
-class RpcError(Exception):
-    """A JSON-RPC error reply: ``code`` and ``message``, as the venue sends them."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(eq=False)
@@ -188,7 +186,7 @@ class DeribitSim:
         async def send() -> None:
             for conn in list(self.conns):
                 conn.test_deadline = self.clock() + grace
-                await self._send(conn, _HEARTBEAT_TEST)
+                await self._send(conn, HEARTBEAT_TEST)
 
         self._call_soon(send)
 
@@ -272,19 +270,19 @@ class DeribitSim:
             request_id, method = request.get("id"), request["method"]
             params = request.get("params") or {}
         except (ValueError, KeyError, AttributeError, TypeError):
-            await self._send(conn, _reply(None, error=(11050, "bad_request")))
+            await self._send(conn, reply(None, error=(11050, "bad_request")))
             return
         if not self._take_token(conn):
             self.counts["refused_10028"] += 1
-            await self._send(conn, _reply(request_id, error=(10028, "too_many_requests")))
+            await self._send(conn, reply(request_id, error=(10028, "too_many_requests")))
             await conn.ws.close()
             return
         try:
             result = self._ws_method(conn, method, params)
         except RpcError as exc:
-            await self._send(conn, _reply(request_id, error=(exc.code, exc.message)))
+            await self._send(conn, reply(request_id, error=(exc.code, exc.message)))
             return
-        await self._send(conn, _reply(request_id, result=result))
+        await self._send(conn, reply(request_id, result=result))
 
     def _ws_method(self, conn: Conn, method: str, params: dict[str, Any]) -> Any:
         if method in ("public/subscribe", "public/unsubscribe"):
@@ -387,7 +385,7 @@ class DeribitSim:
                 conn.next_beat = now + conn.heartbeat
                 if conn.test_deadline is None:
                     conn.test_deadline = now + conn.heartbeat
-                await self._send(conn, _HEARTBEAT_TEST)
+                await self._send(conn, HEARTBEAT_TEST)
             for channel in conn.channels:
                 frame = frames.get(channel)
                 if frame is not None:
@@ -399,35 +397,10 @@ class DeribitSim:
         frames: dict[str, str] = {}
         for channel, base in INDEXES.items():
             if channel in wanted and base in self.market.books:
-                frames[channel] = _notification(channel, self.market.index(base))
+                frames[channel] = notification(channel, self.market.index(base))
         for base in self.market.books:
             for name, data in self.market.tickers(base):
                 channel = f"ticker.{name}.100ms"
                 if channel in wanted:
-                    frames[channel] = _notification(channel, data)
+                    frames[channel] = notification(channel, data)
         return frames
-
-
-_HEARTBEAT_TEST = '{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
-
-
-def _notification(channel: str, data: dict[str, Any]) -> str:
-    return json.dumps(
-        {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
-    )
-
-
-def _reply(request_id: Any, *, result: Any = None, error: tuple[int, str] | None = None) -> str:
-    """A reply envelope with the venue's timing fields (microseconds)."""
-    now_us = int(time.time() * 1e6)
-    body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
-    if error is not None:
-        body["error"] = {"code": error[0], "message": error[1]}
-    else:
-        body["result"] = result
-    body.update({"usIn": now_us, "usOut": now_us + 50, "usDiff": 50, "testnet": False})
-    return json.dumps(body)
-
-
-def rest_reply(result: Any = None, error: tuple[int, str] | None = None) -> str:
-    return _reply(None, result=result, error=error)
