@@ -184,12 +184,13 @@ def test_rest_faults_then_recovery(sim: DeribitSim) -> None:
     bad = rest(sim, "get_book_summary_by_currency", currency="DOGE")
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == 11029
-    assert (
-        result(parse_frame(rest(sim, "get_index_price", index_name="btc_usd").content))[  # type: ignore[arg-type]
-            "index_price"
-        ]
-        > 0
-    )
+    sim.rest_fault(0, delay=1.5)  # slowness: a client with a shorter timeout gives up
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{sim.rest_url}/public/get_index_price", timeout=0.2)
+    sim.rest_fault(0)
+    recovered = parse_frame(rest(sim, "get_index_price", index_name="btc_usd").content)
+    assert isinstance(recovered, Reply)
+    assert result(recovered)["index_price"] > 0
 
 
 def drain(ws: websocket.WebSocket) -> None:
@@ -222,6 +223,12 @@ def test_drop_silence_refusal_and_hostile_frames(sim: DeribitSim) -> None:
             drain(ws)
     finally:
         close(ws)
+    again = connect(sim)  # after a drop, a new connection subscribes and streams again
+    try:
+        call(again, 1, "public/subscribe", channels=["deribit_price_index.eth_usd"])
+        assert isinstance(parse_frame(again.recv()), IndexUpdate)
+    finally:
+        close(again)
     sim.faults.refuse_ws = True
     with pytest.raises(websocket.WebSocketBadStatusException):
         connect(sim)
