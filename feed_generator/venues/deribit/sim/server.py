@@ -82,6 +82,7 @@ class DeribitSim:
         self.counts = {"connections": 0, "refused_10028": 0, "heartbeat_closes": 0}
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[bool]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -379,7 +380,12 @@ class DeribitSim:
         for conn in list(self.conns):
             if conn.test_deadline is not None and now > conn.test_deadline:
                 self.counts["heartbeat_closes"] += 1
-                await conn.ws.close(message=b"test_request unanswered")
+                self.conns.discard(conn)
+                # A close waits for the peer's answer: in its own task, so a dead peer does
+                # not hold up the others' notifications.
+                closing = asyncio.create_task(conn.ws.close(message=b"test_request unanswered"))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
                 continue
             if conn.heartbeat is not None and now >= conn.next_beat:
                 conn.next_beat = now + conn.heartbeat
