@@ -37,20 +37,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
-from enum import Enum, StrEnum
+from enum import Enum
 
 import pybreaker
 
+from common.circuit import CircuitState, ClockedStorage
 from storage_service.metrics import CIRCUIT_STATE, CircuitLevel
 
 log = logging.getLogger(__name__)
-
-
-class CircuitState(StrEnum):
-    CLOSED = pybreaker.STATE_CLOSED
-    HALF_OPEN = pybreaker.STATE_HALF_OPEN
-    OPEN = pybreaker.STATE_OPEN
 
 
 class Outcome(Enum):
@@ -83,25 +77,6 @@ def _succeed() -> None:
 
 def _fail() -> None:
     raise _StoreCallError
-
-
-class _ClockedStorage(pybreaker.CircuitMemoryStorage):
-    """pybreaker's in-memory state, with ``opened_at`` also read on the injected clock."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        super().__init__(pybreaker.STATE_CLOSED)
-        self._clock = clock
-        self.opened_at_s = 0.0
-        """``clock()`` when pybreaker last set :attr:`opened_at`."""
-
-    @property
-    def opened_at(self) -> datetime | None:
-        return self._opened_at
-
-    @opened_at.setter
-    def opened_at(self, value: datetime) -> None:
-        self._opened_at = value
-        self.opened_at_s = self._clock()
 
 
 class _Gauge(pybreaker.CircuitBreakerListener):
@@ -141,7 +116,7 @@ class Breaker:
             raise ValueError(f"breaker {name}: fail_max >= 1 and reset_s > 0 needed")
         self.name = name
         self._clock = clock
-        self._storage = _ClockedStorage(clock)
+        self._storage = ClockedStorage(clock)
         self._cb = pybreaker.CircuitBreaker(
             fail_max=fail_max,
             reset_timeout=reset_s,

@@ -28,8 +28,9 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from common.circuit import CircuitState
 from common.settings import HttpSettings
-from storage_service.breaker import Breaker, CircuitOpen, CircuitState, Outcome
+from storage_service.breaker import Breaker, CircuitOpen, Outcome
 from storage_service.metrics import STORE_CALLS, StoreOutcome
 from store.lazy import LazyStore
 from store.port import DuplicateUser, Store, StoreError, StoreUnavailable

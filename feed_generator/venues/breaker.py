@@ -14,7 +14,7 @@ A connector's REST calls are sequential (snapshot, poll, instrument refresh), so
 pybreaker's lock around the whole call costs nothing here and a half-open circuit
 lets exactly one call through.
 
-``storage_service/breaker.py`` holds a richer breaker of the same design (one trial
+``storage_service/breaker.py`` holds a richer breaker on the same clocked storage (one trial
 among concurrent callers, neutral outcomes); services may not be imported from here.
 """
 
@@ -23,22 +23,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
-from enum import StrEnum
 from typing import TypeVar
 
 import pybreaker
+
+from common.circuit import CircuitState, ClockedStorage
 
 __all__ = ["CircuitOpenError", "CircuitState", "RestBreaker"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class CircuitState(StrEnum):
-    CLOSED = pybreaker.STATE_CLOSED
-    HALF_OPEN = pybreaker.STATE_HALF_OPEN
-    OPEN = pybreaker.STATE_OPEN
 
 
 class CircuitOpenError(Exception):
@@ -47,24 +41,6 @@ class CircuitOpenError(Exception):
     def __init__(self, name: str, retry_after_s: float) -> None:
         super().__init__(f"circuit {name} open; next trial in {retry_after_s:.1f} s")
         self.retry_after_s = retry_after_s
-
-
-class _ClockedStorage(pybreaker.CircuitMemoryStorage):
-    """pybreaker's in-memory state, with the opening also read on the injected clock."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        super().__init__(pybreaker.STATE_CLOSED)
-        self._clock = clock
-        self.opened_at_s = 0.0
-
-    @property
-    def opened_at(self) -> datetime | None:
-        return self._opened_at
-
-    @opened_at.setter
-    def opened_at(self, value: datetime) -> None:
-        self._opened_at = value
-        self.opened_at_s = self._clock()
 
 
 class _Log(pybreaker.CircuitBreakerListener):
@@ -101,7 +77,7 @@ class RestBreaker:
             raise ValueError(f"breaker {name}: fail_max >= 1 and reset_s > 0 needed")
         self.name = name
         self._clock = clock
-        self._storage = _ClockedStorage(clock)
+        self._storage = ClockedStorage(clock)
         self._cb = pybreaker.CircuitBreaker(
             fail_max=fail_max,
             reset_timeout=reset_s,
