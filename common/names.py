@@ -64,6 +64,23 @@ LATEST_PRODUCTS_KEY = "latest:products"
 entries (a chain or the underlying) expires; trimmed and expired like ``latest:expiries:*``."""
 
 
+# ``feed:*``: written by each venue's health publisher only (feed_generator/venues/healthpub.py),
+# read through common/feeds.py only. Each write sets the snapshot to expire at an instant
+# D = Redis's now + HEALTH_TTL_S (PXAT) and scores the venue in ``feed:venues`` with that D.
+
+
+def feed_health_key(venue: str) -> str:
+    """A venue's newest :class:`common.feeds.VenueHealth` snapshot (JSON); lives
+    ``HEALTH_TTL_S`` from its last write."""
+    return f"feed:health:{venue}"
+
+
+FEED_VENUES_KEY = "feed:venues"
+"""Sorted set: venue → the instant (ms since 1970, Redis's clock) its ``feed:health`` entry
+expires; live while that is after Redis's ``TIME``. Each write trims the past members and
+sets the set to expire with its last one."""
+
+
 def candle_key(interval: str, product: str) -> str:
     """Open candle of ``product`` for ``interval`` (``1min``, ``5min``, ``15min``)."""
     return f"candle:{interval}:{product}"

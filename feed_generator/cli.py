@@ -30,8 +30,10 @@ from feed_generator.market import DEFAULT_STRIKES, Market, Rates, message_rate
 from feed_generator.options import DEFAULT_RATES, MODEL_OPTIONS, PROG, build_parser
 from feed_generator.products import ProductSpec, UnknownProductError, resolve_products
 from feed_generator.publisher import CaptureSink, RedisSink, Sink, publishing_client
-from feed_generator.runner import Progress, run_market, run_replay
+from feed_generator.runner import Progress, run_replay
 from feed_generator.session import SessionMode
+from feed_generator.venues.healthpub import HealthPublisher, publishing_health
+from feed_generator.venues.synthetic import SyntheticVenue
 
 logger = logging.getLogger("feed_generator")
 
@@ -219,7 +221,19 @@ def execute(plan_: Plan, sinks: list[Sink], stop: threading.Event) -> None:
         },
     )
     realtime = not args.no_publish
-    run_market(market, sinks, stop, duration=args.duration, realtime=realtime, progress=progress)
+    venue = SyntheticVenue(market, realtime=realtime, duration=args.duration, progress=progress)
+    with _health_published(sinks, venue):
+        venue.run(sinks, stop)
+
+
+def _health_published(
+    sinks: Sequence[Sink], venue: SyntheticVenue
+) -> contextlib.AbstractContextManager[None]:
+    """Publish ``venue``'s feed health to the Redis of the first Redis sink (none: nothing)."""
+    for sink in sinks:
+        if isinstance(sink, RedisSink):
+            return publishing_health(HealthPublisher(sink.client, [venue.health]))
+    return contextlib.nullcontext()
 
 
 def _fail(message: str) -> int:

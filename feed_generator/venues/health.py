@@ -3,10 +3,9 @@
 A connector owns one :class:`FeedHealth` and tells it what happens (a message of
 a product, a reconnect, a resync from a REST snapshot, a dead letter, a state
 change); :meth:`FeedHealth.snapshot` returns a :class:`VenueHealth` struct, the
-shape to be written to Redis for the other services (proposed key
-``feed:health:{venue}``, the struct's JSON with a TTL of a few snapshot periods,
-so a dead connector's entry disappears instead of looking live) and served by the
-gateway at ``GET /api/feeds``. Ages and rates are measured on the injected
+shape (defined in :mod:`common.feeds`, the wire contract with its readers) that
+``feed_generator/venues/healthpub.py`` writes to Redis at ``feed:health:{venue}``
+and the gateway serves at ``GET /api/feeds``. Ages and rates are measured on the injected
 monotonic ``clock``; ``at`` stamps the snapshot on the wall clock so a reader can
 age it further.
 
@@ -24,10 +23,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-import msgspec
-
+from common.feeds import FeedState, ProductHealth, VenueHealth
+from common.names import feed_health_key
 from common.timestamps import format_ts
 
 __all__ = ["FeedHealth", "FeedState", "ProductHealth", "VenueHealth", "health_key"]
@@ -35,51 +33,9 @@ __all__ = ["FeedHealth", "FeedState", "ProductHealth", "VenueHealth", "health_ke
 _BUCKETS = 10
 
 
-class FeedState(StrEnum):
-    """A venue's connection state, as a dashboard shows it."""
-
-    CONNECTING = "connecting"
-    """Starting or reconnecting; no data yet on this connection."""
-    LIVE = "live"
-    """Streaming."""
-    DEGRADED = "degraded"
-    """The stream is down; REST polling keeps the chains alive at a slower pace."""
-    DOWN = "down"
-    """Neither stream nor REST delivers."""
-
-
-class ProductHealth(msgspec.Struct, kw_only=True):
-    """One product of a venue: ``last_message_age_s`` is ``None`` before its first message."""
-
-    product: str
-    last_message_age_s: float | None
-    messages_per_s: float
-    messages: int
-    dead_letters: int
-
-
-class VenueHealth(msgspec.Struct, kw_only=True):
-    """One venue's health at ``at`` (ISO-8601 UTC); ages in seconds, rates per second."""
-
-    venue: str
-    state: FeedState
-    state_age_s: float
-    """Seconds in the current state."""
-    at: str
-    last_message_age_s: float | None
-    messages_per_s: float
-    messages: int
-    reconnects: int
-    resyncs: int
-    dead_letters: int
-    products: list[ProductHealth]
-    session: str | None = None
-    """The synthetic market's session mode (``simulated`` / ``exchange``); ``None`` for venues."""
-
-
 def health_key(venue: str) -> str:
-    """The proposed Redis key of a venue's health snapshot."""
-    return f"feed:health:{venue}"
+    """The Redis key of a venue's health snapshot (:func:`common.names.feed_health_key`)."""
+    return feed_health_key(venue)
 
 
 @dataclass(slots=True)
