@@ -39,9 +39,10 @@ def public_routes() -> tuple[RouteSpec, ...]:
     from common.api.analytics import ROUTES as ANALYTICS
     from common.api.auth import ROUTES as AUTH
     from common.api.data import ROUTES as DATA
+    from common.api.feeds import ROUTES as FEEDS
     from common.api.logs import ROUTES as LOGS
 
-    return (*AUTH, *DATA, *ANALYTICS, *LOGS)
+    return (*AUTH, *DATA, *FEEDS, *ANALYTICS, *LOGS)
 
 
 READINESS_UPSTREAMS = (Upstream.AUTH, Upstream.STORAGE, Upstream.ANALYTICS)

@@ -13,6 +13,7 @@ import enum
 import functools
 from typing import Any
 
+import msgspec
 import msgspec.inspect as mi
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -65,6 +66,8 @@ def _field(kind: mi.Type, **options: Any) -> fields.Field[Any]:
         if kind.pattern is not None:
             checks.append(validate.Regexp(kind.pattern))
         return fields.String(validate=checks, **options)
+    if isinstance(kind, mi.BoolType):
+        return fields.Boolean(**options)
     if isinstance(kind, mi.FloatType):
         return fields.Float(validate=_range(kind), **options)
     if isinstance(kind, mi.IntType):
@@ -82,7 +85,7 @@ def _field(kind: mi.Type, **options: Any) -> fields.Field[Any]:
 
 
 @functools.cache
-def schema_of(struct: type[Wire]) -> type[Schema]:
+def schema_of(struct: type[Wire] | type[msgspec.Struct]) -> type[Schema]:
     """The marshmallow schema ``<Struct>Schema`` of ``struct`` (one class per struct, so the
     OpenAPI document names each once)."""
     info = mi.type_info(struct)

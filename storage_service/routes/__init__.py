@@ -10,7 +10,7 @@ from flask import Flask, Response, request
 from common.web import ApiError
 from common.web.errors import error_response
 from common.web.openapi import Api
-from storage_service.routes import history, latest, products
+from storage_service.routes import feeds, history, latest, products
 from storage_service.routes.context import data_context
 from store.port import StoreError, StoreUnavailable
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def register_routes(app: Flask, api: Api) -> None:
     """The blueprints, and 503 answers for a failing store or an unavailable Redis."""
-    for module in (products, latest, history):
+    for module in (products, latest, history, feeds):
         api.register_blueprint(module.bp)
 
     @app.errorhandler(StoreError)
