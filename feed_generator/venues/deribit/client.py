@@ -22,7 +22,7 @@ import aiohttp
 import msgspec
 
 from feed_generator.venues.breaker import CircuitOpenError, CircuitState, RestBreaker
-from feed_generator.venues.deribit.messages import Heartbeat
+from feed_generator.venues.deribit.messages import Heartbeat, PositivePrice
 from feed_generator.venues.deribit.parser import (
     MAX_FRAME_BYTES,
     IndexUpdate,
@@ -41,6 +41,13 @@ __all__ = ["RestClient", "RestError", "RpcCallError", "RpcConnection", "spend"]
 log = logging.getLogger(__name__)
 TOO_MANY_REQUESTS = 10028
 """Deribit's ``too_many_requests``: it also ends the WebSocket session."""
+
+
+class _RestIndex(msgspec.Struct, frozen=True):
+    index_price: PositivePrice
+
+
+_INDEX = msgspec.json.Decoder(_RestIndex)
 
 
 class RpcCallError(Exception):
@@ -212,6 +219,14 @@ class RestClient:
             return outcome
 
         return self.breaker.call(result)
+
+    async def index_price(self, currency: str) -> float:
+        """``public/get_index_price`` of ``{currency}_usd``: the coin's USD index."""
+        raw = await self.call("get_index_price", {"index_name": f"{currency.lower()}_usd"})
+        try:
+            return _INDEX.decode(raw).index_price
+        except msgspec.DecodeError as exc:  # hostile or broken: a failure, never a price
+            raise RestError(f"get_index_price: {exc}") from None
 
     async def _get(self, method: str, params: dict[str, str]) -> msgspec.Raw:
         url = f"{self.rest_url}/public/{method}"

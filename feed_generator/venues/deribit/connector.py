@@ -25,18 +25,14 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import msgspec
 
 from common.deadletter import push_deadletters
-from common.names import Channel
-from feed_generator.capture import encode_message
-from feed_generator.publisher import Encoded, Sink
+from feed_generator.publisher import Sink
 from feed_generator.venues.backoff import Backoff
 from feed_generator.venues.breaker import CircuitOpenError, RestBreaker
 from feed_generator.venues.deribit.client import (
@@ -45,18 +41,10 @@ from feed_generator.venues.deribit.client import (
     RpcCallError,
     RpcConnection,
 )
-from feed_generator.venues.deribit.messages import PositivePrice, PriceIndex
-from feed_generator.venues.deribit.normaliser import (
-    ChainAssembler,
-    Normaliser,
-    from_summary,
-    from_ticker,
-)
+from feed_generator.venues.deribit.outbox import Outbox
 from feed_generator.venues.deribit.parser import (
     MAX_FRAME_BYTES,
-    IndexUpdate,
     Rejected,
-    TickerUpdate,
     parse_book_summaries,
     parse_instruments,
 )
@@ -94,13 +82,6 @@ class DeribitTimings:
     request_timeout_s: float = 10.0
     subscribe_chunk: int = 100
     """Channels per ``public/subscribe`` request."""
-
-
-class _RestIndex(msgspec.Struct, frozen=True):
-    index_price: PositivePrice
-
-
-_INDEX = msgspec.json.Decoder(_RestIndex)
 
 
 def deadletter_callback(client: Any, *, keep: int = 1000) -> Callable[[str, Rejected], None]:
@@ -147,11 +128,8 @@ class DeribitVenue:
         self.on_reject = on_reject
         self._clock, self._wall = clock, wall
         self._health = FeedHealth(name, clock=clock, wall=wall)
-        self.normaliser = Normaliser(wall())
-        self.assembler = ChainAssembler(self.normaliser)
+        self.outbox = Outbox(self._health, self._reject, wall=wall)
         self.instruments: set[str] = set()
-        self._pending: list[tuple[Channel, dict[str, Any]]] = []
-        self._dirty = False
         self._started = clock()
         self._last_poll = self._last_refresh = -float("inf")
         self._rejects = 0
@@ -257,7 +235,7 @@ class DeribitVenue:
             ws,
             budget=self.budget,
             watchdog=watchdog,
-            on_update=self._update,
+            on_update=self.outbox.update,
             on_reject=self._reject,
             timeout_s=t.request_timeout_s,
         )
@@ -327,9 +305,9 @@ class DeribitVenue:
             rows.extend(good)
             for rejected in bad:
                 self._reject(rejected)
-        self.normaliser.set_instruments(rows)
+        self.outbox.normaliser.set_instruments(rows)
         self.instruments = {row.instrument_name for row, _ in rows}
-        self.assembler.retain(self.instruments)
+        self.outbox.assembler.retain(self.instruments)
         self._last_refresh = self._clock()
 
     async def _snapshot(self) -> bool:
@@ -344,50 +322,16 @@ class DeribitVenue:
                 for rejected in bad:
                     self._reject(rejected)
                 for row, option in good:
-                    self._quote(self.normaliser.quote(from_summary(row, option)))
-                index_name = f"{currency.lower()}_usd"
-                raw = await self._rest.call("get_index_price", {"index_name": index_name})
-                self._rest_index(raw, index_name, currency)
+                    self.outbox.summary(row, option)
+                self.outbox.rest_index(await self._rest.index_price(currency), currency)
                 ok = True
             except (RestError, CircuitOpenError) as exc:
                 log.warning(
                     "deribit REST snapshot failed", extra={"currency": currency, "error": str(exc)}
                 )
         if ok:
-            self._emit_chains()
+            self.outbox.chains()
         return ok
-
-    def _rest_index(self, raw: msgspec.Raw, index_name: str, product: str) -> None:
-        try:
-            price = _INDEX.decode(raw).index_price
-        except msgspec.DecodeError as exc:
-            self._reject(
-                Rejected(f"index price: {exc}", bytes(raw)[:200].decode("utf-8", "replace"))
-            )
-            return
-        millis = int(self._wall().timestamp() * 1000)
-        self._index(PriceIndex(index_name=index_name, price=price, timestamp=millis), product)
-
-    # -- messages ------------------------------------------------------------------------------
-
-    def _update(self, update: TickerUpdate | IndexUpdate) -> None:
-        if isinstance(update, TickerUpdate):
-            self._quote(self.normaliser.quote(from_ticker(update.ticker, update.option)))
-        else:
-            self._index(update.index, update.product)
-
-    def _quote(self, message: dict[str, Any] | Rejected) -> None:
-        if isinstance(message, Rejected):
-            self._reject(message)
-            return
-        self.assembler.add_quote(message)
-        self._pending.append((Channel.MARKET_OPTION_QUOTE, message))
-        self._dirty = True
-
-    def _index(self, index: PriceIndex, product: str) -> None:
-        message = self.normaliser.underlying(index, product)
-        self.assembler.add_index(message)
-        self._pending.append((Channel.MARKET_UNDERLYING, message))
 
     def _reject(self, rejected: Rejected) -> None:
         self._rejects += 1
@@ -403,16 +347,11 @@ class DeribitVenue:
             except Exception:  # a failing dead-letter store must not stop the feed
                 log.exception("deribit dead letter not stored")
 
-    def _emit_chains(self) -> None:
-        for chain in self.assembler.assemble(self._wall()):
-            self._pending.append((Channel.MARKET_OPTION_CHAIN, chain))
-        self._dirty = False
-
     async def _chain_loop(self) -> None:
         while True:
             await asyncio.sleep(self.timings.chain_s)
-            if self._dirty:
-                self._emit_chains()
+            if self.outbox.dirty:
+                self.outbox.chains()
 
     async def _flush_loop(self) -> None:
         while True:
@@ -420,24 +359,4 @@ class DeribitVenue:
             self._flush()
 
     def _flush(self) -> None:
-        """Encode the pending messages and hand them to every sink as one batch."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        offset = self._clock() - self._started
-        batch: list[Encoded] = []
-        counts: Counter[str] = Counter()
-        for channel, message in pending:
-            try:
-                batch.append((offset, channel.value, encode_message(message)))
-            except (ValueError, TypeError) as exc:  # NaN or a bad value: never published
-                self._reject(Rejected(f"unencodable {channel.value}: {exc}", str(message)[:200]))
-                continue
-            counts[message["product"]] += 1
-        for sink in self._sinks:
-            try:
-                sink.send(batch)
-            except Exception:  # one failing sink (a full disk) must not stop the others
-                log.exception("deribit batch not sent", extra={"size": len(batch)})
-        for product, count in counts.items():
-            self._health.on_message(product, count)
+        self.outbox.flush(self._sinks, self._clock() - self._started)

@@ -7,7 +7,9 @@ printed (``-s``) for the report, never asserted.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import random
 import threading
 import time
@@ -28,7 +30,9 @@ from feed_generator.venues.deribit.connector import DeribitTimings, DeribitVenue
 from feed_generator.venues.deribit.parser import Rejected
 from feed_generator.venues.deribit.sim import HOSTILE_FRAMES, DeribitSim
 from feed_generator.venues.health import FeedState
+from optionsmath import implied_vol
 
+log = logging.getLogger("recovery")
 WAIT_S = 20.0
 """Longest wait for any condition; a healthy run meets each in well under a second."""
 FAST = DeribitTimings(
@@ -77,6 +81,11 @@ class Running:
     rejects: list[Rejected]
 
 
+def report(line: str) -> None:
+    """A measured recovery time, for the report (``--log-cli-level=INFO``), never asserted."""
+    log.info(line)
+
+
 def wait_for(condition: Callable[[], bool], what: str) -> float:
     """Poll ``condition`` until true; the seconds it took (reported, never asserted)."""
     start = time.monotonic()
@@ -95,6 +104,7 @@ def sim() -> Iterator[DeribitSim]:
     server.stop_thread()
 
 
+@contextlib.contextmanager
 def start(sim: DeribitSim, **kwargs: Any) -> Iterator[Running]:
     rejects: list[Rejected] = []
     venue = DeribitVenue(
@@ -120,7 +130,8 @@ def start(sim: DeribitSim, **kwargs: Any) -> Iterator[Running]:
 
 @pytest.fixture
 def running(sim: DeribitSim) -> Iterator[Running]:
-    yield from start(sim)
+    with start(sim) as run:
+        yield run
 
 
 def live(run: Running) -> Callable[[], bool]:
@@ -144,11 +155,18 @@ def test_streams_valid_usd_quotes_underlying_and_chains(running: Running) -> Non
     assert set(spot) == {"BTC", "ETH"}
     assert {q["product"] for q in quotes} == {"BTC", "ETH"}
     for q in quotes:
-        assert q["venue"] == "deribit" and q["currency"] == "USD"
-        assert q["forward_source"] == "venue" and q["forward"] > 0
-        # USD prices: the coin price times the forward, so far above a coin price.
-        assert q["mark"] > 0 and q["ask"] >= q["bid"] >= 0
+        assert (q["venue"], q["currency"], q["forward_source"]) == ("deribit", "USD", "venue")
+        assert q["ask"] >= q["bid"] >= 0
         assert parse_ts(q["expiry_ts"]).time() == dt.time(8, 0)
+    checked = 0
+    for q in quotes[-200:]:
+        # USD prices: the venue's coin mark times the forward carries the venue's mark IV.
+        T = (parse_ts(q["expiry_ts"]) - parse_ts(q["timestamp"])).total_seconds() / (365 * 86400)
+        iv = implied_vol(q["mark"], q["forward"], q["strike"], T, 0.0, 0.0, q["option_type"])
+        if q["mark"] > 1.0 and "mark_iv" in q:
+            assert float(iv) == pytest.approx(q["mark_iv"], abs=1e-4)
+            checked += 1
+    assert checked > 50
     btc = [q for q in quotes if q["product"] == "BTC"]
     assert 0.5 < btc[-1]["forward"] / spot["BTC"] < 2.0
     chains = running.sink.of(Channel.MARKET_OPTION_CHAIN)
@@ -159,3 +177,99 @@ def test_streams_valid_usd_quotes_underlying_and_chains(running: Running) -> Non
         assert len(chain["calls"]) == len(chain["puts"]) == len(chain["strikes"])
     assert running.venue.health.snapshot().resyncs == 1
     assert running.rejects == []
+
+
+def quotes_after(run: Running, mark: int) -> Callable[[], bool]:
+    """True once a ticker quote was published after position ``mark`` of the sink."""
+    return lambda: len(run.sink.of(Channel.MARKET_OPTION_QUOTE, mark)) > 0
+
+
+def test_drop_reconnects_resubscribes_and_resyncs(sim: DeribitSim, running: Running) -> None:
+    wait_for(live(running), "live")
+    connections = sim.counts["connections"]
+    sim.drop_connections()
+    health = running.venue.health
+    took = wait_for(
+        lambda: health.snapshot().resyncs >= 2 and health.state is FeedState.LIVE,
+        "reconnect and resync",
+    )
+    mark = len(running.sink)
+    wait_for(quotes_after(running, mark), "quotes on the new connection")
+    assert sim.counts["connections"] == connections + 1
+    assert health.snapshot().reconnects == 1
+    assert len(next(iter(sim.conns)).channels) == len(running.venue.instruments) + 2
+    all_valid(running.sink)
+    report(f"recovery after drop: {took:.3f} s")
+
+
+def test_silent_connection_is_replaced(sim: DeribitSim, running: Running) -> None:
+    wait_for(live(running), "live")
+    sim.set_silent(True)
+    health = running.venue.health
+    took = wait_for(lambda: health.snapshot().reconnects >= 1, "silence detected")
+    # Still silent: the new connection cannot subscribe; REST keeps the chains (degraded).
+    wait_for(lambda: health.state is FeedState.DEGRADED, "degraded")
+    sim.set_silent(False)
+    back = wait_for(live(running), "live again")
+    wait_for(quotes_after(running, len(running.sink)), "quotes again")
+    all_valid(running.sink)
+    report(f"silence detected in {took:.3f} s; live {back:.3f} s after the venue spoke again")
+
+
+def test_test_request_is_answered_and_connection_kept(sim: DeribitSim, running: Running) -> None:
+    wait_for(live(running), "live")
+    sim.send_test_requests(grace=0.5)
+    wait_for(lambda: all(c.test_deadline is None for c in list(sim.conns)), "test answered")
+    # The venue's own test_requests every heartbeat_s (1 s): live through a few of them.
+    mark = len(running.sink)
+    wait_for(lambda: len(running.sink.of(Channel.MARKET_OPTION_CHAIN, mark)) >= 60, "3 s of data")
+    assert sim.counts["heartbeat_closes"] == 0
+    assert running.venue.health.snapshot().reconnects == 0
+    assert running.venue.health.state is FeedState.LIVE
+
+
+def test_too_many_requests_recovers() -> None:
+    sim = DeribitSim(interval=0.05, min_heartbeat=0.5, request_burst=3, request_rate=0.5)
+    sim.start_in_thread()
+    try:
+        with start(sim) as run:
+            wait_for(lambda: sim.counts["refused_10028"] >= 1, "a 10028 refusal")
+            sim.request_burst, sim.request_rate = 100.0, 20.0
+            took = wait_for(live(run), "live after 10028")
+            assert run.venue.health.snapshot().reconnects >= 1
+            wait_for(quotes_after(run, len(run.sink)), "quotes after 10028")
+            all_valid(run.sink)
+            report(f"live {took:.3f} s after the venue allowed requests again")
+    finally:
+        sim.stop_thread()
+
+
+def test_websocket_refused_runs_on_rest_then_goes_live(sim: DeribitSim) -> None:
+    sim.faults.refuse_ws = True
+    with start(sim) as run:
+        health = run.venue.health
+        wait_for(lambda: health.state is FeedState.DEGRADED, "degraded")
+        wait_for(lambda: run.sink.count(Channel.MARKET_OPTION_CHAIN) >= 24, "REST chains")
+        assert health.snapshot().resyncs == 0
+        chains = run.sink.of(Channel.MARKET_OPTION_CHAIN)
+        assert {c["product"] for c in chains} == {"BTC", "ETH"}
+        assert {u["product"] for u in run.sink.of(Channel.MARKET_UNDERLYING)} == {"BTC", "ETH"}
+        sim.faults.refuse_ws = False
+        took = wait_for(live(run), "live once allowed")
+        wait_for(quotes_after(run, len(run.sink)), "streamed quotes")
+        all_valid(run.sink)
+        report(f"live {took:.3f} s after the WebSocket was allowed again")
+
+
+def test_hostile_frames_are_dead_lettered(sim: DeribitSim, running: Running) -> None:
+    wait_for(live(running), "live")
+    mark = len(running.sink)
+    sim.inject(*HOSTILE_FRAMES.values())
+    wait_for(lambda: len(running.rejects) >= len(HOSTILE_FRAMES), "every hostile frame rejected")
+    wait_for(quotes_after(running, len(running.sink)), "quotes after the hostile frames")
+    assert len(running.rejects) == len(HOSTILE_FRAMES)
+    assert running.venue.health.snapshot().dead_letters == len(HOSTILE_FRAMES)
+    assert running.venue.health.snapshot().reconnects == 0
+    all_valid(running.sink)
+    for u in running.sink.of(Channel.MARKET_UNDERLYING, mark):
+        assert u["price"] != 95000  # the hostile index prices never reach the channel
