@@ -18,7 +18,8 @@ from common.names import MARKET_CHANNELS
 from feed_generator.cli import main
 from feed_generator.market import Market, Rates
 from feed_generator.products import resolve_products
-from feed_generator.runner import encode, run_market
+from feed_generator.runner import encode
+from feed_generator.venues.synthetic import SyntheticVenue
 from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.redis
@@ -41,8 +42,8 @@ def test_default_rates_deliver_every_message_valid_and_in_sequence(
     redis_url: str, collector: Any, check_stream: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock()  # the run's pace is on this clock, not on the machine's
-    paced = functools.partial(run_market, clock=clock, sleep=clock.sleep)
-    monkeypatch.setattr(feed_generator.cli, "run_market", paced)
+    paced = functools.partial(SyntheticVenue, clock=clock, sleep=clock.sleep)
+    monkeypatch.setattr(feed_generator.cli, "SyntheticVenue", paced)
     args = ["--redis-url", redis_url, "--duration", "2.5", "--seed", "11", "--start", START]
     assert main([*args, "--progress-interval", "1"]) == 0
     raw = collector.stop()
