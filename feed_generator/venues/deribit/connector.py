@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,10 +196,19 @@ class DeribitVenue:
             if not first:
                 self._health.on_reconnect()
             first = False
-            await self._stream()
+            await self._until_stopped(self._stream())
             if self._stopping.is_set():
                 return
-            await self._between(self.backoff.next_delay())
+            await self._until_stopped(self._between(self.backoff.next_delay()))
+
+    async def _until_stopped(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work``, cancelled when a stop is requested (a REST call may hang for long)."""
+        task = asyncio.create_task(work)
+        stopping = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+        for pending in (task, stopping):
+            pending.cancel()
+        await asyncio.gather(task, stopping, return_exceptions=True)
 
     async def _between(self, delay: float) -> None:
         """Wait ``delay`` before the next connection, polling REST meanwhile."""
@@ -217,15 +226,17 @@ class DeribitVenue:
 
     async def _stream(self) -> None:
         """One WebSocket connection, from instruments to its end."""
+        due = not self.instruments or self._refresh_due()
+        if due and not await self._try_refresh() and not self.instruments:
+            return  # nothing to subscribe to yet
         try:
-            if not self.instruments or self._refresh_due():
-                await self._refresh_instruments()
-            ws = await self._session.ws_connect(
-                self.ws_url,
-                max_msg_size=MAX_FRAME_BYTES + 1024,
-                autoping=True,
-                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
-            )
+            async with asyncio.timeout(self.timings.request_timeout_s):  # a black-holed connect
+                ws = await self._session.ws_connect(
+                    self.ws_url,
+                    max_msg_size=MAX_FRAME_BYTES + 1024,
+                    autoping=True,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
+                )
         except _TRANSIENT as exc:
             log.warning("deribit connection failed", extra={"error": str(exc)})
             return
@@ -270,7 +281,8 @@ class DeribitVenue:
             await asyncio.wait([reader], timeout=min(max(wait, 0.0), 0.1))
             if self._refresh_due() and not reader.done():
                 before = set(self.instruments)
-                await self._refresh_instruments()
+                if not await self._try_refresh():
+                    continue  # the stream goes on with the instruments it has
                 new, gone = self.instruments - before, before - self.instruments
                 await self._subscribe(conn, "public/subscribe", self._tickers(new))
                 await self._subscribe(conn, "public/unsubscribe", self._tickers(gone))
@@ -293,6 +305,16 @@ class DeribitVenue:
 
     def _refresh_due(self) -> bool:
         return self._clock() - self._last_refresh >= self.timings.refresh_s
+
+    async def _try_refresh(self) -> bool:
+        """Refresh the instruments; on a REST failure keep them and retry after ``poll_s``."""
+        try:
+            await self._refresh_instruments()
+        except (RestError, CircuitOpenError) as exc:
+            log.warning("deribit instrument refresh failed", extra={"error": str(exc)})
+            self._last_refresh = self._clock() - self.timings.refresh_s + self.timings.poll_s
+            return False
+        return True
 
     async def _refresh_instruments(self) -> None:
         """All currencies' live options, or an error (the previous set is kept)."""

@@ -8,6 +8,7 @@ printed (``-s``) for the report, never asserted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -19,6 +20,7 @@ from typing import Any
 
 import orjson
 import pytest
+import redis
 
 from common.messages import decode_message
 from common.names import Channel
@@ -26,7 +28,11 @@ from common.timestamps import parse_ts
 from feed_generator.publisher import Encoded
 from feed_generator.venues.backoff import Backoff
 from feed_generator.venues.breaker import RestBreaker
-from feed_generator.venues.deribit.connector import DeribitTimings, DeribitVenue
+from feed_generator.venues.deribit.connector import (
+    DeribitTimings,
+    DeribitVenue,
+    deadletter_callback,
+)
 from feed_generator.venues.deribit.parser import Rejected
 from feed_generator.venues.deribit.sim import HOSTILE_FRAMES, DeribitSim
 from feed_generator.venues.health import FeedState
@@ -113,7 +119,7 @@ def start(sim: DeribitSim, **kwargs: Any) -> Iterator[Running]:
         timings=kwargs.pop("timings", FAST),
         backoff=Backoff(base=0.05, cap=0.3, rng=random.Random(7)),
         breaker=RestBreaker("test-rest", fail_max=3, reset_s=0.3),
-        on_reject=lambda _venue, r: rejects.append(r),
+        on_reject=kwargs.pop("on_reject", lambda _venue, r: rejects.append(r)),
         **kwargs,
     )
     sink, stop = ListSink(), threading.Event()
@@ -273,3 +279,44 @@ def test_hostile_frames_are_dead_lettered(sim: DeribitSim, running: Running) -> 
     all_valid(running.sink)
     for u in running.sink.of(Channel.MARKET_UNDERLYING, mark):
         assert u["price"] != 95000  # the hostile index prices never reach the channel
+
+
+def test_rest_failures_while_live_keep_the_stream(sim: DeribitSim) -> None:
+    timings = dataclasses.replace(FAST, refresh_s=0.3)
+    with start(sim, timings=timings) as run:
+        wait_for(live(run), "live")
+        sim.rest_fault(4, status=503)
+        wait_for(lambda: sim.faults.rest_failures == 0, "the failing REST calls made")
+        wait_for(lambda: run.venue.breaker.state.value == "closed", "the breaker closed again")
+        wait_for(quotes_after(run, len(run.sink)), "quotes after the REST failures")
+        assert run.venue.health.state is FeedState.LIVE
+        assert run.venue.health.snapshot().reconnects == 0
+
+
+def test_rest_errors_while_refused_show_down_then_degraded(sim: DeribitSim) -> None:
+    sim.faults.refuse_ws = True
+    with start(sim) as run:
+        health = run.venue.health
+        wait_for(lambda: health.state is FeedState.DEGRADED, "degraded")
+        sim.rest_fault(1000, status=200, error_code=10040)
+        took = wait_for(lambda: health.state is FeedState.DOWN, "down while REST fails")
+        mark = len(run.sink)
+        sim.rest_fault(0)
+        back = wait_for(lambda: health.state is FeedState.DEGRADED, "degraded again")
+        wait_for(lambda: len(run.sink.of(Channel.MARKET_OPTION_CHAIN, mark)) > 0, "REST chains")
+        all_valid(run.sink)
+        report(f"down {took:.3f} s after REST failed; degraded {back:.3f} s after it answered")
+
+
+def test_rejects_reach_the_redis_dead_letter_list(sim: DeribitSim, redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.delete("deadletter:venue:deribit")
+    with start(sim, on_reject=deadletter_callback(client)) as run:
+        wait_for(live(run), "live")
+        sim.inject(HOSTILE_FRAMES["nan_price"], HOSTILE_FRAMES["crossed_book"])
+        wait_for(lambda: client.llen("deadletter:venue:deribit") == 2, "two dead letters")
+        entries = [orjson.loads(e) for e in client.lrange("deadletter:venue:deribit", 0, -1)]
+        assert {e["stage"] for e in entries} == {"venue"}
+        assert any("crossed book" in e["reason"] for e in entries)
+        assert run.venue.health.snapshot().dead_letters == 2
+    client.close()
