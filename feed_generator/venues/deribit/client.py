@@ -110,10 +110,13 @@ class RpcConnection:
         future = await self.send(method, params)
         try:
             reply = await asyncio.wait_for(future, self.timeout_s)
-        except (TimeoutError, asyncio.CancelledError) as exc:
-            if isinstance(exc, asyncio.CancelledError) and not future.cancelled():
-                raise
+        except TimeoutError:
             raise RpcCallError(method, None, "no reply") from None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we are being cancelled, not the reply (the connection closed)
+            raise RpcCallError(method, None, "connection closed") from None
         if reply.error is not None:
             raise RpcCallError(method, reply.error.code, reply.error.message)
         return reply.result or msgspec.Raw(b"null")
