@@ -320,3 +320,34 @@ def test_rejects_reach_the_redis_dead_letter_list(sim: DeribitSim, redis_url: st
         assert any("crossed book" in e["reason"] for e in entries)
         assert run.venue.health.snapshot().dead_letters == 2
     client.close()
+
+
+def test_instrument_refresh_follows_an_expiry_and_the_new_listing() -> None:
+    offset = [0.0]  # the sim's and the connector's wall clock jump past the first expiry
+
+    def clock() -> float:
+        return time.time() + offset[0]
+
+    sim = DeribitSim(interval=0.05, min_heartbeat=0.5, clock=clock).start_in_thread()
+    timings = dataclasses.replace(FAST, refresh_s=0.3)
+    wall = lambda: dt.datetime.fromtimestamp(clock(), dt.UTC)  # noqa: E731
+    try:
+        with start(sim, timings=timings, wall=wall) as run:
+            wait_for(live(run), "live")
+            first = set(run.venue.instruments)
+            soonest = min(run.venue.outbox.normaliser.expiries.values()) / 1000
+            gone = dt.datetime.fromtimestamp(soonest, dt.UTC).date().isoformat()
+            offset[0] = soonest - time.time() + 60.0
+            wait_for(lambda: run.venue.instruments != first, "the refreshed listing")
+            expected = {f"ticker.{n}.100ms" for n in run.venue.instruments}
+            expected |= {"deribit_price_index.btc_usd", "deribit_price_index.eth_usd"}
+            wait_for(lambda: next(iter(sim.conns)).channels == expected, "the new subscriptions")
+            mark = len(run.sink)
+            wait_for(lambda: len(run.sink.of(Channel.MARKET_OPTION_CHAIN, mark)) >= 40, "chains")
+            chains = run.sink.of(Channel.MARKET_OPTION_CHAIN, mark)
+            assert gone not in {c["expiry"] for c in chains}
+            assert {c["product"] for c in chains} == {"BTC", "ETH"}
+            assert run.venue.health.snapshot().reconnects == 0
+            all_valid(run.sink)
+    finally:
+        sim.stop_thread()
