@@ -351,3 +351,20 @@ def test_instrument_refresh_follows_an_expiry_and_the_new_listing() -> None:
             all_valid(run.sink)
     finally:
         sim.stop_thread()
+
+
+def test_slow_rest_while_refused_is_down_then_recovers(sim: DeribitSim) -> None:
+    sim.faults.refuse_ws = True
+    timings = dataclasses.replace(FAST, request_timeout_s=0.3)
+    with start(sim, timings=timings) as run:
+        health = run.venue.health
+        wait_for(lambda: health.state is FeedState.DEGRADED, "degraded")
+        sim.rest_fault(0, delay=1.0)  # every REST call outlasts the client's 0.3 s timeout
+        took = wait_for(lambda: health.state is FeedState.DOWN, "down while REST is slow")
+        sim.rest_fault(0, delay=0.0)
+        back = wait_for(lambda: health.state is FeedState.DEGRADED, "degraded again")
+        sim.faults.refuse_ws = False
+        wait_for(live(run), "live")
+        all_valid(run.sink)
+        report(f"down {took:.3f} s after REST slowed; degraded {back:.3f} s after it sped up")
+    # The fixture's join also shows a stop is not held up by a slow REST call.
