@@ -200,6 +200,32 @@ class SocketSettings:
     """Calm this long (the emit loop busy under half the time) brings the normal mode back."""
 
 
+VENUES = ("synthetic", "deribit", "deribit-sim")
+"""The venues ``FEED_VENUES`` accepts today."""
+LATER_VENUES = ("kite", "kite-sim", "binance", "coinbase")
+"""Named by the architecture, not built yet: refused with a message saying so."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSettings:
+    """Where the feed's market data comes from (``FEED_VENUES``) and each venue's endpoints."""
+
+    venues: tuple[str, ...]
+    deribit_ws_url: str
+    deribit_rest_url: str
+    deribit_currencies: tuple[str, ...]
+    deribit_sim_port: int
+    """Port of the local simulator that ``deribit-sim`` runs (``make up``) and connects to."""
+
+    @property
+    def sim_ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.deribit_sim_port}/ws/api/v2"
+
+    @property
+    def sim_rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.deribit_sim_port}/api/v2"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment
@@ -225,6 +251,7 @@ class Settings:
     socket: SocketSettings
     observability: ObservabilitySettings
     web: WebSettings
+    venues: VenueSettings
     create_user_password: str | None = field(repr=False)
     """``OPTIONSFLOW_PASSWORD``: the password ``python -m auth_service create-user`` sets
     (``None``: it reads standard input); never printed."""
@@ -360,6 +387,46 @@ def _web(env: Env) -> WebSettings:
     )
 
 
+def _comma_list(env: Env, name: str, default: str) -> tuple[str, ...]:
+    items = tuple(i.strip() for i in env.str(name, default).split(",") if i.strip())
+    if not items:
+        raise SettingsError(f"{name}: expected a comma list, got nothing")
+    return tuple(dict.fromkeys(items))  # a repeated name would run the venue twice
+
+
+def parse_venues(text: str) -> tuple[str, ...]:
+    """The venues of a ``FEED_VENUES``-style comma list, or :class:`SettingsError`."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    later = [n for n in names if n in LATER_VENUES]
+    if later:
+        raise SettingsError(f"FEED_VENUES: {', '.join(later)} not available yet")
+    unknown = [n for n in names if n not in VENUES]
+    if unknown or not names:
+        raise SettingsError(
+            f"FEED_VENUES: expected a comma list of {', '.join(VENUES)}, got {text!r}"
+        )
+    return names
+
+
+def _venues(env: Env) -> VenueSettings:
+    currencies = tuple(c.upper() for c in _comma_list(env, "DERIBIT_CURRENCIES", "BTC,ETH"))
+    if bad := [c for c in currencies if c not in ("BTC", "ETH")]:
+        raise SettingsError(f"DERIBIT_CURRENCIES: expected BTC and/or ETH, got {', '.join(bad)}")
+    ws_url = env.str("DERIBIT_WS_URL", "wss://www.deribit.com/ws/api/v2")
+    rest_url = env.str("DERIBIT_REST_URL", "https://www.deribit.com/api/v2").rstrip("/")
+    if not ws_url.startswith(("ws://", "wss://")):
+        raise SettingsError(f"DERIBIT_WS_URL: expected ws:// or wss://, got {ws_url!r}")
+    if not rest_url.startswith(("http://", "https://")):
+        raise SettingsError(f"DERIBIT_REST_URL: expected http:// or https://, got {rest_url!r}")
+    return VenueSettings(
+        venues=parse_venues(env.str("FEED_VENUES", "synthetic")),
+        deribit_ws_url=ws_url,
+        deribit_rest_url=rest_url,
+        deribit_currencies=currencies,
+        deribit_sim_port=env.int("DERIBIT_SIM_PORT", 8010, validate=Range(1, 65_535)),
+    )
+
+
 def load_settings() -> Settings:
     """Read and validate settings from the process environment."""
     env = Env(eager=True)
@@ -396,6 +463,7 @@ def load_settings() -> Settings:
             socket=_socket(env),
             observability=_observability(env, var_dir),
             web=_web(env),
+            venues=_venues(env),
             create_user_password=env.str(PASSWORD_ENV, None),
         )
     except (EnvError, ValueError) as exc:

@@ -208,3 +208,58 @@ def test_the_create_user_password_is_read_but_never_shown(
     settings = load_settings()
     assert settings.create_user_password == "correct-horse-1"
     assert "correct-horse-1" not in repr(settings)
+
+
+@pytest.fixture
+def no_venue_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FEED_VENUES", "DERIBIT_WS_URL", "DERIBIT_REST_URL", "DERIBIT_CURRENCIES",
+                 "DERIBIT_SIM_PORT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_venue_env")
+def test_venue_defaults_are_the_synthetic_market_and_deribit_live() -> None:
+    v = load_settings().venues
+    assert v.venues == ("synthetic",)
+    assert v.deribit_ws_url == "wss://www.deribit.com/ws/api/v2"
+    assert v.deribit_rest_url == "https://www.deribit.com/api/v2"
+    assert v.deribit_currencies == ("BTC", "ETH")
+    assert v.sim_ws_url == "ws://127.0.0.1:8010/ws/api/v2"
+    assert v.sim_rest_url == "http://127.0.0.1:8010/api/v2"
+
+
+@pytest.mark.usefixtures("no_venue_env")
+def test_venue_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEED_VENUES", " Deribit-Sim , synthetic,deribit-sim")
+    monkeypatch.setenv("DERIBIT_WS_URL", "ws://10.0.0.1:9/ws/api/v2")
+    monkeypatch.setenv("DERIBIT_REST_URL", "http://10.0.0.1:9/api/v2/")
+    monkeypatch.setenv("DERIBIT_CURRENCIES", "eth")
+    monkeypatch.setenv("DERIBIT_SIM_PORT", "9100")
+    v = load_settings().venues
+    assert v.venues == ("deribit-sim", "synthetic")  # a repeated venue runs once
+    assert v.deribit_ws_url == "ws://10.0.0.1:9/ws/api/v2"
+    assert v.deribit_rest_url == "http://10.0.0.1:9/api/v2"
+    assert v.deribit_currencies == ("ETH",)
+    assert v.sim_rest_url == "http://127.0.0.1:9100/api/v2"
+
+
+@pytest.mark.usefixtures("no_venue_env")
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FEED_VENUES", "kite", "FEED_VENUES: kite not available yet"),
+        ("FEED_VENUES", "synthetic,binance", "FEED_VENUES: binance not available yet"),
+        ("FEED_VENUES", "nasdaq", "FEED_VENUES: expected a comma list of synthetic, deribit"),
+        ("FEED_VENUES", " , ", "FEED_VENUES: expected a comma list"),
+        ("DERIBIT_WS_URL", "https://www.deribit.com/ws", "DERIBIT_WS_URL: expected ws://"),
+        ("DERIBIT_REST_URL", "www.deribit.com", "DERIBIT_REST_URL: expected http://"),
+        ("DERIBIT_CURRENCIES", "BTC,SOL", "DERIBIT_CURRENCIES: expected BTC and/or ETH, got SOL"),
+        ("DERIBIT_SIM_PORT", "0", "DERIBIT_SIM_PORT"),
+    ],
+)
+def test_bad_venue_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings()
