@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -12,9 +13,11 @@ import orjson
 from common.deadletter import push_deadletters
 from common.messages import OptionType
 from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
-from common.timestamps import format_ts, parse_expiry, parse_ts, years_to_expiry
+from common.products import ConventionsRegistry
+from common.timestamps import format_ts, parse_expiry, parse_ts
 from optionsmath import implied_vol, quote_price
 from worker_enricher.cache import epoch_ms
+from worker_enricher.chains import _conventions as conventions_registry
 from worker_enricher.context import WorkerContext
 from worker_enricher.validation import validate_all
 
@@ -27,22 +30,39 @@ def _spots(ctx: WorkerContext, products: list[str]) -> dict[str, float]:
     return {p: float(v.split(b"|")[0]) for p, v in zip(products, values, strict=True) if v}
 
 
+def _quote_inputs(
+    quote: Mapping[str, Any], spots: Mapping[str, float], conventions: ConventionsRegistry
+) -> tuple[float, float, float, float]:
+    """``(underlying, T, r, q)`` of one quote: Black-76 on the quote's own forward when it
+    carries one (``underlying = F``, ``q = r``), else its product's spot, rate and yield.
+    ``T`` in years to the quote's ``expiry_ts`` if given, else its product's expiry instant."""
+    c = conventions.get(quote["product"])
+    expiry_ts = quote.get("expiry_ts")
+    T = c.years_to_expiry(
+        parse_ts(quote["timestamp"]),
+        parse_expiry(quote["expiry"]),
+        parse_ts(expiry_ts) if expiry_ts is not None else None,
+    )
+    forward = quote.get("forward")
+    if forward is not None:
+        return float(forward), T, c.rate, c.rate
+    return spots.get(quote["product"], math.nan), T, c.rate, c.dividend_yield
+
+
 def quote_ivs(
-    quotes: Sequence[Mapping[str, Any]], spots: Mapping[str, float], *, rate: float,
-    dividend_yield: float, expiry_time_utc: dt.time,
+    quotes: Sequence[Mapping[str, Any]], spots: Mapping[str, float],
+    conventions: ConventionsRegistry,
 ) -> list[float]:  # fmt: skip
-    """Implied volatility of each quote (NaN without spot, price or time value), vectorised."""
+    """Implied volatility of each quote (per year, decimal; NaN without spot or forward, price
+    or time value), vectorised, at each product's conventions (:mod:`common.products`)."""
     n = len(quotes)
     m = np.array([[q["bid"], q["ask"], q["last"]] for q in quotes], dtype=float).reshape(n, 3)
     price = quote_price(m)  # columns bid, ask, last as in the chain matrix
-    S = np.array([spots.get(q["product"], np.nan) for q in quotes], dtype=float)
-    T = np.array(
-        [years_to_expiry(parse_ts(q["timestamp"]), parse_expiry(q["expiry"]), expiry_time_utc)
-         for q in quotes], dtype=float,
-    )  # fmt: skip
+    inputs = np.array([_quote_inputs(q, spots, conventions) for q in quotes], dtype=float)
+    S, T, r, carry_yield = inputs.reshape(n, 4).T
     K = np.array([q["strike"] for q in quotes], dtype=float)
     call = np.array([q["option_type"] == OptionType.CALL for q in quotes], dtype=bool)
-    iv = np.asarray(implied_vol(price, S, K, T, rate, dividend_yield, call), dtype=float)
+    iv = np.asarray(implied_vol(price, S, K, T, r, carry_yield, call), dtype=float)
     return [float(v) for v in iv.reshape(n)]
 
 
@@ -156,10 +176,8 @@ def process_quotes(
         return 0
     s = ctx.settings
     products = sorted({q["product"] for q in quotes})
-    ivs = quote_ivs(
-        quotes, _spots(ctx, products), rate=s.risk_free_rate, dividend_yield=s.dividend_yield,
-        expiry_time_utc=s.expiry_time_utc,
-    )  # fmt: skip
+    registry = conventions_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
+    ivs = quote_ivs(quotes, _spots(ctx, products), registry)
     _record_points(ctx, quotes, ivs)
     _, deferred = refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC))
     for product in deferred:

@@ -24,6 +24,7 @@ from common.names import (
     iv_points_key,
     iv_surface_key,
 )
+from common.products import ConventionsRegistry
 from common.settings import load_settings
 from common.timestamps import format_ts, parse_ts, years_to_expiry
 from optionsmath import bs_price, implied_vol
@@ -439,9 +440,10 @@ def test_quote_ivs_are_the_iv_of_the_mid(ctx: WorkerContext) -> None:
     crossed = quote(when, expiry, 24000.0, "CALL", ask, bid, last=1.0)
     other = {**two_sided, "product": "TCS"}  # no spot known
 
-    kwargs = {"rate": s.risk_free_rate, "dividend_yield": s.dividend_yield,
-              "expiry_time_utc": s.expiry_time_utc}  # fmt: skip
-    ivs = quote_ivs([two_sided, last_only, crossed, other], {PRODUCT: 24010.0}, **kwargs)
+    registry = ConventionsRegistry.standard(
+        rate=s.risk_free_rate, dividend_yield=s.dividend_yield, expiry_time_utc=s.expiry_time_utc
+    )
+    ivs = quote_ivs([two_sided, last_only, crossed, other], {PRODUCT: 24010.0}, registry)
     expected = float(implied_vol(0.5 * (bid + ask), 24010.0, 24000.0, T, RATE, 0.0, True))
     assert ivs[0] == expected
     assert 0.15 < expected < 0.16  # the mid is 0.5 above the fair price at 15 %
