@@ -394,17 +394,15 @@ def _comma_list(env: Env, name: str, default: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))  # a repeated name would run the venue twice
 
 
-def parse_venues(text: str) -> tuple[str, ...]:
-    """The venues of a ``FEED_VENUES``-style comma list, or :class:`SettingsError`."""
+def parse_venues(text: str, name: str = "FEED_VENUES") -> tuple[str, ...]:
+    """The venues of a comma list given as ``name``, or :class:`SettingsError` naming it."""
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     later = [n for n in names if n in LATER_VENUES]
     if later:
-        raise SettingsError(f"FEED_VENUES: {', '.join(later)} not available yet")
+        raise SettingsError(f"{name}: {', '.join(later)} not available yet")
     unknown = [n for n in names if n not in VENUES]
     if unknown or not names:
-        raise SettingsError(
-            f"FEED_VENUES: expected a comma list of {', '.join(VENUES)}, got {text!r}"
-        )
+        raise SettingsError(f"{name}: expected a comma list of {', '.join(VENUES)}, got {text!r}")
     return names
 
 

@@ -1,4 +1,8 @@
-"""``optionsflow-feed`` / ``python -m feed_generator``: generate, record or replay the market feed.
+"""``optionsflow-feed`` / ``python -m feed_generator``: run the venues, record or replay the feed.
+
+The venues are ``FEED_VENUES`` (default ``synthetic``) or ``--venue NAME``; several run in
+one process, each on its own thread, all publishing through the same sinks, and their
+health is published to Redis (``feed:health:{venue}``).
 
 Exit codes: 0 after a clean stop (duration reached, end of replay, Ctrl-C or
 SIGTERM), 1 when a run fails midway, 2 for bad configuration (a one-line
@@ -24,14 +28,16 @@ from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from common.jsonlog import trace
 from common.lifecycle import stop_on_signals
 from common.observability import setup_service
-from common.settings import Settings, SettingsError, load_settings
+from common.settings import Settings, SettingsError, load_settings, parse_venues
 from feed_generator.capture import CaptureError, CaptureWriter, check_capture, read_capture
 from feed_generator.market import DEFAULT_STRIKES, Market, Rates, message_rate
 from feed_generator.options import DEFAULT_RATES, MODEL_OPTIONS, PROG, build_parser
 from feed_generator.products import ProductSpec, UnknownProductError, resolve_products
-from feed_generator.publisher import CaptureSink, RedisSink, Sink, publishing_client
+from feed_generator.publisher import CaptureSink, Encoded, RedisSink, Sink, publishing_client
 from feed_generator.runner import Progress, run_replay
 from feed_generator.session import SessionMode
+from feed_generator.venues.base import Venue
+from feed_generator.venues.deribit.connector import DeribitVenue, deadletter_callback
 from feed_generator.venues.healthpub import HealthPublisher, publishing_health
 from feed_generator.venues.synthetic import SyntheticVenue
 
@@ -76,7 +82,22 @@ class Plan:
     args: argparse.Namespace
     settings: Settings
     market: MarketConfig | None
-    """``None`` for a replay."""
+    """``None`` for a replay, or when the synthetic venue is not among ``venues``."""
+    venues: tuple[str, ...] = ("synthetic",)
+    """``--venue`` or ``FEED_VENUES``; empty for a replay."""
+
+
+def _check_venues(args: argparse.Namespace, venues: tuple[str, ...]) -> None:
+    if args.no_publish and venues != ("synthetic",):
+        # Only the synthetic market has a clock to run as fast as possible.
+        raise ConfigError("--no-publish applies to the synthetic venue alone")
+    if "synthetic" in venues:
+        return
+    names = (*MODEL_OPTIONS, "load")
+    given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) is not None]
+    if given:
+        # The live venues choose their own instruments and run at the venue's pace.
+        raise ConfigError(f"{', '.join(given)}: apply to the synthetic venue only")
 
 
 def _check_combinations(args: argparse.Namespace) -> None:
@@ -95,6 +116,8 @@ def _check_combinations(args: argparse.Namespace) -> None:
 def _check_replay(args: argparse.Namespace) -> None:
     if args.record is not None:
         raise ConfigError("--record cannot be combined with --replay")
+    if args.venue is not None:
+        raise ConfigError("--venue cannot be combined with --replay")
     names = [*MODEL_OPTIONS, "load"]
     given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) is not None]
     if given:
@@ -133,11 +156,20 @@ def market_config(args: argparse.Namespace, settings: Settings) -> MarketConfig:
 
 def plan(argv: Sequence[str] | None) -> Plan:
     """Parse and validate everything that can be checked before connecting anywhere."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    parser.add_argument(
+        "--venue",
+        help="run this venue (synthetic, deribit, deribit-sim) instead of FEED_VENUES",
+    )
+    args = parser.parse_args(argv)
     settings = load_settings()
     _check_combinations(args)
-    market = None if args.replay is not None else market_config(args, settings)
-    return Plan(args, settings, market)
+    if args.replay is not None:
+        return Plan(args, settings, None, ())
+    venues = settings.venues.venues if args.venue is None else parse_venues(args.venue, "--venue")
+    _check_venues(args, venues)
+    market = market_config(args, settings) if "synthetic" in venues else None
+    return Plan(args, settings, market, venues)
 
 
 def connect(url: str) -> redis.Redis:
@@ -196,12 +228,30 @@ def _replay(plan_: Plan, sinks: list[Sink], stop: threading.Event, progress: Pro
 
 
 def execute(plan_: Plan, sinks: list[Sink], stop: threading.Event) -> None:
-    """Generate or replay until the duration, the capture's end or a stop request."""
-    args = plan_.args
-    progress = Progress(interval=args.progress_interval)
-    if plan_.market is None:
+    """Run the venues, or replay, until the duration, the capture's end or a stop request."""
+    progress = Progress(interval=plan_.args.progress_interval)
+    if not plan_.venues:
         _replay(plan_, sinks, stop, progress)
         return
+    venues = build_venues(plan_, sinks, progress)
+    with _health_published(sinks, venues):
+        run_venues(venues, sinks, stop)
+
+
+def build_venues(plan_: Plan, sinks: Sequence[Sink], progress: Progress) -> list[Venue]:
+    """One venue per name of ``plan_.venues``; the synthetic market is built here, now."""
+    built: list[Venue] = []
+    for name in plan_.venues:
+        if name == "synthetic":
+            built.append(_synthetic(plan_, progress))
+        else:
+            built.append(_deribit(plan_.settings, name, sinks))
+    return built
+
+
+def _synthetic(plan_: Plan, progress: Progress) -> SyntheticVenue:
+    args = plan_.args
+    assert plan_.market is not None  # plan() builds its config whenever synthetic runs
     # Built once, here: without --start the clock starts now, after the set-up.
     market = plan_.market.build()
     rates = market.rates
@@ -221,18 +271,74 @@ def execute(plan_: Plan, sinks: list[Sink], stop: threading.Event) -> None:
         },
     )
     realtime = not args.no_publish
-    venue = SyntheticVenue(market, realtime=realtime, duration=args.duration, progress=progress)
-    with _health_published(sinks, venue):
-        venue.run(sinks, stop)
+    return SyntheticVenue(market, realtime=realtime, duration=args.duration, progress=progress)
+
+
+def _deribit(settings: Settings, name: str, sinks: Sequence[Sink]) -> DeribitVenue:
+    """``deribit`` at ``DERIBIT_*_URL``; ``deribit-sim`` at the local simulator's port."""
+    conf = settings.venues
+    sim = name == "deribit-sim"
+    ws_url = conf.sim_ws_url if sim else conf.deribit_ws_url
+    rest_url = conf.sim_rest_url if sim else conf.deribit_rest_url
+    redis_client = next((s.client for s in sinks if isinstance(s, RedisSink)), None)
+    on_reject = None if redis_client is None else deadletter_callback(redis_client)
+    logger.info(
+        "connecting",
+        extra={"venue": name, "ws_url": ws_url, "rest_url": rest_url,
+               "currencies": list(conf.deribit_currencies)},
+    )  # fmt: skip
+    return DeribitVenue(
+        ws_url, rest_url, currencies=conf.deribit_currencies, name=name, on_reject=on_reject
+    )
+
+
+class _LockedSink:
+    """Serialises ``send`` of one sink shared by venue threads (a capture file is not
+    thread-safe, and a batch must reach it whole)."""
+
+    def __init__(self, sink: Sink, lock: threading.Lock) -> None:
+        self.sink, self.lock = sink, lock
+
+    def send(self, batch: Sequence[Encoded]) -> None:
+        with self.lock:
+            self.sink.send(batch)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def run_venues(venues: Sequence[Venue], sinks: Sequence[Sink], stop: threading.Event) -> None:
+    """Run one venue here, or each on its own thread until every one has returned.
+
+    A venue that ends (a synthetic ``--duration``) stops the others: the run is over."""
+    if len(venues) == 1:
+        venues[0].run(sinks, stop)
+        return
+    shared: list[Sink] = [_LockedSink(s, threading.Lock()) for s in sinks]
+
+    def run(venue: Venue) -> None:
+        try:
+            venue.run(shared, stop)
+        finally:
+            stop.set()
+
+    threads = [
+        threading.Thread(target=run, args=(v,), name=f"venue-{v.name}", daemon=True) for v in venues
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.5)  # a bounded wait keeps the main thread responsive to signals
 
 
 def _health_published(
-    sinks: Sequence[Sink], venue: SyntheticVenue
+    sinks: Sequence[Sink], venues: Sequence[Venue]
 ) -> contextlib.AbstractContextManager[None]:
-    """Publish ``venue``'s feed health to the Redis of the first Redis sink (none: nothing)."""
+    """Publish the venues' feed health to the Redis of the first Redis sink (none: nothing)."""
     for sink in sinks:
         if isinstance(sink, RedisSink):
-            return publishing_health(HealthPublisher(sink.client, [venue.health]))
+            return publishing_health(HealthPublisher(sink.client, [v.health for v in venues]))
     return contextlib.nullcontext()
 
 

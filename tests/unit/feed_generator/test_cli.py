@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,11 @@ from common.timestamps import parse_ts
 from feed_generator.capture import read_capture
 from feed_generator.cli import main
 from feed_generator.market import Market
+from feed_generator.publisher import Encoded
+from feed_generator.runner import Progress
+from feed_generator.venues.deribit.connector import DeribitVenue
+from feed_generator.venues.deribit.sim.server import DeribitSim
+from feed_generator.venues.synthetic import SyntheticVenue
 from tests.support.stalled import StalledServer
 
 START = "2026-11-23T04:00:00Z"
@@ -238,3 +246,117 @@ def test_a_bad_feed_session_is_a_configuration_error(
     monkeypatch.setenv("FEED_SESSION", "weekends")
     assert main(DRY) == 2
     assert "FEED_SESSION" in _error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--venue", "kite"], "--venue: kite not available yet"),
+        (["--venue", "nasdaq"], "--venue: expected a comma list of synthetic, deribit"),
+        (["--venue", "deribit", "--products", "NIFTY"], "--products: apply to the synthetic"),
+        (["--venue", "deribit", "--seed", "0"], "--seed: apply to the synthetic venue only"),
+        (["--venue", "deribit", *DRY], "--no-publish applies to the synthetic venue alone"),
+        (["--venue", "deribit", "--replay", "x.gz"], "--venue cannot be combined with --replay"),
+    ],
+)
+def test_bad_venue_options_are_one_line_and_exit_code_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert main(args) == 2
+    assert expected in _error_line(capsys)
+
+
+def test_feed_venues_is_refused_when_it_names_a_later_venue(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEED_VENUES", "synthetic,coinbase")
+    assert main(DRY) == 2
+    assert "FEED_VENUES: coinbase not available yet" in _error_line(capsys)
+
+
+class ListSink:
+    """Keeps every message it is sent; checks that batches never arrive concurrently."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, object]]] = []
+        self.busy = threading.Lock()
+        self.overlaps = 0
+
+    def send(self, batch: Sequence[Encoded]) -> None:
+        if not self.busy.acquire(blocking=False):
+            self.overlaps += 1
+            return
+        try:
+            self.messages.extend((channel, json.loads(data)) for _, channel, data in batch)
+        finally:
+            self.busy.release()
+
+    def close(self) -> None:
+        pass
+
+    def products(self, channel: str) -> set[object]:
+        return {m["product"] for c, m in list(self.messages) if c == channel}
+
+
+@pytest.fixture
+def sim() -> Iterator[DeribitSim]:
+    server = DeribitSim(interval=0.05).start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+def _wait(condition: object, stop: threading.Event, timeout: float = 30.0) -> bool:
+    waited = 0.0
+    while not condition():  # type: ignore[operator]
+        if waited >= timeout:
+            return False
+        stop.wait(0.05)
+        waited += 0.05
+    return True
+
+
+@pytest.mark.timeout(60)
+def test_venues_of_feed_venues_run_on_their_own_threads_through_the_same_sinks(
+    monkeypatch: pytest.MonkeyPatch, sim: DeribitSim
+) -> None:
+    monkeypatch.setenv("FEED_VENUES", "synthetic,deribit-sim")
+    monkeypatch.setenv("DERIBIT_SIM_PORT", str(sim.port))
+    monkeypatch.setenv("DERIBIT_CURRENCIES", "BTC")
+    plan_ = feed_generator.cli.plan(["--products", "NIFTY", "--start", START])
+    assert plan_.venues == ("synthetic", "deribit-sim")
+    sink = ListSink()
+    venues = feed_generator.cli.build_venues(plan_, [sink], Progress(interval=0))
+    assert isinstance(venues[0], SyntheticVenue)
+    assert isinstance(venues[1], DeribitVenue)
+    assert (venues[1].name, venues[1].currencies) == ("deribit-sim", ["BTC"])
+    assert venues[1].rest_url == f"http://127.0.0.1:{sim.port}/api/v2"
+    stop = threading.Event()
+    runner = threading.Thread(target=feed_generator.cli.run_venues, args=(venues, [sink], stop))
+    runner.start()
+    try:
+        chains = "market:option_chain"
+        assert _wait(lambda: sink.products(chains) == {"NIFTY", "BTC"}, stop)
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
+    assert sink.overlaps == 0
+    assert sink.products("market:underlying") == {"NIFTY", "BTC"}
+
+
+def test_a_venue_that_ends_stops_the_others() -> None:
+    class Ends:
+        name, products, health = "ends", ("X",), None
+
+        def run(self, sinks: Sequence[object], stop: threading.Event) -> None:
+            pass
+
+    class Waits(Ends):
+        name = "waits"
+
+        def run(self, sinks: Sequence[object], stop: threading.Event) -> None:
+            assert stop.wait(30)
+
+    stop = threading.Event()
+    feed_generator.cli.run_venues([Ends(), Waits()], [], stop)  # type: ignore[list-item]
+    assert stop.is_set()
