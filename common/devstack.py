@@ -83,7 +83,7 @@ def processes(settings: Settings) -> dict[str, list[str]]:
         ]
         for package in SERVICES
     }  # fmt: skip
-    return services | {
+    return services | _simulator(settings) | {
         "socket": [python, "-m", "socket_gateway", "--port", str(settings.http.socket_port)],
         "feed": [python, "-m", "feed_generator"],
         "subscriber": [python, "-m", "worker_enricher.subscriber"],
@@ -98,6 +98,17 @@ def processes(settings: Settings) -> dict[str, list[str]]:
             f"--port={settings.observability.flower_port}",
         ],
     }  # fmt: skip
+
+
+def _simulator(settings: Settings) -> dict[str, list[str]]:
+    """The local Deribit simulator when ``FEED_VENUES`` names ``deribit-sim``; the feed
+    reads the same ``DERIBIT_SIM_PORT`` and connects to it (and reconnects until it is up)."""
+    if "deribit-sim" not in settings.venues.venues:
+        return {}
+    port = str(settings.venues.deribit_sim_port)
+    return {
+        "deribit-sim": [sys.executable, "-m", "feed_generator.venues.deribit.sim", "--port", port]
+    }
 
 
 def run(settings: Settings) -> int:

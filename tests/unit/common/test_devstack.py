@@ -51,3 +51,12 @@ def test_services_bind_the_ports_of_the_settings(settings: Settings) -> None:
     assert commands["api_gateway"][commands["api_gateway"].index("--bind") + 1] == (
         "127.0.0.1:9100"
     )
+
+
+def test_the_deribit_simulator_runs_only_with_deribit_sim(settings: Settings) -> None:
+    assert "deribit-sim" not in devstack.processes(settings)  # default: synthetic alone
+    venues = replace(settings.venues, venues=("synthetic", "deribit-sim"), deribit_sim_port=9010)
+    commands = devstack.processes(replace(settings, venues=venues))
+    sim = commands["deribit-sim"]
+    assert sim[1:] == ["-m", "feed_generator.venues.deribit.sim", "--port", "9010"]
+    assert commands["feed"][1:] == ["-m", "feed_generator"]  # reads FEED_VENUES itself
