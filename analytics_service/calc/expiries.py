@@ -1,12 +1,16 @@
-"""Expiries in time: the instant they expire, days left (ACT/365 calendar time), the nearest."""
+"""Expiries in time: the instant they expire, days left (ACT/365 calendar time), the nearest.
+
+The instant is the product's (:mod:`common.products`: NSE at the settings' time, BTC and
+ETH at 08:00 UTC) unless a chain carries the venue's exact ``expiry_ts``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 from analytics_service.calc.times import DAY_MS, to_ms
-from common.timestamps import expiry_datetime, parse_expiry
+from common.products import ProductConventions
+from common.timestamps import parse_expiry, parse_ts
 
 
 def is_expiry(text: str) -> bool:
@@ -18,25 +22,34 @@ def is_expiry(text: str) -> bool:
     return True
 
 
-def expiry_ms(expiry: str, expiry_time_utc: dt.time) -> int:
-    """Epoch ms at which options on ``expiry`` (YYYY-MM-DD) expire."""
-    return to_ms(expiry_datetime(parse_expiry(expiry), expiry_time_utc))
+def expiry_ms(expiry: str, conventions: ProductConventions, expiry_ts: str | None = None) -> int:
+    """Epoch ms at which options on ``expiry`` (YYYY-MM-DD) expire: the venue's exact
+    ``expiry_ts`` (wire timestamp) when given, else the date at the product's expiry instant."""
+    if expiry_ts is not None:
+        return to_ms(parse_ts(expiry_ts))
+    return to_ms(conventions.expiry_instant(parse_expiry(expiry)))
 
 
-def days_to_expiry(expiry: str, moment_ms: int, expiry_time_utc: dt.time) -> float:
+def days_to_expiry(
+    expiry: str, moment_ms: int, conventions: ProductConventions, expiry_ts: str | None = None
+) -> float:
     """Calendar days from ``moment_ms`` to expiry (fractional; negative once expired).
 
     ACT/365: the options math's ``T`` in years is this over 365.
     """
-    return (expiry_ms(expiry, expiry_time_utc) - moment_ms) / DAY_MS
+    return (expiry_ms(expiry, conventions, expiry_ts) - moment_ms) / DAY_MS
 
 
-def live_expiries(expiries: Iterable[str], moment_ms: int, expiry_time_utc: dt.time) -> list[str]:
+def live_expiries(
+    expiries: Iterable[str], moment_ms: int, conventions: ProductConventions
+) -> list[str]:
     """The expiries not yet expired at ``moment_ms``, ascending."""
-    return sorted(e for e in expiries if expiry_ms(e, expiry_time_utc) > moment_ms)
+    return sorted(e for e in expiries if expiry_ms(e, conventions) > moment_ms)
 
 
-def nearest_expiry(expiries: Iterable[str], moment_ms: int, expiry_time_utc: dt.time) -> str | None:
+def nearest_expiry(
+    expiries: Iterable[str], moment_ms: int, conventions: ProductConventions
+) -> str | None:
     """The first expiry still alive at ``moment_ms``, or ``None``."""
-    live = live_expiries(expiries, moment_ms, expiry_time_utc)
+    live = live_expiries(expiries, moment_ms, conventions)
     return live[0] if live else None

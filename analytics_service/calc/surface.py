@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ from analytics_service.calc.expiries import days_to_expiry
 from analytics_service.calc.smile import smile_points
 from analytics_service.calc.times import wire_ms
 from analytics_service.calc.values import number
+from common.products import ProductConventions
 
 Chain = Mapping[str, Any]
 
@@ -71,16 +71,24 @@ def surface_from_cache(cached: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def term_structure(chains: Sequence[Chain], expiry_time_utc: dt.time) -> dict[str, Any]:
+def _expiry_ts(chain: Chain) -> str | None:
+    value = chain.get("expiry_ts")
+    return value if isinstance(value, str) else None
+
+
+def term_structure(chains: Sequence[Chain], conventions: ProductConventions) -> dict[str, Any]:
     """``{timestamp, points: [{expiry, days, atm_strike, atm_iv}]}`` by expiry.
 
-    ``days`` runs from each chain's own timestamp to its expiry instant
-    (calendar days, ACT/365); ``timestamp`` is the newest chain's.
+    ``days`` runs from each chain's own timestamp to its expiry instant (the chain's
+    ``expiry_ts`` if any, else the product's; calendar days, ACT/365); ``timestamp``
+    is the newest chain's.
     """
     points = [
         {
             "expiry": str(c["expiry"]),
-            "days": days_to_expiry(str(c["expiry"]), wire_ms(c["timestamp"]), expiry_time_utc),
+            "days": days_to_expiry(
+                str(c["expiry"]), wire_ms(c["timestamp"]), conventions, _expiry_ts(c)
+            ),
             "atm_strike": number(c.get("atm_strike")),
             "atm_iv": chain_atm_iv(c),
         }

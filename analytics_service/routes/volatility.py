@@ -25,10 +25,10 @@ from analytics_service.routes.blueprint import AnalyticsBlueprint
 from analytics_service.routes.params import (
     check_points,
     check_product,
+    conventions,
     now_ms,
     require_expiries,
     require_product,
-    settings,
     sources,
     time_range,
 )
@@ -45,7 +45,7 @@ _ATM_FIELDS = ["atm_iv"]
 def _newest_chains(product: str, expiries: list[str]) -> list[dict[str, Any]]:
     """The newest chain of each expiry not yet expired."""
     src = sources()
-    live = live_expiries(expiries, now_ms(), settings().expiry_time_utc)
+    live = live_expiries(expiries, now_ms(), conventions(product))
     chains = (src.latest_chain(product, expiry) for expiry in live)
     return [c for c in chains if c is not None]
 
@@ -69,12 +69,12 @@ def term_structure_route(_args: dict[str, Any], product: str) -> Response:
     """ATM IV and days to expiry from the newest chain of each expiry not yet expired."""
     check_product(product)
     chains = _newest_chains(product, require_expiries(product))
-    return json_response({"product": product, **term_structure(chains, settings().expiry_time_utc)})
+    return json_response({"product": product, **term_structure(chains, conventions(product))})
 
 
 def _atm_iv_in(product: str, expiries: list[str], bucket: Bucket) -> float | None:
     """ATM IV of the expiry nearest at the bucket's end, from the bucket's newest snapshot."""
-    expiry = nearest_expiry(expiries, bucket.hi - 1, settings().expiry_time_utc)
+    expiry = nearest_expiry(expiries, bucket.hi - 1, conventions(product))
     if expiry is None:
         return None
     src = sources()
@@ -95,7 +95,7 @@ def iv_rank_route(args: dict[str, Any], product: str) -> Response:
         for period in day_periods(now - days * DAY_MS + 1, now + 1, per_day)
         if (iv := _atm_iv_in(product, expiries, period)) is not None
     ]
-    expiry = nearest_expiry(expiries, now, settings().expiry_time_utc)
+    expiry = nearest_expiry(expiries, now, conventions(product))
     chain = sources().latest_chain(product, expiry) if expiry else None
     return json_response(
         {

@@ -107,6 +107,23 @@ def test_term_structure(
     assert body["points"][0]["atm_iv"] == newer["atm_iv"]
 
 
+def test_btc_term_structure_expires_at_0800_utc(client: FlaskClient, store: SqliteStore) -> None:
+    btc = [
+        {**handmade(T0, 1, 0.5, expiry=EXPIRY), "product": "BTC"},
+        {**handmade(T0, 2, 0.6, expiry=EXPIRY_2), "product": "BTC",
+         "expiry_ts": "2026-12-31T08:01:00.000Z"},  # the venue's exact instant wins
+        {**handmade(T0, 3, 0.7, expiry="2026-11-21"), "product": "BTC"},
+    ]  # fmt: skip
+    store.insert_chains(btc)
+    body = get_ok(client, "/analytics/BTC/term-structure", TermStructureSchema)
+    # 04:00 on the 21st to 08:00 on the 21st, the 26th and (08:01) Dec 31; NIFTY's are at 10:00
+    assert [(p["expiry"], p["days"]) for p in body["points"]] == [
+        ("2026-11-21", pytest.approx(4 / 24, abs=1e-12)),
+        (EXPIRY, pytest.approx(5 + 4 / 24, abs=1e-12)),
+        (EXPIRY_2, pytest.approx(40 + 241 / 1440, abs=1e-12)),
+    ]
+
+
 def day(hour: int, day: int = 20) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, tzinfo=dt.UTC)
 

@@ -10,10 +10,12 @@ import pytest
 
 from analytics_service.calc.smile import otm_iv, smile, smile_points
 from analytics_service.calc.surface import surface_from_cache, surface_from_chains, term_structure
+from common.products import DERIBIT, ProductConventions
 from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, TIMESTAMP, build_chain
 
-TEN_UTC = dt.time(10, 0)
+TEN_UTC = ProductConventions(expiry_time=dt.time(10, 0))
+"""The NSE products' conventions: options expire at 10:00 UTC."""
 
 
 def rows(ivs: Mapping[float, float | None]) -> list[dict[str, Any]]:
@@ -116,3 +118,13 @@ def test_real_chain_term_point() -> None:
     assert point["days"] == 5.25  # the chain's T is 5.25 / 365 years
     assert chain["time_to_expiry"] == pytest.approx(5.25 / 365, rel=1e-12)
     assert point["atm_iv"] == pytest.approx(chain["atm_iv"], rel=1e-15)
+
+
+def test_btc_term_structure_runs_to_0800_utc_or_the_chains_expiry_ts() -> None:
+    near = {**chain_doc("2026-11-26", "2026-11-21T04:00:00.000Z", 5, 100.0, {100.0: 0.5}),
+            "product": "BTC"}  # fmt: skip
+    far = {**chain_doc("2026-12-25", "2026-11-21T04:00:00.000Z", 6, 100.0, {100.0: 0.6}),
+           "product": "BTC", "expiry_ts": "2026-12-25T08:01:00.000Z"}  # fmt: skip
+    points = term_structure([far, near], DERIBIT)["points"]
+    # 04:00 on the 21st to 08:00 on the 26th: 5 days 4 hours
+    assert [p["days"] for p in points] == [5 + 4 / 24, pytest.approx(34 + 241 / 1440, abs=1e-12)]

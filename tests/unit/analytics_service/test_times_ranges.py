@@ -9,10 +9,12 @@ import pytest
 from analytics_service.calc.expiries import days_to_expiry, live_expiries, nearest_expiry
 from analytics_service.calc.ranges import RangeError, resolve_range
 from analytics_service.calc.times import DAY_MS, HOUR_MS, ceil_ms, from_ms, to_ms, wire, wire_ms
+from common.products import DERIBIT, ProductConventions
 
 T0 = dt.datetime(2026, 11, 21, 4, 0, tzinfo=dt.UTC)
 T0_MS = 1_795_233_600_000
-TEN_UTC = dt.time(10, 0)
+TEN_UTC = ProductConventions(expiry_time=dt.time(10, 0))
+"""The NSE products' conventions: options expire at 10:00 UTC."""
 
 
 def test_milliseconds_round_trip_and_round() -> None:
@@ -77,3 +79,14 @@ def test_nearest_expiry_is_the_first_still_alive() -> None:
     assert nearest_expiry(expiries, ten, TEN_UTC) == "2026-11-26"
     assert nearest_expiry(expiries, ten - 1, TEN_UTC) == "2026-11-21"
     assert nearest_expiry(["2026-11-20"], T0_MS, TEN_UTC) is None
+
+
+def test_btc_expires_at_0800_utc_or_at_the_venues_instant() -> None:
+    # 2026-11-21T04:00Z → 2026-11-26T08:00Z: 5 days 4 hours (NSE: 10:00, 5.25 days)
+    assert days_to_expiry("2026-11-26", T0_MS, DERIBIT) == 5 + 4 / 24
+    assert days_to_expiry("2026-11-26", T0_MS, DERIBIT, "2026-11-26T08:30:00.000Z") == 5 + 4.5 / 24
+    eight = T0_MS + 4 * HOUR_MS  # 08:00 exactly: BTC's 21st has expired, NIFTY's has not
+    expiries = ["2026-11-21", "2026-11-26"]
+    assert nearest_expiry(expiries, eight - 1, DERIBIT) == "2026-11-21"
+    assert nearest_expiry(expiries, eight, DERIBIT) == "2026-11-26"
+    assert live_expiries(expiries, eight, TEN_UTC) == expiries
