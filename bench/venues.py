@@ -111,8 +111,11 @@ def start_sim(strikes_per_side: int, expiries: int, interval: float) -> tuple[An
     raise SystemExit("the Deribit simulator did not start")
 
 
-def subscribe(redis_url: str, child: Any, warmup: float) -> tuple[list[float], Counter[str]]:
-    """Delays (ms) and per-channel counts of what arrives after ``warmup``, until ``child`` ends."""
+def subscribe(
+    redis_url: str, child: Any, warmup: float
+) -> tuple[list[float], list[float], Counter[str]]:
+    """What arrives after ``warmup`` until ``child`` ends: each message's delay (ms), the
+    earliest delay of its tick (ms), and the count per channel."""
     client = make_redis(redis_url, socket_timeout=None)
     pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
     pubsub.subscribe(*MARKET_CHANNELS)
@@ -120,6 +123,8 @@ def subscribe(redis_url: str, child: Any, warmup: float) -> tuple[list[float], C
     delays: list[float] = []
     channels: Counter[str] = Counter()
     origins: dict[str, float] = {}  # a tick's ~1,000 messages share one timestamp string
+    first: dict[str, float] = {}  # each tick's earliest delay: the simulator's own part
+    stamps: list[str] = []
     while True:
         message = pubsub.get_message(timeout=0.5)
         if message is None:
@@ -134,10 +139,14 @@ def subscribe(redis_url: str, child: Any, warmup: float) -> tuple[list[float], C
         if origin is None:
             origin = origins[stamp] = parse_ts(stamp).timestamp()
         channels[message["channel"].decode()] += 1
-        delays.append((now - origin) * 1000)
+        delay = (now - origin) * 1000
+        delays.append(delay)
+        first[stamp] = min(first.get(stamp, delay), delay)
+        stamps.append(stamp)
     pubsub.close()
     client.close()
-    return delays, channels
+    firsts = [first[stamp] for stamp in stamps]
+    return delays, firsts, channels
 
 
 def _ms(value: float | None) -> float | None:
@@ -156,13 +165,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 args.warmup, args.seconds, out,
             ))  # fmt: skip
             child.start()
-            delays, channels = subscribe(redis_server.url, child, args.warmup)
+            delays, firsts, channels = subscribe(redis_server.url, child, args.warmup)
             child.join(30.0)
             report = out.get(timeout=5.0)
         finally:
             sim.terminate()
             sim.wait(10.0)
     lag = np.array(delays)
+    spread = lag - np.array(firsts)  # how long after its tick's first message each arrived
     published, cpu_s = report["published"], report["cpu_s"]
     offered = report["instruments"] / args.interval + 2 / args.interval
     return {
@@ -180,6 +190,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "handover_ms_p99": _ms(report["handover_ms_p99"]),
         "delay_ms_p50": round(float(np.percentile(lag, 50)), 1) if lag.size else None,
         "delay_ms_p99": round(float(np.percentile(lag, 99)), 1) if lag.size else None,
+        "tick_first_ms_p50": _ms(float(np.percentile(lag - spread, 50))) if lag.size else None,
+        "within_tick_ms_p50": _ms(float(np.percentile(spread, 50))) if lag.size else None,
+        "within_tick_ms_p99": _ms(float(np.percentile(spread, 99))) if lag.size else None,
         "dead_letters": report["dead_letters"],
         "reconnects": report["reconnects"],
     }
