@@ -18,7 +18,7 @@ import redis
 
 from common.embedded_redis import free_port
 from common.latest import LatestReader
-from common.names import Channel
+from common.names import Channel, feed_health_key
 from common.timestamps import parse_ts
 from optionsmath.forward import implied_vol_black76
 from tests.support.processes import PYTHON, ProcessSet, wait_until
@@ -67,9 +67,10 @@ def _on_tick(usd: float, forward: float) -> bool:
     return abs(coins - round(coins)) < 1e-6
 
 
-def _check_quotes(raw: list[tuple[str, str]]) -> int:
-    """Every raw BTC/ETH quote: USD on the coin tick at its forward, IV of mark = mark_iv."""
-    checked = 0
+def _check_quotes(raw: list[tuple[str, str]]) -> set[str]:
+    """Every raw BTC/ETH quote: USD on the coin tick at its forward, IV of mark = mark_iv;
+    returns the symbols checked."""
+    checked = set()
     for channel, data in raw:
         quote = json.loads(data)
         if channel != Channel.MARKET_OPTION_QUOTE or "mark_iv" not in quote:
@@ -81,7 +82,7 @@ def _check_quotes(raw: list[tuple[str, str]]) -> int:
         assert quote["bid"] <= quote["mark"] <= quote["ask"], quote
         # The simulator rounds mark_iv to 0.01 % (1e-4 as a decimal).
         assert _iv_of_mark(quote) == pytest.approx(quote["mark_iv"], abs=2e-4), quote
-        checked += 1
+        checked.add(quote["symbol"])
     return checked
 
 
@@ -127,7 +128,10 @@ def test_deribit_chains_reach_the_cache_in_usd_with_the_venues_expiry_forward_an
     procs.kill("feed", signal.SIGTERM)
     assert procs.wait("feed", 30) == 0, procs.log("feed")[-3000:]
     raw = market.stop()
-    assert _check_quotes(raw) >= 72  # every option of the universe at least once
+    assert len(_check_quotes(raw)) == 72  # every option: 2 coins × 2 expiries × 9 strikes × 2
+    health = json.loads(redis_client.get(feed_health_key("deribit")) or "{}")
+    assert health["state"] == "down"  # the last snapshot of a clean stop
+    assert {p["product"] for p in health["products"]} >= {"BTC", "ETH"}
 
     gaps: list[float] = []
     for product in ("BTC", "ETH"):
