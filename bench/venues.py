@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import threading
@@ -149,6 +150,13 @@ def subscribe(
     return delays, firsts, channels
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -158,6 +166,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     out: Queue[Any] = ctx.Queue()
     with EmbeddedRedis() as redis_server:
         sim, port = start_sim(args.strikes_per_side, args.expiries, args.interval)
+        sim_started = time.monotonic()
         try:
             base = f"127.0.0.1:{port}"
             child = ctx.Process(target=run_connector, args=(
@@ -168,6 +177,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             delays, firsts, channels = subscribe(redis_server.url, child, args.warmup)
             child.join(30.0)
             report = out.get(timeout=5.0)
+            sim_cpu_share = _cpu_s(sim.pid) / (time.monotonic() - sim_started)
         finally:
             sim.terminate()
             sim.wait(10.0)
@@ -183,6 +193,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "normalised_per_s": round(published / report["window_s"]),
         "connector_cpu_s": round(cpu_s, 2),
         "connector_cpu_share": round(cpu_s / report["window_s"], 2),
+        "simulator_cpu_share": round(sim_cpu_share, 2),
         "cpu_us_per_message": round(cpu_s / max(published, 1) * 1e6, 1),
         "received": int(lag.size),
         "received_by_channel": dict(channels),
