@@ -44,7 +44,9 @@ from feed_generator.venues.deribit.client import (
 from feed_generator.venues.deribit.outbox import Outbox
 from feed_generator.venues.deribit.parser import (
     MAX_FRAME_BYTES,
+    IndexUpdate,
     Rejected,
+    TickerUpdate,
     parse_book_summaries,
     parse_instruments,
 )
@@ -75,6 +77,9 @@ class DeribitTimings:
     replace_after_s: float = 15.0
     chain_s: float = 1.0
     flush_s: float = 0.01
+    flush_max: int = 200
+    """A batch also goes out as soon as this many messages wait: a burst of frames read
+    without a pause (a whole tick of the universe) would otherwise wait for its end."""
     poll_s: float = 5.0
     """REST polling period while the WebSocket is down."""
     refresh_s: float = 600.0
@@ -246,7 +251,7 @@ class DeribitVenue:
             ws,
             budget=self.budget,
             watchdog=watchdog,
-            on_update=self.outbox.update,
+            on_update=self._update,
             on_reject=self._reject,
             timeout_s=t.request_timeout_s,
         )
@@ -378,6 +383,11 @@ class DeribitVenue:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self.timings.flush_s)
+            self._flush()
+
+    def _update(self, update: TickerUpdate | IndexUpdate) -> None:
+        self.outbox.update(update)
+        if len(self.outbox.pending) >= self.timings.flush_max:
             self._flush()
 
     def _flush(self) -> None:
