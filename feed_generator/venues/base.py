@@ -9,8 +9,8 @@ up to date while it runs, so the process can publish the health snapshots and
 serve ``/metrics``. Everything venue-specific (the protocol, reconnects, REST
 resync and fallback, rate budget, untrusted frames) stays inside the connector.
 
-Kept deliberately small: the connector that ties the Deribit protocol to the
-resilience toolkit, and the ``FEED_VENUES`` wiring, build on it in a later change.
+Kept deliberately small: :class:`feed_generator.venues.deribit.connector.DeribitVenue`
+builds on it, and ``feed_generator.cli`` runs the venues ``FEED_VENUES`` names.
 :class:`feed_generator.venues.synthetic.SyntheticVenue` makes the synthetic market
 one venue among others.
 """
