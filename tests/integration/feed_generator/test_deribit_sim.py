@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -253,5 +254,7 @@ def test_runs_as_a_process_with_a_control_api(tmp_path: Path) -> None:
             websocket.create_connection(f"ws://127.0.0.1:{port}/ws/api/v2", timeout=5)
         unknown = requests.post(f"{base}/sim/control", json={"action": "explode"}, timeout=5)
         assert unknown.status_code == 400
+        procs.kill("sim", signal.SIGTERM)  # what make up sends: a clean stop
+        assert procs.wait("sim", timeout=30.0) == 0
     finally:
         procs.close()

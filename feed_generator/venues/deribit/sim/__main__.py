@@ -1,4 +1,5 @@
-"""``python -m feed_generator.venues.deribit.sim --port N``: serve the simulator until Ctrl-C."""
+"""``python -m feed_generator.venues.deribit.sim --port N``: serve the simulator until Ctrl-C or
+SIGTERM (what ``make up`` sends its processes), then stop it cleanly and exit 0."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import signal
 
 from common.jsonlog import configure_logging
 from feed_generator.venues.deribit.sim.market import SimMarket
@@ -46,8 +48,10 @@ async def _serve(sim: DeribitSim) -> None:
     logging.getLogger(__name__).info(
         "deribit simulator ready", extra={"ws_url": sim.ws_url, "rest_url": sim.rest_url}
     )
+    stopped = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
     try:
-        await asyncio.Event().wait()
+        await stopped.wait()
     finally:
         await sim.stop()
 
