@@ -11,6 +11,7 @@ the registry does not know gets the defaults (the NSE conventions).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -120,3 +121,14 @@ class ConventionsRegistry:
         }
         products.update(dict.fromkeys(DERIBIT_PRODUCTS, DERIBIT))
         return cls(default=nse, products=MappingProxyType(products))
+
+
+@functools.cache
+def standard_registry(
+    rate: float, dividend_yield: float, expiry_time_utc: dt.time
+) -> ConventionsRegistry:
+    """:meth:`ConventionsRegistry.standard` for these settings, built once per process (the
+    worker asks per batch, analytics per request)."""
+    return ConventionsRegistry.standard(
+        rate=rate, dividend_yield=dividend_yield, expiry_time_utc=expiry_time_utc
+    )

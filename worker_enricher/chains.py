@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import logging
 from collections.abc import Sequence
 from itertools import groupby
@@ -14,7 +12,7 @@ import orjson
 from common import latest
 from common.deadletter import push_deadletters
 from common.names import Channel, previous_chains_key
-from common.products import ConventionsRegistry
+from common.products import standard_registry
 from common.timestamps import now_ts
 from optionsmath import enrich_chains
 from worker_enricher.cache import cache_and_publish
@@ -41,16 +39,6 @@ def _previous(ctx: WorkerContext, firsts: dict[Group, int]) -> dict[Group, dict[
         if members:
             found[group] = orjson.loads(members[0])
     return found
-
-
-@functools.cache
-def _conventions(
-    rate: float, dividend_yield: float, expiry_time_utc: dt.time
-) -> ConventionsRegistry:
-    """Each product's conventions; the settings' rate, yield and expiry time are the NSE ones."""
-    return ConventionsRegistry.standard(
-        rate=rate, dividend_yield=dividend_yield, expiry_time_utc=expiry_time_utc
-    )
 
 
 Pair = tuple[dict[str, Any], bytes | str]
@@ -107,7 +95,7 @@ def _enrich_sorted(
             break
         outcomes = enrich_chains(
             [(valid[i][0], prev) for i, prev in todo],
-            conventions=_conventions(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc),
+            conventions=standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc),
             processed_at=processed_at,
         )
         for (i, prev), outcome in zip(todo, outcomes, strict=True):

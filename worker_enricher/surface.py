@@ -13,11 +13,10 @@ import orjson
 from common.deadletter import push_deadletters
 from common.messages import OptionType
 from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
-from common.products import ConventionsRegistry
+from common.products import ConventionsRegistry, standard_registry
 from common.timestamps import format_ts, parse_expiry, parse_ts
 from optionsmath import implied_vol, quote_price
 from worker_enricher.cache import epoch_ms
-from worker_enricher.chains import _conventions as conventions_registry
 from worker_enricher.context import WorkerContext
 from worker_enricher.validation import validate_all
 
@@ -176,7 +175,7 @@ def process_quotes(
         return 0
     s = ctx.settings
     products = sorted({q["product"] for q in quotes})
-    registry = conventions_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
+    registry = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
     ivs = quote_ivs(quotes, _spots(ctx, products), registry)
     _record_points(ctx, quotes, ivs)
     _, deferred = refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 
 from flask import current_app
@@ -13,7 +12,7 @@ from analytics_service.calc.resample import MAX_POINTS
 from analytics_service.calc.times import ceil_ms, to_ms
 from analytics_service.sources import Sources
 from common.messages import PRODUCT_PATTERN
-from common.products import ConventionsRegistry, ProductConventions
+from common.products import ProductConventions, standard_registry
 from common.settings import Settings
 from common.web.errors import ApiError
 
@@ -31,18 +30,11 @@ def settings() -> Settings:
     return config
 
 
-@functools.cache
-def _registry(rate: float, dividend_yield: float, expiry_time_utc: dt.time) -> ConventionsRegistry:
-    return ConventionsRegistry.standard(
-        rate=rate, dividend_yield=dividend_yield, expiry_time_utc=expiry_time_utc
-    )
-
-
 def conventions(product: str) -> ProductConventions:
     """The product's conventions (expiry instant, rate): the settings' for NSE products and
     unknown ones, Deribit's (08:00 UTC) for BTC and ETH."""
     s = settings()
-    return _registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc).get(product)
+    return standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc).get(product)
 
 
 def now_ms() -> int:
