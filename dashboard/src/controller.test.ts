@@ -8,28 +8,7 @@ import { initialState, type Action, type DashState } from "./state/model";
 import { reduce } from "./state/reducer";
 import { Store } from "./state/store";
 import { PRODUCTS, TODAY, chain } from "./test/fixtures";
-
-class MemoryStorage implements Storage {
-  private m = new Map<string, string>();
-  get length() {
-    return this.m.size;
-  }
-  clear() {
-    this.m.clear();
-  }
-  getItem(k: string) {
-    return this.m.get(k) ?? null;
-  }
-  key(i: number) {
-    return [...this.m.keys()][i] ?? null;
-  }
-  removeItem(k: string) {
-    this.m.delete(k);
-  }
-  setItem(k: string, v: string) {
-    this.m.set(k, v);
-  }
-}
+import { MemoryStorage } from "./test/memoryStorage";
 
 const NOW = Date.parse("2026-11-21T09:45:00.000Z");
 const json = (status: number, body: unknown) =>
