@@ -1,4 +1,4 @@
-"""Per-product market conventions: expiry instant, rate and yield, contract size, currency.
+"""Per-product market conventions: expiry instant, rate and yield, contract size, currency, venue.
 
 A product carries its own conventions instead of two global settings. The
 synthetic NSE products take the settings ``RISK_FREE_RATE``, ``DIVIDEND_YIELD``
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -25,6 +26,11 @@ from common.conventions import (
 )
 from common.messages.enums import ForwardSource
 from common.timestamps import SECONDS_PER_YEAR
+
+SYNTHETIC_VENUE = "synthetic"
+"""The venue of the synthetic market's products (and of a product the registry does not know)."""
+_VENUE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+"""A venue's name, as the messages' ``venue`` field allows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,9 @@ class ProductConventions:
     """Units of the underlying per contract (an NSE lot, one coin on Deribit)."""
     quote_currency: str = "INR"
     """Currency of the prices the pipeline sees for the product."""
+    venue: str = SYNTHETIC_VENUE
+    """The venue the product's data comes from (``synthetic``, ``deribit``): what a listing shows
+    beside the product. The simulator of a venue (``deribit-sim``) serves the venue's products."""
     forward_method: ForwardSource = ForwardSource.CARRY
     """How the forward is found when the message carries none: ``carry`` (S·e^((r−q)T)) or
     ``parity`` (implied from the chain's quotes, falling back to carry)."""
@@ -53,6 +62,8 @@ class ProductConventions:
             raise ValueError("rate and dividend_yield must be finite")
         if not (math.isfinite(self.contract_size) and self.contract_size > 0.0):
             raise ValueError("contract_size must be positive")
+        if not _VENUE_NAME.fullmatch(self.venue):
+            raise ValueError(f"venue must match {_VENUE_NAME.pattern}, got {self.venue!r}")
         if self.forward_method is ForwardSource.VENUE:
             raise ValueError("forward_method is carry or parity: a venue's forward always wins")
         zone = dt.UTC if self.expiry_zone == "UTC" else ZoneInfo(self.expiry_zone)
@@ -85,6 +96,7 @@ DERIBIT = ProductConventions(
     expiry_zone="UTC",
     contract_size=1.0,
     quote_currency="USD",
+    venue="deribit",
     forward_method=ForwardSource.PARITY,
 )
 """Deribit's coin options: 08:00 UTC expiry, rate 0 (the venue's own convention), one coin

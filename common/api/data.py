@@ -201,6 +201,22 @@ _STALE_DOC = {
 class ProductSchema(Schema):
     product = fields.String(required=True)
     expiries = fields.List(fields.String(), required=True, metadata={"description": "Sorted."})
+    venue = fields.String(
+        required=True,
+        metadata={
+            "description": "The venue the product's data comes from (its conventions, "
+            "common/products.py).",
+            "example": "deribit",
+        },
+    )
+    currency = fields.String(
+        required=True,
+        metadata={
+            "description": "Currency of the product's prices, strikes and spot (its "
+            "conventions' quote currency).",
+            "example": "USD",
+        },
+    )
 
 
 class ProductsResponse(Schema):

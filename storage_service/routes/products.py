@@ -1,5 +1,9 @@
 """``GET /products``, and the product listing the other routes check against.
 
+Each product carries its venue and currency from its conventions (``common/products.py``),
+not from its newest chain: they are properties of the product, known without reading a
+chain per product, and the same for every expiry and whatever the store holds.
+
 Expiries change rarely (a new one is listed when its first chain is stored),
 so the listing stays fresh ``PRODUCTS_FRESH_S`` (at least ``CACHE_TTL_S``); an empty
 one (nothing stored yet) is not kept fresh at all.
@@ -16,6 +20,7 @@ from flask import Response
 
 from common.api.data import NoQuery
 from common.names import cache_key
+from common.products import ConventionsRegistry, standard_registry
 from common.web.openapi import Blueprint
 from common.web.responses import dumps
 from storage_service.cache import Answer
@@ -33,14 +38,28 @@ Listing = dict[str, list[str]]
 EMPTY_LISTING = dumps({"products": []})
 
 
+def listing_body(listing: Listing, registry: ConventionsRegistry) -> bytes:
+    """``{products: [{product, expiries, venue, currency}]}``: products and their expiries
+    sorted, venue and currency from each product's conventions."""
+    rows = []
+    for product in sorted(listing):
+        conventions = registry.get(product)
+        rows.append({
+            "product": product,
+            "expiries": sorted(listing[product]),
+            "venue": conventions.venue,
+            "currency": conventions.quote_currency,
+        })  # fmt: skip
+    return dumps({"products": rows})
+
+
 def products_answer(context: DataContext) -> Answer:
-    """The cached ``{products: [{product, expiries}]}`` body, sorted."""
+    """The cached ``{products: [{product, expiries, venue, currency}]}`` body, sorted."""
+    s = context.settings
+    registry = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
 
     def build() -> bytes:
-        listing = context.store.products()
-        return dumps(
-            {"products": [{"product": p, "expiries": sorted(listing[p])} for p in sorted(listing)]}
-        )
+        return listing_body(context.store.products(), registry)
 
     fresh_s = max(PRODUCTS_FRESH_S, context.settings.http.cache_ttl_s)
     answer = context.cache.fetch("products", PRODUCTS_KEY, build, fresh_s=fresh_s)

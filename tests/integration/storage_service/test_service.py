@@ -75,7 +75,11 @@ def test_sixteen_concurrent_misses_make_one_store_read(procs: ProcessSet, tmp_pa
         "storage_service", free_port(), workers=2,
         env={"STORE_URL": store_url, "STORE_TIMEOUT_MS": "5000", "CACHE_LOCK_WAIT_MS": "8000"},
     )  # fmt: skip
-    assert _get(f"{base}/products")[0] == 200  # the listing the history route checks, cached
+    status, _, listing = _get(f"{base}/products")  # the listing the history route checks, cached
+    assert status == 200
+    assert orjson.loads(listing)["products"] == [
+        {"product": "NIFTY", "expiries": [EXPIRY], "venue": "synthetic", "currency": "INR"}
+    ]
     page = f"{base}/data/chain/NIFTY/history?expiry={EXPIRY}&start={wire(0)}&end={wire(60)}"
     before = _store_calls(base, "chain_history")
 

@@ -22,7 +22,7 @@ def test_the_standard_registry() -> None:
     )
     nifty = registry.get("NIFTY")
     assert (nifty.rate, nifty.dividend_yield, nifty.expiry_time) == (0.07, 0.01, dt.time(9, 30))
-    assert (nifty.contract_size, nifty.quote_currency) == (75.0, "INR")
+    assert (nifty.contract_size, nifty.quote_currency, nifty.venue) == (75.0, "INR", "synthetic")
     assert nifty.forward_method is ForwardSource.CARRY
     for coin in ("BTC", "ETH"):
         conventions = registry.get(coin)
@@ -30,10 +30,11 @@ def test_the_standard_registry() -> None:
         assert (conventions.rate, conventions.dividend_yield) == (0.0, 0.0)
         assert conventions.expiry_time == dt.time(8, 0)
         assert (conventions.contract_size, conventions.quote_currency) == (1.0, "USD")
+        assert conventions.venue == "deribit"
         assert conventions.forward_method is ForwardSource.PARITY
     unknown = registry.get("SOMETHING")
     assert unknown == registry.default
-    assert (unknown.rate, unknown.contract_size) == (0.07, 1.0)
+    assert (unknown.rate, unknown.contract_size, unknown.venue) == (0.07, 1.0, "synthetic")
 
 
 def test_defaults_are_todays_settings() -> None:
@@ -64,8 +65,10 @@ def test_expiry_instant_in_a_zone_and_the_venues_instant() -> None:
         {"forward_method": ForwardSource.VENUE},
         {"contract_size": 0.0},
         {"rate": float("nan")},
+        {"venue": "Deribit"},
+        {"venue": ""},
     ],
 )
 def test_invalid_conventions_are_refused(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=r"forward_method|contract_size|rate"):
+    with pytest.raises(ValueError, match=r"forward_method|contract_size|rate|venue"):
         ProductConventions(**kwargs)  # type: ignore[arg-type]

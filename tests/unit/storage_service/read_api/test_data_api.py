@@ -15,6 +15,7 @@ from common.api.data import (
     ChainResponse,
     HistoryQuery,
     HistoryResponse,
+    ProductSchema,
     ProductsResponse,
     decode_cursor,
     encode_cursor,
@@ -78,6 +79,10 @@ def test_response_schemas_document_the_exact_bodies() -> None:
     }  # fmt: skip
     assert "stale" not in chain["required"]
     assert "stale" in _openapi(ProductsResponse)["properties"]
+    product = _openapi(ProductSchema)
+    assert product["additionalProperties"] is False
+    assert set(product["required"]) == {"product", "expiries", "venue", "currency"}
+    assert product["properties"]["currency"]["example"] == "USD"
 
 
 def test_history_query_documents_its_parameters() -> None:

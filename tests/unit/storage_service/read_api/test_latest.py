@@ -11,7 +11,7 @@ import pytest
 import redis
 from flask import Flask
 
-from common.api.data import ChainResponse, UnderlyingResponse
+from common.api.data import ChainResponse, ProductsResponse, UnderlyingResponse
 from common.latest import LatestReader
 from common.settings import Settings
 from storage_service import create_app
@@ -19,7 +19,7 @@ from store.sqlite import SqliteStore
 from tests.support.chains import EXPIRY
 from tests.support.latest import put_chain, put_underlying
 from tests.support.messages import TICK
-from tests.support.snapshots import EXPIRY_2, enriched
+from tests.support.snapshots import EXPIRY_2, enriched, small
 from tests.unit.storage_service.read_api.conftest import AppFactory
 from tests.unit.storage_service.read_api.faults import FaultyStore
 from tests.unit.storage_service.read_api.support import (
@@ -153,14 +153,36 @@ def test_products_are_sorted_with_their_expiries(app: Flask) -> None:
     calls = store_calls("products", "ok")
     resp = app.test_client().get("/products")
     assert resp.status_code == 200
+    synthetic = {"venue": "synthetic", "currency": "INR"}
     assert resp.get_json() == {
         "products": [
-            {"product": "BANKNIFTY", "expiries": [EXPIRY]},
-            {"product": "NIFTY", "expiries": [PAST_EXPIRY, EXPIRY, EXPIRY_2]},
+            {"product": "BANKNIFTY", "expiries": [EXPIRY], **synthetic},
+            {"product": "NIFTY", "expiries": [PAST_EXPIRY, EXPIRY, EXPIRY_2], **synthetic},
         ]
     }
+    assert ProductsResponse().validate(resp.get_json()) == {}
     assert resp.headers["X-Cache"] == "miss"
     assert store_calls("products", "ok") == calls + 1
+
+
+def test_each_product_carries_its_venue_and_currency(app: Flask, sqlite_store: SqliteStore) -> None:
+    sqlite_store.insert_chains([
+        small(1, product="BTC", expiry="2026-11-27"),
+        small(2, product="ETH", expiry="2026-11-22"),
+        small(3, product="ETH", expiry="2026-11-27"),
+        small(4, product="NEWCOIN", expiry="2026-11-27"),
+    ])  # fmt: skip
+    resp = app.test_client().get("/products")
+    listed = {row["product"]: row for row in resp.get_json()["products"]}
+    assert list(listed) == ["BANKNIFTY", "BTC", "ETH", "NEWCOIN", "NIFTY"]
+    assert listed["BTC"] == {
+        "product": "BTC", "expiries": ["2026-11-27"], "venue": "deribit", "currency": "USD"
+    }  # fmt: skip
+    assert listed["ETH"]["expiries"] == ["2026-11-22", "2026-11-27"]
+    assert (listed["ETH"]["venue"], listed["ETH"]["currency"]) == ("deribit", "USD")
+    # a product the conventions do not know gets the default ones: the synthetic market's
+    assert (listed["NEWCOIN"]["venue"], listed["NEWCOIN"]["currency"]) == ("synthetic", "INR")
+    assert ProductsResponse().validate(resp.get_json()) == {}
 
 
 def test_an_empty_listing_is_not_kept_fresh(
