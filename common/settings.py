@@ -79,7 +79,8 @@ class ObservabilitySettings:
     """Where logs, metrics and errors go."""
 
     metrics_host: str
-    """Address the worker's and the subscriber's metrics servers bind (0.0.0.0 in containers)."""
+    """Address the worker's, the subscriber's and the feed's metrics servers bind (0.0.0.0 in
+    containers)."""
     log_shipping: bool
     """Ship every log record to the Redis Stream ``logs`` (when ``REDIS_URL`` is set)."""
     log_stream_maxlen: int
@@ -216,6 +217,9 @@ class VenueSettings:
     deribit_currencies: tuple[str, ...]
     deribit_sim_port: int
     """Port of the local simulator that ``deribit-sim`` runs (``make up``) and connects to."""
+    metrics_port: int
+    """Prometheus metrics of the feed process (every venue's health) on ``METRICS_HOST``
+    (``FEED_METRICS_PORT``; 0 = off)."""
 
     @property
     def sim_ws_url(self) -> str:
@@ -422,6 +426,7 @@ def _venues(env: Env) -> VenueSettings:
         deribit_rest_url=rest_url,
         deribit_currencies=currencies,
         deribit_sim_port=env.int("DERIBIT_SIM_PORT", 8010, validate=Range(1, 65_535)),
+        metrics_port=env.int("FEED_METRICS_PORT", 0, validate=Range(0, 65_535)),
     )
 
 

@@ -2,7 +2,8 @@
 
 The venues are ``FEED_VENUES`` (default ``synthetic``) or ``--venue NAME``; several run in
 one process, each on its own thread, all publishing through the same sinks, and their
-health is published to Redis (``feed:health:{venue}``).
+health is published to Redis (``feed:health:{venue}``) and, with ``FEED_METRICS_PORT``,
+served as Prometheus series at ``/metrics`` (``venues/metrics.py``).
 
 Exit codes: 0 after a clean stop (duration reached, end of replay, Ctrl-C or
 SIGTERM), 1 when a run fails midway, 2 for bad configuration (a one-line
@@ -39,6 +40,7 @@ from feed_generator.session import SessionMode
 from feed_generator.venues.base import Venue
 from feed_generator.venues.deribit.connector import DeribitVenue, deadletter_callback
 from feed_generator.venues.healthpub import HealthPublisher, publishing_health
+from feed_generator.venues.metrics import VenueSources, serving_metrics
 from feed_generator.venues.synthetic import SyntheticVenue
 
 logger = logging.getLogger("feed_generator")
@@ -154,14 +156,39 @@ def market_config(args: argparse.Namespace, settings: Settings) -> MarketConfig:
     return MarketConfig(seed, args.start, products, strikes, rates, settings)
 
 
+DESCRIPTION = """\
+Publish options market data to Redis Pub/Sub (market:underlying, market:option_quote,
+market:option_chain) from the venues FEED_VENUES names (default: synthetic), or the one
+--venue names: synthetic (the simulated NSE market), deribit (Deribit's BTC/ETH options,
+live), deribit-sim (the same connector against the local simulator on DERIBIT_SIM_PORT).
+Several venues run together, each on its own thread. Each venue's health goes to Redis
+(feed:health:{venue}, GET /api/feeds) and, with FEED_METRICS_PORT, to /metrics. Or record
+the feed to a capture file, or replay one."""
+
+EPILOG = """\
+The market model and rate options (--seed … --load) shape the synthetic venue only, and
+--no-publish runs it alone; --replay runs no venue. Settings such as FEED_VENUES,
+DERIBIT_CURRENCIES, FEED_METRICS_PORT and REDIS_URL come from the environment (README,
+docs/VENUES.md)."""
+
+
+def build_feed_parser() -> argparse.ArgumentParser:
+    """The options of :mod:`feed_generator.options` with the venue choice and what the
+    command does now."""
+    parser = build_parser()
+    parser.description, parser.epilog = DESCRIPTION, EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument_group("venues").add_argument(
+        "--venue",
+        metavar="NAME",
+        help="run this one venue (synthetic, deribit, deribit-sim) instead of FEED_VENUES",
+    )
+    return parser
+
+
 def plan(argv: Sequence[str] | None) -> Plan:
     """Parse and validate everything that can be checked before connecting anywhere."""
-    parser = build_parser()
-    parser.add_argument(
-        "--venue",
-        help="run this venue (synthetic, deribit, deribit-sim) instead of FEED_VENUES",
-    )
-    args = parser.parse_args(argv)
+    args = build_feed_parser().parse_args(argv)
     settings = load_settings()
     _check_combinations(args)
     if args.replay is not None:
@@ -230,12 +257,23 @@ def _replay(plan_: Plan, sinks: list[Sink], stop: threading.Event, progress: Pro
 def execute(plan_: Plan, sinks: list[Sink], stop: threading.Event) -> None:
     """Run the venues, or replay, until the duration, the capture's end or a stop request."""
     progress = Progress(interval=plan_.args.progress_interval)
+    host, port = plan_.settings.observability.metrics_host, plan_.settings.venues.metrics_port
     if not plan_.venues:
-        _replay(plan_, sinks, stop, progress)
+        with serving_metrics(host, port, []):
+            _replay(plan_, sinks, stop, progress)
         return
     venues = build_venues(plan_, sinks, progress)
-    with _health_published(sinks, venues):
+    sources = [metric_sources(v) for v in venues]
+    with serving_metrics(host, port, sources), _health_published(sinks, venues):
         run_venues(venues, sinks, stop)
+
+
+def metric_sources(venue: Venue) -> VenueSources:
+    """What ``/metrics`` reads of ``venue``: its health, and a connector's rate budget and
+    REST breaker."""
+    if isinstance(venue, DeribitVenue):
+        return VenueSources(venue.health, budget=venue.budget, breaker=venue.breaker)
+    return VenueSources(venue.health)
 
 
 def build_venues(plan_: Plan, sinks: Sequence[Sink], progress: Progress) -> list[Venue]:

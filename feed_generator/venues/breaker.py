@@ -43,7 +43,12 @@ class CircuitOpenError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class _Log(pybreaker.CircuitBreakerListener):
+class _Transitions(pybreaker.CircuitBreakerListener):
+    """Logs every change of state and counts the openings."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+
     def state_change(
         self,
         cb: pybreaker.CircuitBreaker,
@@ -52,6 +57,8 @@ class _Log(pybreaker.CircuitBreakerListener):
     ) -> None:
         previous = None if old_state is None else old_state.name
         if previous != new_state.name:
+            if new_state.name == pybreaker.STATE_OPEN:
+                self.opened += 1  # under pybreaker's lock
             log.warning(
                 "venue circuit %s", new_state.name, extra={"circuit": cb.name, "previous": previous}
             )
@@ -78,12 +85,13 @@ class RestBreaker:
         self.name = name
         self._clock = clock
         self._storage = ClockedStorage(clock)
+        self._transitions = _Transitions()
         self._cb = pybreaker.CircuitBreaker(
             fail_max=fail_max,
             reset_timeout=reset_s,
             exclude=list(exclude),
             state_storage=self._storage,
-            listeners=[_Log()],
+            listeners=[self._transitions],
             name=name,
             throw_new_error_on_trip=False,  # the caller sees the REST error itself
         )
@@ -101,6 +109,11 @@ class RestBreaker:
     def failures(self) -> int:
         """Consecutive failures counted while closed."""
         return int(self._cb.fail_counter)
+
+    @property
+    def opened(self) -> int:
+        """Times the circuit has opened (from closed, or again from half-open)."""
+        return self._transitions.opened
 
     def retry_after_s(self) -> float:
         """Seconds until an open circuit lets its trial call through; 0 when not open."""

@@ -14,6 +14,11 @@ Settings for Non-Matching Engine Requests"). Those figures are the defaults of
 :data:`DERIBIT_NON_MATCHING`; they are per sub-account for authenticated
 clients, and public requests are limited per IP on terms Deribit does not publish,
 so a connector should also treat a 10028 as a sign to slow down.
+
+The budget also keeps how long requests have waited for it (:attr:`RateBudget.waited_s`,
+from a refusal to the next grant), which the feed's ``/metrics`` serves; however the caller
+waits (:meth:`RateBudget.acquire` or its own loop of :meth:`RateBudget.try_acquire`), the time
+is measured here, on the budget's clock.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ class RateBudget:
         self._clock = clock
         self._credits = limits.max_credits
         self._at = clock()
+        self._waited_s = 0.0
+        self._refused_at: float | None = None
+        """``clock()`` of the first refusal not yet followed by a grant."""
         self._lock = threading.Lock()
 
     def _refill(self) -> float:
@@ -80,13 +88,28 @@ class RateBudget:
             raise ValueError(f"cost must be in (0, {self.limits.max_credits:g}], got {value}")
         return value
 
+    @property
+    def waited_s(self) -> float:
+        """Seconds requests have waited for credits so far: from each refusal to the next
+        grant, a wait still going on included (so the total never goes down). Requests
+        waiting at the same time count once."""
+        with self._lock:
+            if self._refused_at is None:
+                return self._waited_s
+            return self._waited_s + max(self._clock() - self._refused_at, 0.0)
+
     def try_acquire(self, cost: float | None = None) -> bool:
         """Spend ``cost`` credits (default: one request) if available; False leaves the bucket."""
         value = self._cost(cost)
         with self._lock:
             if self._refill() < value:
+                if self._refused_at is None:
+                    self._refused_at = self._at
                 return False
             self._credits -= value
+            if self._refused_at is not None:
+                self._waited_s += max(self._at - self._refused_at, 0.0)
+                self._refused_at = None
             return True
 
     def wait_time(self, cost: float | None = None) -> float:

@@ -213,7 +213,7 @@ def test_the_create_user_password_is_read_but_never_shown(
 @pytest.fixture
 def no_venue_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("FEED_VENUES", "DERIBIT_WS_URL", "DERIBIT_REST_URL", "DERIBIT_CURRENCIES",
-                 "DERIBIT_SIM_PORT"):  # fmt: skip
+                 "DERIBIT_SIM_PORT", "FEED_METRICS_PORT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
 
 
@@ -226,6 +226,7 @@ def test_venue_defaults_are_the_synthetic_market_and_deribit_live() -> None:
     assert v.deribit_currencies == ("BTC", "ETH")
     assert v.sim_ws_url == "ws://127.0.0.1:8010/ws/api/v2"
     assert v.sim_rest_url == "http://127.0.0.1:8010/api/v2"
+    assert v.metrics_port == 0  # the feed's /metrics is off
 
 
 @pytest.mark.usefixtures("no_venue_env")
@@ -235,12 +236,14 @@ def test_venue_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DERIBIT_REST_URL", "http://10.0.0.1:9/api/v2/")
     monkeypatch.setenv("DERIBIT_CURRENCIES", "eth")
     monkeypatch.setenv("DERIBIT_SIM_PORT", "9100")
+    monkeypatch.setenv("FEED_METRICS_PORT", "9102")
     v = load_settings().venues
     assert v.venues == ("deribit-sim", "synthetic")  # a repeated venue runs once
     assert v.deribit_ws_url == "ws://10.0.0.1:9/ws/api/v2"
     assert v.deribit_rest_url == "http://10.0.0.1:9/api/v2"
     assert v.deribit_currencies == ("ETH",)
     assert v.sim_rest_url == "http://127.0.0.1:9100/api/v2"
+    assert v.metrics_port == 9102
 
 
 @pytest.mark.usefixtures("no_venue_env")
@@ -255,6 +258,8 @@ def test_venue_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DERIBIT_REST_URL", "www.deribit.com", "DERIBIT_REST_URL: expected http://"),
         ("DERIBIT_CURRENCIES", "BTC,SOL", "DERIBIT_CURRENCIES: expected BTC and/or ETH, got SOL"),
         ("DERIBIT_SIM_PORT", "0", "DERIBIT_SIM_PORT"),
+        ("FEED_METRICS_PORT", "65536", "FEED_METRICS_PORT"),
+        ("FEED_METRICS_PORT", "-1", "FEED_METRICS_PORT"),
     ],
 )
 def test_bad_venue_settings_name_the_variable(

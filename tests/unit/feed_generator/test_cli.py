@@ -192,6 +192,24 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     options = "seed products strikes tick-rate quote-rate chain-rate load duration record replay"
     for option in [*options.split(), "speed", "restamp", "redis-url", "start", "no-publish"]:
         assert f"--{option}" in out
+    # what the command runs now: the venues, chosen by FEED_VENUES or --venue
+    for text in ["--venue NAME", "FEED_VENUES", "deribit-sim", "FEED_METRICS_PORT", "/metrics"]:
+        assert text in out
+    assert "Synthetic options market feed" not in out
+
+
+def test_metrics_read_the_connectors_budget_and_breaker_and_every_venues_health(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FEED_VENUES", "synthetic,deribit")
+    plan_ = feed_generator.cli.plan(["--products", "NIFTY", "--start", START])
+    synthetic, deribit = feed_generator.cli.build_venues(plan_, [], Progress(interval=0))
+    assert isinstance(deribit, DeribitVenue)
+    sources = [feed_generator.cli.metric_sources(v) for v in (synthetic, deribit)]
+    assert [(s.health, s.budget, s.breaker) for s in sources] == [
+        (synthetic.health, None, None),
+        (deribit.health, deribit.budget, deribit.breaker),
+    ]
 
 
 def _record(path: Path, *extra: str) -> int:

@@ -85,6 +85,26 @@ def test_half_open_trial_failure_opens_for_another_period() -> None:
     assert endpoint.calls == 3
 
 
+def test_openings_are_counted_from_closed_and_from_a_failed_trial() -> None:
+    clock = FakeClock()
+    breaker, endpoint = RestBreaker("rest", fail_max=2, reset_s=5.0, clock=clock), Endpoint()
+    assert breaker.opened == 0
+    _trip(breaker, endpoint, 1)
+    assert breaker.opened == 0
+    _trip(breaker, endpoint, 1)
+    assert breaker.opened == 1
+    with pytest.raises(CircuitOpenError):  # refused calls do not open it again
+        breaker.call(endpoint)
+    assert breaker.opened == 1
+    clock.advance(5.0)
+    _trip(breaker, endpoint, 1)  # the trial fails
+    assert breaker.opened == 2
+    clock.advance(5.0)
+    endpoint.down = False
+    assert breaker.call(endpoint) == "snapshot"  # closed again: the count stays
+    assert (_state(breaker), breaker.opened) == (CircuitState.CLOSED, 2)
+
+
 def test_excluded_errors_do_not_count() -> None:
     def bad_request() -> str:
         raise ValueError("invalid params")

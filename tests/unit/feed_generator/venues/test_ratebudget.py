@@ -47,6 +47,36 @@ def test_acquire_sleeps_exactly_until_the_credits_are_there() -> None:
     assert clock.elapsed == pytest.approx(2.0)
 
 
+def test_waited_seconds_run_from_a_refusal_to_the_next_grant() -> None:
+    clock = FakeClock()
+    budget = RateBudget(BudgetLimits(max_credits=2, refill_per_s=1), clock=clock)
+    assert budget.try_acquire()
+    assert budget.try_acquire()
+    assert budget.waited_s == 0.0
+    assert not budget.try_acquire()  # the wait starts here
+    clock.advance(0.5)
+    assert not budget.try_acquire()  # still the same wait
+    clock.advance(0.5)
+    assert budget.try_acquire()
+    assert budget.waited_s == 1.0
+    clock.advance(3.0)  # no one waiting: nothing counted
+    assert budget.try_acquire()
+    assert budget.try_acquire()
+    assert not budget.try_acquire()
+    clock.advance(0.25)
+    assert budget.waited_s == 1.25  # a wait still going on counts up to now
+    clock.advance(0.75)
+    assert budget.try_acquire()
+    assert budget.waited_s == 2.0
+
+
+def test_acquire_adds_its_sleeps_to_the_waited_seconds() -> None:
+    clock = FakeClock()
+    budget = RateBudget(BudgetLimits(max_credits=4, refill_per_s=2, default_cost=2), clock=clock)
+    waits = [budget.acquire(sleep=clock.sleep) for _ in range(4)]
+    assert budget.waited_s == pytest.approx(sum(waits)) == pytest.approx(2.0)
+
+
 def test_drain_mirrors_a_venue_refusal() -> None:
     clock = FakeClock()
     budget = RateBudget(DERIBIT_NON_MATCHING, clock=clock)
