@@ -173,8 +173,12 @@ def test_scrape_targets_use_the_ports_of_the_settings_compose_and_chart(
 ) -> None:
     services = _compose_services()
     catalog = {c["job"]: c for c in _chart_catalog().values()}
-    # The metrics ports of worker and subscriber are off by default: compose sets them.
-    env_ports = {"worker": "WORKER_METRICS_PORT", "subscriber": "SUBSCRIBER_METRICS_PORT"}
+    # The metrics ports of worker, subscriber and feed are off by default: compose sets them.
+    env_ports = {
+        "worker": "WORKER_METRICS_PORT",
+        "subscriber": "SUBSCRIBER_METRICS_PORT",
+        "feed": "FEED_METRICS_PORT",
+    }
     jobs = {job["job_name"]: job for job in _yaml(PROMETHEUS)["scrape_configs"]}
     for name, package in [(p, p) for p in default_ports] + [(j, None) for j in env_ports]:
         job = jobs[name]

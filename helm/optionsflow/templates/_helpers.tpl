@@ -79,7 +79,7 @@ analytics:  {package: analytics_service, job: analytics_service, port: 8004, ser
 logging:    {package: logging_service,   job: logging_service,   port: 8005, server: gunicorn,   store: false}
 worker:     {package: worker_enricher,   job: worker,            port: 9100, server: worker,     store: true}
 subscriber: {package: worker_enricher,   job: subscriber,        port: 9101, server: subscriber, store: false}
-feed:       {package: feed_generator,    job: feed,              port: 0,    server: feed,       store: false}
+feed:       {package: feed_generator,    job: feed,              port: 9102, server: feed,       store: false}
 flower:     {package: flower,            job: flower,            port: 5555, server: flower,     store: false}
 {{- end }}
 
@@ -202,6 +202,9 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{- if eq $name "subscriber" }}
 - {name: SUBSCRIBER_METRICS_PORT, value: {{ $c.port | quote }}}
 {{- end }}
+{{- if eq $name "feed" }}
+- {name: FEED_METRICS_PORT, value: {{ $c.port | quote }}}
+{{- end }}
 {{- if eq $name "flower" }}
 {{ include "optionsflow.secretEnv" (list $root "FLOWER_BASIC_AUTH" "flower-basic-auth" true) }}
 {{- end }}
@@ -216,7 +219,8 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{/*
 HTTP services: liveness on /healthz (the process answers), readiness on /readyz (its Redis,
 store or upstreams answer). Worker and subscriber: their metrics port accepts connections.
-The feed: underlying ticks reach Redis Pub/Sub (it has no port).
+The feed: underlying ticks reach Redis Pub/Sub (a stronger check than its metrics port
+accepting connections; its venues' states are alerted on from /metrics).
 */}}
 {{- define "optionsflow.probes" -}}
 {{- $root := index . 0 }}{{ $name := index . 1 }}
