@@ -15,10 +15,11 @@ Settings for Non-Matching Engine Requests"). Those figures are the defaults of
 clients, and public requests are limited per IP on terms Deribit does not publish,
 so a connector should also treat a 10028 as a sign to slow down.
 
-The budget also keeps how long requests have waited for it (:attr:`RateBudget.waited_s`,
-from a refusal to the next grant), which the feed's ``/metrics`` serves; however the caller
-waits (:meth:`RateBudget.acquire` or its own loop of :meth:`RateBudget.try_acquire`), the time
-is measured here, on the budget's clock.
+The budget also adds up how long refused requests have to wait (:attr:`RateBudget.waited_s`,
+served at the feed's ``/metrics``): each refusal counts the wait it implies, the time until the
+bucket holds the request's cost, which is what :meth:`RateBudget.acquire` sleeps and what a
+caller's own loop of :meth:`~RateBudget.try_acquire` then :meth:`~RateBudget.wait_time` sleeps.
+Requests waiting at the same time each count (request-seconds).
 """
 
 from __future__ import annotations
@@ -62,8 +63,6 @@ class RateBudget:
         self._credits = limits.max_credits
         self._at = clock()
         self._waited_s = 0.0
-        self._refused_at: float | None = None
-        """``clock()`` of the first refusal not yet followed by a grant."""
         self._lock = threading.Lock()
 
     def _refill(self) -> float:
@@ -90,26 +89,18 @@ class RateBudget:
 
     @property
     def waited_s(self) -> float:
-        """Seconds requests have waited for credits so far: from each refusal to the next
-        grant, a wait still going on included (so the total never goes down). Requests
-        waiting at the same time count once."""
+        """Seconds refused requests have had to wait so far (see the module docstring)."""
         with self._lock:
-            if self._refused_at is None:
-                return self._waited_s
-            return self._waited_s + max(self._clock() - self._refused_at, 0.0)
+            return self._waited_s
 
     def try_acquire(self, cost: float | None = None) -> bool:
         """Spend ``cost`` credits (default: one request) if available; False leaves the bucket."""
         value = self._cost(cost)
         with self._lock:
             if self._refill() < value:
-                if self._refused_at is None:
-                    self._refused_at = self._at
+                self._waited_s += (value - self._credits) / self.limits.refill_per_s
                 return False
             self._credits -= value
-            if self._refused_at is not None:
-                self._waited_s += max(self._at - self._refused_at, 0.0)
-                self._refused_at = None
             return True
 
     def wait_time(self, cost: float | None = None) -> float:

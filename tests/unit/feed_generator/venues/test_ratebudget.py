@@ -47,27 +47,34 @@ def test_acquire_sleeps_exactly_until_the_credits_are_there() -> None:
     assert clock.elapsed == pytest.approx(2.0)
 
 
-def test_waited_seconds_run_from_a_refusal_to_the_next_grant() -> None:
+def test_each_refusal_counts_the_wait_it_implies() -> None:
     clock = FakeClock()
     budget = RateBudget(BudgetLimits(max_credits=2, refill_per_s=1), clock=clock)
     assert budget.try_acquire()
     assert budget.try_acquire()
     assert budget.waited_s == 0.0
-    assert not budget.try_acquire()  # the wait starts here
-    clock.advance(0.5)
-    assert not budget.try_acquire()  # still the same wait
-    clock.advance(0.5)
-    assert budget.try_acquire()
+    assert not budget.try_acquire()  # empty: 1 credit is 1 s away
     assert budget.waited_s == 1.0
-    clock.advance(3.0)  # no one waiting: nothing counted
+    clock.advance(1.0)
     assert budget.try_acquire()
+    assert budget.waited_s == 1.0  # a grant adds nothing
+    clock.advance(0.5)
+    assert not budget.try_acquire(1.0)  # 0.5 credits there: 0.5 s to wait
+    assert budget.waited_s == 1.5
+
+
+def test_requests_waiting_together_each_count() -> None:
+    clock = FakeClock()
+    budget = RateBudget(BudgetLimits(max_credits=1, refill_per_s=1), clock=clock)
     assert budget.try_acquire()
-    assert not budget.try_acquire()
-    clock.advance(0.25)
-    assert budget.waited_s == 1.25  # a wait still going on counts up to now
-    clock.advance(0.75)
+    assert not budget.try_acquire()  # A waits 1 s
+    assert not budget.try_acquire()  # so does B
+    clock.advance(1.0)
+    assert budget.try_acquire()  # A gets the credit
+    assert not budget.try_acquire()  # B waits another second
+    clock.advance(1.0)
     assert budget.try_acquire()
-    assert budget.waited_s == 2.0
+    assert budget.waited_s == 3.0  # A 1 s, B 2 s
 
 
 def test_acquire_adds_its_sleeps_to_the_waited_seconds() -> None:
