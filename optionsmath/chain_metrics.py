@@ -138,16 +138,17 @@ def max_pain_segments(
     return out
 
 
-def atm_index(strikes: FloatArray, spot: float) -> int:
-    """Index of the listed strike nearest to ``spot``; a tie goes to the lower strike."""
-    return int(atm_indices(strikes, np.array([spot]), Segments.of_sizes([strikes.size]))[0])
+def atm_index(strikes: FloatArray, forward: float) -> int:
+    """Index of the listed strike nearest to ``forward`` (the chain's forward: options are at
+    the money against it, not against spot); a tie goes to the lower strike."""
+    return int(atm_indices(strikes, np.array([forward]), Segments.of_sizes([strikes.size]))[0])
 
 
-def atm_indices(strikes: FloatArray, spots: FloatArray, runs: Segments) -> IntArray:
-    """:func:`atm_index` within every run (runs not empty), one spot per run."""
-    distance = np.abs(strikes - spots[runs.ids])
+def atm_indices(strikes: FloatArray, forwards: FloatArray, runs: Segments) -> IntArray:
+    """:func:`atm_index` within every run (runs not empty), one forward per run."""
+    distance = np.abs(strikes - forwards[runs.ids])
     # Decimal strikes (100.1, 100.2) are not exact in binary: a tie may differ by an ulp.
-    tie = 1e-12 * np.maximum(np.abs(spots), 1.0)
+    tie = 1e-12 * np.maximum(np.abs(forwards), 1.0)
     near = distance <= (np.minimum.reduceat(distance, runs.starts) + tie)[runs.ids]
     index = np.where(near, np.arange(strikes.size), strikes.size)
     nearest: IntArray = np.minimum.reduceat(index, runs.starts) - runs.starts

@@ -5,8 +5,14 @@ Quote conventions: a row's option price is the mid of a two-sided quote
 (``bid > ask``), a negative or non-numeric field gives no price, so the row's
 IV and Greeks are ``None``. Buildup compares the traded price (``last``, else
 the quote price) and OI with the previous snapshot of the same (product,
-expiry). ``expected_move`` is the one-standard-deviation move to expiry,
-``spot·σ_ATM·√T``, with σ_ATM the mean of the ATM call and put IVs.
+expiry).
+
+The money is the chain's forward ``F`` (the message's own, else parity or carry:
+:meth:`_Batch.forwards`): the ATM strike is the listed strike nearest ``F``, OTM
+calls are struck above it and OTM puts below, and ``expected_move``, the
+one-standard-deviation move to expiry, is ``F·σ_ATM·√T`` with σ_ATM the mean of the
+ATM call and put IVs. Volume and OI may be fractional (coins); sums and changes go
+on the wire as ``int`` when whole, else rounded to ``QUANTITY_DECIMALS``.
 
 A batch is enriched as one: the options of all its chains are laid end to end
 (each chain's calls, then its puts), implied volatility and Greeks are solved
@@ -32,6 +38,7 @@ from common.conventions import (
     DEFAULT_RISK_FREE_RATE,
 )
 from common.messages.enums import ForwardSource
+from common.messages.fields import wire_quantity
 from common.products import ConventionsRegistry, ProductConventions
 from common.timestamps import format_ts
 from optionsmath.bsm import POINT, bs_greeks
@@ -237,13 +244,13 @@ class _Batch:
             {**row, "iv": v, "delta": d, "gamma": g, "theta": t, "vega": ve, "rho": r,
              "oi_change": oc, "buildup": b}
             for row, v, d, g, t, ve, r, oc, b in zip(
-                rows, _wire(iv), *(_wire(greeks[k]) for k in GREEKS), _wire_int(oi_change),
+                rows, _wire(iv), *(_wire(greeks[k]) for k in GREEKS), _wire_quantities(oi_change),
                 [BUILDUP_BY_CODE[c] for c in codes.tolist()], strict=True,
             )
         ]  # fmt: skip
         for i in np.flatnonzero(np.isnan(m).any(axis=1)).tolist():
             enriched[i].update(clean_fields(m[i]))  # rare: a row with invalid fields
-        summaries = self.summaries(price, iv, greeks["delta"], oi_change)
+        summaries = self.summaries(price, iv, greeks["delta"], oi_change, forward)
         starts, sizes = (2 * self.runs.starts).tolist(), self.runs.sizes.tolist()
         for chain, summary, start, size, f, source in zip(
             self.chains, summaries, starts, sizes, forward.tolist(), sources, strict=True
@@ -257,8 +264,9 @@ class _Batch:
         return summaries
 
     def summaries(
-        self, price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray
-    ) -> list[dict[str, Any]]:
+        self, price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray,
+        forward: FloatArray,
+    ) -> list[dict[str, Any]]:  # fmt: skip
         """Each chain's statistics, as a message without its rows."""
         return [
             {key: chain[key] for key in MESSAGE_KEYS} | {
@@ -269,41 +277,44 @@ class _Batch:
                 "atm_straddle_price": straddle,
                 "expected_move": move,
                 "max_pain_strike": pain,
-                "total_call_oi": int(call_oi),
-                "total_put_oi": int(put_oi),
-                "call_buildup_otm": int(call_otm) if previous else None,
-                "put_buildup_otm": int(put_otm) if previous else None,
+                "total_call_oi": wire_quantity(call_oi),
+                "total_put_oi": wire_quantity(put_oi),
+                "call_buildup_otm": wire_quantity(call_otm) if previous else None,
+                "put_buildup_otm": wire_quantity(put_otm) if previous else None,
                 "risk_reversal_25d": rr,
                 "butterfly_25d": bf,
                 "time_to_expiry": T,
             }
             for chain, T, (call_oi, put_oi, call_volume, put_volume, call_otm, put_otm),
                 previous, atm_strike, atm_iv, straddle, move, pain, rr, bf in zip(
-                self.chains, self.T, *self.statistics(price, iv, delta, oi_change), strict=True
+                self.chains, self.T, *self.statistics(price, iv, delta, oi_change, forward),
+                strict=True,
             )
         ]  # fmt: skip
 
     def statistics(
-        self, price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray
-    ) -> tuple[list[Any], ...]:
-        """Per chain: the sums (call OI, put OI, call volume, put volume, OTM call and put OI
-        change), whether it had a previous snapshot, ATM strike, ATM IV, straddle price,
-        expected move, max pain, 25-delta risk reversal and butterfly (``None`` for NaN)."""
+        self, price: FloatArray, iv: FloatArray, delta: FloatArray, oi_change: FloatArray,
+        forward: FloatArray,
+    ) -> tuple[list[Any], ...]:  # fmt: skip
+        """Per chain: the sums (call OI, put OI, call volume, put volume, OI change of calls
+        struck above the forward and of puts struck below it), whether it had a previous
+        snapshot, ATM strike (nearest the forward), ATM IV, straddle price, expected move
+        (``F·σ_ATM·√T``), max pain, 25-delta risk reversal and butterfly (``None`` for NaN)."""
         m, runs, call, put = self.m, self.runs, self.call, self.put
         call_oi, put_oi = zero_nan(m[call, OI]), zero_nan(m[put, OI])
-        spot = self.spots[runs.ids]
+        money = forward[runs.ids]
         values = np.column_stack([
             call_oi, put_oi, zero_nan(m[call, VOLUME]), zero_nan(m[put, VOLUME]),
             zero_nan(oi_change[call]), zero_nan(oi_change[put]),
         ])  # fmt: skip
         where = np.ones(values.shape, dtype=bool)
-        where[:, 4], where[:, 5] = self.strikes > spot, self.strikes < spot  # out of the money
-        atm = runs.starts + atm_indices(self.strikes, self.spots, runs)
+        where[:, 4], where[:, 5] = self.strikes > money, self.strikes < money  # out of the money
+        atm = runs.starts + atm_indices(self.strikes, forward, runs)
         atm_iv = _mean_of_finite(iv[call[atm]], iv[put[atm]])
         sides = Segments.of_sizes(np.repeat(runs.sizes, 2))  # calls, then puts, of each chain
         T = np.array(self.T)
         with np.errstate(invalid="ignore"):
-            expected_move = np.where(T > 0, self.spots * atm_iv * np.sqrt(T), np.nan)
+            expected_move = np.where(T > 0, forward * atm_iv * np.sqrt(T), np.nan)
         return (
             segment_sums(values, runs, where).tolist(),
             np.logical_or.reduceat(np.isfinite(oi_change), 2 * runs.starts).tolist(),
@@ -333,13 +344,16 @@ def _wire(values: FloatArray) -> list[float | None]:
     return out
 
 
-def _wire_int(values: FloatArray) -> list[int | None]:
-    """Python ints, truncated as ``int()`` truncates (OI changes are within ±MAX_COUNT),
-    ``None`` for NaN."""
+def _wire_quantities(values: FloatArray) -> list[int | float | None]:
+    """Quantities (OI changes, within ±MAX_COUNT) as they go on the wire: Python ints where
+    whole, :func:`wire_quantity` of the rare fractions, ``None`` for NaN."""
     nan = np.isnan(values)
     if nan.all():
         return [None] * values.size
-    out: list[int | None] = np.where(nan, 0.0, values).astype(np.int64).tolist()
+    known = np.where(nan, 0.0, values)
+    out: list[int | float | None] = known.astype(np.int64).tolist()
+    for i in np.flatnonzero(known != np.rint(known)).tolist():
+        out[i] = wire_quantity(float(known[i]))
     for i in np.flatnonzero(nan).tolist():
         out[i] = None
     return out

@@ -1,7 +1,8 @@
 """Chain rows as float matrices: columns bid, ask, last, volume, oi; option prices from quotes.
 
 A value that is not a finite, non-negative number becomes NaN (and so does a
-count above :data:`MAX_COUNT`), so one bad field costs only its own statistic.
+volume or OI above :data:`MAX_COUNT`), so one bad field costs only its own statistic.
+Volume and OI may be fractional (a venue counting in coins).
 """
 
 from __future__ import annotations
@@ -89,9 +90,14 @@ def clean_fields(values: FloatArray) -> dict[str, float | int | None]:
         "bid": None if bid != bid else bid,
         "ask": None if ask != ask else ask,
         "last": None if last != last else last,
-        "volume": None if volume != volume else int(volume),
-        "oi": None if oi != oi else int(oi),
+        "volume": None if volume != volume else _quantity(volume),
+        "oi": None if oi != oi else _quantity(oi),
     }
+
+
+def _quantity(value: float) -> int | float:
+    """A valid volume or OI as the wire has it: an ``int`` when whole, else the fraction."""
+    return int(value) if value == int(value) else value
 
 
 def quote_price(m: FloatArray) -> FloatArray:

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from common.messages import MAX_COUNT, MESSAGE_TYPES
+from common.messages import MAX_COUNT, MESSAGE_TYPES, QUANTITY_DECIMALS
 from common.names import Channel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +113,12 @@ def _number(value: float) -> str:
     )
 
 
+def _distinct(parts: list[str]) -> list[str]:
+    """``parts`` without repeats, in order (an ``integer or number`` union states its
+    constraints, and in TypeScript its type, once each)."""
+    return list(dict.fromkeys(parts))
+
+
 def _constraints(node: Node) -> list[str]:
     found: list[str] = []
     for m in _members(node):
@@ -128,7 +134,7 @@ def _constraints(node: Node) -> list[str]:
             found.append(f"pattern `{m['pattern']}`")
         if m.get("type") == "array":
             found += [f"items {c}" for c in _constraints(m["items"])]
-    return found
+    return _distinct(found)
 
 
 def _prose(text: str) -> str:
@@ -159,14 +165,18 @@ while a generated file is stale).
 - Decoding is strict: a number is a JSON number (a numeric string, a float for an
   integer or a boolean is refused), and a field the message does not define is
   refused. `NaN` and infinities are not JSON; a number too large for a double is refused.
+- Prices are in the message's `currency` (the product's when absent); an option's
+  volume and open interest are contracts, or coins where the venue counts in the
+  underlying (Deribit's BTC options trade in 0.1 BTC), so they may be fractional: an
+  integer is sent and kept as an integer (`100`, never `100.0`), a fraction as a
+  number (`0.3`); sums and changes of fractions are rounded to {decimals} decimals.
+  Volatilities are annualised decimals.
 - Every message carries `product`, `timestamp` (ISO-8601 UTC with milliseconds,
   set at the origin) and `seq`, which increases by one per (channel, product) at
   the publisher, so a consumer can detect gaps.
 - Optional fields (the real venues' additions) are left out when they do not
   apply, never sent as `null`; the synthetic market sends none of them.
   `null` appears only where a field's type says so: a value the inputs cannot give.
-- Prices are in the message's `currency` (the product's when absent); counts
-  (volume, open interest) are contracts; volatilities are annualised decimals.
 - A message that fails is counted, logged and pushed to `deadletter:{{channel}}`
   with its reason: `not JSON: …`, or `invalid message: …` naming the field path,
   e.g. ``invalid message: Expected `float` >= 0.0 - at `$.calls[3].bid` ``.
@@ -182,7 +192,8 @@ def _md_cell(text: str) -> str:
 
 def _md_type(node: Node) -> str:
     parts: list[str] = []
-    for m in _members(node):
+    members = _members(node)
+    for m in members:
         if "$ref" in m:
             name = _ref_name(m)
             parts.append(f"[{name}](#{name.lower()})")
@@ -190,6 +201,8 @@ def _md_type(node: Node) -> str:
             parts.append(" or ".join(f'`"{v}"`' for v in m["enum"]))
         elif m.get("type") == "array":
             parts.append(f"array of {_md_type(m['items'])}")
+        elif m.get("type") == "integer" and any(o.get("type") == "number" for o in members):
+            continue  # an integer is a number: `integer or number` is one
         else:
             parts.append(str(m["type"]))
     return " or ".join(parts)
@@ -208,7 +221,7 @@ def _md_struct(name: str, node: Node, title: str) -> list[str]:
 
 def render_markdown(schema: Node) -> str:
     defs: dict[str, Node] = schema["$defs"]
-    lines = MARKDOWN_INTRO.format(command=COMMAND).splitlines()
+    lines = MARKDOWN_INTRO.format(command=COMMAND, decimals=QUANTITY_DECIMALS).splitlines()
     for channel in Channel:
         name = MESSAGE_TYPES[channel].__name__
         lines.append(f"| `{channel.value}` | [{name}](#{name.lower()}) | {PUBLISHERS[channel]} |")
@@ -249,7 +262,7 @@ def _ts_type(node: Node, optional: bool = False) -> str:
             parts.append("number" if m["type"] == "integer" else str(m["type"]))
     if _nullable(node) and not optional:  # an absent optional field is left out, never null
         parts.append("null")
-    return " | ".join(parts)
+    return " | ".join(_distinct(parts))
 
 
 def _ts_interface(name: str, node: Node) -> list[str]:

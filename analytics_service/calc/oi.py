@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from analytics_service.calc.values import count, rows_by_strike
+from analytics_service.calc.values import quantity, rows_by_strike
+from common.messages import wire_quantity
 
 Chain = Mapping[str, Any]
 
 
-def _oi(rows: dict[float, dict[str, Any]], strike: float) -> int | None:
+Quantity = int | float
+
+
+def _oi(rows: dict[float, dict[str, Any]], strike: float) -> Quantity | None:
     row = rows.get(strike)
-    return None if row is None else count(row.get("oi"))
+    return None if row is None else quantity(row.get("oi"))
 
 
-def _change(before: int | None, after: int | None) -> int | None:
-    return None if before is None or after is None else after - before
+def _change(before: Quantity | None, after: Quantity | None) -> Quantity | None:
+    """``after − before``; a fractional change is rounded as the worker rounds its own
+    (``1.7 − 1.6`` is ``0.1``, not ``0.09999999999999987``)."""
+    return None if before is None or after is None else wire_quantity(after - before)
 
 
-def _total(changes: list[int | None]) -> int | None:
+def _total(changes: list[Quantity | None]) -> Quantity | None:
     known = [c for c in changes if c is not None]
-    return sum(known) if known else None
+    return wire_quantity(math.fsum(known)) if known else None
 
 
 def oi_change(before: Chain | None, after: Chain | None) -> dict[str, Any]:

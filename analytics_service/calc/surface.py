@@ -7,7 +7,7 @@ from typing import Any
 
 from analytics_service.calc.atm import chain_atm_iv
 from analytics_service.calc.expiries import days_to_expiry
-from analytics_service.calc.smile import smile_points
+from analytics_service.calc.smile import chain_money, smile_points
 from analytics_service.calc.times import wire_ms
 from analytics_service.calc.values import number
 from common.products import ProductConventions
@@ -24,13 +24,13 @@ def surface_from_chains(chains: Sequence[Chain]) -> dict[str, Any]:
 
     ``strikes`` is the union of every chain's strikes; ``iv[e][k]`` is the
     out-of-the-money IV of expiry ``e`` at strike ``k`` against that chain's own
-    spot, ``None`` where the strike is not listed or has no IV. ``timestamp`` and
-    ``spot`` are the newest chain's.
+    forward (spot for a chain stored without one), ``None`` where the strike is not
+    listed or has no IV. ``timestamp`` and ``spot`` are the newest chain's.
     """
     ordered = sorted(chains, key=lambda c: str(c["expiry"]))
     grids = [
         {p["strike"]: p["otm_iv"] for p in smile_points(c.get("calls"), c.get("puts"),
-                                                        number(c.get("spot_price")))}
+                                                        chain_money(c))}
         for c in ordered
     ]  # fmt: skip
     strikes = sorted({k for grid in grids for k in grid})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from common.messages import wire_quantity
+
 
 def number(value: Any) -> float | None:
     """``value`` as a float when it is a finite number, else ``None`` (bools are not numbers)."""
@@ -14,15 +16,14 @@ def number(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def count(value: Any) -> int | None:
-    """``value`` as an int when it is a whole number (OI, volume), else ``None``."""
-    if isinstance(value, bool):
+def quantity(value: Any) -> int | float | None:
+    """``value`` as a volume or OI: an ``int`` when it is a whole number, the ``float`` when a
+    fraction (a venue counting in coins: 0.3 BTC), ``None`` when it is no finite, non-negative
+    number (bools are not numbers)."""
+    result = number(value)
+    if result is None or result < 0:
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
+    return value if isinstance(value, int) else wire_quantity(result)
 
 
 def rows_by_strike(rows: Any) -> dict[float, dict[str, Any]]:

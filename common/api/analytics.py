@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from common.api.errors import ErrorSchema
-from common.api.messages import validate_expiry
+from common.api.messages import Quantity, validate_expiry
 from common.api.routes import Priority, RouteSpec, Upstream
 
 INTERVALS = ("1m", "5m", "15m", "1h")
@@ -180,8 +180,9 @@ def _num(description: str | None = None) -> fields.Float:
     )
 
 
-def _oi() -> fields.Integer:
-    return fields.Integer(required=True, allow_none=True, strict=True)
+def _oi() -> Quantity:
+    """Open interest or its change: an integer, or a fraction where a venue counts in coins."""
+    return Quantity(required=True, allow_none=True)
 
 
 class SeriesPointSchema(Schema):
@@ -227,10 +228,10 @@ class OiChangeSchema(Schema):
 
 class SmilePointSchema(Schema):
     strike = fields.Float(required=True)
-    moneyness = _num("K / S.")
+    moneyness = _num("ln(K / F), F the chain's forward (spot for a chain stored without one).")
     call_iv = _num()
     put_iv = _num()
-    otm_iv = _num("The put's IV below spot, the call's at or above.")
+    otm_iv = _num("The put's IV below the forward, the call's at or above.")
 
 
 class SmileSchema(Schema):
@@ -238,7 +239,8 @@ class SmileSchema(Schema):
     expiry = fields.String(required=True)
     timestamp = _wire()
     spot = _num()
-    atm_strike = _num()
+    forward = _num("The chain's forward; null for a chain stored without one.")
+    atm_strike = _num("The listed strike nearest the forward.")
     points = fields.List(fields.Nested(SmilePointSchema), required=True)
 
 

@@ -34,6 +34,21 @@ def validate_expiry(value: str) -> None:
         raise ValidationError(str(exc)) from exc
 
 
+class Quantity(fields.Float):
+    """A number that is an integer or a fraction (volume, open interest): a JSON ``number``
+    in the OpenAPI document; an ``int`` is kept an ``int`` (``100``, not ``100.0``), anything
+    else becomes a ``float``; strings, booleans, NaN and infinities are refused."""
+
+    def _format_num(self, value: Any) -> float:
+        # int is a float's subtype for typing (PEP 484): the int goes out unchanged
+        return value if isinstance(value, int) and not isinstance(value, bool) else float(value)
+
+    def _validated(self, value: Any) -> float:
+        if not isinstance(value, int | float):  # strict, as the struct: no numeric strings
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 def _range(kind: mi.FloatType | mi.IntType) -> list[validate.Validator]:
     low = kind.ge if kind.gt is None else kind.gt
     high = kind.le if kind.lt is None else kind.lt
@@ -59,8 +74,15 @@ def _field(kind: mi.Type, **options: Any) -> fields.Field[Any]:
         described.update(kind.extra_json_schema or {})
         return _field(kind.type, metadata=described, **options)
     if isinstance(kind, mi.UnionType):
-        (inner,) = [t for t in kind.types if not isinstance(t, mi.NoneType)]
-        return _field(inner, allow_none=True, **options)
+        inner = [t for t in kind.types if not isinstance(t, mi.NoneType)]
+        if len(inner) < len(kind.types):
+            options["allow_none"] = True
+        if len(inner) == 1:
+            return _field(inner[0], **options)
+        number = [t for t in inner if isinstance(t, mi.FloatType)]
+        if len(number) == 1 and all(isinstance(t, mi.IntType | mi.FloatType) for t in inner):
+            return Quantity(validate=_range(number[0]), **options)  # int | float
+        raise TypeError(f"no marshmallow field for {kind!r}")
     if isinstance(kind, mi.StrType):
         checks = _length(kind)
         if kind.pattern is not None:

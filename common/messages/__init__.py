@@ -18,7 +18,13 @@ from common.messages.codec import (
 )
 from common.messages.enriched import Candle, EnrichedChain, EnrichedRow, EnrichedUnderlying
 from common.messages.enums import Buildup, ForwardSource, OptionType, SourceState
-from common.messages.fields import MAX_COUNT, MAX_STRIKES, PRODUCT_PATTERN
+from common.messages.fields import (
+    MAX_COUNT,
+    MAX_STRIKES,
+    PRODUCT_PATTERN,
+    QUANTITY_DECIMALS,
+    wire_quantity,
+)
 from common.messages.market import (
     ChainRow,
     OptionChain,
@@ -33,6 +39,7 @@ __all__ = [
     "MAX_STRIKES",
     "MESSAGE_TYPES",
     "PRODUCT_PATTERN",
+    "QUANTITY_DECIMALS",
     "Buildup",
     "Candle",
     "ChainRow",
@@ -52,4 +59,5 @@ __all__ = [
     "Wire",
     "decode_message",
     "encode_message",
+    "wire_quantity",
 ]

@@ -6,7 +6,9 @@ names the field path (``$.calls[3].bid``) and is the reason recorded in the
 dead letter.
 
 Decoding is strict: a number sent as a string (``"1.5"``), a float for an
-integer (``7.0``) or a boolean for a number is refused, as the JSON Schema says.
+integer field (``"seq": 7.0``) or a boolean for a number is refused, as the JSON
+Schema says. Volume and open interest take either: an integer stays an ``int`` (and
+``100`` is encoded back as ``100``), a fraction (``0.3`` BTC) is a ``float``.
 """
 
 from __future__ import annotations

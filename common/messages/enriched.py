@@ -15,11 +15,12 @@ from msgspec import Meta
 
 from common.messages.enums import Buildup
 from common.messages.fields import (
-    MAX_COUNT,
     Count,
     ExpiryDate,
     PositivePrice,
     Product,
+    Quantity,
+    QuantityChange,
     Seq,
     Timestamp,
     check_expiry,
@@ -41,7 +42,6 @@ from common.messages.market import (
 Volatility = Annotated[
     float | None, Meta(description="Annualised, as a decimal (0.14 = 14 %); null: none.")
 ]
-OiChange = Annotated[int, Meta(ge=-MAX_COUNT, le=MAX_COUNT)]
 ProcessedAt = Annotated[Timestamp, Meta(description="When the worker enriched it.")]
 
 
@@ -55,7 +55,7 @@ class EnrichedRow(ChainRow, kw_only=True):
     vega: Annotated[float | None, Meta(description="Price change per volatility point (0.01).")]
     rho: Annotated[float | None, Meta(description="Price change per rate point (0.01).")]
     oi_change: Annotated[
-        OiChange | None, Meta(description="OI minus the previous snapshot's; null: none.")
+        QuantityChange | None, Meta(description="OI minus the previous snapshot's; null: none.")
     ]
     buildup: Annotated[
         Buildup | None, Meta(description="Price and OI against the previous snapshot.")
@@ -76,22 +76,27 @@ class EnrichedChain(Wire):
     pcr_volume: Annotated[
         float | None, Meta(description="Put volume over call volume; null: no call volume.")
     ]
-    atm_strike: Annotated[float | None, Meta(description="The listed strike nearest spot.")]
+    atm_strike: Annotated[
+        float | None, Meta(description="The listed strike nearest the forward (ties: lower).")
+    ]
     atm_iv: Annotated[Volatility, Meta(description="Mean of the ATM call and put IVs.")]
     atm_straddle_price: Annotated[float | None, Meta(description="ATM call + put price.")]
     expected_move: Annotated[
-        float | None, Meta(description="One standard deviation to expiry: spot·atm_iv·√T.")
+        float | None,
+        Meta(description="One standard deviation to expiry: forward·atm_iv·√T."),
     ]
     max_pain_strike: Annotated[
         float | None, Meta(description="Strike minimising option holders' payout.")
     ]
-    total_call_oi: Annotated[Count, Meta(description="Open interest of all calls (contracts).")]
-    total_put_oi: Annotated[Count, Meta(description="Open interest of all puts (contracts).")]
+    total_call_oi: Annotated[Quantity, Meta(description="Open interest of all calls.")]
+    total_put_oi: Annotated[Quantity, Meta(description="Open interest of all puts.")]
     call_buildup_otm: Annotated[
-        OiChange | None, Meta(description="Net OI change of OTM calls; null: no previous.")
+        QuantityChange | None,
+        Meta(description="Net OI change of calls struck above the forward; null: no previous."),
     ]
     put_buildup_otm: Annotated[
-        OiChange | None, Meta(description="Net OI change of OTM puts; null: no previous.")
+        QuantityChange | None,
+        Meta(description="Net OI change of puts struck below the forward; null: no previous."),
     ]
     risk_reversal_25d: Annotated[
         float | None, Meta(description="σ(25Δ call) − σ(25Δ put), decimal.")

@@ -27,6 +27,9 @@ MAX_STRIKES = 2000
 """Strikes in one chain at most."""
 MAX_COUNT = 2**53 - 1
 """Largest seq, volume or OI: exact as a double (Lua in Redis, JavaScript in browsers)."""
+QUANTITY_DECIMALS = 8
+"""Decimals a computed quantity (a sum or difference of volumes or OIs) is rounded to, so
+binary noise (0.1 + 0.2 = 0.30000000000000004) never reaches the wire; a satoshi of BTC."""
 STRIKE_TOLERANCE = 1e-9
 """A chain row's strike may differ from its listed strike by this much (absolute)."""
 
@@ -53,7 +56,17 @@ ExpiryDate = Annotated[
     ),
 ]
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
-"""A non-negative integer exact as a double: seq, volume, open interest (contracts)."""
+"""A non-negative integer exact as a double: seq, a tick's volume, milliseconds."""
+Quantity = Annotated[int, Meta(ge=0, le=MAX_COUNT)] | Annotated[float, Meta(ge=0, le=MAX_COUNT)]
+"""An option's volume or open interest: contracts, or coins where a venue counts in the
+underlying (Deribit: 0.1 BTC), so possibly fractional; finite, non-negative, at most
+:data:`MAX_COUNT`. A JSON integer decodes to an ``int`` and is encoded back as one (``100``
+stays ``100``), a fraction to a ``float``."""
+QuantityChange = (
+    Annotated[int, Meta(ge=-MAX_COUNT, le=MAX_COUNT)]
+    | Annotated[float, Meta(ge=-MAX_COUNT, le=MAX_COUNT)]
+)
+"""A change of a :data:`Quantity` (OI change), of either sign."""
 Seq = Annotated[
     Count, Meta(description="Increases by one per (channel, product) at the publisher.")
 ]
@@ -61,6 +74,15 @@ PositivePrice = Annotated[float, Meta(gt=0)]
 """A finite price above zero (JSON has no NaN or infinity; an overflowing number is refused)."""
 QuotePrice = Annotated[float, Meta(ge=0)]
 """A finite, non-negative price; 0 means "no quote" for bid, ask and last."""
+
+
+def wire_quantity(value: float) -> int | float:
+    """A computed quantity (finite) as it goes on the wire: an ``int`` when whole, else the
+    ``float`` rounded to :data:`QUANTITY_DECIMALS` (an ``int`` if that makes it whole)."""
+    if value == int(value):
+        return int(value)
+    rounded = round(value, QUANTITY_DECIMALS)
+    return int(rounded) if rounded == int(rounded) else rounded
 
 
 def _where(field: str, nested: bool) -> str:

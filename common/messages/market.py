@@ -24,6 +24,7 @@ from common.messages.fields import (
     ExpiryDate,
     PositivePrice,
     Product,
+    Quantity,
     QuotePrice,
     Seq,
     Timestamp,
@@ -70,6 +71,14 @@ ExpiryInstant = Annotated[
 Mark = Annotated[
     float, Meta(ge=0, description="The venue's mark price of the option, in the currency.")
 ]
+VOLUME_MEANING = (
+    "Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the "
+    "venue counts in the underlying (Deribit); may be fractional."
+)
+OI_MEANING = (
+    "Open interest: contracts, or coins where the venue counts in the underlying (Deribit); "
+    "may be fractional."
+)
 ForwardFrom = Annotated[ForwardSource, Meta(description="Where forward comes from.")]
 Strike = Annotated[PositivePrice, Meta(description="Strike price, in the currency.")]
 MarkIv = Annotated[
@@ -133,8 +142,8 @@ class OptionQuote(Wire):
     bid: Annotated[QuotePrice, Meta(description="Best bid; 0: none.")]
     ask: Annotated[QuotePrice, Meta(description="Best ask; 0: none.")]
     last: Annotated[QuotePrice, Meta(description="Last traded price; 0: none.")]
-    volume: Annotated[Count, Meta(description="The day's cumulative volume (contracts).")]
-    oi: Annotated[Count, Meta(description="Open interest (contracts).")]
+    volume: Annotated[Quantity, Meta(description=VOLUME_MEANING)]
+    oi: Annotated[Quantity, Meta(description=OI_MEANING)]
     timestamp: Timestamp
     seq: Seq
     venue: Venue | None = None
@@ -159,8 +168,8 @@ class ChainRow(Wire):
     bid: Annotated[QuotePrice, Meta(description="Best bid; 0: none.")]
     ask: Annotated[QuotePrice, Meta(description="Best ask; 0: none.")]
     last: Annotated[QuotePrice, Meta(description="Last traded price; 0: none.")]
-    volume: Annotated[Count, Meta(description="The day's cumulative volume (contracts).")]
-    oi: Annotated[Count, Meta(description="Open interest (contracts).")]
+    volume: Annotated[Quantity, Meta(description=VOLUME_MEANING)]
+    oi: Annotated[Quantity, Meta(description=OI_MEANING)]
     mark: Mark | None = None
     mark_iv: MarkIv | None = None
 

@@ -53,9 +53,9 @@ export interface OptionQuote {
   ask: number;
   /** Last traded price; 0: none. */
   last: number;
-  /** The day's cumulative volume (contracts). */
+  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
   volume: number;
-  /** Open interest (contracts). */
+  /** Open interest: contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
   oi: number;
   /** ISO-8601 UTC instant with milliseconds, a real one from 1970. */
   timestamp: string;
@@ -154,23 +154,23 @@ export interface EnrichedChain {
   pcr_oi: number | null;
   /** Put volume over call volume; null: no call volume. */
   pcr_volume: number | null;
-  /** The listed strike nearest spot. */
+  /** The listed strike nearest the forward (ties: lower). */
   atm_strike: number | null;
   /** Mean of the ATM call and put IVs. */
   atm_iv: number | null;
   /** ATM call + put price. */
   atm_straddle_price: number | null;
-  /** One standard deviation to expiry: spot·atm_iv·√T. */
+  /** One standard deviation to expiry: forward·atm_iv·√T. */
   expected_move: number | null;
   /** Strike minimising option holders' payout. */
   max_pain_strike: number | null;
-  /** Open interest of all calls (contracts). */
+  /** Open interest of all calls. */
   total_call_oi: number;
-  /** Open interest of all puts (contracts). */
+  /** Open interest of all puts. */
   total_put_oi: number;
-  /** Net OI change of OTM calls; null: no previous. */
+  /** Net OI change of calls struck above the forward; null: no previous. */
   call_buildup_otm: number | null;
-  /** Net OI change of OTM puts; null: no previous. */
+  /** Net OI change of puts struck below the forward; null: no previous. */
   put_buildup_otm: number | null;
   /** σ(25Δ call) − σ(25Δ put), decimal. */
   risk_reversal_25d: number | null;
@@ -217,9 +217,9 @@ export interface MarketChainRow {
   ask: number;
   /** Last traded price; 0: none. */
   last: number;
-  /** The day's cumulative volume (contracts). */
+  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
   volume: number;
-  /** Open interest (contracts). */
+  /** Open interest: contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
   oi: number;
   /** The venue's mark price of the option, in the currency. */
   mark?: number;
@@ -237,9 +237,9 @@ export interface ChainRow {
   ask: number;
   /** Last traded price; 0: none. */
   last: number;
-  /** The day's cumulative volume (contracts). */
+  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
   volume: number;
-  /** Open interest (contracts). */
+  /** Open interest: contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
   oi: number;
   /** The venue's mark price of the option, in the currency. */
   mark?: number;

@@ -62,3 +62,27 @@ def test_missing_snapshots() -> None:
     nothing = oi_change(None, None)
     assert nothing["strikes"] == []
     assert nothing["from_timestamp"] is None
+
+
+def test_fractional_oi_in_coins_by_hand() -> None:
+    """Deribit's OI is in BTC, 0.1 at a time: 0.3 → 0.4 is +0.1 (not 0.10000000000000003),
+    and a fraction is no longer dropped as if it were no count."""
+    before = chain("t0", {90_000.0: 0.3, 100_000.0: 1.6}, {90_000.0: 2.5})
+    after = chain("t1", {90_000.0: 0.4, 100_000.0: 1.7}, {90_000.0: 2})
+    got = oi_change(before, after)
+    assert got["strikes"] == [
+        {"strike": 90_000.0, "call_oi_from": 0.3, "call_oi_to": 0.4, "call_oi_change": 0.1,
+         "put_oi_from": 2.5, "put_oi_to": 2, "put_oi_change": -0.5},
+        {"strike": 100_000.0, "call_oi_from": 1.6, "call_oi_to": 1.7, "call_oi_change": 0.1,
+         "put_oi_from": None, "put_oi_to": None, "put_oi_change": None},
+    ]  # fmt: skip
+    assert got["total_call_oi_change"] == 0.2
+    assert got["total_put_oi_change"] == -0.5
+
+
+def test_oi_that_is_no_quantity_counts_as_unknown() -> None:
+    before = chain("t0", {1.0: -0.5, 2.0: True, 3.0: "7", 4.0: 3}, {})
+    after = chain("t1", {1.0: 1, 2.0: 1, 3.0: 1, 4.0: 4.0}, {})
+    got = oi_change(before, after)
+    assert [r["call_oi_change"] for r in got["strikes"]] == [None, None, None, 1]
+    assert type(got["strikes"][3]["call_oi_to"]) is int  # 4.0 read as the count 4

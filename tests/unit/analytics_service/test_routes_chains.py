@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -186,15 +187,17 @@ def test_smile_from_redis_then_the_store(
     body = get_ok(client, url, SmileSchema)
     assert (body["product"], body["expiry"]) == ("NIFTY", EXPIRY)
     assert (body["timestamp"], body["spot"]) == (wire(at(0)), 24_010.0)
-    assert body["atm_strike"] == 24_000.0
+    forward = stored["forward"]  # spot 24,010 carried 5.25 days at 6.5 %: 24,032.45
+    assert body["forward"] == forward == pytest.approx(24_032.45, abs=0.01)
+    assert body["atm_strike"] == 24_050.0  # the strike nearest the forward
     calls = {r["strike"]: r["iv"] for r in stored["calls"]}
     puts = {r["strike"]: r["iv"] for r in stored["puts"]}
     assert [p["strike"] for p in body["points"]] == sorted(calls)
     for p in body["points"]:
         k = p["strike"]
-        assert p["moneyness"] == k / 24_010.0
+        assert p["moneyness"] == math.log(k / forward)
         assert (p["call_iv"], p["put_iv"]) == (calls[k], puts[k])
-        assert p["otm_iv"] == (puts[k] if k < 24_010.0 else calls[k])
+        assert p["otm_iv"] == (puts[k] if k < forward else calls[k])
     # the chain is priced on σ(K) = 0.15 − 0.1·ln(K/S) + 0.5·ln(K/S)²: at 23500,
     # ln(23500/24010) = −0.0214702 → 0.15 + 0.00214702 + 0.00023048 = 0.1523775
     assert body["points"][0]["otm_iv"] == pytest.approx(0.1523775, abs=1e-7)

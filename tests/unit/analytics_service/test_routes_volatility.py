@@ -44,10 +44,10 @@ def chains(store: SqliteStore) -> dict[str, dict[str, Any]]:
 
 
 def otm(chain: dict[str, Any]) -> dict[float, float | None]:
-    spot = chain["spot_price"]
+    forward = chain["forward"]
     calls = {r["strike"]: r["iv"] for r in chain["calls"]}
     puts = {r["strike"]: r["iv"] for r in chain["puts"]}
-    return {k: (puts[k] if k < spot else calls[k]) for k in calls}
+    return {k: (puts[k] if k < forward else calls[k]) for k in calls}
 
 
 def test_surface_built_from_the_newest_chains(
@@ -89,15 +89,17 @@ def test_term_structure(
         "product": "NIFTY",
         "timestamp": wire(at(10)),
         "points": [
-            # 04:00 on the 21st to 10:00 on the 26th: 5.25 days
-            {"expiry": EXPIRY, "days": 5.25, "atm_strike": 24_000.0,
+            # 04:00 on the 21st to 10:00 on the 26th: 5.25 days; spot 24,010 carried at
+            # 6.5 %: F = 24,032.45, nearest strike 24,050
+            {"expiry": EXPIRY, "days": 5.25, "atm_strike": 24_050.0,
              "atm_iv": chains["near"]["atm_iv"]},
-            # 04:10 on the 21st to 10:00 on Dec 31: 40 days 5 h 50 min = 40.2430556 days
+            # 04:10 on the 21st to 10:00 on Dec 31: 40 days 5 h 50 min = 40.2430556 days;
+            # F = 24,010·e^{0.065·40.243/365} = 24,182.6: the top strike, 24,100
             {"expiry": EXPIRY_2, "days": pytest.approx(40 + 350 / 1440, abs=1e-12),
-             "atm_strike": 24_000.0, "atm_iv": chains["far"]["atm_iv"]},
+             "atm_strike": 24_100.0, "atm_iv": chains["far"]["atm_iv"]},
         ],
     }  # fmt: skip
-    assert chains["near"]["atm_iv"] == pytest.approx(0.1500417, abs=1e-7)
+    assert chains["near"]["atm_iv"] == pytest.approx(0.1498349, abs=1e-7)  # σ(24,050)
     # a newer chain in Redis wins over the store's
     newer = enriched(at(30), 9, spot=24_030.0)
     put_chain(redis_client, "NIFTY", EXPIRY, orjson.dumps(newer))

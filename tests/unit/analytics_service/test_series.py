@@ -56,11 +56,12 @@ def test_enriched_chain_metrics_are_its_fields() -> None:
     assert metric_value(chain, Metric.MAX_PAIN) == chain["max_pain_strike"]
     assert metric_value(chain, Metric.ATM_STRADDLE) == chain["atm_straddle_price"]
     assert metric_value(chain, Metric.PCR_VOLUME) == chain["pcr_volume"]
-    # from the rows at atm_strike 24000 (spot 24010): the worker's atm_iv, ≈ the smile's
-    # 0.15 − 0.1·ln(24000/24010) + 0.5·ln(24000/24010)² = 0.1500417
-    assert chain["atm_strike"] == 24_000.0
+    # from the rows at atm_strike 24050 (the strike nearest the forward 24,032.45; spot
+    # 24010): the worker's atm_iv, ≈ the smile's
+    # 0.15 − 0.1·ln(24050/24010) + 0.5·ln(24050/24010)² = 0.1498349
+    assert chain["atm_strike"] == 24_050.0
     assert metric_value(chain, Metric.ATM_IV) == pytest.approx(chain["atm_iv"], rel=1e-15)
-    assert chain["atm_iv"] == pytest.approx(0.1500417, abs=1e-7)
+    assert chain["atm_iv"] == pytest.approx(0.1498349, abs=1e-7)
 
 
 def test_series_point_holds_the_asked_metrics() -> None:

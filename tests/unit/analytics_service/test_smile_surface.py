@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ def rows(ivs: Mapping[float, float | None]) -> list[dict[str, Any]]:
     return [{"strike": k, "iv": v} for k, v in ivs.items()]
 
 
-def test_otm_side_is_the_put_below_spot_and_the_call_at_or_above() -> None:
+def test_otm_side_is_the_put_below_the_forward_and_the_call_at_or_above() -> None:
     assert otm_iv(95.0, 100.0, 0.30, 0.25) == 0.25
     assert otm_iv(100.0, 100.0, 0.30, 0.25) == 0.30  # at the money: the call
     assert otm_iv(105.0, 100.0, 0.30, 0.25) == 0.30
@@ -35,28 +36,65 @@ def test_smile_points_by_hand() -> None:
     calls = rows({90.0: 0.31, 100.0: 0.25, 110.0: 0.22})
     puts = rows({90.0: 0.33, 100.0: None, 120.0: 0.24})
     points = smile_points(calls, puts, 100.0)
+    # moneyness ln(K/F): ln 0.9 = −0.1053605, ln 1.1 = 0.0953102, ln 1.2 = 0.1823216
     assert points == [
-        {"strike": 90.0, "moneyness": 0.9, "call_iv": 0.31, "put_iv": 0.33, "otm_iv": 0.33},
-        {"strike": 100.0, "moneyness": 1.0, "call_iv": 0.25, "put_iv": None, "otm_iv": 0.25},
-        {"strike": 110.0, "moneyness": 1.1, "call_iv": 0.22, "put_iv": None, "otm_iv": 0.22},
-        {"strike": 120.0, "moneyness": 1.2, "call_iv": None, "put_iv": 0.24, "otm_iv": None},
-    ]
-    no_spot = smile_points(calls, puts, None)
-    assert {(p["moneyness"], p["otm_iv"]) for p in no_spot} == {(None, None)}
+        {"strike": 90.0, "moneyness": pytest.approx(-0.1053605, abs=1e-7), "call_iv": 0.31,
+         "put_iv": 0.33, "otm_iv": 0.33},
+        {"strike": 100.0, "moneyness": 0.0, "call_iv": 0.25, "put_iv": None, "otm_iv": 0.25},
+        {"strike": 110.0, "moneyness": pytest.approx(0.0953102, abs=1e-7), "call_iv": 0.22,
+         "put_iv": None, "otm_iv": 0.22},
+        {"strike": 120.0, "moneyness": pytest.approx(0.1823216, abs=1e-7), "call_iv": None,
+         "put_iv": 0.24, "otm_iv": None},
+    ]  # fmt: skip
+    no_forward = smile_points(calls, puts, None)
+    assert {(p["moneyness"], p["otm_iv"]) for p in no_forward} == {(None, None)}
 
 
 def test_smile_of_an_enriched_chain_recovers_the_smile() -> None:
     chain = enrich_chain(build_chain(), processed_at=TIMESTAMP)
     got = smile(chain)
-    assert (got["timestamp"], got["spot"], got["atm_strike"]) == (TIMESTAMP, 24_010.0, 24_000.0)
+    # Spot 24,010 carried 5.25 days at 6.5 %: F = 24,010·e^{0.065·5.25/365} = 24,032.45;
+    # the strike nearest it is 24,050.
+    forward = 24_010.0 * math.exp(0.065 * 5.25 / 365)
+    assert got["forward"] == pytest.approx(forward, rel=1e-12)
+    assert (got["timestamp"], got["spot"], got["atm_strike"]) == (TIMESTAMP, 24_010.0, 24_050.0)
     by_strike = {p["strike"]: p for p in got["points"]}
-    # strike 24000 < spot 24010: the put's IV; the chain is priced on
+    # strike 24000 < F: the put's IV; the chain is priced on
     # σ(K) = 0.15 − 0.1·ln(K/S) + 0.5·ln(K/S)², ln(24000/24010) = −0.00041658 → 0.1500417
-    assert by_strike[24_000.0]["moneyness"] == 24_000.0 / 24_010.0
+    assert by_strike[24_000.0]["moneyness"] == pytest.approx(-0.0013516, abs=1e-7)  # ln(K/F)
     assert by_strike[24_000.0]["otm_iv"] == by_strike[24_000.0]["put_iv"]
     assert by_strike[24_000.0]["otm_iv"] == pytest.approx(0.1500417, abs=1e-7)
     assert by_strike[24_050.0]["otm_iv"] == by_strike[24_050.0]["call_iv"]
     assert len(got["points"]) == 21
+
+
+def put_ivs_apart(chain: dict[str, Any]) -> dict[str, Any]:
+    """The chain with every put's IV 0.01 above its call's, so the side picked shows."""
+    for row in chain["puts"]:
+        row["iv"] += 0.01
+    return chain
+
+
+def test_a_strike_between_spot_and_forward_is_otm_on_the_put_side() -> None:
+    """Spot 24,040, F = 24,040·e^{0.065·5.25/365} = 24,062.49: strike 24,050 is above spot
+    but below the forward, so its OTM option is the put (at spot it would be the call)."""
+    chain = put_ivs_apart(enrich_chain(build_chain(spot=24_040.0), processed_at=TIMESTAMP))
+    got = smile(chain)
+    assert got["forward"] == pytest.approx(24_062.49, abs=0.01)
+    point = {p["strike"]: p for p in got["points"]}[24_050.0]
+    assert point["otm_iv"] == point["put_iv"] == pytest.approx(point["call_iv"] + 0.01)
+    assert point["moneyness"] == pytest.approx(math.log(24_050.0 / got["forward"]), rel=1e-12)
+    assert point["moneyness"] < 0
+
+
+def test_a_chain_stored_without_a_forward_is_taken_at_spot() -> None:
+    chain = put_ivs_apart(enrich_chain(build_chain(spot=24_040.0), processed_at=TIMESTAMP))
+    del chain["forward"], chain["forward_source"]  # as stored before issue 14
+    got = smile(chain)
+    assert got["forward"] is None
+    point = {p["strike"]: p for p in got["points"]}[24_050.0]
+    assert point["otm_iv"] == point["call_iv"]
+    assert point["moneyness"] == pytest.approx(math.log(24_050.0 / 24_040.0), rel=1e-12)
 
 
 def chain_doc(expiry: str, ts: str, seq: int, spot: float, ivs: dict[float, float]) -> Any:
@@ -65,6 +103,18 @@ def chain_doc(expiry: str, ts: str, seq: int, spot: float, ivs: dict[float, floa
         "atm_strike": min(ivs, key=lambda k: abs(k - spot)),
         "calls": rows(ivs), "puts": rows({k: v + 0.01 for k, v in ivs.items()}),
     }  # fmt: skip
+
+
+def test_surface_from_chains_takes_each_chains_forward() -> None:
+    """Spot 100 for both expiries; the far one's forward is 103: strikes 100 and 102 are
+    below it, so its OTM IV there is the put's (the call's + 0.01)."""
+    near = chain_doc("2026-11-26", "2026-11-21T04:00:01.000Z", 5, 100.0, {100.0: 0.25})
+    far = chain_doc("2026-12-31", "2026-11-21T04:00:00.000Z", 9, 100.0,
+                    {100.0: 0.20, 102.0: 0.19, 104.0: 0.18})  # fmt: skip
+    far["forward"] = 103.0
+    got = surface_from_chains([far, near])
+    assert got["strikes"] == [100.0, 102.0, 104.0]
+    assert got["iv"] == [[0.25, None, None], [pytest.approx(0.21), pytest.approx(0.20), 0.18]]
 
 
 def test_surface_from_chains_unites_strikes() -> None:

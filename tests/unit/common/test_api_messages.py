@@ -54,3 +54,29 @@ def test_validate_expiry_refuses_what_is_no_date(value: str) -> None:
     with pytest.raises(ValidationError):
         validate_expiry(value)
     validate_expiry("2028-02-29")
+
+
+def test_volume_and_oi_are_documented_as_numbers_that_may_be_fractional() -> None:
+    found = _components(ChainResponse)
+    chain, row = found["ChainResponse"]["properties"], found["EnrichedRow"]["properties"]
+    assert (row["oi"]["type"], row["oi"]["minimum"], row["oi"]["maximum"]) == (
+        "number", 0, 2**53 - 1
+    )  # fmt: skip
+    assert "fractional" in row["oi"]["description"]
+    assert (row["volume"]["type"], row["oi_change"]["type"]) == ("number", "number")
+    assert row["oi_change"]["nullable"] is True
+    assert row["oi_change"]["minimum"] == -(2**53 - 1)
+    assert chain["total_put_oi"]["type"] == "number"
+    assert chain["seq"]["type"] == "integer"  # a count that stays one
+
+
+def test_a_quantity_field_dumps_an_int_as_an_int_and_refuses_what_is_no_number() -> None:
+    schema = schema_of(EnrichedRow)()
+    assert schema.fields["oi"].serialize("oi", {"oi": 100}) == 100
+    assert type(schema.fields["oi"].serialize("oi", {"oi": 100})) is int
+    assert schema.fields["oi"].serialize("oi", {"oi": 0.3}) == 0.3
+    for bad in (True, float("nan"), float("inf"), "12"):
+        with pytest.raises(ValidationError):
+            schema.fields["oi"].deserialize(bad)
+    with pytest.raises(ValidationError):
+        schema.fields["oi"].deserialize(-0.1)  # the struct's range

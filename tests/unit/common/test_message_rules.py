@@ -13,7 +13,13 @@ import msgspec
 import orjson
 import pytest
 
-from common.messages import MAX_COUNT, MAX_STRIKES, MessageError, decode_message
+from common.messages import (
+    MAX_COUNT,
+    MAX_STRIKES,
+    MessageError,
+    decode_message,
+    encode_message,
+)
 from common.names import Channel
 from tests.support.chains import build_chain
 from tests.support.messages import QUOTE, TICK
@@ -132,7 +138,11 @@ REJECTED_QUOTES: dict[str, tuple[Mutation, str]] = {
     "bid negative": (setter("bid", -0.05), "$.bid"),
     "bid numeric string": (setter("bid", "1.5"), "$.bid"),
     "last bool": (setter("last", False), "$.last"),
-    "oi float": (setter("oi", 1.0), "$.oi"),
+    "oi negative fraction": (setter("oi", -0.1), "$.oi"),
+    "oi fraction above 2**53 - 1": (setter("oi", 2.0**53), "$.oi"),
+    "oi int above 2**53 - 1": (setter("oi", 2**53), "$.oi"),
+    "oi huge int": (setter("oi", 10**400), "$.oi"),
+    "volume bool": (setter("volume", True), "$.volume"),
     "oi string": (setter("oi", "12"), "$.oi"),
     "volume None": (setter("volume", None), "$.volume"),
 }
@@ -187,7 +197,8 @@ REJECTED_CHAINS: dict[str, tuple[Mutation, str]] = {
     "row bid None": (row_setter("calls", 2, "bid", None), "$.calls[2].bid"),
     "row bid huge int": (row_setter("calls", 2, "bid", 10**400), "$.calls[2].bid"),
     "row bid negative huge int": (row_setter("calls", 2, "bid", -(10**400)), "$.calls[2].bid"),
-    "row volume float": (row_setter("calls", 0, "volume", 1.0), "$.calls[0].volume"),
+    "row volume negative fraction": (row_setter("calls", 0, "volume", -0.5), "$.calls[0].volume"),
+    "row oi fraction above 2**53 - 1": (row_setter("calls", 1, "oi", 1e16), "$.calls[1].oi"),
     "row oi bool": (row_setter("puts", 3, "oi", True), "$.puts[3].oi"),
     "row oi negative": (row_setter("puts", 3, "oi", -1), "$.puts[3].oi"),
 }
@@ -222,6 +233,10 @@ ACCEPTED: dict[str, tuple[Channel, dict[str, Any], Mutation]] = {
     "price subnormal": (TICK_CH, TICK, setter("price", 5e-324)),
     "largest volume and seq": (TICK_CH, TICK, lambda m: m.update(volume=MAX_COUNT, seq=MAX_COUNT)),
     "zero volume": (TICK_CH, TICK, setter("volume", 0)),
+    "fractional oi and volume": (QUOTE_CH, QUOTE, lambda m: m.update(oi=0.3, volume=1234.5)),
+    "whole float oi": (QUOTE_CH, QUOTE, setter("oi", 7.0)),
+    "largest fractional oi": (QUOTE_CH, QUOTE, setter("oi", MAX_COUNT - 0.5)),
+    "tiny oi": (QUOTE_CH, QUOTE, setter("oi", 5e-324)),
     "-0.0 bid": (QUOTE_CH, QUOTE, setter("bid", -0.0)),
     "zero prices": (QUOTE_CH, QUOTE, lambda m: m.update(bid=0.0, ask=0, last=0.0)),
     "64-character symbol": (QUOTE_CH, QUOTE, setter("symbol", "S" * 64)),
@@ -242,6 +257,7 @@ ACCEPTED: dict[str, tuple[Channel, dict[str, Any], Mutation]] = {
         row_setter("calls", 2, "strike", CHAIN["strikes"][2] + 5e-10),
     ),
     "-0.0 row prices": (CHAIN_CH, CHAIN, row_setter("puts", 1, "bid", -0.0)),
+    "fractional row oi": (CHAIN_CH, CHAIN, row_setter("puts", 1, "oi", 0.1)),
     "one strike": (CHAIN_CH, CHAIN, lambda m: m.update(strikes=m["strikes"][:1],
                                                        calls=m["calls"][:1], puts=m["puts"][:1])),
     "MAX_STRIKES strikes": (CHAIN_CH, CHAIN, long_chain(MAX_STRIKES)),
@@ -251,6 +267,29 @@ ACCEPTED: dict[str, tuple[Channel, dict[str, Any], Mutation]] = {
         lambda m: [r.update(bid=1e308, ask=1.7e308) for r in m["calls"]],
     ),
 }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("channel", "literal"), [(QUOTE_CH, b"1e400"), (QUOTE_CH, b"-1e400"), (CHAIN_CH, b"1e400")]
+)
+def test_an_infinite_oi_is_refused_at_its_path(channel: Channel, literal: bytes) -> None:
+    raw = orjson.dumps(QUOTE if channel is QUOTE_CH else CHAIN)
+    start = raw.index(b'"oi"') + len(b'"oi"') + 1
+    raw = raw[:start] + literal + raw[raw.index(b"}" if channel is CHAIN_CH else b",", start) :]
+    where = "$.oi" if channel is QUOTE_CH else "$.calls[0].oi"
+    assert reason(channel, raw).endswith(f"- at `{where}`")
+
+
+def test_oi_and_volume_keep_their_json_type_through_a_round_trip() -> None:
+    """Integers stay integers on the wire (``100``, never ``100.0``), fractions fractions."""
+    for oi, volume, text in ((100, 12, b'"volume":12,"oi":100'),
+                             (0.3, 1234.5, b'"volume":1234.5,"oi":0.3'),
+                             (7.0, 0, b'"volume":0,"oi":7.0')):  # fmt: skip
+        raw = orjson.dumps(dict(QUOTE, oi=oi, volume=volume))
+        quote = decode_message(QUOTE_CH, raw)
+        assert (type(quote.oi), type(quote.volume)) == (type(oi), type(volume))  # type: ignore[union-attr]
+        assert text in encode_message(quote)
+        assert encode_message(quote) == raw
 
 
 @pytest.mark.parametrize(("channel", "base", "mutation"), ACCEPTED.values(), ids=ACCEPTED.keys())

@@ -71,6 +71,13 @@ def count(value: Any) -> bool:
     return type(value) is int and 0 <= value <= MAX_COUNT
 
 
+def quantity(value: Any) -> bool:
+    """An option's volume or OI: an integer count, or a finite fraction in the same range."""
+    if type(value) is float:
+        return math.isfinite(value) and 0 <= value <= MAX_COUNT
+    return count(value)
+
+
 def product(value: Any) -> bool:
     return type(value) is str and _PRODUCT.fullmatch(value) is not None
 
@@ -120,8 +127,8 @@ def quote_ok(m: dict[str, Any]) -> bool:
         and expiry(m["expiry"])
         and positive(m["strike"])
         and all(non_negative(m[k]) for k in ("bid", "ask", "last"))
-        and count(m["volume"])
-        and count(m["oi"])
+        and quantity(m["volume"])
+        and quantity(m["oi"])
     )
 
 
@@ -131,8 +138,8 @@ def row_ok(row: Any, strike: float) -> bool:
         and set(row) == ROW_KEYS
         and positive(row["strike"])
         and all(non_negative(row[k]) for k in ("bid", "ask", "last"))
-        and count(row["volume"])
-        and count(row["oi"])
+        and quantity(row["volume"])
+        and quantity(row["oi"])
         and abs(float(row["strike"]) - strike) <= 1e-9
     )
 

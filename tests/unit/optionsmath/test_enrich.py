@@ -57,7 +57,10 @@ def test_summary_fields_hand_worked() -> None:
     assert out["atm_straddle_price"] == pytest.approx(straddle, rel=1e-12)
     assert out["atm_iv"] == pytest.approx(0.15, abs=1e-9)
     assert out["time_to_expiry"] == pytest.approx(T_5D6H, rel=1e-12)
-    assert out["expected_move"] == pytest.approx(24010.0 * 0.15 * math.sqrt(T_5D6H), rel=1e-8)
+    # One standard deviation of the price at expiry, about the forward S·e^{rT} (q = 0).
+    forward = 24010.0 * math.exp(RATE * T_5D6H)
+    assert out["forward"] == pytest.approx(forward, rel=1e-15)
+    assert out["expected_move"] == pytest.approx(forward * 0.15 * math.sqrt(T_5D6H), rel=1e-8)
     assert out["call_buildup_otm"] is None
     assert out["seq"] == 41
     assert out["product"] == "NIFTY"
@@ -164,7 +167,7 @@ def test_oi_change_and_buildup_against_previous_snapshot() -> None:
         "long_buildup", "short_buildup", "short_covering",
     ]  # fmt: skip
     assert [r["buildup"] for r in out["puts"]] == ["long_unwinding", None, None]
-    # Spot 24010: OTM calls are strike 24100 (−20), OTM puts 23900 and 24000 (−50 + 0).
+    # Forward 24032.45: OTM calls are strike 24100 (−20), OTM puts 23900 and 24000 (−50 + 0).
     assert out["call_buildup_otm"] == -20
     assert out["put_buildup_otm"] == -50
 

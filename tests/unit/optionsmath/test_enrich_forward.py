@@ -9,9 +9,10 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
-from common.messages import decode_message
+from common.messages import decode_message, encode_message
 from common.messages.enums import ForwardSource
 from common.names import Channel
 from common.products import ConventionsRegistry
@@ -184,3 +185,108 @@ def test_a_messages_forward_keeps_its_own_source() -> None:
         enrich_chain(dict(chain, forward_source="guess"), conventions=STANDARD)
     with pytest.raises(ValueError, match="forward_source"):
         enrich_chain(dict(chain, forward_source=["venue"]), conventions=STANDARD)
+
+
+# -- the summaries are taken at the forward, not at spot -------------------------------------
+
+RICH_FORWARD = INDEX * 1.02  # 98,736: 2 % above the index, as a rich BTC basis gives
+
+
+def rich_vol(strike: float) -> float:
+    k = math.log(strike / RICH_FORWARD)
+    return 0.55 - 0.2 * k + 1.5 * k * k
+
+
+def rich_chain(call_oi: list[float], put_oi: list[float], seq: int = 1) -> dict[str, Any]:
+    """Strikes 90,000…105,000 every 1,000 priced by hand (Black-76 on the forward, r = 0)."""
+    prices = tuple(
+        np.array([black76_by_hand(RICH_FORWARD, k, T_BTC, 0.0, rich_vol(k), c) for k in STRIKES])
+        for c in (True, False)
+    )
+    chain = btc_chain(prices, expiry_ts=EXPIRY_TS, forward=RICH_FORWARD, seq=seq)  # type: ignore[arg-type]
+    for side, oi in (("calls", call_oi), ("puts", put_oi)):
+        for row, value in zip(chain[side], oi, strict=True):
+            row["oi"] = value
+    return chain
+
+
+def test_atm_straddle_move_and_otm_buildup_are_taken_at_the_forward() -> None:
+    """F = 98,736 with the index at 96,800: spot's ATM strike would be 97,000 (200 away),
+    the forward's is 99,000 (264 away, 98,000 is 736 away); OTM calls are the 7 strikes
+    99,000…105,000 (spot: the 9 from 97,000), OTM puts the 9 strikes 90,000…98,000
+    (spot: the 7 up to 96,000)."""
+    n = STRIKES.size
+    previous = rich_chain([100] * n, [200] * n)
+    current = rich_chain([110] * n, [300] * n, seq=2)  # every call +10, every put +100
+    out = enrich_chain(current, previous, conventions=STANDARD, processed_at=STAMP)
+    assert (out["spot_price"], out["forward"]) == (INDEX, RICH_FORWARD)
+    assert out["atm_strike"] == 99_000.0
+    sigma = rich_vol(99_000.0)
+    assert out["atm_iv"] == pytest.approx(sigma, abs=1e-9)
+    call = black76_by_hand(RICH_FORWARD, 99_000.0, T_BTC, 0.0, sigma, True)
+    put = black76_by_hand(RICH_FORWARD, 99_000.0, T_BTC, 0.0, sigma, False)
+    assert out["atm_straddle_price"] == pytest.approx(call + put, rel=1e-12)
+    assert out["expected_move"] == pytest.approx(RICH_FORWARD * sigma * math.sqrt(T_BTC), rel=1e-8)
+    assert (out["call_buildup_otm"], out["put_buildup_otm"]) == (7 * 10, 9 * 100)
+    assert (out["total_call_oi"], out["total_put_oi"]) == (110 * n, 300 * n)
+
+
+def test_a_carry_chain_is_at_the_money_against_its_carry_forward() -> None:
+    """NIFTY at 24,010 with 5.25 days at 6.5 %: F = 24,010·e^{rT} = 24,032.45, so the ATM
+    strike of a 50-point chain is 24,050 (17.55 away), not spot's 24,000 (10 away)."""
+    chain = build_chain()
+    out = enrich_chain(chain, processed_at=STAMP)
+    T = (5 * 86400 + 6 * 3600) / (365 * 86400)
+    forward = 24_010.0 * math.exp(0.065 * T)
+    assert (out["forward"], out["forward_source"]) == (pytest.approx(forward, rel=1e-15), "carry")
+    assert out["atm_strike"] == 24_050.0
+    i = chain["strikes"].index(24_050.0)
+    assert out["atm_straddle_price"] == pytest.approx(
+        chain["calls"][i]["last"] + chain["puts"][i]["last"], rel=1e-12
+    )
+
+
+# -- fractional open interest and volume (coins) ---------------------------------------------
+
+
+def test_fractional_oi_and_volume_are_summed_without_rounding_to_whole_coins() -> None:
+    """Deribit counts BTC options in coins, 0.1 at a time: 0.3 BTC must not become 0."""
+    n = STRIKES.size
+    before = [round(0.1 * (i + 1), 1) for i in range(n)]  # 0.1 … 1.6
+    previous = rich_chain(before, [0.3] * n)
+    current = rich_chain([round(v + 0.1, 1) for v in before], [0.2] * n, seq=2)
+    for i, (call, put) in enumerate(zip(current["calls"], current["puts"], strict=True)):
+        call["volume"] = 0.1 if i < 3 else 0  # 0.1 + 0.1 + 0.1 is 0.30000000000000004
+        put["volume"] = 0.1
+    out = enrich_chain(current, previous, conventions=STANDARD, processed_at=STAMP)
+    assert [r["oi"] for r in out["calls"]] == [round(v + 0.1, 1) for v in before]
+    assert [r["oi_change"] for r in out["calls"]] == [0.1] * n  # not 0.09999999999999987
+    assert [r["oi_change"] for r in out["puts"]] == [-0.1] * n
+    assert out["total_call_oi"] == 15.2  # 0.2 + … + 1.7
+    assert out["total_put_oi"] == 3.2
+    assert out["pcr_oi"] == pytest.approx(3.2 / 15.2, rel=1e-12)
+    assert out["pcr_volume"] == pytest.approx(1.6 / 0.3, rel=1e-12)
+    assert (out["call_buildup_otm"], out["put_buildup_otm"]) == (0.7, -0.9)
+    raw = orjson.dumps(out)
+    assert b'"total_call_oi":15.2,' in raw
+    assert b'"oi_change":0.1,' in raw
+    assert encode_message(decode_message(Channel.ENRICHED_OPTION_CHAIN, raw)) == raw
+
+
+def test_whole_counts_stay_integers_on_the_wire() -> None:
+    chain = build_chain()
+    out = enrich_chain(chain, build_chain(seq=6), processed_at=STAMP)
+    whole = [out["total_call_oi"], out["total_put_oi"], out["call_buildup_otm"],
+             *(r["oi_change"] for r in out["calls"])]  # fmt: skip
+    assert all(type(v) is int for v in whole)
+    assert out["call_buildup_otm"] == 0
+
+
+def test_a_fractional_max_pain_is_the_hand_computed_strike() -> None:
+    """Calls 0.5 BTC at every strike, puts 2.5 BTC at 105,000 only: the payout slope right of
+    strike j is 0.5·(j + 1) − 2.5, first not negative at j = 4 (94,000)."""
+    n = STRIKES.size
+    puts = [0.0] * (n - 1) + [2.5]
+    out = enrich_chain(rich_chain([0.5] * n, puts), conventions=STANDARD, processed_at=STAMP)
+    assert out["max_pain_strike"] == 94_000.0
+    assert (out["total_call_oi"], out["total_put_oi"]) == (8, 2.5)
