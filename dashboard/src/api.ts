@@ -20,6 +20,10 @@ export interface ApiErrorBody {
 export interface ProductInfo {
   product: string;
   expiries: string[];
+  /** The venue of the product's data (synthetic, deribit); absent in an answer cached before it was added. */
+  venue?: string;
+  /** Currency of its prices, strikes and spot (INR, USD); absent as `venue`. */
+  currency?: string;
 }
 
 export interface ProductsResponse {
@@ -81,6 +85,46 @@ export interface OiChangeResponse {
   from_timestamp: string | null;
   to_timestamp: string | null;
   strikes: OiStrike[];
+}
+
+/** A venue's connection state (common/feeds.py FeedState). */
+export type FeedState = "connecting" | "live" | "degraded" | "down";
+
+/** `GET /api/feeds`: one product of a venue (common/feeds.py ProductStatus); ages in seconds. */
+export interface ProductFeed {
+  product: string;
+  /** No message for a while, none yet, or its feed is stale. */
+  stale: boolean;
+  last_message_age_s: number | null;
+  messages_per_s: number;
+  messages: number;
+  dead_letters: number;
+}
+
+/** `GET /api/feeds`: one venue's feed as the service sees it now (common/feeds.py FeedStatus). */
+export interface FeedStatus {
+  venue: string;
+  /** `down` when the snapshot is stale, else the state the connector reported. */
+  state: FeedState;
+  reported_state: FeedState;
+  /** The connector stopped reporting (its snapshot is too old). */
+  stale: boolean;
+  snapshot_age_s: number;
+  at: string;
+  state_age_s: number;
+  last_message_age_s: number | null;
+  messages_per_s: number;
+  messages: number;
+  reconnects: number;
+  resyncs: number;
+  dead_letters: number;
+  /** The synthetic market's session mode (`simulated` / `exchange`); null for the other venues. */
+  session: string | null;
+  products: ProductFeed[];
+}
+
+export interface FeedsResponse {
+  feeds: FeedStatus[];
 }
 
 export type Interval = "1m" | "5m" | "15m";

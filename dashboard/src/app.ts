@@ -9,6 +9,7 @@ import type { Store } from "./state/store";
 import { h } from "./ui/dom";
 import { CandlesView } from "./views/candles";
 import { ChainPanelView } from "./views/chainPanel";
+import { FeedsView } from "./views/feeds";
 import { HeaderView, NoticeView } from "./views/header";
 import { HistoryView } from "./views/history";
 import { OiSmileView } from "./views/oiSmile";
@@ -52,6 +53,7 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
   const s = store.state;
   const header = new HeaderView(s, intents);
   const notice = new NoticeView();
+  const feeds = new FeedsView();
   const tiles = new TilesView();
   const chain = new ChainPanelView(s, intents);
   const oiSmile = new OiSmileView();
@@ -64,9 +66,9 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
     tiles.el,
     h("div", { class: "grid" }, chain.el, charts),
   );
-  host.replaceChildren(h("div", { class: "app", "data-testid": "dashboard" }, header.el, notice.el, main));
+  host.replaceChildren(h("div", { class: "app", "data-testid": "dashboard" }, header.el, feeds.el, notice.el, main));
 
-  const views: View[] = [header, notice, tiles, chain, oiSmile, candles, history, new StaleView(main)];
+  const views: View[] = [header, feeds, notice, tiles, chain, oiSmile, candles, history, new StaleView(main)];
   for (const view of views) view.mount?.(); // the charts size themselves to their boxes: after layout
   const unsubscribe = store.subscribe((state, prev) => {
     for (const view of views) view.update(state, prev);

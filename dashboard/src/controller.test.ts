@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Auth } from "./auth";
-import { Controller, type LiveLink } from "./controller";
+import { Controller, FEEDS_POLL_MS, RELIST_MIN_MS, type LiveLink } from "./controller";
 import { parseHash } from "./hash";
 import type { Selection } from "./live";
 import { Rest } from "./rest";
 import { initialState, type Action, type DashState } from "./state/model";
 import { reduce } from "./state/reducer";
 import { Store } from "./state/store";
-import { PRODUCTS, TODAY, chain } from "./test/fixtures";
+import { FEEDS, FEEDS_ANSWER, PRODUCTS, TODAY, chain } from "./test/fixtures";
 import { MemoryStorage } from "./test/memoryStorage";
 
 const NOW = Date.parse("2026-11-21T09:45:00.000Z");
@@ -34,10 +34,16 @@ describe("Controller", () => {
   let store: Store<DashState, Action>;
   let controller: Controller;
   let subscribed: (Selection | null)[];
+  /** The client clock of the controller (epoch ms); tests move it with the fake timers. */
+  let now: number;
+  /** What `GET /api/feeds` answers next. */
+  let feedsAnswer: () => Response;
 
   beforeEach(async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
     calls = [];
+    now = NOW;
+    feedsAnswer = () => json(200, FEEDS_ANSWER);
     vi.stubGlobal(
       "fetch",
       vi.fn<typeof fetch>(
@@ -46,6 +52,7 @@ describe("Controller", () => {
             const url = input as string; // Rest asks by path
             calls.push({ url, signal: init?.signal ?? null, answer: resolve });
             if (url === "/api/products") resolve(json(200, { products: PRODUCTS }));
+            else if (url === "/api/feeds") resolve(feedsAnswer());
             else if (!url.startsWith("/api/data/chain/")) resolve(notFound());
           }),
       ),
@@ -68,7 +75,7 @@ describe("Controller", () => {
         start: () => link,
       },
       url: { get: () => hash, replace: (h) => (hash = h), listen: () => () => {} },
-      clock: { now: () => NOW, today: () => TODAY },
+      clock: { now: () => now, today: () => TODAY },
     });
     await controller.start();
     await settle();
@@ -81,6 +88,68 @@ describe("Controller", () => {
   });
 
   const chainCalls = () => calls.filter((c) => c.url.startsWith("/api/data/chain/"));
+  const count = (url: string) => calls.filter((c) => c.url === url).length;
+  /** Move the clock and the timers on by `ms`, then let the answers land. */
+  const pass = async (ms: number) => {
+    now += ms;
+    vi.advanceTimersByTime(ms);
+    await settle();
+  };
+
+  it("polls the feed health every few seconds", async () => {
+    expect(count("/api/feeds")).toBe(1);
+    expect(store.state.feeds).toEqual({ list: FEEDS, error: null });
+    await pass(FEEDS_POLL_MS - 1);
+    expect(count("/api/feeds")).toBe(1);
+    await pass(1);
+    expect(count("/api/feeds")).toBe(2);
+    await pass(FEEDS_POLL_MS);
+    expect(count("/api/feeds")).toBe(3);
+  });
+
+  it("keeps the last feed health when a poll fails, says why, and polls on", async () => {
+    feedsAnswer = () => json(503, { error: { code: "unavailable", message: "Redis unavailable" } });
+    await pass(FEEDS_POLL_MS);
+    expect(store.state.feeds).toEqual({ list: FEEDS, error: "Feed status: Redis unavailable" });
+    const down = FEEDS.map((f) => ({ ...f, state: "down", stale: true }));
+    feedsAnswer = () => json(200, { feeds: down });
+    await pass(FEEDS_POLL_MS);
+    expect(store.state.feeds.error).toBeNull();
+    expect(store.state.feeds.list?.map((f) => [f.venue, f.state, f.stale])).toEqual([
+      ["deribit", "down", true],
+      ["synthetic", "down", true],
+    ]);
+  });
+
+  it("asks for the listing again when a feed streams a product it lacks, at most every RELIST_MIN_MS", async () => {
+    expect(count("/api/products")).toBe(1);
+    await pass(FEEDS_POLL_MS); // ETH is stale in FEEDS: nothing new streams
+    expect(count("/api/products")).toBe(1);
+    const eth = FEEDS.map((f) => ({ ...f, products: f.products.map((p) => ({ ...p, stale: false })) }));
+    feedsAnswer = () => json(200, { feeds: eth });
+    await pass(FEEDS_POLL_MS); // 6 s after the first listing
+    expect(count("/api/products")).toBe(1);
+    await pass(2 * FEEDS_POLL_MS); // 12 s
+    expect(count("/api/products")).toBe(2);
+    await pass(FEEDS_POLL_MS); // 3 s after that listing, which still lacks ETH
+    expect(count("/api/products")).toBe(2);
+    await pass(3 * FEEDS_POLL_MS); // the poll RELIST_MIN_MS after it
+    expect(count("/api/products")).toBe(3);
+    const withEth = [...PRODUCTS, { product: "ETH", expiries: ["2026-11-27"], venue: "deribit", currency: "USD" }];
+    expect(store.state.products.map((p) => p.product)).toEqual(PRODUCTS.map((p) => p.product));
+    // once listed, polls ask for nothing more
+    vi.mocked(fetch).mockImplementation((input, init) => {
+      const url = input as string;
+      calls.push({ url, signal: init?.signal ?? null, answer: () => {} });
+      if (url === "/api/products") return Promise.resolve(json(200, { products: withEth }));
+      return Promise.resolve(url === "/api/feeds" ? feedsAnswer() : notFound());
+    });
+    await pass(RELIST_MIN_MS + FEEDS_POLL_MS);
+    expect(store.state.products.map((p) => p.product)).toContain("ETH");
+    const listed = count("/api/products");
+    await pass(5 * RELIST_MIN_MS);
+    expect(count("/api/products")).toBe(listed);
+  });
 
   it("starts on the nearest expiry and subscribes to it", () => {
     expect(store.state.selection).toMatchObject({ product: "NIFTY", expiry: "2026-11-26" });

@@ -1,7 +1,10 @@
-// Wires the outside world to the store for one signed-in session: the product listing, the REST
-// reads of each selection (one AbortController per selection, so the reads of a selection left
-// behind are cancelled), the Socket.IO connection, the URL hash, the clock and the notices.
+// Wires the outside world to the store for one signed-in session: the product listing, the feed
+// health polled every few seconds, the REST reads of each selection (one AbortController per
+// selection, so the reads of a selection left behind are cancelled), the Socket.IO connection, the
+// URL hash, the clock and the notices.
+import type { FeedStatus } from "./api";
 import { ApiError, describeError } from "./auth";
+import { unlistedProducts } from "./feeds";
 import { localToday } from "./format";
 import { formatHash, parseHash, type ViewState } from "./hash";
 import type { LiveConfig, LiveHandlers, Selection } from "./live";
@@ -48,6 +51,10 @@ export interface ControllerDeps {
 }
 
 const TICK_MS = 1_000;
+/** How often the feed health is asked for (the feed writes it every 2 s). */
+export const FEEDS_POLL_MS = 3_000;
+/** The listing is asked again at most this often when a feed streams a product it lacks. */
+export const RELIST_MIN_MS = 10_000;
 
 export class Controller {
   private readonly clock: Clock;
@@ -58,6 +65,8 @@ export class Controller {
   private live: LiveLink | null = null;
   private stopped = false;
   private noticeSeq = 0;
+  /** When the listing was last asked for (client clock); a feed's new product asks again. */
+  private listedAt = Number.NEGATIVE_INFINITY;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private ticker: ReturnType<typeof setInterval> | null = null;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -79,6 +88,7 @@ export class Controller {
       url.listen(() => this.dispatch({ type: "selected", requested: parseHash(url.get()), today: this.clock.today() })),
     );
     this.ticker = setInterval(() => this.dispatch({ type: "tick", now: this.clock.now() }), TICK_MS);
+    void this.pollFeeds();
     const [{ config, warning }] = await Promise.all([live.loadConfig(), this.loadProducts()]);
     if (this.stopped) return;
     if (warning) this.flash(warning);
@@ -140,9 +150,30 @@ export class Controller {
     }
   }
 
+  /** The feed health now, then again every FEEDS_POLL_MS; a failure keeps the last answer shown. */
+  private async pollFeeds(): Promise<void> {
+    try {
+      const feeds = await this.deps.rest.feeds(this.lifetime.signal);
+      if (this.stopped) return;
+      this.dispatch({ type: "feedsLoaded", feeds });
+      this.relistFor(feeds);
+    } catch (err) {
+      if (this.stopped || (err instanceof ApiError && err.status === 401)) return; // 401: back to login
+      this.dispatch({ type: "feedsFailed", message: `Feed status: ${describeError(err)}` });
+    }
+    this.later(() => void this.pollFeeds(), FEEDS_POLL_MS);
+  }
+
+  /** A feed streams a product the listing lacks (a venue just started): ask for the listing again. */
+  private relistFor(feeds: FeedStatus[]): void {
+    if (!this.state.started || this.clock.now() - this.listedAt < RELIST_MIN_MS) return;
+    if (unlistedProducts(feeds, this.state.products).length) this.reloadProducts();
+  }
+
   /** The listing; an empty one or a failure is asked again later. */
   private async loadProducts(): Promise<void> {
     let products = this.state.products;
+    this.listedAt = this.clock.now();
     try {
       products = await this.deps.rest.products(this.lifetime.signal);
       if (this.stopped) return;

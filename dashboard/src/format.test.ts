@@ -13,6 +13,7 @@ import {
   fmtSignedInt,
   fmtStrike,
   fmtVolPts,
+  formatsFor,
   localToday,
 } from "./format";
 
@@ -56,6 +57,64 @@ describe("numbers", () => {
     expect(fmtCompact(25_000_000)).toBe("2.5Cr");
     expect(fmtCompact(-20000)).toBe("-20K");
     expect(fmtCompact(0)).toBe("0");
+  });
+});
+
+describe("formats per currency", () => {
+  const usd = formatsFor("USD");
+  const inr = formatsFor("INR");
+
+  it("group USD by thousands: strikes like 95,000, spot and option prices to the cent", () => {
+    expect(usd.currency).toBe("USD");
+    expect(usd.strike(95000)).toBe("95,000");
+    expect(usd.strike(1_250_000)).toBe("1,250,000");
+    expect(usd.strike(3512.5)).toBe("3,512.5");
+    expect(usd.num(95123.456, 2)).toBe("95,123.46");
+    expect(usd.price(2235.4011)).toBe("2,235.40");
+    expect(usd.price(9.5)).toBe("9.50");
+    expect(usd.price(0)).toBe(DASH);
+  });
+
+  it("show a quantity in coins with its decimal, a whole one without", () => {
+    expect(usd.qty(1234.5)).toBe("1,234.5");
+    expect(usd.qty(1234)).toBe("1,234");
+    expect(usd.qty(0.25)).toBe("0.25");
+    expect(usd.qty(1234.6000000000001)).toBe("1,234.6");
+    expect(usd.signedQty(1234.6 - 1234.5)).toBe("+0.1");
+    expect(usd.signedQty(-2)).toBe("-2");
+    expect(usd.signedQty(0)).toBe("0");
+  });
+
+  it("keep INR as the synthetic products always had it", () => {
+    expect(inr.qty(1234567)).toBe(fmtInt(1234567));
+    expect(inr.qty(1234567)).toBe("12,34,567");
+    expect(inr.price(1234.5)).toBe(fmtPrice(1234.5));
+    expect(inr.strike(24000)).toBe(fmtStrike(24000));
+    expect(inr.num(24512.5)).toBe("24,512.50");
+    expect(inr.signedQty(1250)).toBe(fmtSignedInt(1250));
+    expect(inr.compact(125000)).toBe("1.25L");
+  });
+
+  it("compact western units outside INR", () => {
+    expect(usd.compact(1_250_000)).toBe("1.25M");
+    expect(usd.compact(125000)).toBe("125K");
+    expect(usd.compact(2_500_000_000)).toBe("2.5B");
+    expect(usd.compact(-1500)).toBe("-1.5K");
+  });
+
+  it("price coins to their tick and fall back to INR when no currency is named", () => {
+    expect(formatsFor("BTC").price(0.0235)).toBe("0.0235");
+    expect(formatsFor(undefined)).toBe(inr);
+    expect(formatsFor(null).currency).toBe("INR");
+    expect(formatsFor("")).toBe(inr);
+  });
+
+  it("never show NaN or null", () => {
+    for (const f of [usd, inr, formatsFor("BTC")]) {
+      for (const fn of [f.num, f.price, f.strike, f.qty, f.signedQty, f.compact]) {
+        for (const v of [null, undefined, Number.NaN, Infinity, "12", {}]) expect(fn(v)).toBe(DASH);
+      }
+    }
   });
 });
 

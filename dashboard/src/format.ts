@@ -1,14 +1,19 @@
-// Number formatting for traders on the Indian market: en-IN digit grouping (1,23,45,678),
-// prices to the paisa, IV in percent, and "—" for anything that cannot be shown.
+// Number formatting. The fmt* functions format for the Indian market (the synthetic products):
+// en-IN digit grouping (1,23,45,678), prices to the paisa. `formatsFor(currency)` gives the same
+// for any currency: USD and the others grouped by thousands (1,234,567), coin prices to 4
+// decimals. IV in percent, and "—" for anything that cannot be shown.
 
 export const DASH = "—";
 
+/** The currency of a product whose listing or chain names none (the synthetic market's). */
+export const DEFAULT_CURRENCY = "INR";
+
 const cache = new Map<string, Intl.NumberFormat>();
-function nf(min: number, max: number, sign = false): Intl.NumberFormat {
-  const key = `${min}:${max}:${sign}`;
+function nf(min: number, max: number, sign = false, locale = "en-IN"): Intl.NumberFormat {
+  const key = `${locale}:${min}:${max}:${sign}`;
   let f = cache.get(key);
   if (!f) {
-    f = new Intl.NumberFormat("en-IN", {
+    f = new Intl.NumberFormat(locale, {
       minimumFractionDigits: min,
       maximumFractionDigits: max,
       signDisplay: sign ? "exceptZero" : "auto",
@@ -76,17 +81,87 @@ export function fmtStrike(v: unknown): string {
   return n === null ? DASH : nf(0, 2).format(n);
 }
 
-/** Compact en-IN count for chart axes: 1,25,000 → "1.25L", 2,50,00,000 → "2.5Cr", 12,500 → "12.5K". */
-export function fmtCompact(v: unknown): string {
+/** Units of a compact count, largest first. */
+type CompactUnits = readonly (readonly [number, string])[];
+const INDIAN_UNITS: CompactUnits = [
+  [1e7, "Cr"],
+  [1e5, "L"],
+  [1e3, "K"],
+];
+const WESTERN_UNITS: CompactUnits = [
+  [1e9, "B"],
+  [1e6, "M"],
+  [1e3, "K"],
+];
+
+function compact(v: unknown, units: CompactUnits): string {
   const n = num(v);
   if (n === null) return DASH;
   const a = Math.abs(n);
   const s = n < 0 ? "-" : "";
   const trim = (x: number) => x.toFixed(2).replace(/\.?0+$/, "");
-  if (a >= 1e7) return `${s}${trim(a / 1e7)}Cr`;
-  if (a >= 1e5) return `${s}${trim(a / 1e5)}L`;
-  if (a >= 1e3) return `${s}${trim(a / 1e3)}K`;
+  for (const [size, unit] of units) if (a >= size) return `${s}${trim(a / size)}${unit}`;
   return `${s}${trim(a)}`;
+}
+
+/** Compact en-IN count for chart axes: 1,25,000 → "1.25L", 2,50,00,000 → "2.5Cr", 12,500 → "12.5K". */
+export function fmtCompact(v: unknown): string {
+  return compact(v, INDIAN_UNITS);
+}
+
+/** The number formats of one currency: its digit grouping, its price decimals, its compact units
+ *  (plain functions: they may be passed around unbound). */
+export interface Formats {
+  /** The currency code, e.g. "USD". */
+  readonly currency: string;
+  /** Fixed decimals: `num(95123.456, 2)` → "95,123.46". */
+  num: (v: unknown, decimals?: number) => string;
+  /** A price (premium, spot) in the currency's decimals; 0 means "no quote" on the wire, shown as "—". */
+  price: (v: unknown) => string;
+  /** A strike: no decimals when whole, else up to two: 95000 → "95,000". */
+  strike: (v: unknown) => string;
+  /** A quantity (OI, volume): whole counts without decimals, fractional ones (coins) with them: "1,234.5". */
+  qty: (v: unknown) => string;
+  /** A signed quantity (OI change): "+1,250", "-0.5", "0". */
+  signedQty: (v: unknown) => string;
+  /** A compact count for chart axes: "1.25L" in INR, "1.25M" in the others. */
+  compact: (v: unknown) => string;
+}
+
+/** Decimals of prices in a currency: coins to 4 (Deribit's tick is 0.0001 BTC), money to 2. */
+const PRICE_DECIMALS: Record<string, number> = { BTC: 4, ETH: 4 };
+
+const formatsCache = new Map<string, Formats>();
+
+function makeFormats(currency: string): Formats {
+  const indian = currency === "INR";
+  const locale = indian ? "en-IN" : "en-US";
+  const dp = PRICE_DECIMALS[currency] ?? 2;
+  const units = indian ? INDIAN_UNITS : WESTERN_UNITS;
+  const show = (v: unknown, f: (n: number) => string) => {
+    const n = num(v);
+    return n === null ? DASH : f(n);
+  };
+  return {
+    currency,
+    num: (v, decimals = 2) => show(v, (n) => nf(decimals, decimals, false, locale).format(n)),
+    price: (v) => show(v, (n) => (n === 0 ? DASH : nf(dp, dp, false, locale).format(n))),
+    strike: (v) => show(v, (n) => nf(0, 2, false, locale).format(n)),
+    qty: (v) => show(v, (n) => nf(0, 2, false, locale).format(n)),
+    signedQty: (v) => show(v, (n) => nf(0, 2, true, locale).format(n)),
+    compact: (v) => compact(v, units),
+  };
+}
+
+/** The formats of `currency` (INR when none is named: the synthetic market's). */
+export function formatsFor(currency: string | null | undefined): Formats {
+  const code = currency || DEFAULT_CURRENCY;
+  let f = formatsCache.get(code);
+  if (!f) {
+    f = makeFormats(code);
+    formatsCache.set(code, f);
+  }
+  return f;
 }
 
 /** How long ago, from milliseconds: "3 s ago", "2 min ago", "1 h ago"; clock skew clamps to 0. */

@@ -6,7 +6,7 @@ import { ApiError, describeError } from "./auth";
 import type { Rest } from "./rest";
 import type { Action } from "./state/model";
 
-export type Reads = Pick<Rest, "products" | "chain" | "underlying" | "oiBaseline" | "history" | "candles">;
+export type Reads = Pick<Rest, "products" | "feeds" | "chain" | "underlying" | "oiBaseline" | "history" | "candles">;
 
 export interface LoadContext {
   rest: Reads;

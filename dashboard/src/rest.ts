@@ -3,11 +3,13 @@
 import type { Auth } from "./auth";
 import { baselineFromOiChange, fromSeries, type HistoryPoint, type OiBaseline } from "./chain";
 import { barFromRest, type Bar } from "./bars";
+import { parseFeeds } from "./feeds";
 import { parseChain, parseUnderlying } from "./messages";
 import {
   INTERVAL_SECONDS,
   type CandlesResponse,
   type ChainAnswer,
+  type FeedStatus,
   type Interval,
   type OiChangeResponse,
   type ProductInfo,
@@ -33,6 +35,11 @@ export class Rest {
   async products(signal?: AbortSignal): Promise<ProductInfo[]> {
     const resp = await this.auth.api<ProductsResponse>("/api/products", { signal });
     return Array.isArray(resp.products) ? resp.products : [];
+  }
+
+  /** Each venue's feed health, by venue. */
+  async feeds(signal?: AbortSignal): Promise<FeedStatus[]> {
+    return parseFeeds(await this.auth.api<unknown>("/api/feeds", { signal }));
   }
 
   async chain(product: string, expiry: string, signal?: AbortSignal): Promise<ChainAnswer | null> {

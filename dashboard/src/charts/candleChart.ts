@@ -15,7 +15,7 @@ import {
   type Time,
   type UTCTimestamp,
 } from "lightweight-charts";
-import { fmtNum } from "../format";
+import { formatsFor, type Formats } from "../format";
 import type { Interval } from "../api";
 import { barFromLive, type Bar } from "../bars";
 import type { EnrichedUnderlying } from "../types";
@@ -61,6 +61,8 @@ export class CandleChart {
   /** Live bars are held back until the history is drawn (they may be older than it). */
   private loading = true;
   private queued: Bar | null = null;
+  /** Prices on the axis and crosshair in the selection's currency. */
+  formats: Formats = formatsFor(null);
 
   constructor(private readonly el: HTMLElement) {
     this.chart = createChart(el, {
@@ -80,7 +82,7 @@ export class CandleChart {
         tickMarkFormatter: localTick,
         rightOffset: 3,
       },
-      localization: { timeFormatter: localTime, priceFormatter: (p: number) => fmtNum(p, 2) },
+      localization: { timeFormatter: localTime, priceFormatter: (p: number) => this.formats.num(p, 2) },
       crosshair: { mode: CrosshairMode.Normal },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {

@@ -1,7 +1,7 @@
 // PCR (OI and volume) and max pain over time: the series route's history, then one point per
 // minute bucket from live chains (merged in the state; drawn here at most once a second).
 import { HISTORY_BUCKET_S, type HistoryPoint } from "../chain";
-import { fmtClock, fmtNum, fmtRatio, fmtStrike } from "../format";
+import { fmtClock, fmtNum, fmtRatio, formatsFor, type Formats } from "../format";
 import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
 
 /** Live points redraw the chart at most this often (ms). */
@@ -11,6 +11,8 @@ export class HistoryChart {
   private readonly chart: EChart;
   private points: HistoryPoint[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Max pain (a strike) in the selection's currency; set before `show`. */
+  formats: Formats = formatsFor(null);
 
   constructor(private readonly el: HTMLElement) {
     this.chart = mount(el, () => this.points.length > 0);
@@ -61,7 +63,7 @@ export class HistoryChart {
             return `${fmtClock(ps[0].value[0], false)}<br/>${ps
               .map(
                 (p) =>
-                  `${p.marker}${p.seriesName}: <b>${p.seriesIndex === 2 ? fmtStrike(p.value[1]) : fmtRatio(p.value[1])}</b>`,
+                  `${p.marker}${p.seriesName}: <b>${p.seriesIndex === 2 ? this.formats.strike(p.value[1]) : fmtRatio(p.value[1])}</b>`,
               )
               .join("<br/>")}`;
           },
@@ -87,7 +89,7 @@ export class HistoryChart {
             ...padded(0),
             ...axisStyle,
             splitLine: { show: false },
-            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtStrike(v) },
+            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => this.formats.strike(v) },
           },
         ],
         series: [

@@ -1,6 +1,6 @@
 // Open interest by strike: calls and puts on top, their change since a baseline below.
 import { oiBars, type OiBaseline, type OiBars } from "../chain";
-import { fmtClock, fmtCompact, fmtInt, fmtSignedInt, fmtStrike } from "../format";
+import { fmtClock, type Formats } from "../format";
 import type { EnrichedChain } from "../types";
 import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
 
@@ -22,8 +22,14 @@ export class OiChart {
     this.chart.clear();
   }
 
-  /** Draw the strikes `strikes` ([lo, hi) indices) of `chain`, the change measured from `baseline`. */
-  update(chain: EnrichedChain, atm: number | null, strikes: [number, number], baseline: OiBaseline | null): void {
+  /** Draw the strikes `strikes` ([lo, hi) indices) of `chain`, the change measured from `baseline`, in `f`. */
+  update(
+    chain: EnrichedChain,
+    atm: number | null,
+    strikes: [number, number],
+    baseline: OiBaseline | null,
+    f: Formats,
+  ): void {
     const all = oiBars(chain, baseline?.baseline ?? null);
     const [lo, hi] = strikes;
     const pick = <T>(xs: T[]) => xs.slice(lo, hi);
@@ -35,9 +41,9 @@ export class OiChart {
       putChange: pick(all.putChange),
     };
     this.bars = bars;
-    const cats = bars.strikes.map((k) => fmtStrike(k));
-    const atmLabel = atm === null ? null : fmtStrike(atm);
-    const maxPain = chain.max_pain_strike === null ? null : fmtStrike(chain.max_pain_strike);
+    const cats = bars.strikes.map((k) => f.strike(k));
+    const atmLabel = atm === null ? null : f.strike(atm);
+    const maxPain = chain.max_pain_strike === null ? null : f.strike(chain.max_pain_strike);
     if (this.caption)
       this.caption.textContent = baseline === null ? "" : `ΔOI since ${fmtClock(baseline.since, false)}`;
     const marks: object[] = [];
@@ -76,7 +82,7 @@ export class OiChart {
             if (!ps.length) return "";
             const i = ps[0].dataIndex;
             const lines = ps.map((p) => {
-              const v = p.seriesIndex >= 2 ? fmtSignedInt(p.value) : fmtInt(p.value);
+              const v = p.seriesIndex >= 2 ? f.signedQty(p.value) : f.qty(p.value);
               return `${p.marker}${p.seriesName}: <b>${v}</b>`;
             });
             return `Strike <b>${cats[i]}</b><br/>${lines.join("<br/>")}`;
@@ -103,14 +109,14 @@ export class OiChart {
             type: "value",
             gridIndex: 0,
             ...axisStyle,
-            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtCompact(v) },
+            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => f.compact(v) },
           },
           {
             type: "value",
             gridIndex: 1,
             ...axisStyle,
             splitNumber: 2,
-            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtCompact(v) },
+            axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => f.compact(v) },
           },
         ],
         series: [

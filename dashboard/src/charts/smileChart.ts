@@ -1,7 +1,7 @@
 // IV smile of the current chain: out-of-the-money IV (puts below spot, calls above) in bold,
 // call and put IV faint behind it, spot marked.
 import { smilePoints } from "../chain";
-import { fmtNum, fmtStrike } from "../format";
+import { fmtNum, type Formats } from "../format";
 import type { EnrichedChain } from "../types";
 import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
 
@@ -19,7 +19,8 @@ export class SmileChart {
     this.chart.clear();
   }
 
-  update(chain: EnrichedChain, strikes: [number, number]): void {
+  /** Draw the strikes `strikes` ([lo, hi) indices) of `chain`, strikes and spot in `f`. */
+  update(chain: EnrichedChain, strikes: [number, number], f: Formats): void {
     const [lo, hi] = strikes;
     const view = {
       ...chain,
@@ -44,7 +45,7 @@ export class SmileChart {
       silent: true,
       symbol: "none",
       lineStyle: { type: "dashed", width: 1, color: COLORS.amber },
-      label: { formatter: `Spot ${fmtNum(chain.spot_price, 2)}`, color: COLORS.amber, fontSize: 10 },
+      label: { formatter: `Spot ${f.num(chain.spot_price, 2)}`, color: COLORS.amber, fontSize: 10 },
       data: [{ xAxis: chain.spot_price }],
     };
     this.chart.setOption(
@@ -55,7 +56,7 @@ export class SmileChart {
           formatter: (params: unknown) => {
             const ps = params as { marker: string; seriesName: string; value: [number, number] }[];
             if (!ps.length) return "";
-            return `Strike <b>${fmtStrike(ps[0].value[0])}</b><br/>${ps
+            return `Strike <b>${f.strike(ps[0].value[0])}</b><br/>${ps
               .map((p) => `${p.marker}${p.seriesName}: <b>${fmtNum(p.value[1], 2)}%</b>`)
               .join("<br/>")}`;
           },
@@ -67,7 +68,7 @@ export class SmileChart {
           scale: true,
           ...axisStyle,
           splitLine: { show: false },
-          axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => fmtStrike(v) },
+          axisLabel: { ...axisStyle.axisLabel, formatter: (v: number) => f.strike(v) },
         },
         yAxis: {
           type: "value",

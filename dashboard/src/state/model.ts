@@ -1,7 +1,7 @@
 // The dashboard's state and the actions that change it. Plain data: the reducer (reducer.ts)
 // is the only writer, views read it, the controller turns REST answers and socket events into
 // actions. Times are epoch milliseconds of the client clock.
-import type { ProductInfo } from "../api";
+import type { FeedStatus, ProductInfo } from "../api";
 import type { Bar } from "../bars";
 import type { HistoryPoint, OiBaseline } from "../chain";
 import type { ViewState } from "../hash";
@@ -48,6 +48,14 @@ export interface CandleData {
   note: string | null;
 }
 
+/** Each venue's feed health, polled from `GET /api/feeds`. */
+export interface FeedsData {
+  /** The last answer, by venue; null before the first. */
+  list: FeedStatus[] | null;
+  /** Why the last poll failed (the last answer stays shown); null once one succeeds. */
+  error: string | null;
+}
+
 export interface Notice {
   id: number;
   text: string;
@@ -66,6 +74,7 @@ export interface DashState {
   notice: Notice | null;
   /** The client clock at the last tick (the data-age tile). */
   now: number;
+  feeds: FeedsData;
   data: SelectionData;
   candles: CandleData;
 }
@@ -79,6 +88,8 @@ export type Action =
   | { type: "noticeShown"; id: number; text: string }
   | { type: "noticeHidden"; id: number }
   | { type: "tick"; now: number }
+  | { type: "feedsLoaded"; feeds: FeedStatus[] }
+  | { type: "feedsFailed"; message: string }
   | { type: "chainLoaded"; gen: number; chain: EnrichedChain; now: number }
   | { type: "chainFailed"; gen: number; message: string }
   | { type: "chainLive"; chain: EnrichedChain; now: number }
@@ -123,6 +134,7 @@ export function initialState(selection: ViewState): DashState {
     connection: { status: "connecting", detail: "" },
     notice: null,
     now: 0,
+    feeds: { list: null, error: null },
     data: emptyData(0),
     candles: emptyCandles(0),
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseHash } from "../hash";
-import { PRODUCTS, TODAY, chain, underlying } from "../test/fixtures";
+import { FEEDS, PRODUCTS, TODAY, chain, underlying } from "../test/fixtures";
 import { STALE_AFTER_MS, initialState, type Action, type DashState } from "./model";
 import { reduce } from "./reducer";
 
@@ -131,6 +131,27 @@ describe("live updates", () => {
     expect(s2.now).toBe(10_001 + STALE_AFTER_MS);
     const s3 = reduce(s2, { type: "underlyingLive", underlying: underlying(24_001), now: 16_000 });
     expect(s3.data.stale).toBe(false);
+  });
+});
+
+describe("feed health", () => {
+  it("keeps the last answer; a failed poll adds its reason, the next answer clears it", () => {
+    const s0 = listed();
+    expect(s0.feeds).toEqual({ list: null, error: null });
+    const s1 = reduce(s0, { type: "feedsLoaded", feeds: FEEDS });
+    expect(s1.feeds).toEqual({ list: FEEDS, error: null });
+    const s2 = reduce(s1, { type: "feedsFailed", message: "Feed status: down" });
+    expect(s2.feeds).toEqual({ list: FEEDS, error: "Feed status: down" });
+    expect(reduce(s2, { type: "feedsFailed", message: "Feed status: down" })).toBe(s2); // nothing to redraw
+    expect(reduce(s2, { type: "feedsLoaded", feeds: [] }).feeds).toEqual({ list: [], error: null });
+    // nothing else moves with it
+    expect(s2.selection).toBe(s0.selection);
+    expect(s2.data).toBe(s0.data);
+  });
+
+  it("is forgotten on logout", () => {
+    const s = run(listed(), { type: "feedsLoaded", feeds: FEEDS });
+    expect(reduce(s, { type: "signedOut", reason: null }).feeds).toEqual({ list: null, error: null });
   });
 });
 

@@ -52,6 +52,10 @@ export function reduce(s: DashState, a: Action): DashState {
       return s.notice?.id === a.id ? { ...s, notice: null } : s;
     case "tick":
       return tick(s, a.now);
+    case "feedsLoaded":
+      return { ...s, feeds: { list: a.feeds, error: null } };
+    case "feedsFailed":
+      return s.feeds.error === a.message ? s : { ...s, feeds: { ...s.feeds, error: a.message } };
     case "chainLoaded":
       return applyChain(s, a.chain, a.now, false, a.gen);
     case "chainLive":

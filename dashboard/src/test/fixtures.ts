@@ -1,11 +1,12 @@
 // Messages and answers for the unit tests: small, with only what the code under test reads
 // (the wire types are generated; a fixture cast to them survives optional additions).
-import type { ProductInfo } from "../api";
+import type { FeedStatus, ProductInfo } from "../api";
 import type { EnrichedChain, EnrichedUnderlying } from "../types";
 
 export const PRODUCTS: ProductInfo[] = [
-  { product: "NIFTY", expiries: ["2026-11-18", "2026-11-26", "2026-12-31"] },
-  { product: "BANKNIFTY", expiries: ["2026-11-25", "2026-12-30"] },
+  { product: "NIFTY", expiries: ["2026-11-18", "2026-11-26", "2026-12-31"], venue: "synthetic", currency: "INR" },
+  { product: "BANKNIFTY", expiries: ["2026-11-25", "2026-12-30"], venue: "synthetic", currency: "INR" },
+  { product: "BTC", expiries: ["2026-11-22", "2026-11-27"], venue: "deribit", currency: "USD" },
 ];
 /** Local date of the tests: the NIFTY expiry of 2026-11-18 has passed. */
 export const TODAY = "2026-11-21";
@@ -39,3 +40,118 @@ export function underlying(price: number, product = "NIFTY"): EnrichedUnderlying
     seq: 1,
   } as EnrichedUnderlying;
 }
+
+/**
+ * A Deribit BTC 2026-11-27 chain as the worker enriches it: USD prices (normalised from the coin),
+ * strikes in thousands, open interest in coins (fractional), the venue's forward and mark IVs.
+ */
+export function btcChain(timestamp: string, extra: Partial<EnrichedChain> = {}): EnrichedChain {
+  const row = (strike: number, bid: number, ask: number, oi: number, iv: number, markIv: number) => ({
+    strike,
+    bid,
+    ask,
+    last: 0,
+    volume: 12.3,
+    oi,
+    mark: (bid + ask) / 2,
+    mark_iv: markIv,
+    iv,
+    delta: 0.5,
+    oi_change: 0.1,
+    buildup: null,
+  });
+  return {
+    product: "BTC",
+    expiry: "2026-11-27",
+    timestamp,
+    seq: 7,
+    spot_price: 95123.45,
+    strikes: [94000, 95000, 96000],
+    calls: [
+      row(94000, 2950.12, 3050.4, 512.5, 0.5512, 0.5508),
+      row(95000, 2301.5, 2398.75, 1234.5, 0.5431, 0.543),
+      row(96000, 1790.3, 1880.1, 640, 0.5377, 0.538),
+    ],
+    puts: [
+      row(94000, 1690.2, 1781.9, 380.2, 0.5509, 0.5508),
+      row(95000, 2100.7, 2199.3, 990, 0.5433, 0.543),
+      row(96000, 2650.4, 2750.6, 101.5, 0.5379, 0.538),
+    ],
+    pcr_oi: 0.62,
+    pcr_volume: 1,
+    max_pain_strike: 95000,
+    atm_strike: 95000,
+    total_call_oi: 2387,
+    total_put_oi: 1471.7,
+    venue: "deribit",
+    currency: "USD",
+    forward: 95250.5,
+    forward_source: "venue",
+    expiry_ts: "2026-11-27T08:00:00.000Z",
+    ...extra,
+  } as unknown as EnrichedChain;
+}
+
+/** `GET /api/feeds` as storage_service answers it (common/feeds.py FeedsAnswer, by venue): Deribit
+ *  with ETH stale, and the synthetic market in its simulated session. */
+export const FEEDS_ANSWER = {
+  feeds: [
+    {
+      venue: "deribit",
+      state: "live",
+      reported_state: "live",
+      stale: false,
+      snapshot_age_s: 1.1,
+      at: "2026-11-21T09:44:58.900Z",
+      state_age_s: 120,
+      last_message_age_s: 0.4,
+      messages_per_s: 24.04,
+      messages: 2_880,
+      reconnects: 1,
+      resyncs: 2,
+      dead_letters: 0,
+      session: null,
+      products: [
+        { product: "BTC", stale: false, last_message_age_s: 0.4, messages_per_s: 12, messages: 1_440, dead_letters: 0 },
+        { product: "ETH", stale: true, last_message_age_s: 14.2, messages_per_s: 0, messages: 1_440, dead_letters: 0 },
+      ],
+    },
+    {
+      venue: "synthetic",
+      state: "live",
+      reported_state: "live",
+      stale: false,
+      snapshot_age_s: 0.8,
+      at: "2026-11-21T09:44:59.200Z",
+      state_age_s: 310.4,
+      last_message_age_s: 0.05,
+      messages_per_s: 412.6,
+      messages: 128_004,
+      reconnects: 0,
+      resyncs: 0,
+      dead_letters: 0,
+      session: "simulated",
+      products: [
+        {
+          product: "BANKNIFTY",
+          stale: false,
+          last_message_age_s: 0.1,
+          messages_per_s: 50,
+          messages: 15_000,
+          dead_letters: 0,
+        },
+        {
+          product: "NIFTY",
+          stale: false,
+          last_message_age_s: 0.05,
+          messages_per_s: 60,
+          messages: 18_000,
+          dead_letters: 0,
+        },
+      ],
+    },
+  ],
+};
+
+/** The feeds of FEEDS_ANSWER, typed. */
+export const FEEDS = FEEDS_ANSWER.feeds as FeedStatus[];

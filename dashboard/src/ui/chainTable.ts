@@ -1,7 +1,9 @@
 // The option chain: calls | strike | puts, one row per strike (data-strike), ATM row highlighted,
-// ITM cells shaded (calls below spot, puts above), a changed value flashing up or down.
+// ITM cells shaded (calls below spot, puts above), a changed value flashing up or down. Numbers in
+// the chain's currency (formatsFor); the venue's mark IV beside OptionsFlow's IV when the chain
+// carries it (the column is hidden otherwise).
 import { atmStrike, isItm, strikeWindow } from "../chain";
-import { DASH, buildupInfo, fmtInt, fmtIvPct, fmtNum, fmtPrice, fmtSignedInt, fmtStrike, num } from "../format";
+import { DASH, buildupInfo, fmtIvPct, fmtNum, formatsFor, num, type Formats } from "../format";
 import type { ChainRow, EnrichedChain } from "../types";
 import { h } from "./dom";
 
@@ -14,8 +16,8 @@ interface Column {
   /** Flash on change: quotes, trades and OI. IV and delta move with every spot tick, so they
    *  would flash on every update and drown the signal. */
   flash: boolean;
-  /** Text of the cell, and the number compared to flash it (null: never flashes). */
-  cell(row: ChainRow | undefined): { text: string; value: number | null; tone?: string; title?: string };
+  /** Text of the cell in formats `f`, and the number compared to flash it (null: never flashes). */
+  cell(row: ChainRow | undefined, f: Formats): { text: string; value: number | null; tone?: string; title?: string };
 }
 
 const col = (key: string, label: string, title: string, cell: Column["cell"], flash = true): Column => ({
@@ -30,12 +32,25 @@ const signTone = (v: number | null) => (v === null || v === 0 ? undefined : v > 
 
 /** Columns of one side, from the strike outwards. */
 const COLUMNS: Column[] = [
-  col("ltp", "LTP", "Last traded price", (r) => ({ text: fmtPrice(r?.last), value: num(r?.last) || null })),
-  col("bidask", "Bid / Ask", "Best bid (top) and ask (bottom)", (r) => ({
-    text: `${fmtPrice(r?.bid)}\n${fmtPrice(r?.ask)}`,
+  col("ltp", "LTP", "Last traded price", (r, f) => ({ text: f.price(r?.last), value: num(r?.last) || null })),
+  col("bidask", "Bid / Ask", "Best bid (top) and ask (bottom)", (r, f) => ({
+    text: `${f.price(r?.bid)}\n${f.price(r?.ask)}`,
     value: num(r?.bid) !== null && num(r?.ask) !== null ? (r!.bid + r!.ask) / 2 || null : null,
   })),
-  col("iv", "IV %", "Implied volatility, % a year", (r) => ({ text: fmtIvPct(r?.iv), value: num(r?.iv) }), false),
+  col(
+    "iv",
+    "IV %",
+    "Implied volatility, % a year (OptionsFlow's, from the mid)",
+    (r) => ({ text: fmtIvPct(r?.iv), value: num(r?.iv) }),
+    false,
+  ),
+  col(
+    "markiv",
+    "Mark IV %",
+    "The venue's IV of its mark price, % a year",
+    (r) => ({ text: fmtIvPct(r?.mark_iv), value: num(r?.mark_iv) }),
+    false,
+  ),
   col(
     "delta",
     "Delta",
@@ -43,12 +58,12 @@ const COLUMNS: Column[] = [
     (r) => ({ text: fmtNum(r?.delta, 2), value: num(r?.delta) }),
     false,
   ),
-  col("volume", "Volume", "Contracts traded today", (r) => ({ text: fmtInt(r?.volume), value: num(r?.volume) })),
-  col("oichg", "OI Chg", "OI change since the previous snapshot", (r) => {
+  col("volume", "Volume", "Contracts traded today", (r, f) => ({ text: f.qty(r?.volume), value: num(r?.volume) })),
+  col("oichg", "OI Chg", "OI change since the previous snapshot", (r, f) => {
     const v = num(r?.oi_change);
-    return { text: fmtSignedInt(v), value: v, tone: signTone(v) };
+    return { text: f.signedQty(v), value: v, tone: signTone(v) };
   }),
-  col("oi", "OI", "Open interest (contracts)", (r) => ({ text: fmtInt(r?.oi), value: num(r?.oi) })),
+  col("oi", "OI", "Open interest (contracts)", (r, f) => ({ text: f.qty(r?.oi), value: num(r?.oi) })),
   col(
     "buildup",
     "B/U",
@@ -63,6 +78,11 @@ const COLUMNS: Column[] = [
 
 const CALL_COLS = [...COLUMNS].reverse(); // calls read outwards to the left
 
+/** Whether any row of the chain carries the venue's mark IV. */
+export function hasMarkIv(chain: Pick<EnrichedChain, "calls" | "puts">): boolean {
+  return chain.calls.some((r) => num(r?.mark_iv) !== null) || chain.puts.some((r) => num(r?.mark_iv) !== null);
+}
+
 interface RowView {
   tr: HTMLTableRowElement;
   strikeCell: HTMLTableCellElement;
@@ -75,17 +95,23 @@ export class ChainTable {
   private readonly tbody: HTMLTableSectionElement;
   private readonly empty: HTMLElement;
   private rows = new Map<number, RowView>();
-  private key = ""; // product|expiry the rows belong to
+  private key = ""; // product|expiry|currency the rows belong to
   private centred = false;
+  private readonly groupHeads: HTMLTableCellElement[];
+  private showMark: boolean | null = null;
   width: number | null = null;
 
   constructor() {
+    this.groupHeads = [
+      h("th", { colspan: COLUMNS.length, class: "calls-head" }, "CALLS ◂"),
+      h("th", { colspan: COLUMNS.length, class: "puts-head" }, "▸ PUTS"),
+    ];
     const head1 = h(
       "tr",
       { class: "group" },
-      h("th", { colspan: COLUMNS.length, class: "calls-head" }, "CALLS ◂"),
+      this.groupHeads[0],
       h("th", { class: "strike-head" }, ""),
-      h("th", { colspan: COLUMNS.length, class: "puts-head" }, "▸ PUTS"),
+      this.groupHeads[1],
     );
     const th = (c: Column, side: Side) =>
       h("th", { title: c.title, class: `c-${c.key} ${side}`, scope: "col" }, c.label);
@@ -107,18 +133,21 @@ export class ChainTable {
     this.tbody.replaceChildren();
     this.rows.clear();
     this.key = "";
+    this.setMarkColumn(false);
     this.centred = false;
     this.empty.textContent = message;
     this.empty.hidden = false;
     this.table.dataset.rows = "0";
   }
 
-  render(chain: EnrichedChain): void {
-    const key = `${chain.product}|${chain.expiry}`;
+  /** Draw `chain` with the numbers in `f` (by default, in the chain's own currency). */
+  render(chain: EnrichedChain, f: Formats = formatsFor(chain.currency)): void {
+    const key = `${chain.product}|${chain.expiry}|${f.currency}`;
     if (key !== this.key) {
       this.clear();
       this.key = key;
     }
+    this.setMarkColumn(hasMarkIv(chain));
     const spot = chain.spot_price;
     const atm = atmStrike(chain);
     const [lo, hi] = strikeWindow(chain.strikes, atm, this.width);
@@ -130,10 +159,10 @@ export class ChainTable {
       let view = this.rows.get(strike);
       const fresh = !view;
       if (!view) {
-        view = this.makeRow(strike);
+        view = this.makeRow(strike, f);
         this.rows.set(strike, view);
       }
-      this.updateRow(view, chain.calls[i], chain.puts[i], strike, spot, strike === atm, fresh);
+      this.updateRow(view, chain.calls[i], chain.puts[i], strike, spot, strike === atm, fresh, f);
       order.push(view.tr);
     }
     for (const [strike, view] of this.rows) {
@@ -176,14 +205,23 @@ export class ChainTable {
     }
   }
 
-  private makeRow(strike: number): RowView {
+  /** Show the mark-IV columns or not (`data-mark` on the table; the CSS hides them). */
+  private setMarkColumn(show: boolean): void {
+    if (show === this.showMark) return;
+    this.showMark = show;
+    this.table.dataset.mark = String(show);
+    const span = String(COLUMNS.length - (show ? 0 : 1));
+    for (const th of this.groupHeads) th.setAttribute("colspan", span);
+  }
+
+  private makeRow(strike: number, f: Formats): RowView {
     const cells: RowView["cells"] = [];
     const td = (side: Side, c: Column) => {
       const el = h("td", { class: `c-${c.key} ${side}`, "data-col": `${side}-${c.key}` });
       cells.push({ side, col: c, td: el, last: null, text: "" });
       return el;
     };
-    const strikeCell = h("td", { class: "strike", "data-col": "strike" }, fmtStrike(strike));
+    const strikeCell = h("td", { class: "strike", "data-col": "strike" }, f.strike(strike));
     const tr = h(
       "tr",
       { "data-testid": "chain-row", "data-strike": String(strike) },
@@ -202,6 +240,7 @@ export class ChainTable {
     spot: number,
     atm: boolean,
     fresh: boolean,
+    f: Formats,
   ): void {
     view.tr.classList.toggle("atm", atm);
     if (atm) view.tr.dataset.atm = "true";
@@ -210,7 +249,7 @@ export class ChainTable {
     const putItm = isItm("put", strike, spot);
     for (const cell of view.cells) {
       const row = cell.side === "call" ? call : put;
-      const { text, value, tone, title } = cell.col.cell(row);
+      const { text, value, tone, title } = cell.col.cell(row, f);
       const itm = cell.side === "call" ? callItm : putItm;
       if (cell.td.classList.contains("itm") !== itm) cell.td.classList.toggle("itm", itm);
       if (text !== cell.text) {

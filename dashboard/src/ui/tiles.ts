@@ -1,10 +1,11 @@
 // The summary tiles above the chain: spot, PCR, max pain, straddle, expected move, skew, data age.
-import { fmtAge, fmtCompact, fmtNum, fmtPct, fmtRatio, fmtSignedInt, fmtStrike, fmtVolPts, num } from "../format";
+import { fmtAge, fmtPct, fmtRatio, fmtVolPts, formatsFor, num, type Formats } from "../format";
 import type { EnrichedChain, EnrichedUnderlying } from "../types";
 import { h, setText } from "./dom";
 
 interface Tile {
   el: HTMLElement;
+  label: HTMLElement;
   value: HTMLElement;
   sub: HTMLElement;
 }
@@ -12,14 +13,9 @@ interface Tile {
 function tile(id: string, label: string, hint: string): Tile {
   const value = h("div", { class: "tile-value", "data-testid": `${id}-value` }, "—");
   const sub = h("div", { class: "tile-sub", "data-testid": `${id}-sub` }, "\u00a0");
-  const el = h(
-    "div",
-    { class: "tile", "data-testid": id, title: hint },
-    h("div", { class: "tile-label" }, label),
-    value,
-    sub,
-  );
-  return { el, value, sub };
+  const labelEl = h("div", { class: "tile-label", "data-testid": `${id}-label` }, label);
+  const el = h("div", { class: "tile", "data-testid": id, title: hint }, labelEl, value, sub);
+  return { el, label: labelEl, value, sub };
 }
 
 export class Tiles {
@@ -37,6 +33,8 @@ export class Tiles {
   };
   private chainTs: number | null = null;
   private spotPrev: number | null = null;
+  /** The formats of the selection's currency (set with each chain or tick). */
+  private f: Formats = formatsFor(null);
 
   constructor() {
     this.el = h("section", { class: "tiles", "data-testid": "tiles" }, ...Object.values(this.t).map((x) => x.el));
@@ -50,27 +48,30 @@ export class Tiles {
     }
     this.chainTs = null;
     this.spotPrev = null;
+    setText(this.t.spot.label, "Spot");
   }
 
-  chain(c: EnrichedChain, hasLiveSpot: boolean): void {
+  /** The chain's statistics, numbers in `f` (the selection's currency). */
+  chain(c: EnrichedChain, hasLiveSpot: boolean, f: Formats): void {
     const t = this.t;
+    this.currency(f);
     if (!hasLiveSpot) this.spot(c.spot_price);
-    setText(t.spot.sub, `ATM ${fmtStrike(c.atm_strike)}`);
+    setText(t.spot.sub, `ATM ${f.strike(c.atm_strike)}`);
     setText(t.pcrOi.value, fmtRatio(c.pcr_oi));
-    setText(t.pcrOi.sub, `P ${fmtCompact(c.total_put_oi)} / C ${fmtCompact(c.total_call_oi)}`);
+    setText(t.pcrOi.sub, `P ${f.compact(c.total_put_oi)} / C ${f.compact(c.total_call_oi)}`);
     setText(t.pcrVol.value, fmtRatio(c.pcr_volume));
     const sums = (rows: EnrichedChain["calls"]) => rows.reduce((a, r) => a + (num(r?.volume) ?? 0), 0);
-    setText(t.pcrVol.sub, `P ${fmtCompact(sums(c.puts))} / C ${fmtCompact(sums(c.calls))}`);
-    setText(t.maxPain.value, fmtStrike(c.max_pain_strike));
+    setText(t.pcrVol.sub, `P ${f.compact(sums(c.puts))} / C ${f.compact(sums(c.calls))}`);
+    setText(t.maxPain.value, f.strike(c.max_pain_strike));
     const mp = num(c.max_pain_strike);
-    setText(t.maxPain.sub, mp === null ? "\u00a0" : `${fmtSignedInt(mp - c.spot_price)} from spot`);
-    setText(t.straddle.value, fmtNum(c.atm_straddle_price, 2));
-    setText(t.straddle.sub, num(c.atm_iv) !== null ? `ATM IV ${fmtPct(c.atm_iv)}` : `ATM ${fmtStrike(c.atm_strike)}`);
+    setText(t.maxPain.sub, mp === null ? "\u00a0" : `${f.signedQty(Math.round(mp - c.spot_price))} from spot`);
+    setText(t.straddle.value, f.price(c.atm_straddle_price));
+    setText(t.straddle.sub, num(c.atm_iv) !== null ? `ATM IV ${fmtPct(c.atm_iv)}` : `ATM ${f.strike(c.atm_strike)}`);
     const em = num(c.expected_move);
-    setText(t.move.value, em === null ? "—" : `±${fmtNum(em, em >= 1000 ? 0 : 2)}`);
+    setText(t.move.value, em === null ? "—" : `±${f.num(em, em >= 1000 ? 0 : 2)}`);
     setText(
       t.move.sub,
-      em === null || !c.spot_price ? "\u00a0" : `${fmtNum(c.spot_price - em, 0)} – ${fmtNum(c.spot_price + em, 0)}`,
+      em === null || !c.spot_price ? "\u00a0" : `${f.num(c.spot_price - em, 0)} – ${f.num(c.spot_price + em, 0)}`,
     );
     setText(t.rr.value, fmtVolPts(c.risk_reversal_25d));
     const rr = num(c.risk_reversal_25d);
@@ -82,8 +83,15 @@ export class Tiles {
     this.tick(Date.now());
   }
 
-  underlying(u: EnrichedUnderlying): void {
+  underlying(u: EnrichedUnderlying, f: Formats): void {
+    this.currency(f);
     this.spot(u.price);
+  }
+
+  /** Numbers in `f` from now on; the spot tile names the currency. */
+  private currency(f: Formats): void {
+    this.f = f;
+    setText(this.t.spot.label, `Spot · ${f.currency}`);
   }
 
   /** Refresh the data age (called every second). */
@@ -100,7 +108,7 @@ export class Tiles {
 
   private spot(price: number): void {
     const v = this.t.spot.value;
-    setText(v, fmtNum(price, 2));
+    setText(v, this.f.price(price));
     if (this.spotPrev !== null && price !== this.spotPrev) tone(v, price - this.spotPrev);
     this.spotPrev = price;
   }

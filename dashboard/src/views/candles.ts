@@ -3,6 +3,7 @@
 import { INTERVALS, type Interval } from "../api";
 import { CandleChart } from "../charts/candleChart";
 import type { DashState } from "../state/model";
+import { formatsOf } from "../state/select";
 import { h } from "../ui/dom";
 import { chartBox, panel, setNote, type Intents, type View } from "./view";
 
@@ -32,6 +33,7 @@ export class CandlesView implements View {
 
   update(s: DashState, p: DashState): void {
     const chart = this.chart;
+    if (chart) chart.formats = formatsOf(s);
     if (s.selection !== p.selection) this.press(s.selection.interval);
     if (chart && s.candles.gen !== p.candles.gen) chart.reset(s.selection.interval);
     if (chart && s.candles.bars && s.candles.bars !== p.candles.bars) chart.load(s.candles.bars);

@@ -1,21 +1,42 @@
-// The option-chain panel: the table (redrawn once per frame from the newest chain), the strike
-// window selector, "ATM" to scroll back to the money, and the legend.
+// The option-chain panel: the table (redrawn once per frame from the newest chain, in the
+// selection's currency), the chain's venue, currency and forward, the strike window selector,
+// "ATM" to scroll back to the money, and the legend.
+import type { ForwardSource } from "../types";
 import { STRIKE_WINDOWS } from "../hash";
 import type { DashState } from "../state/model";
+import { formatsOf, selectionVenue } from "../state/select";
 import { ChainTable } from "../ui/chainTable";
-import { fillSelect, h } from "../ui/dom";
+import { fillSelect, h, setText } from "../ui/dom";
 import { FrameTask, panel, type Intents, type View } from "./view";
 
 const windowValue = (w: number | null) => (w === null ? "all" : String(w));
+
+const FORWARD_SOURCE: Record<ForwardSource, string> = {
+  venue: "the venue's",
+  parity: "put-call parity",
+  carry: "carry",
+};
+
+/** "95,432.10 (the venue's)"; null when the chain names no forward. */
+export function forwardText(s: DashState): string | null {
+  const c = s.data.chain;
+  if (!c || c.forward === undefined) return null;
+  const source = c.forward_source ? ` (${FORWARD_SOURCE[c.forward_source] ?? c.forward_source})` : "";
+  return `${formatsOf(s).num(c.forward, 2)}${source}`;
+}
 
 export class ChainPanelView implements View {
   readonly el: HTMLElement;
   private readonly table = new ChainTable();
   private readonly strikesSel = h("select", { "data-testid": "strikes-select", "aria-label": "Strikes around ATM" });
+  private readonly venue = h("span", { class: "meta-venue", "data-testid": "chain-venue" });
+  private readonly currency = h("span", { class: "meta-currency", "data-testid": "chain-currency" });
+  private readonly forward = h("span", { class: "meta-forward", "data-testid": "chain-forward" });
+  private readonly forwardItem = h("span", { class: "meta-item", hidden: true }, "Forward ", this.forward);
   private state: DashState | null = null;
   private readonly draw = new FrameTask(() => {
-    const chain = this.state?.data.chain;
-    if (chain) this.table.render(chain);
+    const s = this.state;
+    if (s?.data.chain) this.table.render(s.data.chain, formatsOf(s));
   });
 
   constructor(state: DashState, intents: Intents) {
@@ -35,7 +56,14 @@ export class ChainPanelView implements View {
       "ATM",
     );
     centre.addEventListener("click", () => this.table.scrollToAtm());
-    const chainPanel = panel("Option chain", "chain", this.table.el, this.strikesSel, centre);
+    const meta = h(
+      "div",
+      { class: "chain-meta", "data-testid": "chain-meta" },
+      h("span", { class: "meta-item", title: "Where the chain's data comes from" }, "Venue ", this.venue),
+      h("span", { class: "meta-item", title: "Currency of prices, strikes and spot" }, "Prices in ", this.currency),
+      this.forwardItem,
+    );
+    const chainPanel = panel("Option chain", "chain", h("div", {}, meta, this.table.el), this.strikesSel, centre);
     chainPanel.el.classList.add("chain-panel");
     chainPanel.el.append(
       h(
@@ -60,9 +88,18 @@ export class ChainPanelView implements View {
     if (d.chainMessage && d.chainMessage !== p.data.chainMessage) this.table.clear(d.chainMessage);
     if (s.selection.strikes !== p.selection.strikes) {
       this.table.width = s.selection.strikes;
-      if (d.chain) this.table.render(d.chain);
+      if (d.chain) this.table.render(d.chain, formatsOf(s));
     }
     if (d.chain && d.chain !== p.data.chain) this.draw.request();
+    if (d.chain !== p.data.chain || s.products !== p.products || s.selection !== p.selection) this.meta(s);
+  }
+
+  private meta(s: DashState): void {
+    setText(this.venue, selectionVenue(s) ?? "—");
+    setText(this.currency, formatsOf(s).currency);
+    const forward = forwardText(s);
+    this.forwardItem.hidden = forward === null;
+    setText(this.forward, forward ?? "");
   }
 
   destroy(): void {

@@ -1,15 +1,49 @@
-// The top bar: product and expiry selectors, the connection badge, the user and "Log out".
+// The top bar: product and expiry selectors (each product with its venue and currency, and marked
+// stale when its feed says so), the selected product's venue, currency and freshness, the
+// connection badge, the user and "Log out".
+import type { ProductInfo } from "../api";
+import { productFreshness } from "../feeds";
 import { fmtExpiry, localToday } from "../format";
 import type { DashState } from "../state/model";
-import { fillSelect, h } from "../ui/dom";
+import { selectionCurrency, selectionFreshness, selectionVenue } from "../state/select";
+import { fillSelect, h, setText } from "../ui/dom";
 import { StatusBadge } from "../ui/status";
 import type { Intents, View } from "./view";
+
+/** "BTC · deribit · USD", with "(stale)" when its feed says the product is stale. */
+export function productLabel(p: ProductInfo, stale: boolean): string {
+  const parts = [p.product, p.venue, p.currency].filter((x): x is string => Boolean(x));
+  return `${parts.join(" · ")}${stale ? " (stale)" : ""}`;
+}
 
 export class HeaderView implements View {
   readonly el: HTMLElement;
   private readonly productSel = h("select", { "data-testid": "product-select", "aria-label": "Product" });
   private readonly expirySel = h("select", { "data-testid": "expiry-select", "aria-label": "Expiry" });
   private readonly status = new StatusBadge();
+  private readonly venue = h("span", { class: "badge venue", "data-testid": "product-venue", title: "Venue" });
+  private readonly currency = h("span", {
+    class: "badge currency",
+    "data-testid": "product-currency",
+    title: "Currency",
+  });
+  private readonly stale = h(
+    "span",
+    {
+      class: "badge stale-badge",
+      "data-testid": "product-stale",
+      title: "Its feed reports no recent data",
+      hidden: true,
+    },
+    "stale",
+  );
+  private readonly info = h(
+    "div",
+    { class: "product-info", "data-testid": "product-info", "data-freshness": "unknown" },
+    this.venue,
+    this.currency,
+    this.stale,
+  );
 
   constructor(state: DashState, intents: Intents) {
     this.productSel.addEventListener("change", () => intents.select({ product: this.productSel.value, expiry: null }));
@@ -24,7 +58,7 @@ export class HeaderView implements View {
       "header",
       { class: "topbar" },
       h("div", { class: "brand" }, h("span", { class: "logo" }, "◆"), " OptionsFlow"),
-      h("div", { class: "selectors" }, this.productSel, this.expirySel),
+      h("div", { class: "selectors" }, this.productSel, this.expirySel, this.info),
       this.status.el,
       h(
         "div",
@@ -36,15 +70,30 @@ export class HeaderView implements View {
   }
 
   update(s: DashState, p: DashState): void {
-    if (s.products !== p.products || s.selection !== p.selection) this.fill(s);
+    const listing = s.products !== p.products || s.selection !== p.selection || s.feeds.list !== p.feeds.list;
+    if (listing) this.fill(s);
+    if (listing || s.data.chain !== p.data.chain) this.describe(s); // a chain may name its currency
     if (s.connection !== p.connection) this.status.set(s.connection.status, s.connection.detail);
+  }
+
+  /** The selected product's venue, currency and freshness by its feed. */
+  private describe(s: DashState): void {
+    const venue = selectionVenue(s);
+    setText(this.venue, venue ?? "");
+    this.venue.hidden = venue === null;
+    setText(this.currency, s.selection.product ? selectionCurrency(s) : "");
+    this.currency.hidden = !s.selection.product;
+    const freshness = selectionFreshness(s);
+    this.info.dataset.freshness = freshness;
+    this.stale.hidden = freshness !== "stale";
   }
 
   private fill(s: DashState): void {
     const { product, expiry } = s.selection;
+    const stale = (name: string) => productFreshness(s.feeds.list, name) === "stale";
     fillSelect(
       this.productSel,
-      s.products.map((p) => ({ value: p.product, label: p.product })),
+      s.products.map((p) => ({ value: p.product, label: productLabel(p, stale(p.product)) })),
       product,
     );
     const info = s.products.find((p) => p.product === product);

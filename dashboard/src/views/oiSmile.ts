@@ -4,6 +4,7 @@ import { atmStrike, strikeWindow } from "../chain";
 import { OiChart } from "../charts/oiChart";
 import { SmileChart } from "../charts/smileChart";
 import type { DashState } from "../state/model";
+import { formatsOf } from "../state/select";
 import { h } from "../ui/dom";
 import { FrameTask, chartBox, panel, setNote, type View } from "./view";
 
@@ -73,8 +74,9 @@ export class OiSmileView implements View {
     this.drawnAt = Date.now();
     const atm = atmStrike(c);
     const win = strikeWindow(c.strikes, atm, s.selection.strikes);
-    this.oi.update(c, atm, win, s.data.baseline);
-    this.smile.update(c, win);
+    const f = formatsOf(s);
+    this.oi.update(c, atm, win, s.data.baseline, f);
+    this.smile.update(c, win, f);
     const hasIv = c.calls.some((r) => r?.iv != null) || c.puts.some((r) => r?.iv != null);
     setNote(this.smileNote, hasIv ? null : "No implied volatility in this chain");
   }
