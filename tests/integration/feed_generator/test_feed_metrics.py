@@ -59,17 +59,20 @@ def test_the_feed_serves_live_venue_series_on_its_metrics_port(
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     pages: list[Scrape] = []
+    products = [("synthetic", "NIFTY"), ("synthetic", "BANKNIFTY"), ("deribit-sim", "BTC")]
 
     def both_live_with_messages() -> bool:
         page = _scrape(base_url)
         if page is None:
             return False
         pages.append(page)
-        return all(
-            page.value("optionsflow_feed_state", venue=v) == 0.0
-            and page.matching("optionsflow_feed_state", venue=v)
-            and page.value("optionsflow_feed_messages_total", venue=v) > 0
+        live = all(
+            [s.value for s in page.matching("optionsflow_feed_state", venue=v)] == [0.0]
             for v in ("synthetic", "deribit-sim")
+        )
+        return live and all(
+            page.value("optionsflow_feed_messages_total", venue=v, product=p) > 0
+            for v, p in products
         )
 
     try:
@@ -110,9 +113,8 @@ def test_the_feed_serves_live_venue_series_on_its_metrics_port(
             return page is not None and all(
                 page.value("optionsflow_feed_messages_total", venue=v, product=p)
                 > first.value("optionsflow_feed_messages_total", venue=v, product=p)
-                for v, p in [("synthetic", "NIFTY"), ("synthetic", "BANKNIFTY"),
-                             ("deribit-sim", "BTC")]
-            )  # fmt: skip
+                for v, p in products
+            )
 
         assert wait_until(grown, timeout=20.0), "the message counters did not grow"
         # the process's other series are on the same page (the default registry)
@@ -122,7 +124,7 @@ def test_the_feed_serves_live_venue_series_on_its_metrics_port(
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert _scrape(base_url) is None  # the server stopped with the feed
