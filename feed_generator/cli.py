@@ -156,39 +156,9 @@ def market_config(args: argparse.Namespace, settings: Settings) -> MarketConfig:
     return MarketConfig(seed, args.start, products, strikes, rates, settings)
 
 
-DESCRIPTION = """\
-Publish options market data to Redis Pub/Sub (market:underlying, market:option_quote,
-market:option_chain) from the venues FEED_VENUES names (default: synthetic), or the one
---venue names: synthetic (the simulated NSE market), deribit (Deribit's BTC/ETH options,
-live), deribit-sim (the same connector against the local simulator on DERIBIT_SIM_PORT).
-Several venues run together, each on its own thread. Each venue's health goes to Redis
-(feed:health:{venue}, GET /api/feeds) and, with FEED_METRICS_PORT, to /metrics. Or record
-the feed to a capture file, or replay one."""
-
-EPILOG = """\
-The market model and rate options (--seed … --load) shape the synthetic venue only, and
---no-publish runs it alone; --replay runs no venue. Settings such as FEED_VENUES,
-DERIBIT_CURRENCIES, FEED_METRICS_PORT and REDIS_URL come from the environment (README,
-docs/VENUES.md)."""
-
-
-def build_feed_parser() -> argparse.ArgumentParser:
-    """The options of :mod:`feed_generator.options` with the venue choice and what the
-    command does now."""
-    parser = build_parser()
-    parser.description, parser.epilog = DESCRIPTION, EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument_group("venues").add_argument(
-        "--venue",
-        metavar="NAME",
-        help="run this one venue (synthetic, deribit, deribit-sim) instead of FEED_VENUES",
-    )
-    return parser
-
-
 def plan(argv: Sequence[str] | None) -> Plan:
     """Parse and validate everything that can be checked before connecting anywhere."""
-    args = build_feed_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     settings = load_settings()
     _check_combinations(args)
     if args.replay is not None:

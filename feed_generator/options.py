@@ -95,10 +95,37 @@ def _int_in(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
+DESCRIPTION = """\
+Publish options market data to Redis Pub/Sub (market:underlying, market:option_quote,
+market:option_chain) from the venues FEED_VENUES names (default: synthetic), or the one
+--venue names: synthetic (the simulated NSE market), deribit (Deribit's BTC/ETH options,
+live), deribit-sim (the same connector against the local simulator on DERIBIT_SIM_PORT).
+Several venues run together, each on its own thread. Each venue's health goes to Redis
+(feed:health:{venue}, GET /api/feeds) and, with FEED_METRICS_PORT, to /metrics. Or record
+the feed to a capture file, or replay one."""
+
+EPILOG = """\
+The market model and rate options (--seed … --load) shape the synthetic venue only, and
+--no-publish runs it alone; --replay runs no venue. Settings such as FEED_VENUES,
+DERIBIT_CURRENCIES, FEED_METRICS_PORT and REDIS_URL come from the environment (README,
+docs/VENUES.md)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Synthetic options market feed over Redis Pub/Sub.")
-    _model_options(parser.add_argument_group("market model"))
-    _rate_options(parser.add_argument_group("rates (messages per second)"))
+    """The command line of ``optionsflow-feed``."""
+    parser = _Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument_group("venues").add_argument(
+        "--venue",
+        metavar="NAME",
+        help="run this one venue (synthetic, deribit, deribit-sim) instead of FEED_VENUES",
+    )
+    _model_options(parser.add_argument_group("synthetic market model"))
+    _rate_options(parser.add_argument_group("synthetic rates (messages per second)"))
     _run_options(parser.add_argument_group("run"))
     return parser
 
@@ -136,7 +163,7 @@ def _run_options(group: argparse._ArgumentGroup) -> None:
         help="no Redis: run the simulated clock as fast as possible (needs --duration)",
     )
     add("--record", type=Path, help="write a gzip JSON-lines capture to this file")
-    add("--replay", type=Path, help="publish a capture instead of simulating")
+    add("--replay", type=Path, help="publish a capture instead of running the venues")
     add("--speed", type=_speed, help="replay pace: a factor or 'max' (default 1)")
     add("--restamp", action="store_true", help="replay with timestamps set to now")
     add(
