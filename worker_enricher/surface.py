@@ -1,4 +1,9 @@
-"""The IV surface of each product (strike × expiry grid) from option quotes, cached in Redis."""
+"""The IV surface of each product (strike × expiry grid) from option quotes, cached in Redis.
+
+Each quote's IV is recorded with the forward it was priced on (the quote's own, else
+spot carried at the product's rate and yield), so the surface takes each expiry's
+out-of-the-money side against that expiry's forward, not against spot.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from common.messages import OptionType
 from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
 from common.products import ConventionsRegistry, standard_registry
 from common.timestamps import format_ts, parse_expiry, parse_ts
-from optionsmath import implied_vol, quote_price
+from optionsmath import carry_forward, implied_vol, quote_price
 from worker_enricher.cache import epoch_ms
 from worker_enricher.context import WorkerContext
 from worker_enricher.validation import validate_all
@@ -48,12 +53,13 @@ def _quote_inputs(
     return spots.get(quote["product"], math.nan), T, c.rate, c.dividend_yield
 
 
-def quote_ivs(
+def quote_ivs_and_forwards(
     quotes: Sequence[Mapping[str, Any]], spots: Mapping[str, float],
     conventions: ConventionsRegistry,
-) -> list[float]:  # fmt: skip
+) -> tuple[list[float], list[float]]:  # fmt: skip
     """Implied volatility of each quote (per year, decimal; NaN without spot or forward, price
-    or time value), vectorised, at each product's conventions (:mod:`common.products`)."""
+    or time value), vectorised, at each product's conventions (:mod:`common.products`), and
+    the forward it is priced on: the quote's own, else ``S·e^{(r−q)T}`` (NaN without spot)."""
     n = len(quotes)
     m = np.array([[q["bid"], q["ask"], q["last"]] for q in quotes], dtype=float).reshape(n, 3)
     price = quote_price(m)  # columns bid, ask, last as in the chain matrix
@@ -62,7 +68,16 @@ def quote_ivs(
     K = np.array([q["strike"] for q in quotes], dtype=float)
     call = np.array([q["option_type"] == OptionType.CALL for q in quotes], dtype=bool)
     iv = np.asarray(implied_vol(price, S, K, T, r, carry_yield, call), dtype=float)
-    return [float(v) for v in iv.reshape(n)]
+    forward = np.asarray(carry_forward(S, T, r, carry_yield), dtype=float)  # q = r: F itself
+    return [float(v) for v in iv.reshape(n)], [float(f) for f in forward.reshape(n)]
+
+
+def quote_ivs(
+    quotes: Sequence[Mapping[str, Any]], spots: Mapping[str, float],
+    conventions: ConventionsRegistry,
+) -> list[float]:  # fmt: skip
+    """The IVs of :func:`quote_ivs_and_forwards`."""
+    return quote_ivs_and_forwards(quotes, spots, conventions)[0]
 
 
 def point_field(quote: Mapping[str, Any]) -> str:
@@ -72,27 +87,36 @@ def point_field(quote: Mapping[str, Any]) -> str:
 def build_surface(
     product: str, points: Mapping[bytes, bytes], spot: float | None, today: dt.date
 ) -> dict[str, Any]:
-    """The grid of out-of-the-money IVs: calls at strikes ≥ spot, puts below, else the other side.
+    """The grid of out-of-the-money IVs: calls at strikes at or above the expiry's forward,
+    puts below, else the other side.
 
-    ``points`` is the IV points hash (``expiry|strike|type`` → ``ts_ms|iv``);
-    expired expiries are left out; a missing IV is ``None``.
+    ``points`` is the IV points hash (``expiry|strike|type`` → ``ts_ms|iv|forward``); an
+    expiry's forward is the one of its newest point that has one, and ``spot`` stands in
+    for an expiry without (points recorded as ``ts_ms|iv`` before forwards were); expired
+    expiries are left out; a missing IV is ``None``.
     """
     grid: dict[tuple[str, float], dict[str, float]] = {}
+    forwards: dict[str, tuple[int, float]] = {}  # expiry → (ts, forward) of its newest point
     newest = 0
     for field, value in points.items():
         expiry, strike, kind = field.decode().split("|")
-        ts, iv = value.decode().split("|")
+        ts_text, iv, *rest = value.decode().split("|")
         if parse_expiry(expiry) < today:
             continue
-        newest = max(newest, int(ts))
+        ts = int(ts_text)
+        newest = max(newest, ts)
         if iv:
             grid.setdefault((expiry, float(strike)), {})[kind] = float(iv)
+        forward = float(rest[0]) if rest and rest[0] else math.nan
+        if forward > 0 and (expiry not in forwards or forwards[expiry][0] < ts):
+            forwards[expiry] = (ts, forward)
     expiries = sorted({e for e, _ in grid})
     strikes = sorted({k for _, k in grid})
 
     def pick(expiry: str, strike: float) -> float | None:
         sides = grid.get((expiry, strike), {})
-        otm, itm = ("CALL", "PUT") if spot is None or strike >= spot else ("PUT", "CALL")
+        money = forwards[expiry][1] if expiry in forwards else spot
+        otm, itm = ("CALL", "PUT") if money is None or strike >= money else ("PUT", "CALL")
         return sides.get(otm, sides.get(itm))
 
     return {
@@ -107,14 +131,18 @@ def build_surface(
     }
 
 
-def _record_points(ctx: WorkerContext, quotes: list[dict[str, Any]], ivs: list[float]) -> None:
+def _record_points(
+    ctx: WorkerContext, quotes: list[dict[str, Any]], ivs: list[float], forwards: list[float]
+) -> None:
     newest: dict[str, dict[str, tuple[int, str]]] = {}
-    for quote, iv in zip(quotes, ivs, strict=True):
+    for quote, iv, forward in zip(quotes, ivs, forwards, strict=True):
         ts = epoch_ms(quote["timestamp"])
         field = point_field(quote)
         points = newest.setdefault(quote["product"], {})
         if field not in points or points[field][0] <= ts:
-            points[field] = (ts, "" if iv != iv else repr(iv))  # NaN: no IV from this quote
+            # "iv|forward", either empty for NaN (no IV from this quote, no spot known)
+            value = f"{'' if iv != iv else repr(iv)}|{'' if forward != forward else repr(forward)}"
+            points[field] = (ts, value)
     pipe = ctx.redis.pipeline(transaction=False)
     for product, points in newest.items():
         args = [x for field, (ts, iv) in points.items() for x in (field, ts, iv)]
@@ -176,8 +204,8 @@ def process_quotes(
     s = ctx.settings
     products = sorted({q["product"] for q in quotes})
     registry = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
-    ivs = quote_ivs(quotes, _spots(ctx, products), registry)
-    _record_points(ctx, quotes, ivs)
+    ivs, forwards = quote_ivs_and_forwards(quotes, _spots(ctx, products), registry)
+    _record_points(ctx, quotes, ivs, forwards)
     _, deferred = refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC))
     for product in deferred:
         schedule(product)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import urllib.error
 import urllib.request
@@ -131,9 +132,13 @@ def test_smile_from_the_cached_chain(service: Service) -> None:
     puts = {r["strike"]: r["iv"] for r in newest["puts"]}
     calls = {r["strike"]: r["iv"] for r in newest["calls"]}
     point = {p["strike"]: p for p in body["points"]}
-    assert point[24_000.0]["otm_iv"] == puts[24_000.0]  # below spot 24030: the put
-    assert point[24_050.0]["otm_iv"] == calls[24_050.0]
-    assert point[24_050.0]["moneyness"] == 24_050.0 / 24_030.0
+    # spot 24,030 carried to 10:00 on the 26th at 6.5 %: F = 24,052.38
+    forward = newest["forward"]
+    assert body["forward"] == forward == pytest.approx(24_052.38, abs=0.01)
+    assert point[24_000.0]["otm_iv"] == puts[24_000.0]  # below the forward: the put
+    assert point[24_050.0]["otm_iv"] == puts[24_050.0]  # above spot, still below F
+    assert point[24_100.0]["otm_iv"] == calls[24_100.0]
+    assert point[24_050.0]["moneyness"] == math.log(24_050.0 / forward)
 
 
 def test_candles(service: Service) -> None:

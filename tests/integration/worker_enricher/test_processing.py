@@ -151,7 +151,8 @@ def test_chain_batch_out_of_order(ctx: WorkerContext, listen: Any) -> None:
         None, "long_unwinding", None, "long_buildup", None,
     ]  # fmt: skip
     assert [r["buildup"] for r in second["puts"]] == [None] * 5  # prices unchanged
-    assert second["call_buildup_otm"] == 600 - 50  # calls above spot 24010: 24050, 24100
+    # calls above the forward 24032.45 (spot 24010 carried): 24050, 24100
+    assert second["call_buildup_otm"] == 600 - 50
     assert second["put_buildup_otm"] == 0 + 300 - 200  # puts below: 23900, 23950, 24000
     # The third is compared with the second (in the same batch), not the first.
     assert [r["oi_change"] for r in third["calls"]] == [100, 0, 100, 0, 0]
@@ -174,6 +175,34 @@ def test_chain_batch_out_of_order(ctx: WorkerContext, listen: Any) -> None:
     assert ttl - 5 <= ctx.redis.ttl(Entry(PRODUCT, EXPIRY).key) <= ttl
     # indexed live as it is written: nobody scans keys to find it
     assert (reader.expiries(PRODUCT), reader.products()) == ([EXPIRY], [PRODUCT])
+
+
+def test_fractional_oi_in_coins_goes_through_unrounded(ctx: WorkerContext, listen: Any) -> None:
+    """A chain counted in coins (0.1 BTC): its OI, OI change and totals reach the store,
+    latest:* and enriched:option_chain as sent, not rounded to whole coins; the integer
+    counts beside them stay integers on the wire."""
+    listener = listen(Channel.ENRICHED_OPTION_CHAIN)
+    first, second = snapshot(0, 20, 0), snapshot(0, 21, 1)
+    for before, after, oi in zip(first["calls"], second["calls"], [0.2, 0.3, 0.4, 0.5, 0.7],
+                                 strict=True):  # fmt: skip
+        before["oi"], after["oi"] = round(oi - 0.1, 1), oi
+        before["volume"] = after["volume"] = 0.5
+    assert process_chains(ctx, [orjson.dumps(first), orjson.dumps(second)]) == 2
+    published = listener.take(2)
+    new = by_seq(published)[21]
+    assert [r["oi"] for r in new["calls"]] == [0.2, 0.3, 0.4, 0.5, 0.7]
+    assert [r["oi_change"] for r in new["calls"]] == [0.1] * 5
+    assert (new["total_call_oi"], new["total_put_oi"]) == (2.1, sum(PUT_OI[0]))
+    assert new["call_buildup_otm"] == 0.2  # 24050 and 24100, above the forward
+    assert new["pcr_volume"] == pytest.approx(sum(r["volume"] for r in new["puts"]) / 2.5)
+    raw = next(p for p in published if orjson.loads(p)["seq"] == 21)
+    assert b'"volume":0.5,"oi":0.3,' in raw
+    assert b'"total_call_oi":2.1,"total_put_oi":9500,' in raw
+    assert encode_message(decode_message(Channel.ENRICHED_OPTION_CHAIN, raw)) == raw
+    start, end = dt.datetime(2026, 11, 21, tzinfo=dt.UTC), dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    stored = {d["seq"]: d for d in ctx.store.chain_history(PRODUCT, EXPIRY, start, end)}
+    assert stored[21] == orjson.loads(raw)
+    assert LatestReader(ctx.redis).chain(PRODUCT, EXPIRY) == raw
 
 
 def test_a_repeated_batch_stores_nothing_new(ctx: WorkerContext, listen: Any) -> None:
@@ -459,10 +488,13 @@ def test_quote_ivs_are_the_iv_of_the_mid(ctx: WorkerContext) -> None:
     assert process_quotes(ctx, [orjson.dumps(two_sided), orjson.dumps(put), b"{}"]) == 2
     ts_ms = int(when.timestamp() * 1000)
     points = ctx.redis.hgetall(iv_points_key(PRODUCT))
-    assert points == {
-        f"{expiry}|24000.0|CALL".encode(): f"{ts_ms}|{expected!r}".encode(),
-        f"{expiry}|23950.0|PUT".encode(): f"{ts_ms}|".encode(),
-    }
+    # each IV with the forward it was priced on: spot carried at the product's r and q
+    forward = 24010.0 * math.exp((s.risk_free_rate - s.dividend_yield) * T)
+    assert set(points) == {f"{expiry}|24000.0|CALL".encode(), f"{expiry}|23950.0|PUT".encode()}
+    ts, iv, recorded = points[f"{expiry}|24000.0|CALL".encode()].decode().split("|")
+    assert (int(ts), float(iv), float(recorded)) == (ts_ms, expected, pytest.approx(forward))
+    ts, iv, recorded = points[f"{expiry}|23950.0|PUT".encode()].decode().split("|")
+    assert (int(ts), iv, float(recorded)) == (ts_ms, "", pytest.approx(forward, rel=1e-15))
     surface = orjson.loads(ctx.redis.get(iv_surface_key(PRODUCT)))
     assert surface == {
         "product": PRODUCT, "timestamp": format_ts(when), "spot": 24010.0,
@@ -534,6 +566,26 @@ def test_build_surface_picks_the_out_of_the_money_side() -> None:
             [0.31, 0.22, None, 0.55],
         ],
     }
+
+
+def test_build_surface_takes_each_expirys_forward() -> None:
+    """Spot 100; the December expiry's newest point says F = 102 (an older one 99), so
+    strike 100 is below its forward: the put's IV. November's points were recorded without
+    a forward (``ts|iv``, as before forwards were): spot stands in, and 100 takes the call."""
+    today = dt.date(2026, 11, 21)
+    grid = {
+        b"2026-12-03|100.0|CALL": b"2000|0.22|102.0",
+        b"2026-12-03|100.0|PUT": b"1000|0.32|99.0",
+        b"2026-12-03|101.0|CALL": b"1500||",  # no IV, no forward: counts for neither
+        b"2026-11-26|100.0|CALL": b"1000|0.41",
+        b"2026-11-26|100.0|PUT": b"1000|0.51",
+    }
+    surface = build_surface(PRODUCT, grid, 100.0, today)
+    assert (surface["expiries"], surface["strikes"]) == (["2026-11-26", "2026-12-03"], [100.0])
+    assert surface["iv"] == [[0.41], [0.32]]
+    at_spot = build_surface(PRODUCT, {k: b"1000|" + v.split(b"|")[1] for k, v in grid.items()},
+                            100.0, today)  # fmt: skip
+    assert at_spot["iv"] == [[0.41], [0.22]]
 
 
 def test_build_surface_without_spot_uses_calls_and_empty_grid() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from common.timestamps import parse_ts
+from optionsmath import enrich_chain
 from store import DuplicateUser, Store
-from tests.support.chains import EXPIRY
+from tests.support.chains import EXPIRY, build_chain
 from tests.support.snapshots import (
     EXPIRY_2,
     T0,
@@ -37,6 +38,26 @@ def test_enriched_chain_round_trips_exactly(store: Store) -> None:
     assert store.insert_chains([doc]) == 1
     assert store.latest_chain("NIFTY", EXPIRY) == doc
     assert store.chain_history("NIFTY", EXPIRY, at(-1), at(1)) == [doc]
+
+
+def test_fractional_oi_and_volume_round_trip_with_their_types(store: Store) -> None:
+    """OI in coins (0.3 BTC) comes back 0.3, not 0; whole counts come back ints, 7.0 a float."""
+    raw = build_chain(5, seq=8, timestamp=wire(0))
+    previous = build_chain(5, seq=7, timestamp=wire(-1))
+    for before, row, oi in zip(previous["calls"], raw["calls"], (0.3, 0.1, 7.0, 2, 1234.5),
+                               strict=True):  # fmt: skip
+        before["oi"], row["oi"], row["volume"] = 0.2, oi, 0.1
+    doc = enrich_chain(raw, previous=previous, processed_at=wire(0, 5))
+    assert [r["oi_change"] for r in doc["calls"]] == [0.1, -0.1, 6.8, 1.8, 1234.3]
+    assert doc["total_call_oi"] == 1243.9
+    store.insert_chains([doc])
+    got = store.latest_chain("NIFTY", EXPIRY)
+    assert got == doc
+    assert got is not None
+    assert [type(r["oi"]) for r in got["calls"]] == [float, float, float, int, float]
+    assert [r["volume"] for r in got["calls"]] == [0.1] * 5
+    assert type(got["total_put_oi"]) is int
+    assert got["total_call_oi"] == 1243.9
 
 
 def test_awkward_values_round_trip(store: Store) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any
 
+import numpy as np
 import pytest
 from msgspec import convert
 
@@ -17,7 +19,7 @@ from feed_generator.venues.deribit.instruments import parse_option_name
 from feed_generator.venues.deribit.messages import Ticker
 from feed_generator.venues.deribit.normaliser import Normaliser, from_ticker
 from optionsmath import black76_price, bs_price, implied_vol
-from worker_enricher.surface import quote_ivs
+from worker_enricher.surface import quote_ivs, quote_ivs_and_forwards
 
 REGISTRY = ConventionsRegistry.standard(rate=0.065, dividend_yield=0.0)
 WHEN = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
@@ -90,3 +92,19 @@ def test_the_iv_of_deribits_mark_agrees_with_deribits_mark_iv() -> None:
     (iv,) = quote_ivs([quote], {"BTC": INDEX}, REGISTRY)
     assert iv == pytest.approx(quote["mark_iv"], abs=1e-9)
     assert quote["mark_iv"] == pytest.approx(VOL)
+
+
+def test_each_iv_comes_with_the_forward_it_was_priced_on() -> None:
+    """A quote's own forward as sent; without one, spot carried at the product's r and q:
+    BTC at rate 0 is the index itself, NIFTY at 6.5 % for 5 days is S·e^{0.065·T}."""
+    with_forward = btc_quote(100.0, 110.0, forward=FORWARD, forward_source="venue")
+    nifty_T = years(dt.datetime(2026, 12, 10, 10, tzinfo=dt.UTC))
+    nifty = {**btc_quote(100.0, 101.0), "symbol": "NIFTY26121024000CE", "product": "NIFTY",
+             "expiry": "2026-12-10", "strike": 24_000.0}  # fmt: skip
+    quotes = [with_forward, btc_quote(100.0, 110.0), nifty, {**nifty, "product": "TCS"}]
+    ivs, forwards = quote_ivs_and_forwards(quotes, {"BTC": INDEX, "NIFTY": 24_010.0}, REGISTRY)
+    assert forwards[:2] == [FORWARD, INDEX]
+    assert forwards[2] == pytest.approx(24_010.0 * math.exp(0.065 * nifty_T), rel=1e-15)
+    assert forwards[3] != forwards[3]  # no spot known for TCS: NaN
+    np.testing.assert_array_equal(ivs, quote_ivs(quotes, {"BTC": INDEX, "NIFTY": 24_010.0},
+                                                 REGISTRY))  # fmt: skip
