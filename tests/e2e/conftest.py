@@ -1,6 +1,11 @@
 """``make up``'s process set (``python -m common.devstack``) on free ports, shared by the
 end-to-end tests of one module; its output is drained continuously, so a long test never
-blocks it on a full pipe."""
+blocks it on a full pipe.
+
+The stack runs both venues, ``FEED_VENUES=synthetic,deribit``, its Deribit connector pointed
+at a local Deribit simulator that the fixture starts first: small (2 expiries, 3 strikes a
+side, 56 options, a ticker round every 0.5 s), as the tests check what the dashboard shows,
+not throughput, on a machine of 2 cores."""
 
 from __future__ import annotations
 
@@ -19,11 +24,30 @@ from pathlib import Path
 import pytest
 
 from common.embedded_redis import free_port
+from tests.support.processes import PYTHON, ProcessSet
 
 PORT_VARIABLES = (
     "API_GATEWAY_PORT", "AUTH_SERVICE_PORT", "STORAGE_SERVICE_PORT", "ANALYTICS_SERVICE_PORT",
     "SOCKET_GATEWAY_PORT", "LOGGING_SERVICE_PORT", "FLOWER_PORT",
 )  # fmt: skip
+
+
+SIMULATOR_ARGS = ("--strikes-per-side", "3", "--expiries", "2", "--interval", "0.5")
+"""The Deribit simulator's size and pace: BTC and ETH, 2 expiries of 7 strikes, calls and puts."""
+
+
+def start_deribit_simulator(procs: ProcessSet) -> dict[str, str]:
+    """The simulator on a free port, ready; the settings that point a ``deribit`` venue at it
+    (its paths: ``feed_generator/venues/deribit/sim/server.py``)."""
+    port = free_port()
+    argv = [PYTHON, "-m", "feed_generator.venues.deribit.sim", "--port", str(port), *SIMULATOR_ARGS]
+    procs.start("deribit-sim", argv, ready="deribit simulator ready")
+    return {
+        "FEED_VENUES": "synthetic,deribit",
+        "DERIBIT_WS_URL": f"ws://127.0.0.1:{port}/ws/api/v2",
+        "DERIBIT_REST_URL": f"http://127.0.0.1:{port}/api/v2",
+        "DERIBIT_CURRENCIES": "BTC,ETH",
+    }
 
 
 @dataclass
@@ -94,9 +118,23 @@ def _drain(stream: object, into: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
+def deribit_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A running Deribit simulator, and the settings of a stack that connects to it."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    procs = ProcessSet(tmp_path_factory.mktemp("deribit-sim"), env)
+    try:
+        yield start_deribit_simulator(procs)
+    finally:
+        procs.close()
+
+
+@pytest.fixture(scope="module")
+def devstack(
+    tmp_path_factory: pytest.TempPathFactory, deribit_simulator: dict[str, str]
+) -> Iterator[Devstack]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["VAR_DIR"] = str(tmp_path_factory.mktemp("devstack"))
+    env.update(deribit_simulator)
     ports = {name: free_port() for name in PORT_VARIABLES}
     env.update({name: str(port) for name, port in ports.items()})
     proc = subprocess.Popen(

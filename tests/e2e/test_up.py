@@ -102,6 +102,24 @@ def test_the_dashboard_in_chromium(devstack: Devstack) -> None:
     drive_dashboard(devstack.gateway, user["username"], user["password"])
 
 
+def test_the_dashboard_shows_every_venue_in_chromium(devstack: Devstack) -> None:
+    """Issue 14's done-when line: with the Deribit venue (on the local simulator) beside the
+    synthetic market, BTC and ETH are listed with venue and currency; BTC's chain shows strikes
+    like 95,000 and USD prices, its feed live, and OptionsFlow's IVs within half a vol point of
+    the venue's mark IVs near the money."""
+    from tests.e2e.browser import IV_POINTS, drive_venue_dashboard
+
+    user = {"username": "e2e-venues", "password": "e2e-password-4"}
+    token = _login(devstack.gateway, user, time.monotonic() + 60)
+    listed = {p["product"]: p for p in _products(devstack.gateway, token, time.monotonic() + 60)}
+    assert (listed["NIFTY"]["venue"], listed["NIFTY"]["currency"]) == ("synthetic", "INR")
+    feeds = {f["venue"]: f for f in _call(devstack.gateway + "/api/feeds", token=token)["feeds"]}
+    assert set(feeds) == {"synthetic", "deribit"}
+    assert {p["product"] for p in feeds["deribit"]["products"]} == {"BTC", "ETH"}
+    worst = drive_venue_dashboard(devstack.gateway, user["username"], user["password"])
+    assert max(worst.values()) <= IV_POINTS
+
+
 def test_one_trace_id_follows_a_request_through_every_service_in_the_logs(
     devstack: Devstack,
 ) -> None:
