@@ -19,6 +19,7 @@ from common.messages import (
     MessageError,
     decode_message,
     encode_message,
+    wire_quantity,
 )
 from common.names import Channel
 from tests.support.chains import build_chain
@@ -303,3 +304,14 @@ def test_edge_values_are_accepted(
     floats = [decoded.get("price"), decoded.get("bid"), *decoded.get("strikes", [])]
     assert all(type(v) is float for v in floats if v is not None)
     assert not any(isinstance(v, float) and math.isnan(v) for v in decoded.values())
+
+
+@pytest.mark.parametrize(
+    ("computed", "wire"),
+    [(0.1 + 0.2, 0.3), (1.7 - 1.6, 0.1), (-(1.7 - 1.6), -0.1), (3.0, 3), (-0.0, 0),
+     (0.1 + 0.2 + 0.7, 1), (2.0**53 - 1, 2**53 - 1), (1234.56789012345, 1234.56789012),
+     (4e-9, 0)],
+)  # fmt: skip
+def test_a_computed_quantity_goes_on_the_wire_rounded_or_whole(computed: float, wire: Any) -> None:
+    got = wire_quantity(computed)
+    assert (got, type(got)) == (wire, type(wire))
