@@ -148,10 +148,13 @@ def _check_feed_strip(page: Page) -> None:
     assert synthetic.get_by_test_id("feed-session").inner_text() == "simulated session"
 
 
-def drive_venue_dashboard(url: str, username: str, password: str) -> dict[str, float]:
+def drive_venue_dashboard(
+    url: str, username: str, password: str, stop_venue: Callable[[], object]
+) -> dict[str, float]:
     """Select BTC (Deribit's, through the simulator): venue, currency and USD formats shown,
-    the feed live, IVs beside the venue's mark IVs; then ETH. Returns the largest |IV − mark
-    IV| (vol points) per side near the money, for the report."""
+    the feed live, IVs beside the venue's mark IVs; then ETH; then ``stop_venue`` and ETH and
+    BTC are shown stale. Returns the largest |IV − mark IV| (vol points) per side near the
+    money, for the report."""
     with signed_in(url, username, password) as (page, errors):
         products = page.get_by_test_id("product-select")
         btc = products.locator('option[value="BTC"]')
@@ -215,5 +218,18 @@ def drive_venue_dashboard(url: str, username: str, password: str) -> dict[str, f
         assert _text(page, "product-currency") == "USD"
         strikes = [row["cells"]["strike"] for row in eth]
         assert all(THOUSANDS.fullmatch(k) for k in strikes), strikes  # about 3,500
+        info = page.get_by_test_id("product-info")
+        assert info.get_attribute("data-freshness") == "fresh"
+        assert page.get_by_test_id("product-stale").is_hidden()
+
+        stop_venue()  # the venue goes silent: its products turn stale within ~15 s
+        _eventually(lambda: info.get_attribute("data-freshness") == "stale", 45, "ETH stale")
+        assert page.get_by_test_id("product-stale").is_visible()
+        assert btc.inner_text() == "BTC · deribit · USD (stale)"
+        deribit = page.locator('[data-testid="feed-status"][data-venue="deribit"]')
+        _eventually(lambda: deribit.get_attribute("data-state") != "live", 30, "deribit not live")
+        nifty = products.locator('option[value="NIFTY"]')
+        assert nifty.inner_text() == "NIFTY · synthetic · INR"  # the other venue is unaffected
+        page.screenshot(path=str(ARTIFACTS / "dashboard-eth-stale-1280x800.png"), full_page=False)
         assert errors == [], errors
         return worst

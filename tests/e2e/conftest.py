@@ -36,18 +36,32 @@ SIMULATOR_ARGS = ("--strikes-per-side", "3", "--expiries", "2", "--interval", "0
 """The Deribit simulator's size and pace: BTC and ETH, 2 expiries of 7 strikes, calls and puts."""
 
 
-def start_deribit_simulator(procs: ProcessSet) -> dict[str, str]:
-    """The simulator on a free port, ready; the settings that point a ``deribit`` venue at it
-    (its paths: ``feed_generator/venues/deribit/sim/server.py``)."""
+@dataclass
+class DeribitSimulator:
+    """The simulator process, and the settings of a stack whose ``deribit`` venue uses it."""
+
+    procs: ProcessSet
+    settings: dict[str, str]
+
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM, as ``make up`` stops it; its exit status."""
+        self.procs.kill("deribit-sim", signal.SIGTERM)
+        return self.procs.wait("deribit-sim", timeout)
+
+
+def start_deribit_simulator(procs: ProcessSet) -> DeribitSimulator:
+    """The simulator on a free port, ready (its paths: ``feed_generator/venues/deribit/sim/
+    server.py``)."""
     port = free_port()
     argv = [PYTHON, "-m", "feed_generator.venues.deribit.sim", "--port", str(port), *SIMULATOR_ARGS]
     procs.start("deribit-sim", argv, ready="deribit simulator ready")
-    return {
+    settings = {
         "FEED_VENUES": "synthetic,deribit",
         "DERIBIT_WS_URL": f"ws://127.0.0.1:{port}/ws/api/v2",
         "DERIBIT_REST_URL": f"http://127.0.0.1:{port}/api/v2",
         "DERIBIT_CURRENCIES": "BTC,ETH",
     }
+    return DeribitSimulator(procs, settings)
 
 
 @dataclass
@@ -118,7 +132,7 @@ def _drain(stream: object, into: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def deribit_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def deribit_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeribitSimulator]:
     """A running Deribit simulator, and the settings of a stack that connects to it."""
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     procs = ProcessSet(tmp_path_factory.mktemp("deribit-sim"), env)
@@ -130,11 +144,11 @@ def deribit_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
 
 @pytest.fixture(scope="module")
 def devstack(
-    tmp_path_factory: pytest.TempPathFactory, deribit_simulator: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory, deribit_simulator: DeribitSimulator
 ) -> Iterator[Devstack]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["VAR_DIR"] = str(tmp_path_factory.mktemp("devstack"))
-    env.update(deribit_simulator)
+    env.update(deribit_simulator.settings)
     ports = {name: free_port() for name in PORT_VARIABLES}
     env.update({name: str(port) for name, port in ports.items()})
     proc = subprocess.Popen(

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from common.names import Channel
 from common.redis_client import make_redis
-from tests.e2e.conftest import Devstack
+from tests.e2e.conftest import DeribitSimulator, Devstack
 
 pytestmark = pytest.mark.slow
 
@@ -102,11 +102,14 @@ def test_the_dashboard_in_chromium(devstack: Devstack) -> None:
     drive_dashboard(devstack.gateway, user["username"], user["password"])
 
 
-def test_the_dashboard_shows_every_venue_in_chromium(devstack: Devstack) -> None:
+def test_the_dashboard_shows_every_venue_in_chromium(
+    devstack: Devstack, deribit_simulator: DeribitSimulator
+) -> None:
     """Issue 14's done-when line: with the Deribit venue (on the local simulator) beside the
     synthetic market, BTC and ETH are listed with venue and currency; BTC's chain shows strikes
     like 95,000 and USD prices, its feed live, and OptionsFlow's IVs within half a vol point of
-    the venue's mark IVs near the money."""
+    the venue's mark IVs near the money. Then the simulator stops: BTC and ETH are shown stale,
+    NIFTY not. (The tests after this one use the synthetic venue only.)"""
     from tests.e2e.browser import IV_POINTS, drive_venue_dashboard
 
     user = {"username": "e2e-venues", "password": "e2e-password-4"}
@@ -116,7 +119,9 @@ def test_the_dashboard_shows_every_venue_in_chromium(devstack: Devstack) -> None
     feeds = {f["venue"]: f for f in _call(devstack.gateway + "/api/feeds", token=token)["feeds"]}
     assert set(feeds) == {"synthetic", "deribit"}
     assert {p["product"] for p in feeds["deribit"]["products"]} == {"BTC", "ETH"}
-    worst = drive_venue_dashboard(devstack.gateway, user["username"], user["password"])
+    worst = drive_venue_dashboard(
+        devstack.gateway, user["username"], user["password"], stop_venue=deribit_simulator.stop
+    )
     assert max(worst.values()) <= IV_POINTS
 
 
