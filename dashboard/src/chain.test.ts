@@ -7,6 +7,7 @@ import {
   bucketStart,
   fromSeries,
   isItm,
+  moneyLevel,
   oiBars,
   smilePoints,
   strikeWindow,
@@ -49,6 +50,18 @@ describe("moneyness", () => {
     expect(atmStrike({ strikes, spot_price: 23975, atm_strike: null })).toBe(23950);
     expect(atmStrike({ strikes, spot_price: 24030, atm_strike: 99999 })).toBe(24050);
     expect(atmStrike({ strikes: [], spot_price: 1, atm_strike: null })).toBeNull();
+  });
+
+  it("the money is the chain's forward when it has one, else spot", () => {
+    // A BTC chain: index 96,800, forward 2 % above it; strikes 1,000 apart.
+    const strikes = [96000, 97000, 98000, 99000, 100000];
+    expect(moneyLevel({ spot_price: 96800, forward: 98736 })).toBe(98736);
+    expect(moneyLevel({ spot_price: 96800 })).toBe(96800);
+    expect(atmStrike({ strikes, spot_price: 96800, forward: 98736, atm_strike: null })).toBe(99000);
+    expect(atmStrike({ strikes, spot_price: 96800, atm_strike: null })).toBe(97000);
+    // 98,000 is below spot's level yet ITM for a call only against the forward
+    expect(isItm("call", 98000, moneyLevel({ spot_price: 96800, forward: 98736 }))).toBe(true);
+    expect(isItm("call", 98000, moneyLevel({ spot_price: 96800 }))).toBe(false);
   });
 
   it("windows strikes around ATM", () => {
@@ -147,6 +160,14 @@ describe("chart series", () => {
     expect(bars.putChange).toEqual([null, 0, null]);
     expect(oiBars(c, baselineFromChain(c)).callChange).toEqual([0, 0, 0]);
     expect(oiBars(c, null).putChange).toEqual([null, null, null]);
+  });
+
+  it("smile's OTM side splits at the forward when the chain has one", () => {
+    // spot 110 would take the call at 110; the forward 115 takes the put there
+    expect(smilePoints({ ...c, forward: 115 }).otm).toEqual([
+      [100, 32],
+      [110, 26],
+    ]);
   });
 
   it("smile in percent, OTM side from puts below spot and calls from spot up", () => {

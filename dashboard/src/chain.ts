@@ -12,20 +12,30 @@ export interface OiBaseline {
   since: number;
 }
 
-/** A call is in the money below spot, a put above; the strike at spot is neither. */
-export function isItm(side: "call" | "put", strike: number, spot: number): boolean {
-  return side === "call" ? strike < spot : strike > spot;
+/** Where the chain's money is: its forward when it reports one (what the pipeline prices
+ * on and sets the ATM strike by), else spot. */
+export function moneyLevel(chain: Pick<EnrichedChain, "spot_price" | "forward">): number {
+  return num(chain.forward) ?? chain.spot_price;
 }
 
-/** The ATM strike: the message's `atm_strike` when listed, else the listed strike nearest spot (ties low). */
-export function atmStrike(chain: Pick<EnrichedChain, "strikes" | "spot_price" | "atm_strike">): number | null {
+/** A call is in the money below the money level, a put above; the strike at it is neither. */
+export function isItm(side: "call" | "put", strike: number, level: number): boolean {
+  return side === "call" ? strike < level : strike > level;
+}
+
+/** The ATM strike: the message's `atm_strike` when listed, else the listed strike nearest
+ * the forward (spot without one), ties low. */
+export function atmStrike(
+  chain: Pick<EnrichedChain, "strikes" | "spot_price" | "forward" | "atm_strike">,
+): number | null {
   const { strikes } = chain;
   if (!strikes.length) return null;
   const given = num(chain.atm_strike);
   if (given !== null && strikes.includes(given)) return given;
+  const level = moneyLevel(chain);
   let best = strikes[0];
   for (const k of strikes) {
-    if (Math.abs(k - chain.spot_price) < Math.abs(best - chain.spot_price)) best = k;
+    if (Math.abs(k - level) < Math.abs(best - level)) best = k;
   }
   return best;
 }
@@ -136,15 +146,19 @@ export interface SmilePoints {
   otm: [number, number][];
 }
 
-/** IV (in percent) against strike for calls, puts and the out-of-the-money side (puts below spot). */
-export function smilePoints(chain: Pick<EnrichedChain, "strikes" | "calls" | "puts" | "spot_price">): SmilePoints {
+/** IV (in percent) against strike for calls, puts and the out-of-the-money side (puts below
+ * the forward, spot without one). */
+export function smilePoints(
+  chain: Pick<EnrichedChain, "strikes" | "calls" | "puts" | "spot_price" | "forward">,
+): SmilePoints {
   const out: SmilePoints = { call: [], put: [], otm: [] };
+  const level = moneyLevel(chain);
   chain.strikes.forEach((k, i) => {
     const c = num(chain.calls[i]?.iv);
     const p = num(chain.puts[i]?.iv);
     if (c !== null) out.call.push([k, c * 100]);
     if (p !== null) out.put.push([k, p * 100]);
-    const o = k < chain.spot_price ? p : c;
+    const o = k < level ? p : c;
     if (o !== null) out.otm.push([k, o * 100]);
   });
   return out;

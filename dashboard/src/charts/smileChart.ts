@@ -1,7 +1,7 @@
-// IV smile of the current chain: out-of-the-money IV (puts below spot, calls above) in bold,
-// call and put IV faint behind it, spot marked.
-import { smilePoints } from "../chain";
-import { fmtNum, type Formats } from "../format";
+// IV smile of the current chain: out-of-the-money IV (puts below the forward, calls above; spot
+// when the chain has no forward) in bold, call and put IV faint behind it, the forward marked.
+import { moneyLevel, smilePoints } from "../chain";
+import { fmtNum, num, type Formats } from "../format";
 import type { EnrichedChain } from "../types";
 import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
 
@@ -29,6 +29,8 @@ export class SmileChart {
       puts: chain.puts.slice(lo, hi),
     };
     const s = smilePoints(view);
+    const level = moneyLevel(chain);
+    const moneyName = num(chain.forward) === null ? "Spot" : "Forward";
     this.points = s.call.length + s.put.length;
     const line = (name: string, data: [number, number][], color: string, width: number, dashed = false) => ({
       name,
@@ -45,8 +47,8 @@ export class SmileChart {
       silent: true,
       symbol: "none",
       lineStyle: { type: "dashed", width: 1, color: COLORS.amber },
-      label: { formatter: `Spot ${f.num(chain.spot_price, 2)}`, color: COLORS.amber, fontSize: 10 },
-      data: [{ xAxis: chain.spot_price }],
+      label: { formatter: `${moneyName} ${f.num(level, 2)}`, color: COLORS.amber, fontSize: 10 },
+      data: [{ xAxis: level }],
     };
     this.chart.setOption(
       {

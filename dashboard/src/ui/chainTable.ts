@@ -1,8 +1,8 @@
 // The option chain: calls | strike | puts, one row per strike (data-strike), ATM row highlighted,
-// ITM cells shaded (calls below spot, puts above), a changed value flashing up or down. Numbers in
+// ITM cells shaded (calls below the forward, puts above; spot when the chain has no forward), a changed value flashing up or down. Numbers in
 // the chain's currency (formatsFor); the venue's mark IV beside OptionsFlow's IV when the chain
 // carries it (the column is hidden otherwise).
-import { atmStrike, isItm, strikeWindow } from "../chain";
+import { atmStrike, isItm, moneyLevel, strikeWindow } from "../chain";
 import { DASH, buildupInfo, fmtIvPct, fmtNum, formatsFor, num, type Formats } from "../format";
 import type { ChainRow, EnrichedChain } from "../types";
 import { h } from "./dom";
@@ -148,7 +148,7 @@ export class ChainTable {
       this.key = key;
     }
     this.setMarkColumn(hasMarkIv(chain));
-    const spot = chain.spot_price;
+    const level = moneyLevel(chain);
     const atm = atmStrike(chain);
     const [lo, hi] = strikeWindow(chain.strikes, atm, this.width);
     const wanted = new Set<number>();
@@ -162,7 +162,7 @@ export class ChainTable {
         view = this.makeRow(strike, f);
         this.rows.set(strike, view);
       }
-      this.updateRow(view, chain.calls[i], chain.puts[i], strike, spot, strike === atm, fresh, f);
+      this.updateRow(view, chain.calls[i], chain.puts[i], strike, level, strike === atm, fresh, f);
       order.push(view.tr);
     }
     for (const [strike, view] of this.rows) {
@@ -184,7 +184,8 @@ export class ChainTable {
     this.empty.hidden = order.length > 0;
     if (!order.length) this.empty.textContent = "No strikes in this chain";
     this.table.dataset.rows = String(order.length);
-    this.table.dataset.spot = String(spot);
+    this.table.dataset.spot = String(chain.spot_price);
+    this.table.dataset.level = String(level);
     if (atm !== null) this.table.dataset.atm = String(atm);
     if (!this.centred && atm !== null) {
       this.centred = true;
@@ -237,7 +238,7 @@ export class ChainTable {
     call: ChainRow | undefined,
     put: ChainRow | undefined,
     strike: number,
-    spot: number,
+    level: number,
     atm: boolean,
     fresh: boolean,
     f: Formats,
@@ -245,8 +246,8 @@ export class ChainTable {
     view.tr.classList.toggle("atm", atm);
     if (atm) view.tr.dataset.atm = "true";
     else delete view.tr.dataset.atm;
-    const callItm = isItm("call", strike, spot);
-    const putItm = isItm("put", strike, spot);
+    const callItm = isItm("call", strike, level);
+    const putItm = isItm("put", strike, level);
     for (const cell of view.cells) {
       const row = cell.side === "call" ? call : put;
       const { text, value, tone, title } = cell.col.cell(row, f);

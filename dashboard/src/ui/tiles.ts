@@ -1,5 +1,6 @@
 // The summary tiles above the chain: spot, PCR, max pain, straddle, expected move, skew, data age.
 import { fmtAge, fmtPct, fmtRatio, fmtVolPts, formatsFor, num, type Formats } from "../format";
+import { moneyLevel } from "../chain";
 import type { EnrichedChain, EnrichedUnderlying } from "../types";
 import { h, setText } from "./dom";
 
@@ -68,11 +69,9 @@ export class Tiles {
     setText(t.straddle.value, f.price(c.atm_straddle_price));
     setText(t.straddle.sub, num(c.atm_iv) !== null ? `ATM IV ${fmtPct(c.atm_iv)}` : `ATM ${f.strike(c.atm_strike)}`);
     const em = num(c.expected_move);
+    const level = moneyLevel(c); // the move is F·σ·√T around the forward
     setText(t.move.value, em === null ? "—" : `±${f.num(em, em >= 1000 ? 0 : 2)}`);
-    setText(
-      t.move.sub,
-      em === null || !c.spot_price ? "\u00a0" : `${f.num(c.spot_price - em, 0)} – ${f.num(c.spot_price + em, 0)}`,
-    );
+    setText(t.move.sub, em === null || !level ? "\u00a0" : `${f.num(level - em, 0)} – ${f.num(level + em, 0)}`);
     setText(t.rr.value, fmtVolPts(c.risk_reversal_25d));
     const rr = num(c.risk_reversal_25d);
     setText(t.rr.sub, rr === null ? "\u00a0" : rr < 0 ? "puts richer" : rr > 0 ? "calls richer" : "flat");
