@@ -21,6 +21,30 @@ MARKET_CHANNELS: tuple[Channel, ...] = (
     Channel.MARKET_OPTION_CHAIN,
 )
 
+
+def raw_stream_key(channel: Channel) -> str:
+    """The Redis Stream holding every message published on the market ``channel``: the
+    same name (keys and Pub/Sub channels are separate namespaces). Written by
+    ``common/rawfeed.py`` only, read by the subscriber's consumer group."""
+    return channel.value
+
+
+SUBSCRIBER_GROUP = "subscriber"
+"""The consumer group of the subscriber instances on each raw stream; they share its entries."""
+
+
+def seq_last_key(channel: Channel) -> str:
+    """Hash: product → the last ``seq`` the subscribers' sequence check passed on ``channel``
+    (in stream order, whichever instance read it), so a restart never hides a gap."""
+    return f"subscriber:seq:{channel.value}"
+
+
+def seq_checked_key(channel: Channel) -> str:
+    """String: the stream ID up to which every entry of ``channel``'s raw stream has been
+    through the sequence check (or was trimmed)."""
+    return f"subscriber:checked:{channel.value}"
+
+
 LOG_STREAM = "logs"
 
 SOCKETIO_CHANNEL = "optionsflow:socketio"

@@ -28,6 +28,9 @@ DEFAULT_WEB_WORKERS = 2
 """gunicorn processes per service when ``WEB_CONCURRENCY`` is unset."""
 DEFAULT_WEB_THREADS = 8
 """Threads per gunicorn process when ``GUNICORN_THREADS`` is unset."""
+DEFAULT_RAW_STREAM_MAXLEN = 2_000_000
+"""Entries each raw market stream keeps when ``RAW_STREAM_MAXLEN`` is unset: at the feed's
+20,000 msg/s mix the quote stream, the fastest, fills it in about 3 minutes."""
 PASSWORD_ENV = "OPTIONSFLOW_PASSWORD"
 """The password of ``python -m auth_service create-user`` (else read from standard input)."""
 
@@ -59,6 +62,9 @@ class PipelineSettings:
     instances: int
     max_message_bytes: int
     """Larger messages are dead-lettered unread."""
+    raw_stream_maxlen: int
+    """Entries each raw stream (``market:*``) keeps at most (``XADD MAXLEN ~``): how much the
+    subscriber can fall behind, or be down for, before unread messages are trimmed."""
     deadletter_max: int
     """Entries kept per dead-letter list (the oldest are trimmed)."""
     latest_ttl_s: int
@@ -281,6 +287,9 @@ def _pipeline(env: Env) -> PipelineSettings:
         instance=env.int("SUBSCRIBER_INSTANCE", 0, validate=Range(0, 1023)),
         instances=env.int("SUBSCRIBER_INSTANCES", 1, validate=Range(1, 1024)),
         max_message_bytes=env.int("MAX_MESSAGE_BYTES", 2 << 20, validate=Range(1024, 64 << 20)),
+        raw_stream_maxlen=env.int(
+            "RAW_STREAM_MAXLEN", DEFAULT_RAW_STREAM_MAXLEN, validate=Range(1_000, 1_000_000_000)
+        ),
         deadletter_max=env.int("DEADLETTER_MAX", 10_000, validate=Range(1, 10_000_000)),
         latest_ttl_s=env.int("LATEST_TTL_S", 86_400, validate=Range(1, 30 * 86_400)),
         broker_url=env.str("CELERY_BROKER_URL", None) or None,
