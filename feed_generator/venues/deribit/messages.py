@@ -20,7 +20,9 @@ MAX_PRICE = 1e12
 MAX_IV = 10_000.0
 """Largest IV in percent we believe."""
 
-Millis = Annotated[int, Meta(ge=0, le=2**53 - 1)]
+MAX_MILLIS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last instant a wire timestamp can name."""
+Millis = Annotated[int, Meta(ge=0, le=MAX_MILLIS)]
 """Milliseconds since the Unix epoch."""
 Price = Annotated[float, Meta(ge=0, le=MAX_PRICE)]
 PositivePrice = Annotated[float, Meta(gt=0, le=MAX_PRICE)]
@@ -109,6 +111,30 @@ class Ticker(Struct, frozen=True):
     interest_rate: float | None = None
     stats: Stats | None = None
     greeks: Greeks | None = None
+
+
+class TickerParams(Struct, frozen=True):
+    """``params`` of a ticker notification, its ``data`` typed."""
+
+    channel: Name
+    data: Ticker
+
+
+class TickerNotification(Struct, frozen=True):
+    """A whole ``ticker`` notification frame, decoded in one pass: the parser's fast path for
+    the frame that makes almost all of the traffic. The envelope's fields mirror
+    :class:`Frame`, so a frame that decodes here also decodes there."""
+
+    jsonrpc: Literal["2.0"]
+    method: Literal["subscription"]
+    params: TickerParams
+    id: int | None = None
+    result: msgspec.Raw = msgspec.Raw()
+    error: RpcError | None = None
+    usIn: int | None = None  # noqa: N815 - the venue's field names
+    usOut: int | None = None  # noqa: N815
+    usDiff: int | None = None  # noqa: N815
+    testnet: bool | None = None
 
 
 class PriceIndex(Struct, frozen=True):

@@ -21,6 +21,8 @@ later run continues above an earlier one. The publisher sends what it is given.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,11 +37,21 @@ from feed_generator.venues.deribit.parser import Rejected
 
 VENUE = "deribit"
 CURRENCY = "USD"
+MAX_INSTRUMENTS = 20_000
+"""Instruments whose ``expiry_ts`` is kept ready (Deribit lists a few thousand options)."""
 
 
 def ms_to_ts(millis: int) -> str:
-    """The wire timestamp of ``millis`` since the Unix epoch."""
-    return format_ts(dt.datetime.fromtimestamp(millis / 1000, dt.UTC))
+    """The wire timestamp of ``millis`` (non-negative) since the Unix epoch."""
+    seconds, ms = divmod(millis, 1000)
+    return f"{_second_prefix(seconds)}{ms:03d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second_prefix(seconds: int) -> str:
+    """``2026-12-05T12:00:00.``: a second's timestamp up to its milliseconds. Cached: the
+    updates of a tick share their second (formatting a datetime costs ~2 µs)."""
+    return format_ts(dt.datetime.fromtimestamp(seconds, dt.UTC))[:-4]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,8 @@ class Normaliser:
         self._seq: dict[tuple[Channel, str], int] = {}
         self.expiries: dict[str, int] = {}
         """Instrument name → ``expiration_timestamp`` (ms), from ``get_instruments``."""
+        self._expiry_ts: dict[str, str] = {}
+        """Instrument name → its ``expiry_ts``, made once per instrument listing."""
 
     def next_seq(self, channel: Channel, product: str) -> int:
         key = (channel, product)
@@ -106,6 +120,7 @@ class Normaliser:
     def set_instruments(self, rows: Iterable[tuple[Instrument, OptionName]]) -> None:
         """Replace the known instruments (a refresh drops the expired ones)."""
         self.expiries = {row.instrument_name: row.expiration_timestamp for row, _ in rows}
+        self._expiry_ts = {}
 
     def underlying(self, index: PriceIndex, product: str) -> dict[str, Any]:
         """``market:underlying`` of a price index update (an index trades no volume)."""
@@ -121,10 +136,13 @@ class Normaliser:
         }
 
     def expiry_ts(self, option: OptionName) -> str:
-        millis = self.expiries.get(option.name)
-        if millis is None:
-            return format_ts(option.expiry_instant)
-        return ms_to_ts(millis)
+        stamp = self._expiry_ts.get(option.name)
+        if stamp is None:
+            millis = self.expiries.get(option.name)
+            stamp = format_ts(option.expiry_instant) if millis is None else ms_to_ts(millis)
+            if len(self._expiry_ts) < MAX_INSTRUMENTS:  # names from the stream are untrusted
+                self._expiry_ts[option.name] = stamp
+        return stamp
 
     def quote(self, quote: VenueQuote) -> dict[str, Any] | Rejected:
         """``market:option_quote`` of one option update, prices in USD."""
@@ -132,6 +150,9 @@ class Normaliser:
         if option.quote is not None:
             return Rejected(f"linear option not supported: {option.name}", option.name)
         usd = quote.underlying_price
+        if not math.isfinite(usd * (quote.bid + quote.ask + quote.last + quote.mark)):
+            # The parser's ranges make this impossible; the encoder would write NaN as null.
+            return Rejected(f"non-finite price of {option.name}", option.name)
         message: dict[str, Any] = {
             "symbol": option.name,
             "product": option.base,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 
@@ -13,7 +15,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from common.embedded_redis import free_port
+from common.embedded_redis import find_redis_server, free_port
 from common.timestamps import parse_ts
 from feed_generator.capture import CaptureError, CaptureRecord, encode_message
 from feed_generator.market import Market, Rates
@@ -217,53 +219,93 @@ def test_redis_sink_drops_and_backs_off_while_redis_is_down() -> None:
     sink.close()
 
 
-class _FlakyClient:
-    """Stands in for redis.Redis: the first ``failures`` pipelines fail, then all succeed."""
+@contextlib.contextmanager
+def _redis_server_on(port: int) -> Iterator[None]:
+    """A real redis-server on ``port`` (127.0.0.1), no persistence, until the block ends."""
+    proc = subprocess.Popen(
+        [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    probe = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+    try:
 
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.closed = False
+        def answers() -> bool:
+            with contextlib.suppress(redis.ConnectionError):
+                return bool(probe.ping())
+            return False
 
-    def pipeline(self, transaction: bool = True) -> _FlakyPipeline:
-        return _FlakyPipeline(self)
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class _FlakyPipeline:
-    def __init__(self, client: _FlakyClient) -> None:
-        self.client = client
-        self.queued = 0
-
-    def publish(self, channel: str, data: str) -> None:
-        self.queued += 1
-
-    def execute(self) -> list[int]:
-        if self.client.failures:
-            self.client.failures -= 1
-            raise redis.ConnectionError("Redis is down")
-        return [2] * self.queued  # two subscribers
+        assert wait_until(answers, 10), "redis-server did not start"
+        yield
+    finally:
+        probe.close()
+        proc.terminate()
+        proc.wait(10)
 
 
 def test_redis_sink_resumes_publishing_after_an_outage(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="feed_generator.publisher")
     clock = [0.0]
-    sink = RedisSink(_FlakyClient(failures=2), backoff_base=1.0, clock=lambda: clock[0])  # type: ignore[arg-type]
-    batch: list[Encoded] = [(0.0, "market:underlying", "{}")] * 3
+    port = free_port()  # nothing listens yet: Redis is down
+    client = publishing_client(f"redis://127.0.0.1:{port}/0")
+    sink = RedisSink(client, backoff_base=1.0, clock=lambda: clock[0])
+    batch: list[Encoded] = [(0.0, "market:underlying", '{"n":1}')] * 3
     sink.send(batch)
     clock[0] += 1.1
     sink.send(batch)
     assert (sink.failures, sink.dropped, sink.published) == (2, 6, 0)
-    clock[0] += 2.1  # past the second, longer back-off
-    sink.send(batch)
-    assert (sink.failures, sink.dropped, sink.published, sink.receivers) == (0, 6, 3, 6)
-    resumed = [r for r in caplog.records if r.getMessage() == "redis publishing resumed"]
-    assert len(resumed) == 1
-    assert resumed[0].after_failures == 2  # type: ignore[attr-defined]
-    sink.send(batch)  # and keeps publishing, with no back-off left over
-    assert sink.published == 6
+    with _redis_server_on(port):
+        listeners = [
+            redis.Redis(host="127.0.0.1", port=port).pubsub()  # type: ignore[no-untyped-call]
+            for _ in range(2)
+        ]
+        for listener in listeners:
+            listener.subscribe("market:underlying")
+            assert listener.get_message(timeout=5)["type"] == "subscribe"
+        clock[0] += 2.1  # past the second, longer back-off
+        sink.send(batch)
+        assert (sink.failures, sink.dropped, sink.published, sink.receivers) == (0, 6, 3, 6)
+        resumed = [r for r in caplog.records if r.getMessage() == "redis publishing resumed"]
+        assert len(resumed) == 1
+        assert resumed[0].after_failures == 2  # type: ignore[attr-defined]
+        sink.send(batch)  # and keeps publishing, with no back-off left over
+        assert sink.published == 6
+        got = [listeners[0].get_message(timeout=5) for _ in range(6)]
+        assert [m["data"] for m in got if m] == [b'{"n":1}'] * 6
+        for listener in listeners:
+            listener.close()
+        sink.close()
+
+
+def test_redis_sink_reads_every_reply_of_a_batch_with_an_error_reply(redis_url: str) -> None:
+    # A user that may publish only to market:* gets NOPERM for the middle message: the batch
+    # fails as a whole, and the connection stays in step (the next batch's counts are right).
+    admin = redis.Redis.from_url(redis_url)
+    admin.acl_setuser(
+        "feed",
+        enabled=True,
+        nopass=True,
+        commands=["+publish"],
+        reset_channels=True,
+        channels=["market:*"],
+    )
+    client = redis.Redis.from_url(redis_url, username="feed", password="")
+    listener = admin.pubsub()  # type: ignore[no-untyped-call]
+    listener.subscribe("market:underlying")
+    assert listener.get_message(timeout=5)["type"] == "subscribe"
+    sink = RedisSink(client, backoff_base=0.0)
+    sink.send([
+        (0.0, "market:underlying", "1"), (0.0, "other", "2"), (0.0, "market:underlying", "3"),
+    ])  # fmt: skip
+    assert (sink.failures, sink.dropped, sink.published) == (1, 3, 0)
+    sink.send([(0.0, "market:underlying", "4"), (0.0, "market:option_quote", "5")])
+    assert (sink.failures, sink.dropped, sink.published, sink.receivers) == (0, 3, 2, 1)
+    got = [listener.get_message(timeout=5) for _ in range(3)]
+    assert [m["data"] for m in got if m] == [b"1", b"3", b"4"]  # all but the refused one
+    listener.close()
     sink.close()
+    admin.acl_deluser("feed")
+    admin.close()
 
 
 @pytest.mark.timeout(30)

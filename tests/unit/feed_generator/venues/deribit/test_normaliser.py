@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import math
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from msgspec import convert
 
 from common.messages import OptionChain, OptionQuote, UnderlyingTick, decode_message
 from common.names import Channel
+from common.timestamps import format_ts
 from feed_generator.market import seq_base
 from feed_generator.venues.deribit.instruments import parse_option_name
 from feed_generator.venues.deribit.messages import Instrument, PriceIndex, Ticker
@@ -18,6 +21,7 @@ from feed_generator.venues.deribit.normaliser import (
     ChainAssembler,
     Normaliser,
     from_ticker,
+    ms_to_ts,
 )
 from feed_generator.venues.deribit.parser import Rejected
 
@@ -78,6 +82,46 @@ def test_expiry_instant_comes_from_the_instrument_when_known() -> None:
     message = normaliser.quote(from_ticker(ticker(name), option))
     assert isinstance(message, dict)
     assert message["expiry_ts"] == "2026-12-26T08:01:00.000Z"
+
+
+def test_an_instrument_refresh_replaces_the_expiry_instants_already_used() -> None:
+    normaliser = Normaliser(START)
+    name = "BTC-26DEC26-100000-C"
+    option = parse_option_name(name)
+    first = normaliser.quote(from_ticker(ticker(name), option))
+    assert isinstance(first, dict)
+    assert first["expiry_ts"] == "2026-12-26T08:00:00.000Z"  # the name's date, 08:00 UTC
+    instrument = Instrument(name, 1798272000000 + 90_500, strike=100000.0, option_type="call")
+    normaliser.set_instruments([(instrument, option)])
+    second = normaliser.quote(from_ticker(ticker(name), option))
+    assert isinstance(second, dict)
+    assert second["expiry_ts"] == "2026-12-26T08:01:30.500Z"
+
+
+@pytest.mark.parametrize(
+    "millis",
+    [0, 999, 1000, NOW_MS, NOW_MS + 1, NOW_MS + 999, 1798272059999, 253402300799999],
+)
+def test_ms_to_ts_is_the_wire_format_of_the_instant(millis: int) -> None:
+    instant = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=millis)
+    assert ms_to_ts(millis) == format_ts(instant)
+    assert ms_to_ts(millis) == ms_to_ts(millis)  # and again, from the cached second
+
+
+def test_a_non_finite_price_is_refused_not_published() -> None:
+    # The parser's ranges keep tickers finite; a VenueQuote made otherwise is still refused.
+    normaliser = Normaliser(START)
+    option = parse_option_name("BTC-26DEC26-100000-C")
+    quote = from_ticker(ticker(option.name), option)
+    for changed in (
+        dataclasses.replace(quote, bid=math.inf),
+        dataclasses.replace(quote, mark=-math.inf),
+        dataclasses.replace(quote, underlying_price=math.inf),
+    ):
+        refused = normaliser.quote(changed)
+        assert isinstance(refused, Rejected)
+        assert "non-finite" in refused.reason
+    assert isinstance(normaliser.quote(dataclasses.replace(quote, ask=math.nan)), Rejected)
 
 
 def test_missing_quotes_are_zero_and_linear_options_refused() -> None:

@@ -103,6 +103,47 @@ def test_option_ticker() -> None:
     assert parsed.ticker.stats.volume == 68.0
 
 
+def envelope(frame: bytes, **fields: object) -> bytes:
+    return json.dumps({**json.loads(frame), **fields}).encode()
+
+
+def test_a_ticker_frame_with_reply_fields_is_a_reply_not_an_update() -> None:
+    # The one-pass path of ticker frames leaves anything reply-like to the envelope path.
+    with_id = parse_frame(envelope(ticker_frame(), id=3, result=[1]))
+    assert isinstance(with_id, Reply)
+    assert (with_id.id, with_id.error) == (3, None)
+    with_error = parse_frame(envelope(ticker_frame(), error={"code": 11050, "message": "bad"}))
+    assert isinstance(with_error, Reply)
+    assert with_error.error is not None
+    assert with_error.error.code == 11050
+    null_result = parse_frame(envelope(ticker_frame(), result=None))
+    assert isinstance(null_result, Reply)
+    assert null_result.result is not None
+    assert bytes(null_result.result) == b"null"
+
+
+def test_a_ticker_frame_is_judged_by_its_channel_and_envelope() -> None:
+    on_index_channel = json.loads(ticker_frame())
+    on_index_channel["params"]["channel"] = "deribit_price_index.eth_usd"
+    parsed = parse_frame(json.dumps(on_index_channel).encode())
+    assert isinstance(parsed, Rejected)
+    assert "wrong shape" in parsed.reason  # ticker data is no index
+    assert isinstance(parse_frame(envelope(ticker_frame(), usIn="soon")), Rejected)
+    assert isinstance(parse_frame(envelope(ticker_frame(), jsonrpc="1.0")), Rejected)
+    long_channel = json.loads(ticker_frame())
+    long_channel["params"]["channel"] = "ticker." + "X" * 64
+    assert "wrong shape" in parse_frame(json.dumps(long_channel).encode()).reason  # type: ignore[union-attr]
+
+
+def test_the_same_instrument_name_parses_to_the_same_option() -> None:
+    first, second = parse_frame(ticker_frame()), parse_frame(ticker_frame(mark_price=0.003))
+    assert isinstance(first, TickerUpdate)
+    assert isinstance(second, TickerUpdate)
+    assert first.option == second.option
+    assert (second.option.expiry.isoformat(), second.option.strike) == ("2022-09-30", 9000.0)
+    assert second.ticker.mark_price == 0.003
+
+
 def test_replies_and_heartbeats() -> None:
     subscribed = parse_frame(
         b'{"jsonrpc":"2.0","id":7,"result":["ticker.BTC-5DEC26-95000-C.100ms"],'
@@ -143,6 +184,7 @@ def test_replies_and_heartbeats() -> None:
         (ticker_frame(mark_iv=1e6), "wrong shape"),
         (ticker_frame(underlying_price=0), "wrong shape"),
         (ticker_frame(timestamp="yesterday"), "wrong shape"),
+        (ticker_frame(timestamp=253402300800000), "wrong shape"),  # year 10000: no wire time
         (ticker_frame(best_bid_price=0.01, best_ask_price=0.003), "crossed book"),
         (ticker_frame(instrument_name="ETH-PERPETUAL"), "not an option instrument name"),
         (ticker_frame(instrument_name="ETH-31FEB22-9000-P"), "no such expiry date"),
