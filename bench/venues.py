@@ -7,10 +7,15 @@ call/put × BTC and ETH = 992 option instruments, each ticker every 100 ms), run
 :class:`DeribitVenue` in a child process publishing through the feed's ``RedisSink``,
 and subscribes to ``market:*`` here. Measures messages normalised per second, the
 connector process's CPU seconds per published message, and the delay from each
-message's origin ``timestamp`` (the simulator's tick time, ms; it stamps a tick before
-it sends the tick's frames) to its hand-over to the Redis sink (``handover``, sampled in
-the connector) and to its arrival at the subscriber (``delay``), p50 and p99. Prints
-one JSON object; progress goes to stderr.
+message's origin ``timestamp`` to its hand-over to the Redis sink (``handover``, sampled
+in the connector) and to its arrival at the subscriber (``delay``), p50 and p99.
+
+The origin depends on ``--stamp``: ``tick`` (the default) is the simulator's tick
+instant, taken before it builds and sends the tick's frames, so the simulator's own time
+per tick counts as delay; ``frame`` is the instant the simulator writes each frame, as
+a venue stamps an update it sends. The simulator's own part (tick instant to its first
+and last frame written) is reported either way (``sim_*``). Prints one JSON object;
+progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -94,13 +99,15 @@ def run_connector(
     })  # fmt: skip
 
 
-def start_sim(strikes_per_side: int, expiries: int, interval: float) -> tuple[Any, int]:
+def start_sim(
+    strikes_per_side: int, expiries: int, interval: float, stamp: str = "tick"
+) -> tuple[Any, int]:
     """The simulator as its own process on a free port; returns it once REST answers."""
     port = free_port()
     sim = subprocess.Popen([
         sys.executable, "-m", "feed_generator.venues.deribit.sim", "--port", str(port),
         "--strikes-per-side", str(strikes_per_side), "--expiries", str(expiries),
-        "--interval", str(interval),
+        "--interval", str(interval), "--stamp", stamp,
     ], stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}/api/v2/public/get_index_price?index_name=btc_usd"
     deadline = time.monotonic() + 30.0
@@ -150,6 +157,16 @@ def subscribe(
     return delays, firsts, channels
 
 
+def sim_stats(port: int) -> dict[str, Any]:
+    """The simulator's own timing of its recent ticks (``POST /sim/control`` ``stats``)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/sim/control", data=b'{"action": "stats"}', method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        stats: dict[str, Any] = json.load(response)
+    return stats
+
+
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) process ``pid`` has used so far (Linux ``/proc``)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -165,7 +182,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     out: Queue[Any] = ctx.Queue()
     with EmbeddedRedis() as redis_server:
-        sim, port = start_sim(args.strikes_per_side, args.expiries, args.interval)
+        sim, port = start_sim(args.strikes_per_side, args.expiries, args.interval, args.stamp)
         sim_started = time.monotonic()
         try:
             base = f"127.0.0.1:{port}"
@@ -178,14 +195,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             child.join(30.0)
             report = out.get(timeout=5.0)
             sim_cpu_share = _cpu_s(sim.pid) / (time.monotonic() - sim_started)
+            sim_timing = sim_stats(port)
         finally:
             sim.terminate()
             sim.wait(10.0)
     lag = np.array(delays)
     spread = lag - np.array(firsts)  # how long after its tick's first message each arrived
+    by_tick = args.stamp == "tick" and lag.size > 0  # frame stamps do not group by tick
     published, cpu_s = report["published"], report["cpu_s"]
     offered = report["instruments"] / args.interval + 2 / args.interval
     return {
+        "stamp": args.stamp,
         "instruments": report["instruments"],
         "offered_tickers_per_s": round(offered),
         "window_s": round(report["window_s"], 2),
@@ -194,6 +214,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "connector_cpu_s": round(cpu_s, 2),
         "connector_cpu_share": round(cpu_s / report["window_s"], 2),
         "simulator_cpu_share": round(sim_cpu_share, 2),
+        "sim_first_frame_ms_p50": sim_timing["first_frame_ms_p50"],
+        "sim_last_frame_ms_p50": sim_timing["last_frame_ms_p50"],
+        "sim_last_frame_ms_p99": sim_timing["last_frame_ms_p99"],
         "cpu_us_per_message": round(cpu_s / max(published, 1) * 1e6, 1),
         "received": int(lag.size),
         "received_by_channel": dict(channels),
@@ -201,9 +224,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "handover_ms_p99": _ms(report["handover_ms_p99"]),
         "delay_ms_p50": round(float(np.percentile(lag, 50)), 1) if lag.size else None,
         "delay_ms_p99": round(float(np.percentile(lag, 99)), 1) if lag.size else None,
-        "tick_first_ms_p50": _ms(float(np.percentile(lag - spread, 50))) if lag.size else None,
-        "within_tick_ms_p50": _ms(float(np.percentile(spread, 50))) if lag.size else None,
-        "within_tick_ms_p99": _ms(float(np.percentile(spread, 99))) if lag.size else None,
+        "tick_first_ms_p50": _ms(float(np.percentile(lag - spread, 50))) if by_tick else None,
+        "tick_first_ms_p99": _ms(float(np.percentile(lag - spread, 99))) if by_tick else None,
+        "within_tick_ms_p50": _ms(float(np.percentile(spread, 50))) if by_tick else None,
+        "within_tick_ms_p99": _ms(float(np.percentile(spread, 99))) if by_tick else None,
         "dead_letters": report["dead_letters"],
         "reconnects": report["reconnects"],
     }
@@ -217,12 +241,18 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between tickers")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds, not measured")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
+    parser.add_argument(
+        "--stamp",
+        choices=("tick", "frame"),
+        default="tick",
+        help="origin timestamp: the simulator's tick instant, or when it writes each frame",
+    )
     args = parser.parse_args()
     if args.quick:
         args.strikes_per_side, args.expiries, args.warmup, args.seconds = 3, 2, 2.0, 3.0
     sys.stderr.write(
         f"deribit connector: {args.strikes_per_side} strikes a side × {args.expiries} expiries,"
-        f" {args.warmup} s warm-up, {args.seconds} s measured…\n"
+        f" {args.warmup} s warm-up, {args.seconds} s measured, stamped by {args.stamp}…\n"
     )
     result = measure(args)
     p99 = result["delay_ms_p99"]

@@ -269,6 +269,9 @@ def test_websocket_refused_runs_on_rest_then_goes_live(sim: DeribitSim) -> None:
 
 def test_hostile_frames_are_dead_lettered(sim: DeribitSim, running: Running) -> None:
     wait_for(live(running), "live")
+    # The resync's batch (its REST index may still be the simulator's opening 95000) goes
+    # out with the first flush after going live: mark after it.
+    wait_for(quotes_after(running, len(running.sink)), "the resync published")
     mark = len(running.sink)
     sim.inject(*HOSTILE_FRAMES.values())
     wait_for(lambda: len(running.rejects) >= len(HOSTILE_FRAMES), "every hostile frame rejected")

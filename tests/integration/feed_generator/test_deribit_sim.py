@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from feed_generator.venues.deribit.parser import (
     parse_instruments,
 )
 from feed_generator.venues.deribit.sim import HOSTILE_FRAMES, DeribitSim
+from feed_generator.venues.deribit.sim.server import Stamp
 from optionsmath import implied_vol
 from tests.support.processes import PYTHON, ProcessSet, free_port
 
@@ -97,6 +99,45 @@ def test_subscribe_delivers_valid_notifications(sim: DeribitSim) -> None:
         assert result(call(with_ws, 2, "public/unsubscribe", channels=channels[:1])) == channels[:1]
     finally:
         close(with_ws)
+
+
+class SteppingClock:
+    """Each reading 1 ms after the one before: a stamp tells which reading it was."""
+
+    def __init__(self, start: float = 1_796_472_000.0) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self.now += 0.001
+            return self.now
+
+
+@pytest.mark.parametrize("stamp", ["tick", "frame"])
+def test_notifications_are_stamped_by_their_tick_or_as_written(stamp: Stamp) -> None:
+    sim = DeribitSim(interval=0.05, stamp=stamp, clock=SteppingClock()).start_in_thread()
+    ws = connect(sim)
+    try:
+        names = [name for name, _ in sim.market.tickers("BTC")[:3]]
+        channels = [f"ticker.{name}.100ms" for name in names]
+        assert result(call(ws, 1, "public/subscribe", channels=channels)) == channels
+        stamps: list[int] = []
+        while len(stamps) < 6:  # two ticks of three notifications
+            parsed = parse_frame(ws.recv())
+            if isinstance(parsed, TickerUpdate):
+                stamps.append(parsed.ticker.timestamp)
+        if stamp == "tick":
+            assert stamps[0] == stamps[1] == stamps[2] < stamps[3] == stamps[4] == stamps[5]
+        else:
+            assert stamps == sorted(set(stamps))  # each later than the one before
+        stats = sim.tick_stats()
+        assert stats["stamp"] == stamp
+        assert stats["ticks"] >= 2
+        assert 0 < stats["first_frame_ms_p50"] < stats["last_frame_ms_p50"]
+    finally:
+        close(ws)
+        sim.stop_thread()
 
 
 def test_unanswered_test_request_closes_the_connection(sim: DeribitSim) -> None:
@@ -248,6 +289,8 @@ def test_runs_as_a_process_with_a_control_api(tmp_path: Path) -> None:
             timeout=READ_TIMEOUT,
         )
         assert len(summary.json()["result"]) == 8 * 15 * 2
+        stats = requests.post(f"{base}/sim/control", json={"action": "stats"}, timeout=5).json()
+        assert (stats["ok"], stats["stamp"], stats["ticks"]) == (True, "tick", 0)  # no client
         control = requests.post(f"{base}/sim/control", json={"action": "refuse_ws"}, timeout=5)
         assert control.json()["ok"] is True
         with pytest.raises(websocket.WebSocketBadStatusException):

@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--expiries", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--min-heartbeat", type=float, default=10.0, help="seconds (venue: 10)")
+    parser.add_argument(
+        "--stamp",
+        choices=("tick", "frame"),
+        default="tick",
+        help="a notification's timestamp: its tick's instant, or when the frame is written",
+    )
     args = parser.parse_args(argv)
     configure_logging("deribit_sim")
     market = SimMarket(
@@ -38,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         interval=args.interval,
         min_heartbeat=args.min_heartbeat,
+        stamp=args.stamp,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(sim))

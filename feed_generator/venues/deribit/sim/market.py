@@ -178,21 +178,27 @@ class SimMarket:
         """Each option's ``ticker`` data: prices in the coin, IVs in percent."""
         book, q, ms = self.books[base], self.books[base].quotes, self._ms()
         index = round(book.process.spot, 2)
+        # Python floats once per array, not a NumPy scalar per field: a tick of ~1,000 rows
+        # is built in ~2 ms instead of ~4.5 (the simulator's time is in the measured delay).
+        bids, asks, marks = q["bid"].tolist(), q["ask"].tolist(), q["mark"].tolist()
+        vols, bid_vols, ask_vols = q["vol"].tolist(), q["bid_vol"].tolist(), q["ask_vol"].tolist()
+        forwards, volumes = q["forward"].tolist(), book.volume.tolist()
+        ois, lasts = book.oi.tolist(), book.last.tolist()
         rows = []
         for i, name in enumerate(book.names):
-            bid, ask = float(q["bid"][i]), float(q["ask"][i])
+            bid, ask = bids[i], asks[i]
             rows.append((name, {
                 "timestamp": ms, "state": "open",
-                "stats": {"volume": round(float(book.volume[i]), 1)},
-                "open_interest": round(float(book.oi[i]), 1),
+                "stats": {"volume": round(volumes[i], 1)},
+                "open_interest": round(ois[i], 1),
                 "best_bid_price": round(bid, 4) if bid > 0 else None,
                 "best_bid_amount": 10.0 if bid > 0 else 0.0,
                 "best_ask_price": round(ask, 4), "best_ask_amount": 10.0,
-                "last_price": round(float(book.last[i]), 4) or None,
-                "mark_price": float(q["mark"][i]), "mark_iv": round(float(q["vol"][i]) * 100, 2),
-                "bid_iv": round(float(q["bid_vol"][i]) * 100, 2) if bid > 0 else 0.0,
-                "ask_iv": round(float(q["ask_vol"][i]) * 100, 2),
-                "underlying_price": float(q["forward"][i]),
+                "last_price": round(lasts[i], 4) or None,
+                "mark_price": marks[i], "mark_iv": round(vols[i] * 100, 2),
+                "bid_iv": round(bid_vols[i] * 100, 2) if bid > 0 else 0.0,
+                "ask_iv": round(ask_vols[i] * 100, 2),
+                "underlying_price": forwards[i],
                 "underlying_index": f"{base}-{name.split('-')[1]}", "index_price": index,
                 "interest_rate": 0.0, "instrument_name": name,
             }))  # fmt: skip

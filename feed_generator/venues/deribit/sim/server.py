@@ -11,7 +11,13 @@ connection closed, as the venue does.
 
 Faults on demand, through methods (tests in the same process) or ``POST /sim/control``
 (``{"action": …}``: drop, silent, loud, test_request, refuse_ws, accept_ws, rest_fault,
-hostile): see :class:`~.faults.Faults` and :data:`~.faults.HOSTILE_FRAMES`.
+hostile): see :class:`~.faults.Faults` and :data:`~.faults.HOSTILE_FRAMES`. The action
+``stats`` answers how long the recent ticks took to send (:meth:`DeribitSim.tick_stats`).
+
+A notification's ``timestamp`` is, by default, the instant of its tick, taken before the
+tick's frames are built and sent (``stamp="tick"``); with ``stamp="frame"`` it is the
+instant the frame is written to the socket, so the time the simulator spends on a tick
+is not counted as the client's delay.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 from aiohttp import WSMsgType, web
 
 from feed_generator.venues.deribit.sim.faults import HOSTILE_FRAMES, Faults
@@ -41,6 +49,8 @@ from feed_generator.venues.deribit.sim.rpc import (
 
 logger = logging.getLogger(__name__)
 INDEXES = {"deribit_price_index.btc_usd": "BTC", "deribit_price_index.eth_usd": "ETH"}
+Stamp = Literal["tick", "frame"]
+"""What a notification's ``timestamp`` is: its tick's instant, or when it is written."""
 
 
 @dataclass(eq=False)
@@ -70,16 +80,21 @@ class DeribitSim:
         min_heartbeat: float = 10.0,
         request_burst: float = 100.0,
         request_rate: float = 20.0,
+        stamp: Stamp = "tick",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.clock = clock
         self.market = market or SimMarket(self._now())
         self.host, self.port, self.interval = host, port, interval
+        self.stamp = stamp
         self.min_heartbeat = min_heartbeat
         self.request_burst, self.request_rate = request_burst, request_rate
         self.faults = Faults()
         self.conns: set[Conn] = set()
         self.counts = {"connections": 0, "refused_10028": 0, "heartbeat_closes": 0}
+        self.tick_times: deque[tuple[float, float]] = deque(maxlen=1000)
+        """Of each recent tick sent: seconds from its instant to its first and to its last
+        notification written."""
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[bool]] = set()
@@ -228,6 +243,8 @@ class DeribitSim:
         elif action == "hostile":
             names = body.get("frames") or list(HOSTILE_FRAMES)
             self.inject(*(HOSTILE_FRAMES[name] for name in names))
+        elif action == "stats":
+            return web.json_response({"ok": True, "counts": self.counts, **self.tick_stats()})
         else:
             return web.json_response({"error": f"unknown action {action!r}"}, status=400)
         return web.json_response({"ok": True, "counts": self.counts})
@@ -371,11 +388,31 @@ class DeribitSim:
             except Exception:  # a bug in one tick must not stop the simulator
                 logger.exception("simulator tick failed")
 
+    def tick_stats(self) -> dict[str, Any]:
+        """Milliseconds from a tick's instant to its first and last notification written,
+        p50 and p99 over the recent ticks (``None`` before any)."""
+        times = np.array(self.tick_times, dtype=np.float64).reshape(-1, 2) * 1000
+
+        def pct(column: int, q: float) -> float | None:
+            return round(float(np.percentile(times[:, column], q)), 2) if len(times) else None
+
+        return {
+            "stamp": self.stamp,
+            "ticks": len(times),
+            "first_frame_ms_p50": pct(0, 50),
+            "first_frame_ms_p99": pct(0, 99),
+            "last_frame_ms_p50": pct(1, 50),
+            "last_frame_ms_p99": pct(1, 99),
+        }
+
     async def _tick(self) -> None:
-        self.market.step(self._now())
+        instant = self.clock()
+        self.market.step(dt.datetime.fromtimestamp(instant, dt.UTC))
         if self.faults.silent or not self.conns:
             return
-        frames = self._frames()
+        data = self._data()
+        encoded: dict[str, str] = {}  # stamped by tick: each frame encoded once for all
+        first: float | None = None
         now = self.clock()
         for conn in list(self.conns):
             if conn.test_deadline is not None and now > conn.test_deadline:
@@ -393,20 +430,32 @@ class DeribitSim:
                     conn.test_deadline = now + conn.heartbeat
                 await self._send(conn, HEARTBEAT_TEST)
             for channel in conn.channels:
-                frame = frames.get(channel)
-                if frame is not None:
-                    await self._send(conn, frame)
+                item = data.get(channel)
+                if item is None:
+                    continue
+                if self.stamp == "frame":
+                    item["timestamp"] = int(self.clock() * 1000)
+                    frame = notification(channel, item)
+                else:
+                    frame = encoded.get(channel) or notification(channel, item)
+                    encoded[channel] = frame
+                await self._send(conn, frame)
+                if first is None:
+                    first = self.clock()
+        if first is not None:
+            self.tick_times.append((first - instant, self.clock() - instant))
 
-    def _frames(self) -> dict[str, str]:
-        """This tick's notification frame of every channel anyone subscribed to."""
+    def _data(self) -> dict[str, dict[str, Any]]:
+        """This tick's notification data of every channel anyone subscribed to; each frame
+        is encoded as it is sent, so the first goes out before the last is built."""
         wanted = set().union(*(conn.channels for conn in self.conns))
-        frames: dict[str, str] = {}
+        data: dict[str, dict[str, Any]] = {}
         for channel, base in INDEXES.items():
             if channel in wanted and base in self.market.books:
-                frames[channel] = notification(channel, self.market.index(base))
+                data[channel] = self.market.index(base)
         for base in self.market.books:
-            for name, data in self.market.tickers(base):
+            for name, row in self.market.tickers(base):
                 channel = f"ticker.{name}.100ms"
                 if channel in wanted:
-                    frames[channel] = notification(channel, data)
-        return frames
+                    data[channel] = row
+        return data
