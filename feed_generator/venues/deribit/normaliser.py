@@ -7,8 +7,8 @@
 - option prices are quoted in the coin: bid/ask/last/mark in USD are the coin
   price × the row's ``underlying_price``, which is also the row's ``forward``
   (``forward_source`` ``venue``); ``mark_iv`` percent → decimal;
-- volume (24 h) and open interest are in coins, rounded to whole coins because the
-  channel messages carry integer counts;
+- volume (24 h) and open interest are in coins, as Deribit sends them (fractional:
+  BTC options trade in 0.1 BTC); a whole amount goes out as an integer;
 - ``venue`` ``deribit``, ``currency`` ``USD``; ``timestamp`` the venue's own
   timestamp of the update (the origin).
 
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from common.messages import ForwardSource, OptionType
+from common.messages import ForwardSource, OptionType, wire_quantity
 from common.names import Channel
 from common.timestamps import format_ts
 from feed_generator.market import seq_base
@@ -162,8 +162,8 @@ class Normaliser:
             "bid": quote.bid * usd,
             "ask": quote.ask * usd,
             "last": quote.last * usd,
-            "volume": round(quote.volume),
-            "oi": round(quote.open_interest),
+            "volume": wire_quantity(quote.volume),
+            "oi": wire_quantity(quote.open_interest),
             "timestamp": ms_to_ts(quote.timestamp_ms),
             "seq": self.next_seq(Channel.MARKET_OPTION_QUOTE, option.base),
             "venue": VENUE,

@@ -64,7 +64,7 @@ def test_quote_is_converted_to_usd_by_hand() -> None:
     assert quote.last == pytest.approx(4896.0)
     assert quote.mark == pytest.approx(5040.0)
     assert quote.mark_iv == pytest.approx(0.525)
-    assert (quote.oi, quote.volume) == (123, 11)
+    assert (quote.oi, quote.volume) == (123.4, 10.6)  # coins, not rounded to whole ones
     assert quote.forward == 96_000.0
     assert quote.forward_source == "venue"
     assert (quote.venue, quote.currency) == ("deribit", "USD")
