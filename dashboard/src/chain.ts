@@ -3,7 +3,7 @@ import { num } from "./format";
 import type { OiChangeResponse, SeriesPoint } from "./api";
 import type { EnrichedChain } from "./types";
 
-/** Open interest (contracts) per strike, calls and puts. */
+/** Open interest per strike, calls and puts (contracts, or coins on Deribit). */
 export type StrikeOi = Map<number, { call: number | null; put: number | null }>;
 
 /** The OI the "change" bars are measured from, and when it was observed (`since`, epoch ms). */

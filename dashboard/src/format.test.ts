@@ -149,3 +149,13 @@ describe("labels", () => {
     expect(localToday(new Date(2026, 0, 5, 23, 59))).toBe("2026-01-05");
   });
 });
+
+describe("formatsFor with an unexpected currency", () => {
+  it("treats a code named like an Object property as any unknown currency", () => {
+    for (const code of ["constructor", "toString", "__proto__", "XYZ"]) {
+      const f = formatsFor(code);
+      expect(f.currency).toBe(code);
+      expect(f.price(1234.5)).toBe("1,234.50");
+    }
+  });
+});

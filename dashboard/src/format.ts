@@ -129,14 +129,17 @@ export interface Formats {
 }
 
 /** Decimals of prices in a currency: coins to 4 (Deribit's tick is 0.0001 BTC), money to 2. */
-const PRICE_DECIMALS: Record<string, number> = { BTC: 4, ETH: 4 };
+const PRICE_DECIMALS = new Map<string, number>([
+  ["BTC", 4],
+  ["ETH", 4],
+]);
 
 const formatsCache = new Map<string, Formats>();
 
 function makeFormats(currency: string): Formats {
   const indian = currency === "INR";
   const locale = indian ? "en-IN" : "en-US";
-  const dp = PRICE_DECIMALS[currency] ?? 2;
+  const dp = PRICE_DECIMALS.get(currency) ?? 2; // a Map: a currency named like an Object key is just unknown
   const units = indian ? INDIAN_UNITS : WESTERN_UNITS;
   const show = (v: unknown, f: (n: number) => string) => {
     const n = num(v);
@@ -159,6 +162,7 @@ export function formatsFor(currency: string | null | undefined): Formats {
   let f = formatsCache.get(code);
   if (!f) {
     f = makeFormats(code);
+    if (formatsCache.size >= 32) formatsCache.clear(); // codes come from the server: bounded
     formatsCache.set(code, f);
   }
   return f;

@@ -58,12 +58,18 @@ const COLUMNS: Column[] = [
     (r) => ({ text: fmtNum(r?.delta, 2), value: num(r?.delta) }),
     false,
   ),
-  col("volume", "Volume", "Contracts traded today", (r, f) => ({ text: f.qty(r?.volume), value: num(r?.volume) })),
+  col("volume", "Volume", "Traded today: contracts (NSE), coins over 24 h (Deribit)", (r, f) => ({
+    text: f.qty(r?.volume),
+    value: num(r?.volume),
+  })),
   col("oichg", "OI Chg", "OI change since the previous snapshot", (r, f) => {
     const v = num(r?.oi_change);
     return { text: f.signedQty(v), value: v, tone: signTone(v) };
   }),
-  col("oi", "OI", "Open interest (contracts)", (r, f) => ({ text: f.qty(r?.oi), value: num(r?.oi) })),
+  col("oi", "OI", "Open interest: contracts (NSE), coins (Deribit)", (r, f) => ({
+    text: f.qty(r?.oi),
+    value: num(r?.oi),
+  })),
   col(
     "buildup",
     "B/U",

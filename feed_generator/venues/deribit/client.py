@@ -134,6 +134,9 @@ class RpcConnection:
             while not reading.done():
                 await asyncio.wait([reading], timeout=self.watchdog.next_check_in() or 0.001)
                 if not reading.done() and await self._silence():
+                    failed = reading.done() and not reading.cancelled() and reading.exception()
+                    if failed:  # while the silence was acted on: say why, not only that
+                        log.warning("deribit reader failed", extra={"error": repr(failed)})
                     return
             reading.result()  # its exception, if it failed
         finally:

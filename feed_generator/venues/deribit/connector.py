@@ -133,7 +133,7 @@ class DeribitVenue:
         self.on_reject = on_reject
         self._clock, self._wall = clock, wall
         self._health = FeedHealth(name, clock=clock, wall=wall)
-        self.outbox = Outbox(self._health, self._reject, wall=wall)
+        self.outbox = Outbox(self._health, self._reject, wall=wall, currencies=self.currencies)
         self.instruments: set[str] = set()
         self._started = clock()
         self._last_poll = self._last_refresh = -float("inf")

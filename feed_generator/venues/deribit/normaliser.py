@@ -103,7 +103,10 @@ def from_summary(row: BookSummary, option: OptionName) -> VenueQuote:
 class Normaliser:
     """Turns venue messages into ``market:*`` dicts, numbering them per (channel, product)."""
 
-    def __init__(self, start: dt.datetime) -> None:
+    def __init__(self, start: dt.datetime, currencies: Iterable[str] = ("BTC", "ETH")) -> None:
+        self.currencies = frozenset(c.upper() for c in currencies)
+        """The coins configured (``DERIBIT_CURRENCIES``): an option of another is refused, so a
+        stray ticker cannot make a product the platform has no conventions for."""
         self._seq_base = seq_base(start)
         self._seq: dict[tuple[Channel, str], int] = {}
         self.expiries: dict[str, int] = {}
@@ -149,6 +152,9 @@ class Normaliser:
         option = quote.option
         if option.quote is not None:
             return Rejected(f"linear option not supported: {option.name}", option.name)
+        if option.base not in self.currencies:
+            coins = ", ".join(sorted(self.currencies))
+            return Rejected(f"{option.base} is not a configured currency ({coins})", option.name)
         usd = quote.underlying_price
         if not math.isfinite(usd * (quote.bid + quote.ask + quote.last + quote.mark)):
             # The parser's ranges make this impossible; the encoder would write NaN as null.

@@ -49,9 +49,10 @@ class Outbox:
         on_reject: Callable[[Rejected], None],
         *,
         wall: Callable[[], dt.datetime],
+        currencies: Sequence[str] = ("BTC", "ETH"),
     ) -> None:
         self.health, self.on_reject, self._wall = health, on_reject, wall
-        self.normaliser = Normaliser(wall())
+        self.normaliser = Normaliser(wall(), currencies)
         self.assembler = ChainAssembler(self.normaliser)
         self.pending: list[tuple[Channel, dict[str, Any]]] = []
         self.dirty = False

@@ -73,6 +73,18 @@ def test_quote_is_converted_to_usd_by_hand() -> None:
     assert quote.seq == seq_base(START)
 
 
+def test_an_option_of_a_coin_not_configured_is_refused() -> None:
+    normaliser = Normaliser(START, currencies=["btc"])
+    doge = parse_option_name("DOGE-26DEC26-1-C")
+    refused = normaliser.quote(from_ticker(ticker("DOGE-26DEC26-1-C"), doge))
+    assert isinstance(refused, Rejected)
+    assert refused.reason == "DOGE is not a configured currency (BTC)"
+    eth = parse_option_name("ETH-26DEC26-4000-C")
+    assert isinstance(normaliser.quote(from_ticker(ticker("ETH-26DEC26-4000-C"), eth)), Rejected)
+    btc = parse_option_name("BTC-26DEC26-100000-C")
+    assert isinstance(normaliser.quote(from_ticker(ticker("BTC-26DEC26-100000-C"), btc)), dict)
+
+
 def test_expiry_instant_comes_from_the_instrument_when_known() -> None:
     normaliser = Normaliser(START)
     name = "BTC-26DEC26-100000-C"
