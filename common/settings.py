@@ -57,9 +57,9 @@ class PipelineSettings:
     """Tasks waiting in the ``enrich`` queue above which chains are coalesced."""
     coalesce_release_ms: float
     """While coalescing, how often the newest chain of each (product, expiry) goes out."""
-    instance: int
-    """This subscriber's index among ``instances``; it takes the products hashed to it."""
-    instances: int
+    claim_idle_ms: int
+    """A raw stream entry left pending this long by a subscriber instance (it died) is claimed
+    and handled by another, or by the instance restarted."""
     max_message_bytes: int
     """Larger messages are dead-lettered unread."""
     raw_stream_maxlen: int
@@ -284,8 +284,7 @@ def _pipeline(env: Env) -> PipelineSettings:
         batch_ms=env.float("BATCH_MS", 20.0, validate=Range(0.1, 10_000.0)),
         queue_high_water=env.int("QUEUE_HIGH_WATER", 200, validate=Range(1, 10_000_000)),
         coalesce_release_ms=env.float("COALESCE_RELEASE_MS", 500.0, validate=Range(1.0, 60_000.0)),
-        instance=env.int("SUBSCRIBER_INSTANCE", 0, validate=Range(0, 1023)),
-        instances=env.int("SUBSCRIBER_INSTANCES", 1, validate=Range(1, 1024)),
+        claim_idle_ms=env.int("SUBSCRIBER_CLAIM_IDLE_MS", 10_000, validate=Range(100, 3_600_000)),
         max_message_bytes=env.int("MAX_MESSAGE_BYTES", 2 << 20, validate=Range(1024, 64 << 20)),
         raw_stream_maxlen=env.int(
             "RAW_STREAM_MAXLEN", DEFAULT_RAW_STREAM_MAXLEN, validate=Range(1_000, 1_000_000_000)
@@ -497,10 +496,5 @@ def load_settings() -> Settings:
         raise SettingsError(
             "CELERY_BROKER_URL: must be set with a unix:// REDIS_URL "
             "(e.g. redis+socket:///run/redis.sock?virtual_host=1)"
-        )
-    if settings.pipeline.instance >= settings.pipeline.instances:
-        raise SettingsError(
-            f"SUBSCRIBER_INSTANCE: must be below SUBSCRIBER_INSTANCES "
-            f"({settings.pipeline.instances}), got {settings.pipeline.instance}"
         )
     return settings

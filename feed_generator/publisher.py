@@ -1,10 +1,10 @@
-"""Where encoded messages go: Redis Pub/Sub through pipelines, and capture files.
+"""Where encoded messages go: Redis (the raw streams and Pub/Sub), and capture files.
 
 A batch is a list of :data:`Encoded` triples ``(offset, channel, json)``; every
-sink receives each batch once. :class:`RedisSink` sends a batch as one write of
-``PUBLISH`` commands (chunked) and reads their replies, as a non-transactional
-pipeline does but packed in one join (a tenth of redis-py's cost per command),
-so a loop iteration costs one round trip.
+sink receives each batch once. :class:`RedisSink` sends a batch through
+:func:`common.rawfeed.publish_raw`: each message into the stream named like its
+channel (``MAXLEN ~``) and onto the channel, one script per chunk, packed in one
+join, so a loop iteration costs one round trip.
 When Redis fails or stalls, the batch is dropped and counted, and the sink
 backs off with capped exponential delays and jitter before trying again:
 consumers see the loss as a ``seq`` gap. Its client (:func:`publishing_client`)
@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import redis
-from redis.connection import Connection
 
+from common.rawfeed import DEFAULT_RAW_STREAM_MAXLEN, publish_raw
 from common.redis_client import make_redis
 from feed_generator.capture import CaptureWriter
 
@@ -51,18 +51,21 @@ class Sink(Protocol):
 
 
 class RedisSink:
-    """Publishes batches with pipelines; survives Redis outages by dropping and backing off."""
+    """Publishes batches to the raw streams and Pub/Sub; survives Redis outages by dropping and
+    backing off. ``maxlen`` bounds each stream (``RAW_STREAM_MAXLEN``)."""
 
     def __init__(
         self,
         client: redis.Redis,
         *,
+        maxlen: int = DEFAULT_RAW_STREAM_MAXLEN,
         chunk: int = 2000,
         backoff_base: float = 0.2,
         backoff_cap: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.maxlen = maxlen
         self.chunk = chunk
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -91,21 +94,9 @@ class RedisSink:
             self.failures = 0
 
     def _publish(self, batch: Sequence[Encoded]) -> None:
-        packed = b"".join([
-            _PUBLISH % (len(c := channel.encode()), c, len(d := data.encode()), d)
-            for _, channel, data in batch
-        ])  # fmt: skip
-        pool = self.client.connection_pool
-        conn = pool.get_connection()
-        try:
-            # The client's own retry policy applies, as it does to a pipeline (none for
-            # publishing_client): a failed attempt disconnects, so no reply is left unread.
-            receivers = conn.retry.call_with_retry(
-                lambda: _round_trip(conn, packed, len(batch)),
-                lambda _: conn.disconnect(),  # type: ignore[no-untyped-call]
-            )
-        finally:
-            pool.release(conn)
+        # The client's own retry policy applies (none for publishing_client).
+        messages = [(channel, data.encode()) for _, channel, data in batch]
+        receivers = publish_raw(self.client, messages, maxlen=self.maxlen)
         self.published += len(batch)
         self.receivers += receivers
 
@@ -123,30 +114,6 @@ class RedisSink:
 
     def close(self) -> None:
         self.client.close()
-
-
-_PUBLISH = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
-"""One ``PUBLISH channel message`` in RESP: lengths in bytes, then the bytes."""
-
-
-def _round_trip(conn: Connection, packed: bytes, count: int) -> int:
-    """Send ``count`` packed ``PUBLISH`` commands, read every reply; the sum of subscribers.
-
-    An error reply (``OOM``, ``NOAUTH``, ...) is raised once all replies are read, so the
-    connection stays in step with the server.
-    """
-    conn.send_packed_command([packed])  # type: ignore[no-untyped-call]
-    read = conn.read_response
-    receivers = 0
-    error: redis.ResponseError | None = None
-    for _ in range(count):
-        try:
-            receivers += int(read())
-        except redis.ResponseError as exc:
-            error = error or exc
-    if error is not None:
-        raise error
-    return receivers
 
 
 class CaptureSink:

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the subscriber (served on ``SUBSCRIBER_METRICS_PORT``)."""
+"""Prometheus metrics of the subscriber (served on ``SUBSCRIBER_METRICS_PORT``); the raw streams'
+backlog is read from Redis at each scrape (:mod:`worker_enricher.subscriber.backlog`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from common.names import MARKET_CHANNELS
 
-MESSAGES = Counter("optionsflow_subscriber_messages_total", "Market messages received", ["channel"])
+MESSAGES = Counter(
+    "optionsflow_subscriber_messages_total",
+    "Market messages read from the raw streams (claimed ones again)",
+    ["channel"],
+)
 GAPS = Counter(
     "optionsflow_subscriber_seq_gaps_total", "Sequence gaps seen per channel", ["channel"]
 )
@@ -22,6 +27,31 @@ RESETS = Counter(
 SUPERSEDED = Counter(
     "optionsflow_subscriber_superseded_total",
     "Chains replaced by a newer one of the same (product, expiry) under backpressure",
+)
+RECHECKED = Counter(
+    "optionsflow_subscriber_seq_rechecked_total",
+    "Entries delivered again that the sequence check had passed already (not repeats)",
+    ["channel"],
+)
+FORCED = Counter(
+    "optionsflow_subscriber_seq_forced_total",
+    "Entries checked before the entries ahead of them, after waiting too long for them",
+    ["channel"],
+)
+ACKED = Counter(
+    "optionsflow_subscriber_acked_total",
+    "Stream entries acknowledged (enqueued, dead-lettered or superseded, and checked)",
+    ["channel"],
+)
+CLAIMED = Counter(
+    "optionsflow_subscriber_claimed_total",
+    "Pending entries claimed from a reader idle past SUBSCRIBER_CLAIM_IDLE_MS",
+    ["channel"],
+)
+TRIMMED_PENDING = Counter(
+    "optionsflow_subscriber_trimmed_pending_total",
+    "Pending entries trimmed from the stream (MAXLEN) before anyone handled them: lost",
+    ["channel"],
 )
 BATCHES = Counter("optionsflow_subscriber_batches_total", "Tasks dispatched", ["channel"])
 DISPATCHED = Counter(
@@ -50,5 +80,6 @@ MESSAGES_BY_CHANNEL = {c: MESSAGES.labels(c.value) for c in MARKET_CHANNELS}
 LAG_BY_CHANNEL = {c: LAG.labels(c.value) for c in MARKET_CHANNELS}
 
 for _channel in MARKET_CHANNELS:  # every series there from the start, at 0, for rates and alerts
-    for _counter in (GAPS, MISSING, REPEATS, RESETS, BATCHES, DISPATCHED):
+    for _counter in (GAPS, MISSING, REPEATS, RESETS, RECHECKED, FORCED, ACKED, CLAIMED,
+                     TRIMMED_PENDING, BATCHES, DISPATCHED):  # fmt: skip
         _counter.labels(_channel.value)

@@ -1,25 +1,30 @@
-"""The subscriber loop: Pub/Sub in, envelope checks, gap detection, micro-batches out.
+"""The subscriber loop: raw streams in, envelope checks, sequence checks, micro-batches out.
 
-One process reads the three ``market:*`` channels, checks each message's
-envelope (size, JSON object, product, seq, expiry), dead-letters what fails,
-and sends micro-batches to the ``enrich`` queue, one task per channel. Full
-schema validation happens in the workers, which run in parallel.
+Every instance reads the three ``market:*`` streams through one consumer group
+(:mod:`worker_enricher.subscriber.streams`), so the instances share the entries
+without any partition setting, checks each message's envelope (size, JSON
+object, product, seq, expiry), dead-letters what fails, runs the sequence check
+in stream order (:mod:`worker_enricher.subscriber.seqcheck`), and sends
+micro-batches to the ``enrich`` queue, one task per channel. Full schema
+validation happens in the workers, which run in parallel.
 
-Several instances share the load by product: instance ``i`` of ``n`` takes the
-products whose CRC-32 is ``i`` mod ``n``, so every message is taken exactly
-once, and one instance sees all of a product's messages in order (its gap
-detection stays exact). Pub/Sub delivers every message to every instance; the
-others drop it after reading the product.
+An entry is acknowledged only when its task is enqueued (``send_task``
+returned), its dead letter written or a newer chain superseded it, *and* it has
+been through the sequence check. Until then it is pending for this instance: if
+the instance dies, another (or this one restarted) claims it and handles it
+again. Handled twice, a message may be enqueued twice; the workers' writes are
+idempotent (docs/PIPELINE.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import threading
 import time
-import zlib
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,21 +35,24 @@ from kombu.exceptions import OperationalError
 
 from common.deadletter import DEADLETTERS, push_deadletters
 from common.messages import MessageError
-from common.names import ENRICH_QUEUE, MARKET_CHANNELS, Channel
+from common.names import ENRICH_QUEUE, MARKET_CHANNELS, SUBSCRIBER_GROUP, Channel
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError
 from worker_enricher.celery_config import TASKS, broker_url, make_celery
 from worker_enricher.subscriber import metrics
 from worker_enricher.subscriber.batcher import Batcher
 from worker_enricher.subscriber.lag import OriginClock
-from worker_enricher.subscriber.reader import PubSubReader
-from worker_enricher.subscriber.sequencer import Sequencer, Step
+from worker_enricher.subscriber.seqcheck import Checked, Mode, SequenceCheck, Step
+from worker_enricher.subscriber.streams import Entry, RawStreams, consumer_name
 
 log = logging.getLogger(__name__)
 
 DEPTH_POLL_S = 0.1
 STATS_EVERY_S = 10.0
-_BY_NAME = {c.value: c for c in MARKET_CHANNELS}
+CHECK_RETRY_S = 0.02
+"""How often a run waiting for the check of the entries before it asks again."""
+TRIM_EVERY_S = 1.0
+FORGET_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +106,14 @@ def envelope(channel: Channel, raw: bytes, max_bytes: int) -> Envelope:
     )  # fmt: skip
 
 
-def partition(product: str, instances: int) -> int:
-    """The subscriber instance that takes ``product``."""
-    return zlib.crc32(product.encode()) % instances
+@dataclass(slots=True)
+class _Run:
+    """Entries read together, in stream order, not yet through the sequence check."""
+
+    channel: Channel
+    mode: Mode
+    entries: list[tuple[bytes, str | None, int | None]]
+    since: float
 
 
 class Subscriber:
@@ -111,17 +124,36 @@ class Subscriber:
             raise SettingsError("REDIS_URL: the subscriber needs the Redis the feed publishes to")
         self.settings = settings
         self.cfg = settings.pipeline
-        self.redis = make_redis(settings.redis_url, socket_timeout=None)
+        self.redis = make_redis(settings.redis_url, socket_timeout=None)  # reads block
         self.broker = make_redis(broker_url(settings), socket_timeout=2.0, retries=0)
         self.celery = celery or make_celery(settings)
+        self.consumer = consumer_name()
+        self.streams = RawStreams(
+            self.redis, self.consumer, count=self.cfg.batch_size,
+            claim_idle_ms=self.cfg.claim_idle_ms,
+        )  # fmt: skip
+        self.check = SequenceCheck(self.redis)
         self.batcher = Batcher(
             self.cfg.batch_size, self.cfg.batch_ms / 1000, self.cfg.coalesce_release_ms / 1000
         )
-        self.sequencer = Sequencer()
         self.origin = OriginClock()
         self.wall_clock = time.time
         """Seconds since 1970, for the lag behind each message's timestamp (tests replace it)."""
         self.rejected: dict[Channel, list[tuple[bytes | str, str]]] = {}
+        self.rejected_ids: dict[Channel, list[bytes]] = {}
+        self.holding: dict[Channel, set[bytes]] = defaultdict(set)
+        """Entries read and not yet acknowledged: this instance answers for them."""
+        self.unchecked: dict[Channel, set[bytes]] = defaultdict(set)
+        """Entries not yet through the sequence check (their ack waits for it)."""
+        self.to_ack: dict[Channel, list[bytes]] = defaultdict(list)
+        self.waiting: list[_Run] = []
+        claim_idle_s = self.cfg.claim_idle_ms / 1000
+        self.claim_every_s = min(5.0, max(0.05, claim_idle_s / 4))
+        self.touch_every_s = claim_idle_s / 3
+        self.force_after_s = max(30.0, 3 * claim_idle_s)
+        """A run still waiting for its predecessors' check after this long is checked anyway."""
+        self._due: dict[str, float] = {"claim": 0.0, "touch": claim_idle_s / 3, "trim": 0.0,
+                                       "forget": 0.0}  # fmt: skip
         self.depth = 0
         self._depth_at = 0.0
         self._send_after = 0.0
@@ -135,51 +167,125 @@ class Subscriber:
 
     # -- receiving -------------------------------------------------------------
 
-    def handle(self, channel_name: bytes | str, raw: bytes, now: float) -> None:
-        name = channel_name.decode() if isinstance(channel_name, bytes) else channel_name
-        channel = _BY_NAME.get(name)
-        if channel is None:
-            return
-        metrics.MESSAGES_BY_CHANNEL[channel].inc()
-        try:
-            env = envelope(channel, raw, self.cfg.max_message_bytes)
-        except MessageError as exc:
-            if self.cfg.instance == 0:  # every instance reads it; one records it
+    def take(self, channel: Channel, entries: list[Entry], mode: Mode, now: float) -> None:
+        """Handle entries of ``channel`` read together (``RUN``) or claimed (``EACH``)."""
+        run: list[tuple[bytes, str | None, int | None]] = []
+        holding, unchecked = self.holding[channel], self.unchecked[channel]
+        counted = metrics.MESSAGES_BY_CHANNEL[channel]
+        for entry_id, raw in entries:
+            if entry_id in holding:  # claimed back from ourselves: already in hand
+                continue
+            holding.add(entry_id)
+            unchecked.add(entry_id)
+            counted.inc()
+            try:
+                env = envelope(channel, raw, self.cfg.max_message_bytes)
+            except MessageError as exc:
                 self.rejected.setdefault(channel, []).append((raw, str(exc)))
-            return
-        if (
-            self.cfg.instances > 1
-            and partition(env.product, self.cfg.instances) != self.cfg.instance
-        ):
-            return
-        self._check_seq(env)
-        lag = self.origin.lag_s(env.timestamp, self.wall_clock())
-        if lag is not None:
-            metrics.LAG_BY_CHANNEL[channel].observe(lag)
-        if channel is Channel.MARKET_OPTION_CHAIN and self.congested:
-            if self.batcher.hold(env.product, env.expiry or "", raw):
-                metrics.SUPERSEDED.inc()
-            return
-        self.batcher.add(channel, raw, now)
+                self.rejected_ids.setdefault(channel, []).append(entry_id)
+                run.append((entry_id, None, None))
+                continue
+            run.append((entry_id, env.product, env.seq))
+            lag = self.origin.lag_s(env.timestamp, self.wall_clock())
+            if lag is not None:
+                metrics.LAG_BY_CHANNEL[channel].observe(lag)
+            if channel is Channel.MARKET_OPTION_CHAIN and self.congested:
+                superseded = self.batcher.hold(env.product, env.expiry or "", raw, entry_id)
+                if superseded is not None:
+                    metrics.SUPERSEDED.inc()
+                    self.to_ack[channel].append(superseded)
+                continue
+            self.batcher.add(channel, raw, now, entry_id)
+        if run:
+            self.waiting.append(_Run(channel, mode, run, now))
 
-    def _check_seq(self, env: Envelope) -> None:
-        step, missing = self.sequencer.check(env.channel.value, env.product, env.seq)
-        if step is Step.GAP:
-            metrics.GAPS.labels(env.channel.value).inc()
-            metrics.MISSING.labels(env.channel.value).inc(missing)
+    def run_checks(self, now: float) -> None:
+        """Put every waiting run through the sequence check (one round trip); a run whose
+        predecessors are not checked yet waits for the next call."""
+        if not self.waiting:
+            return
+        modes = [Mode.FORCE if now - r.since >= self.force_after_s else r.mode
+                 for r in self.waiting]  # fmt: skip
+        results = self.check.check_all(
+            [(r.channel, mode, r.entries) for r, mode in zip(self.waiting, modes, strict=True)]
+        )
+        still: list[_Run] = []
+        for run, mode, result in zip(self.waiting, modes, results, strict=True):
+            self._count(run, mode, result)
+            unchecked = self.unchecked[run.channel]
+            for entry_id, _, _ in run.entries[: result.settled]:
+                unchecked.discard(entry_id)
+            if result.settled < len(run.entries):
+                run.entries = run.entries[result.settled :]
+                still.append(run)
+        self.waiting = still
+
+    def _count(self, run: _Run, mode: Mode, result: Checked) -> None:
+        name = run.channel.value
+        if result.steps[Step.GAP]:
+            metrics.GAPS.labels(name).inc(result.steps[Step.GAP])
+            metrics.MISSING.labels(name).inc(result.missing)
+            for product, seq, missing in result.gaps:
+                log.warning("sequence gap", extra={"channel": name, "product": product,
+                                                   "seq": seq, "missing": missing})  # fmt: skip
+        if result.steps[Step.REPEAT]:
+            metrics.REPEATS.labels(name).inc(result.steps[Step.REPEAT])
+        if result.steps[Step.RESET]:
+            metrics.RESETS.labels(name).inc(result.steps[Step.RESET])
+            log.info("sequence reset", extra={"channel": name, "count": result.steps[Step.RESET]})
+        if result.skipped:
+            metrics.RECHECKED.labels(name).inc(result.skipped)
+        if mode is Mode.FORCE and result.settled:
+            metrics.FORCED.labels(name).inc(result.settled - result.skipped)
             log.warning(
-                "sequence gap",
-                extra={"channel": env.channel.value, "product": env.product,
-                       "seq": env.seq, "missing": missing},
+                "sequence check forced past unchecked entries",
+                extra={"channel": name, "entries": result.settled - result.skipped,
+                       "waited_s": round(time.monotonic() - run.since, 1)},
             )  # fmt: skip
-        elif step is Step.REPEAT:
-            metrics.REPEATS.labels(env.channel.value).inc()
-        elif step is Step.RESET:
-            metrics.RESETS.labels(env.channel.value).inc()
-            log.info(
-                "sequence reset",
-                extra={"channel": env.channel.value, "product": env.product, "seq": env.seq},
-            )
+
+    # -- housekeeping ------------------------------------------------------------
+
+    def housekeeping(self, now: float) -> None:
+        """Claims, touches, trims and forgets, each when it is due."""
+        if now >= self._due["claim"]:
+            self._due["claim"] = now + self.claim_every_s
+            self.claim(now)
+        if now >= self._due["touch"]:
+            self._due["touch"] = now + self.touch_every_s
+            held = {c: ids for c, ids in self.holding.items() if ids}
+            if held:
+                self.streams.touch(held)
+        if now >= self._due["trim"]:
+            self._due["trim"] = now + TRIM_EVERY_S
+            self.streams.trim_consumed()
+        if now >= self._due["forget"]:
+            self._due["forget"] = now + FORGET_EVERY_S
+            if gone := self.streams.forget_stopped():
+                log.info("stopped consumers removed", extra={"consumers": gone})
+
+    def claim(self, now: float) -> None:
+        """Take over the entries other readers left pending for ``SUBSCRIBER_CLAIM_IDLE_MS``."""
+        for channel in MARKET_CHANNELS:
+            start = b"0-0"
+            for _ in range(10):  # bounded per sweep; the next sweep goes on
+                start, entries, trimmed = self.streams.claim(channel, start)
+                if trimmed:
+                    metrics.TRIMMED_PENDING.labels(channel.value).inc(trimmed)
+                    log.error(
+                        "pending entries were trimmed before anyone handled them",
+                        extra={"channel": channel.value, "entries": trimmed},
+                    )
+                holding = self.holding[channel]  # ours already: claimed back, in hand
+                entries = [e for e in entries if e[0] not in holding]
+                if entries:
+                    metrics.CLAIMED.labels(channel.value).inc(len(entries))
+                    log.warning(
+                        "claimed pending entries of a stopped reader",
+                        extra={"channel": channel.value, "entries": len(entries)},
+                    )
+                    self.take(channel, entries, Mode.EACH, now)
+                if start in (b"0-0", "0-0"):
+                    break
 
     # -- sending ---------------------------------------------------------------
 
@@ -203,33 +309,43 @@ class Subscriber:
             )
 
     def flush(self, now: float) -> None:
-        """Send the batches that are due (all when ``now`` is ``inf``) and the dead letters."""
+        """Write the dead letters, send the batches that are due (all when ``now`` is
+        ``inf``), and acknowledge what is done."""
         if self.rejected:
             pipe = self.redis.pipeline(transaction=False)
             for channel, rejected in self.rejected.items():
                 push_deadletters(pipe, channel, rejected, "subscriber", self.cfg.deadletter_max)
             pipe.execute()
-            self.rejected = {}
+            for channel, ids in self.rejected_ids.items():
+                self.to_ack[channel].extend(ids)
+            self.rejected, self.rejected_ids = {}, {}
+        try:
+            self._send_due(now)
+        finally:
+            self.ack()
+
+    def _send_due(self, now: float) -> None:
         final = now == float("inf")
         if not final and (now < self._send_after or not self.batcher.due(now, self.congested)):
             return
         batches = self.batcher.take(now, self.congested and not final)
-        for i, (channel, raws) in enumerate(batches):
+        for i, batch in enumerate(batches):
             try:
-                self.send(channel, raws)
+                self.send(batch.channel, batch.raws)
             except (OperationalError, redis.RedisError, OSError) as exc:
-                for later_channel, later in batches[i:]:  # kept, in order, for the next flush
-                    for raw in later:
-                        self.batcher.add(later_channel, raw, time.monotonic())
+                for later in batches[i:]:  # kept, in order, for the next flush
+                    for raw, entry_id in zip(later.raws, later.ids, strict=True):
+                        self.batcher.add(later.channel, raw, time.monotonic(), entry_id)
                 if final:
                     raise
-                # The broker is down, not Pub/Sub: keep reading, retry the sending later.
+                # The broker is down, not the streams: keep reading, retry the sending later.
                 self._send_failures += 1
                 backoff = min(5.0, 0.1 * 2 ** min(self._send_failures, 6))
                 self._send_after = time.monotonic() + backoff * random.uniform(0.5, 1.0)
                 log.error("broker unavailable, batches kept", extra={"error": str(exc),
                           "pending_bytes": self.batcher.pending_bytes})  # fmt: skip
                 return
+            self.to_ack[batch.channel].extend(batch.ids)
         self._send_failures = 0
 
     def send(self, channel: Channel, raws: list[bytes]) -> None:
@@ -241,13 +357,30 @@ class Subscriber:
         metrics.BATCHES.labels(channel.value).inc()
         metrics.DISPATCHED.labels(channel.value).inc(len(raws))
 
+    def ack(self) -> None:
+        """Acknowledge the entries that are done and through the sequence check; the others
+        wait. On a Redis error every one is kept for the next call."""
+        ready: dict[Channel, list[bytes]] = {}
+        later: dict[Channel, list[bytes]] = {}
+        for channel, ids in self.to_ack.items():
+            unchecked = self.unchecked[channel]
+            for entry_id in ids:
+                (later if entry_id in unchecked else ready).setdefault(channel, []).append(entry_id)
+        if not ready:
+            return
+        self.streams.ack(ready)
+        self.to_ack = defaultdict(list, later)
+        for channel, ids in ready.items():
+            self.holding[channel].difference_update(ids)
+            metrics.ACKED.labels(channel.value).inc(len(ids))
+
     # -- the loop --------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
         delay = 0.0
         while not stop.is_set():
             try:
-                self._run_subscribed(stop)
+                self._run_group(stop)
             except (redis.RedisError, OperationalError, OSError) as exc:
                 delay = 0.1 if self.ready.is_set() else min(5.0, max(0.1, delay * 2))
                 self.ready.clear()
@@ -256,39 +389,54 @@ class Subscriber:
                 )
                 stop.wait(delay * random.uniform(0.5, 1.0))
         try:
+            self.run_checks(time.monotonic())
             self.flush(float("inf"))
         except (redis.RedisError, OperationalError, OSError) as exc:
             log.error("could not send the last batches", extra={"error": str(exc)})
+        if self.waiting:  # left pending: another instance claims them, checks and sends again
+            log.warning("stopped with entries before the sequence check",
+                        extra={"entries": sum(len(r.entries) for r in self.waiting)})  # fmt: skip
         self.log_stats()
 
-    def _run_subscribed(self, stop: threading.Event) -> None:
-        reader = PubSubReader(self.redis, [c.value for c in MARKET_CHANNELS])
-        log.info("subscribed", extra={"channels": [c.value for c in MARKET_CHANNELS],
-                                      "instance": self.cfg.instance,
-                                      "instances": self.cfg.instances})  # fmt: skip
+    def _wait_s(self, now: float) -> float:
+        """How long a read may block: until a batch may go (a send backing off is a deadline
+        too: no busy wait), a check is retried or a housekeeping job is due."""
+        waits = [max(self.batcher.next_deadline(now), self._send_after - now),
+                 self._due["claim"] - now, self._due["trim"] - now]  # fmt: skip
+        if any(self.holding.values()):
+            waits.append(self._due["touch"] - now)
+        if self.waiting:
+            waits.append(CHECK_RETRY_S)
+        return min(waits)
+
+    def _run_group(self, stop: threading.Event) -> None:
+        made = self.streams.ensure_groups()
+        log.info("subscribed", extra={"streams": [c.value for c in MARKET_CHANNELS],
+                                      "group": SUBSCRIBER_GROUP, "consumer": self.consumer,
+                                      "groups_created": [c.value for c in made]})  # fmt: skip
         self.ready.set()
-        try:
-            while not stop.is_set():
-                now = time.monotonic()  # a send backing off is a deadline too: no busy wait
-                message = reader.get(max(self.batcher.next_deadline(now), self._send_after - now))
-                while message is not None:
-                    self.handle(message[0], message[1], time.monotonic())
-                    if self.batcher.pending_bytes and self.batcher.due(
-                        time.monotonic(), self.congested
-                    ):
-                        break
-                    message = reader.get(0.0)
-                now = time.monotonic()
-                self.poll_depth(now)
-                self.flush(now)
-                if now - self._stats_at >= STATS_EVERY_S:
-                    self._stats_at = now
-                    self.log_stats()
-        finally:
-            reader.close()
-            with contextlib.suppress(redis.RedisError, OSError):  # the reader's error: known
-                while (message := reader.get(0.0)) is not None:  # read before the stop
-                    self.handle(message[0], message[1], time.monotonic())
+        while not stop.is_set():
+            now = time.monotonic()
+            self.housekeeping(now)
+            wait = self._wait_s(now)
+            block = None if wait <= 0 else max(1, math.ceil(wait * 1000))
+            try:
+                reads = self.streams.read(block)
+            except redis.ResponseError as exc:
+                if not str(exc).startswith("NOGROUP"):
+                    raise
+                log.warning("consumer group missing, creating it", extra={"error": str(exc)})
+                self.streams.ensure_groups()  # a Redis that lost its data (no persistence)
+                continue
+            now = time.monotonic()
+            for channel, entries in reads:
+                self.take(channel, entries, Mode.RUN, now)
+            self.run_checks(now)
+            self.poll_depth(now)
+            self.flush(now)
+            if now - self._stats_at >= STATS_EVERY_S:
+                self._stats_at = now
+                self.log_stats()
 
     def log_stats(self) -> None:
         def total(counter: Any) -> int:
@@ -301,14 +449,18 @@ class Subscriber:
                 "received": total(metrics.MESSAGES),
                 "dispatched": total(metrics.DISPATCHED),
                 "batches": total(metrics.BATCHES),
+                "acked": total(metrics.ACKED),
+                "claimed": total(metrics.CLAIMED),
                 "gaps": total(metrics.GAPS),
                 "missing": total(metrics.MISSING),
                 "superseded": total(metrics.SUPERSEDED),
                 "deadlettered": total(DEADLETTERS),
+                "holding": sum(map(len, self.holding.values())),
                 "queue_depth": self.depth,
             },
         )
 
     def close(self) -> None:
-        self.redis.close()
+        with contextlib.suppress(redis.RedisError):
+            self.redis.close()
         self.broker.close()

@@ -27,6 +27,7 @@ def pipeline_env(redis_url: str, store_url: str, tmp_path: Path) -> dict[str, st
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
         CELERY_VISIBILITY_TIMEOUT_S="5",  # a killed worker's batches come back within seconds
+        SUBSCRIBER_CLAIM_IDLE_MS="1000",  # and a killed subscriber's entries within a second
         # No coalescing: these tests check that every published chain is stored, and a slow
         # machine backs the queue past the default 200 (the backpressure test sets its own).
         QUEUE_HIGH_WATER="1000000",

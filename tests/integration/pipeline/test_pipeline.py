@@ -1,8 +1,9 @@
 """The whole pipeline with real processes: feed → Redis → subscriber → Celery → store/cache/publish.
 
 Each run offers 500 messages/s for 10 s (about 900 chains); afterwards every
-chain seq published is in the store exactly once, including after a worker is
-killed with SIGKILL mid-run and after the store was unavailable for seconds.
+chain seq published is in the store exactly once, including after a worker or a
+subscriber is killed with SIGKILL mid-run and after the store was unavailable
+for seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import pytest
 import redis
 
 from common.latest import LatestReader
-from common.names import ENRICH_QUEUE, Channel, deadletter_key
+from common.names import (
+    ENRICH_QUEUE,
+    SUBSCRIBER_GROUP,
+    Channel,
+    deadletter_key,
+    raw_stream_key,
+)
+from common.rawfeed import publish_raw
 from common.redis_client import make_redis, redis_db_url
 from store import Store
 from tests.integration.pipeline.support import (
@@ -66,12 +74,7 @@ def test_every_chain_stored_once_cached_and_broadcast(
     assert_exactly_once(store, published)
     assert_cache_newest(redis_client, published)
 
-    ticks = {
-        (m["product"], m["seq"])
-        for c, d in raw
-        if c == Channel.MARKET_UNDERLYING
-        for m in [json.loads(d)]
-    }
+    ticks = _ticks(raw)
     chain_ids = {(p, s) for (p, _), seqs in published.items() for s in seqs}
     assert wait_until(lambda: len(enriched.raw) >= len(ticks) + len(chain_ids), 60)
     got = enriched.stop()
@@ -84,13 +87,11 @@ def test_every_chain_stored_once_cached_and_broadcast(
     assert not redis_client.keys("deadletter:*")
 
 
-def test_two_subscriber_instances_split_the_products_without_double_processing(
+def test_two_subscriber_instances_share_the_streams_without_double_processing(
     procs: ProcessSet, redis_url: str, store: Store
 ) -> None:
     procs.worker()
-    procs.env["SUBSCRIBER_INSTANCES"] = "2"
-    for instance in ("0", "1"):
-        procs.env["SUBSCRIBER_INSTANCE"] = instance
+    for instance in ("0", "1"):  # no partition setting: one consumer group shares the entries
         procs.subscriber(f"subscriber-{instance}")
     market = Collector(redis_url)
     enriched = Collector(redis_url, [Channel.ENRICHED_OPTION_CHAIN])
@@ -108,6 +109,8 @@ def test_two_subscriber_instances_split_the_products_without_double_processing(
     stats = [_final_stats(procs.log(f"subscriber-{instance}")) for instance in ("0", "1")]
     assert all(s["dispatched"] > 0 for s in stats)  # each took its share
     assert sum(s["dispatched"] for s in stats) == len(raw)  # and no message went to both
+    assert sum(s["acked"] for s in stats) == len(raw)
+    assert [s["missing"] for s in stats] == [0, 0]  # interleaved reads: no false gap
     broker = make_redis(redis_db_url(redis_url, BROKER_DB))
     assert wait_drained(broker, 60)  # every batch has run: a second broadcast would be out
     broker.close()
@@ -116,6 +119,116 @@ def test_two_subscriber_instances_split_the_products_without_double_processing(
     )
     assert len(broadcast) == expected
     assert set(broadcast.values()) == {1}
+
+
+def _ticks(raw: list[tuple[str, str]]) -> set[tuple[str, int]]:
+    return {
+        (m["product"], m["seq"])
+        for c, d in raw
+        if c == Channel.MARKET_UNDERLYING
+        for m in [json.loads(d)]
+    }
+
+
+def _after_kill(
+    procs: ProcessSet, redis_url: str, store: Store, market: Collector, enriched: Collector,
+    survivors: list[str],
+) -> tuple[Counter[tuple[str, int]], list[dict[str, int]]]:  # fmt: skip
+    """Once the feed is done: every chain stored once and every tick and chain broadcast;
+    the broadcast counts of the chains and the surviving subscribers' final stats."""
+    assert procs.wait("feed", 60) == 0
+    raw = market.stop()
+    published = published_chains(raw)
+    assert wait_stored(store, published, 120), procs.log("worker")[-3000:]
+    assert_exactly_once(store, published)  # the store is idempotent on (product, expiry, seq)
+    chains = {(p, s) for (p, _), seqs in published.items() for s in seqs}
+    ticks = _ticks(raw)
+    broker = make_redis(redis_db_url(redis_url, BROKER_DB))
+    assert wait_until(lambda: _pending_total(redis_url) == 0, 60)  # all claimed and acked
+    assert wait_drained(broker, 60)
+    broker.close()
+    for name in survivors:
+        procs.kill(name, signal.SIGTERM)
+        assert procs.wait(name, 30) == 0
+    got = enriched.stop()
+    assert set(enriched_by_seq(got, Channel.ENRICHED_UNDERLYING)) == ticks  # none missing
+    broadcast = Counter(
+        (m["product"], m["seq"]) for c, d in got if c == Channel.ENRICHED_OPTION_CHAIN
+        for m in [json.loads(d)]
+    )  # fmt: skip
+    assert set(broadcast) == chains  # none missing
+    return broadcast, [_final_stats(procs.log(name)) for name in survivors]
+
+
+def _pending_total(redis_url: str) -> int:
+    client = make_redis(redis_url)
+    try:
+        return sum(
+            int(client.xpending(raw_stream_key(c), SUBSCRIBER_GROUP)["pending"])
+            for c in (Channel.MARKET_UNDERLYING, Channel.MARKET_OPTION_QUOTE,
+                      Channel.MARKET_OPTION_CHAIN)
+        )  # fmt: skip
+    finally:
+        client.close()
+
+
+def _slow_subscriber(procs: ProcessSet, name: str) -> None:
+    """A subscriber that sends a batch once a second, so it always holds entries: a kill
+    never finds it with nothing pending."""
+    saved = dict(procs.env)
+    procs.env.update(BATCH_MS="1000", BATCH_SIZE="10000")
+    procs.subscriber(name)
+    procs.env = saved
+
+
+def _kill_holding(procs: ProcessSet, redis_url: str, name: str) -> int:
+    """SIGKILL ``name`` once it holds entries; how many it left pending."""
+    assert wait_until(lambda: _pending_total(redis_url) > 0, 30)
+    procs.kill(name)  # SIGKILL: batches held, entries pending
+    return _pending_total(redis_url)  # nothing moves them now but a claim
+
+
+def test_killed_subscriber_restarted_loses_nothing_and_stores_each_chain_once(
+    procs: ProcessSet, redis_url: str, store: Store
+) -> None:
+    """SIGKILL at any instant: entries read and not acknowledged stay pending; the restarted
+    process claims them after SUBSCRIBER_CLAIM_IDLE_MS. Those it had enqueued before dying
+    are enqueued again (at least once): the store keeps each chain once, the broadcast may
+    repeat them, and no more of them than were claimed."""
+    procs.worker()
+    _slow_subscriber(procs, "first")
+    market = Collector(redis_url)
+    enriched = Collector(redis_url, ENRICHED)
+    run_feed(procs, redis_url)
+    assert wait_until(lambda: len(market.raw) >= MID_RUN, 30)  # some 4 s into the run
+    left = _kill_holding(procs, redis_url, "first")
+    procs.subscriber("second")
+    broadcast, (stats,) = _after_kill(procs, redis_url, store, market, enriched, ["second"])
+    repeated = sum(n - 1 for n in broadcast.values())
+    assert stats["claimed"] == left > 0  # the first one's pending entries, all taken over
+    assert repeated <= stats["claimed"], (repeated, stats)
+    assert stats["missing"] == 0  # the sequence check went on where the first one stopped
+
+
+def test_two_subscribers_one_killed_the_other_takes_its_entries(
+    procs: ProcessSet, redis_url: str, store: Store
+) -> None:
+    procs.worker()
+    procs.subscriber("subscriber-0")
+    _slow_subscriber(procs, "subscriber-1")
+    market = Collector(redis_url)
+    enriched = Collector(redis_url, ENRICHED)
+    run_feed(procs, redis_url)
+    assert wait_until(lambda: len(market.raw) >= MID_RUN, 30)
+    # Not restarted. What is pending right after the kill is mostly the dead one's (the
+    # other acknowledges within its 20 ms batches): at least as much is claimed.
+    left = _kill_holding(procs, redis_url, "subscriber-1")
+    broadcast, (stats,) = _after_kill(procs, redis_url, store, market, enriched,
+                                      ["subscriber-0"])  # fmt: skip
+    repeated = sum(n - 1 for n in broadcast.values())
+    assert 0 < stats["claimed"] <= left, (left, stats)
+    assert repeated <= stats["claimed"], (repeated, stats)
+    assert stats["missing"] == 0
 
 
 def test_killed_worker_loses_and_duplicates_nothing(
@@ -198,12 +311,7 @@ def test_backpressure_supersedes_chains_and_counts_them_and_keeps_every_tick(
     enriched = Collector(redis_url, [Channel.ENRICHED_UNDERLYING])
     raw = _run_with_store_outage(procs, redis_url, store_url)
     published = published_chains(raw)
-    ticks = {
-        (m["product"], m["seq"])
-        for c, d in raw
-        if c == Channel.MARKET_UNDERLYING
-        for m in [json.loads(d)]
-    }
+    ticks = _ticks(raw)
     assert wait_until(lambda: len(enriched.raw) >= len(ticks), 120)
     broker = make_redis(redis_db_url(redis_url, BROKER_DB))
     assert wait_until(lambda: broker.llen(ENRICH_QUEUE) == 0, 120)
@@ -278,8 +386,7 @@ def test_malformed_and_hostile_messages_are_dead_lettered_and_the_rest_flows(
     run_feed(procs, redis_url)
     rounds = 5
     for round_ in range(rounds):  # spread over the run, a round every 800 feed messages
-        for channel, payload, _ in HOSTILE:
-            redis_client.publish(channel.value, payload)
+        publish_raw(redis_client, [(channel.value, payload) for channel, payload, _ in HOSTILE])
         assert wait_until(lambda n=round_: len(market.raw) >= (n + 1) * 800, 30)
     assert procs.wait("feed", 60) == 0
     published = published_chains([(c, d) for c, d in market.stop() if _from_feed(d)])

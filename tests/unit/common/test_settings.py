@@ -62,20 +62,22 @@ def test_invalid_values_name_the_variable(
 
 
 def test_pipeline_settings_and_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BATCH_SIZE", "BATCH_MS", "QUEUE_HIGH_WATER", "SUBSCRIBER_INSTANCE",
-                 "SUBSCRIBER_INSTANCES", "CELERY_BROKER_URL"):  # fmt: skip
+    for name in ("BATCH_SIZE", "BATCH_MS", "QUEUE_HIGH_WATER", "RAW_STREAM_MAXLEN",
+                 "SUBSCRIBER_CLAIM_IDLE_MS", "CELERY_BROKER_URL"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     p = load_settings().pipeline
     assert (p.batch_size, p.batch_ms, p.queue_high_water) == (200, 20.0, 200)
-    assert (p.instance, p.instances, p.broker_url) == (0, 1, None)
-    monkeypatch.setenv("SUBSCRIBER_INSTANCES", "2")
-    monkeypatch.setenv("SUBSCRIBER_INSTANCE", "2")
-    with pytest.raises(SettingsError, match="SUBSCRIBER_INSTANCE"):
-        load_settings()
-    monkeypatch.setenv("SUBSCRIBER_INSTANCE", "1")
-    monkeypatch.setenv("BATCH_SIZE", "0")
-    with pytest.raises(SettingsError, match="BATCH_SIZE"):
-        load_settings()
+    assert (p.raw_stream_maxlen, p.claim_idle_ms, p.broker_url) == (2_000_000, 10_000, None)
+    monkeypatch.setenv("RAW_STREAM_MAXLEN", "50000")
+    monkeypatch.setenv("SUBSCRIBER_CLAIM_IDLE_MS", "2500")
+    p = load_settings().pipeline
+    assert (p.raw_stream_maxlen, p.claim_idle_ms) == (50_000, 2_500)
+    for name, value in (("RAW_STREAM_MAXLEN", "999"), ("SUBSCRIBER_CLAIM_IDLE_MS", "99"),
+                        ("BATCH_SIZE", "0")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingsError, match=name):
+            load_settings()
+        monkeypatch.delenv(name)
 
 
 def test_a_unix_socket_redis_needs_an_explicit_broker(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -277,15 +277,18 @@ def test_redis_sink_resumes_publishing_after_an_outage(caplog: pytest.LogCapture
         sink.close()
 
 
-def test_redis_sink_reads_every_reply_of_a_batch_with_an_error_reply(redis_url: str) -> None:
-    # A user that may publish only to market:* gets NOPERM for the middle message: the batch
-    # fails as a whole, and the connection stays in step (the next batch's counts are right).
+def test_redis_sink_counts_a_refused_batch_and_stays_in_step(redis_url: str) -> None:
+    # A user that may write only market:* keys and channels gets NOPERM for the batch with a
+    # message on another channel: the batch fails as a whole (nothing of it written: the
+    # script's keys are checked first), and the connection stays in step (the next batch's
+    # counts are right).
     admin = redis.Redis.from_url(redis_url)
     admin.acl_setuser(
         "feed",
         enabled=True,
         nopass=True,
-        commands=["+publish"],
+        commands=["+publish", "+evalsha", "+eval", "+xadd"],
+        keys=["market:*"],
         reset_channels=True,
         channels=["market:*"],
     )
@@ -300,8 +303,10 @@ def test_redis_sink_reads_every_reply_of_a_batch_with_an_error_reply(redis_url: 
     assert (sink.failures, sink.dropped, sink.published) == (1, 3, 0)
     sink.send([(0.0, "market:underlying", "4"), (0.0, "market:option_quote", "5")])
     assert (sink.failures, sink.dropped, sink.published, sink.receivers) == (0, 3, 2, 1)
-    got = [listener.get_message(timeout=5) for _ in range(3)]
-    assert [m["data"] for m in got if m] == [b"1", b"3", b"4"]  # all but the refused one
+    got = [listener.get_message(timeout=5) for _ in range(1)]
+    assert [m["data"] for m in got if m] == [b"4"]  # the refused batch: none of it
+    assert [f[b"d"] for _, f in admin.xrange("market:underlying")] == [b"4"]
+    assert [f[b"d"] for _, f in admin.xrange("market:option_quote")] == [b"5"]
     listener.close()
     sink.close()
     admin.acl_deluser("feed")

@@ -1,15 +1,13 @@
-"""The subscriber's envelope check and its partitioning of products across instances."""
+"""The subscriber's envelope check: the routing fields every market message must carry."""
 
 from __future__ import annotations
-
-from collections import Counter
 
 import orjson
 import pytest
 
 from common.messages import MessageError
 from common.names import Channel
-from worker_enricher.subscriber.service import Envelope, envelope, partition
+from worker_enricher.subscriber.service import Envelope, envelope
 
 TICK = Channel.MARKET_UNDERLYING
 QUOTE = Channel.MARKET_OPTION_QUOTE
@@ -88,30 +86,3 @@ def test_a_chain_needs_an_expiry(expiry: object) -> None:
 def test_product_is_checked_before_seq() -> None:
     with pytest.raises(MessageError, match=r"^product"):
         envelope(TICK, _raw(seq=-1), LIMIT)
-
-
-# -- partition ----------------------------------------------------------------------
-
-
-def test_partition_is_a_fixed_function_of_the_name() -> None:
-    # Every instance must agree, whatever its process: CRC-32, never Python's salted hash().
-    assert [partition(p, 4) for p in ("NIFTY", "BANKNIFTY", "MIDCPNIFTY", "HDFCBANK")] == [
-        0,
-        2,
-        3,
-        1,
-    ]
-    assert partition("TCS", 8) == 6
-
-
-def test_one_instance_takes_everything() -> None:
-    assert {partition(f"P{i}", 1) for i in range(100)} == {0}
-
-
-@pytest.mark.parametrize("instances", [2, 3, 4, 7])
-def test_partition_spreads_products_over_every_instance(instances: int) -> None:
-    products = [f"STOCK{i}" for i in range(400)]
-    counts = Counter(partition(p, instances) for p in products)
-    assert set(counts) == set(range(instances))  # every instance gets work, none outside range
-    fair = len(products) / instances
-    assert all(0.7 * fair <= n <= 1.3 * fair for n in counts.values()), counts

@@ -13,6 +13,7 @@ from common.names import Channel
 from common.settings import load_settings
 from common.timestamps import parse_ts
 from worker_enricher.subscriber.lag import OriginClock
+from worker_enricher.subscriber.seqcheck import Mode
 from worker_enricher.subscriber.service import Subscriber
 
 STAMP = "2026-11-21T04:00:00.125Z"
@@ -48,12 +49,8 @@ def test_lag_is_the_receipt_time_minus_the_timestamp() -> None:
 
 @pytest.fixture
 def subscriber() -> Subscriber:
-    """A subscriber whose clients never connect (handle() does no I/O)."""
-    settings = dataclasses.replace(load_settings(), redis_url="redis://127.0.0.1:9/0")
-    settings = dataclasses.replace(
-        settings, pipeline=dataclasses.replace(settings.pipeline, instances=1, instance=0)
-    )
-    return Subscriber(settings)
+    """A subscriber whose clients never connect (take() does no I/O)."""
+    return Subscriber(dataclasses.replace(load_settings(), redis_url="redis://127.0.0.1:9/0"))
 
 
 def _lag(channel: Channel, stat: str, **labels: str) -> float:
@@ -67,8 +64,9 @@ def test_handled_messages_are_observed_with_their_lag(subscriber: Subscriber) ->
     below = _lag(channel, "bucket", le="0.25")
     subscriber.wall_clock = lambda: EPOCH_S + 0.2
     quote = {"product": "NIFTY", "expiry": "2026-11-26", "seq": 1, "timestamp": STAMP}
-    subscriber.handle(channel.value, orjson.dumps(quote), 0.0)
-    subscriber.handle(channel.value, orjson.dumps({**quote, "seq": 2, "timestamp": "soon"}), 0.0)
+    later = {**quote, "seq": 2, "timestamp": "soon"}
+    subscriber.take(channel, [(b"1-0", orjson.dumps(quote)), (b"1-1", orjson.dumps(later))],
+                    Mode.RUN, 0.0)  # fmt: skip
     assert _lag(channel, "count") - before["count"] == 1  # the unreadable one: no lag
     assert _lag(channel, "sum") - before["sum"] == pytest.approx(0.2, abs=1e-6)
     assert _lag(channel, "bucket", le="0.25") - below == 1
