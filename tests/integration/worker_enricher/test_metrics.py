@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from common.names import Channel
+from common.rawfeed import publish_raw
 from common.timestamps import format_ts
 from tests.support.chains import build_chain
 from tests.support.messages import TICK
@@ -51,11 +52,12 @@ def _publish(client: redis.Redis) -> None:
     expiry = (now.date() + dt.timedelta(days=7)).isoformat()
     ticks = [{**TICK, "seq": seq, "timestamp": stamp} for seq in TICK_SEQS]
     no_price = {k: v for k, v in TICK.items() if k != "price"}
-    for tick in [*ticks, {**no_price, "seq": 13, "timestamp": stamp}]:
-        client.publish(Channel.MARKET_UNDERLYING.value, orjson.dumps(tick))
-    for seq in CHAIN_SEQS:
-        chain = build_chain(5, seq=seq, expiry=expiry, timestamp=stamp)
-        client.publish(Channel.MARKET_OPTION_CHAIN.value, orjson.dumps(chain))
+    tick_channel, chain_channel = Channel.MARKET_UNDERLYING.value, Channel.MARKET_OPTION_CHAIN.value
+    batch = [(tick_channel, orjson.dumps(t)) for t in [*ticks, {**no_price, "seq": 13,
+                                                               "timestamp": stamp}]]  # fmt: skip
+    batch += [(chain_channel, orjson.dumps(build_chain(5, seq=seq, expiry=expiry, timestamp=stamp)))
+              for seq in CHAIN_SEQS]  # fmt: skip
+    publish_raw(client, batch)
 
 
 def _moved(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
@@ -124,3 +126,13 @@ def test_worker_and_subscriber_series_move_under_messages(
     assert _moved(s0, s1, "optionsflow_subscriber_seq_missing_total", channel=tick_channel) == 1
     assert "optionsflow_subscriber_seq_gaps" in s0.families  # before any gap, too
     assert s1.matching("optionsflow_enrich_queue_depth")
+    acked = "optionsflow_subscriber_acked_total"
+    assert _moved(s0, s1, acked, channel=tick_channel) == ticks  # every entry acknowledged
+    # The raw streams' backlog, read from Redis at the scrape: all delivered, none pending.
+    for channel in (tick_channel, Channel.MARKET_OPTION_CHAIN.value):
+        assert s1.value("optionsflow_subscriber_stream_lag_seconds", channel=channel) == 0
+        assert s1.value("optionsflow_subscriber_stream_pending", channel=channel) == 0
+        assert (
+            s1.value("optionsflow_subscriber_stream_oldest_pending_seconds", channel=channel) == 0
+        )
+    assert s1.value("optionsflow_subscriber_stream_maxlen") == 2_000_000
