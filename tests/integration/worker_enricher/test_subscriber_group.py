@@ -132,6 +132,22 @@ def test_every_entry_is_enqueued_once_then_acknowledged_and_trimmed(
     assert redis_client.hgetall(seq_last_key(TICKS)) == {b"NIFTY": b"1000"}
 
 
+def test_a_third_party_publishing_with_multi_xadd_publish_exec_is_read(
+    redis_url: str, redis_client: redis.Redis, broker: redis.Redis, running: list[Running]
+) -> None:
+    """The commands docs/PIPELINE.md gives a publisher in another language."""
+    running.append(Running(_settings(redis_url)))
+    for seq in (1, 2):
+        message = orjson.dumps({"product": "ACME", "seq": seq})
+        tx = redis_client.pipeline(transaction=True)  # MULTI … EXEC
+        tx.execute_command("XADD", TICKS.value, "MAXLEN", "~", 2_000_000, "*", "d", message)
+        tx.execute_command("PUBLISH", TICKS.value, message)
+        tx.execute()
+    assert wait_until(lambda: len(_enqueued(broker)) == 2, 10)
+    running[0].stop()
+    assert _enqueued(broker) == [(TASKS[TICKS], "ACME", 1), (TASKS[TICKS], "ACME", 2)]
+
+
 def test_a_dead_readers_entries_are_claimed_and_the_runs_after_them_wait_for_their_check(
     redis_url: str, redis_client: redis.Redis, broker: redis.Redis, running: list[Running]
 ) -> None:

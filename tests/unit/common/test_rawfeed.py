@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from common.names import MARKET_CHANNELS, Channel, raw_stream_key
-from common.rawfeed import STREAM_FIELD, RawMessage, publish_raw
+from common.rawfeed import PUBLISH_RAW_LUA, STREAM_FIELD, RawMessage, publish_raw
 from tests.support.pubsub import Collector
 
 pytestmark = pytest.mark.redis
@@ -107,3 +107,16 @@ def test_concurrent_batches_are_never_interleaved_and_both_orders_agree(
         batch = stream[offset : offset + 50]
         prefix = batch[0].split(":")[0]
         assert batch == [f"{prefix}:{j}" for j in range(50)]
+
+
+def test_the_script_as_a_third_party_calls_it(redis_url: str, redis_client: redis.Redis) -> None:
+    """docs/PIPELINE.md: EVAL <script> <number of channels> <channels…> <maxlen> then
+    (channel index from 1, JSON) per message."""
+    collector = Collector(redis_url)
+    receivers = redis_client.eval(
+        PUBLISH_RAW_LUA, 2, CHAIN, TICK, 1000, 2, b'{"seq": 1}', 1, b'{"seq": 2}', 2, b'{"seq": 3}'
+    )
+    assert receivers == 3
+    assert collector.stop() == [(TICK, '{"seq": 1}'), (CHAIN, '{"seq": 2}'), (TICK, '{"seq": 3}')]
+    assert _stream(redis_client, TICK) == [b'{"seq": 1}', b'{"seq": 3}']
+    assert _stream(redis_client, CHAIN) == [b'{"seq": 2}']
