@@ -15,7 +15,11 @@ every channel, three ways:
 
 For each: the publisher's CPU per message (this process), Redis's CPU per message
 (``INFO cpu``, user + system, of the server) and the wall time per message with one
-batch in flight. Prints one JSON object; progress goes to stderr.
+batch in flight. Then (``--drain``, on by default) how fast one subscriber drains
+the same messages left in the streams as a backlog (what a restart after an outage
+faces): a :class:`Subscriber` in this process, enqueuing to the broker database of
+the same server with no worker, timed until every entry is acknowledged. Prints one
+JSON object; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -147,11 +151,55 @@ def measure(
     }
 
 
+def drain(url: str, messages: list[RawMessage]) -> dict[str, Any]:
+    """Seconds and CPU one subscriber takes to enqueue and acknowledge ``messages`` waiting
+    in the streams."""
+    import dataclasses
+    import threading
+
+    from common.settings import load_settings
+    from worker_enricher.subscriber import metrics
+    from worker_enricher.subscriber.service import Subscriber
+    from worker_enricher.subscriber.streams import RawStreams
+
+    client = make_redis(url)
+    client.delete(*MARKET_CHANNELS)
+    RawStreams(client, "bench", count=1, claim_idle_ms=10_000).ensure_groups()
+    for start in range(0, len(messages), 2000):
+        publish_raw(client, messages[start : start + 2000], maxlen=10 * len(messages))
+    settings = load_settings()
+    settings = dataclasses.replace(settings, redis_url=url, pipeline=dataclasses.replace(
+        settings.pipeline, queue_high_water=10**9, broker_url=None))  # fmt: skip
+    subscriber = Subscriber(settings)
+    acked = metrics.ACKED.collect
+
+    def done() -> float:
+        return sum(s.value for m in acked() for s in m.samples if s.name.endswith("_total"))
+
+    before, stop = done(), threading.Event()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    thread = threading.Thread(target=subscriber.run, args=(stop,))
+    thread.start()
+    while done() - before < len(messages):
+        time.sleep(0.01)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    stop.set()
+    thread.join()
+    subscriber.close()
+    client.close()
+    return {
+        "backlog": len(messages),
+        "drained_per_s": round(len(messages) / wall),
+        "subscriber_cpu_us_per_msg": round(cpu / len(messages) * 1e6, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="*", default=[200, 2000])
     parser.add_argument("--messages", type=int, default=60_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is kept")
+    parser.add_argument("--drain", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     print("capturing the feed's message mix", file=sys.stderr)
     messages = feed_mix(args.messages)
@@ -178,11 +226,13 @@ def main() -> None:
             listener.kill()
             listener.wait()
             client.close()
+        drained = drain(server.url, messages) if args.drain else None
     print(json.dumps({
         "messages": len(messages),
         "mean_bytes": round(sum(sizes) / len(sizes)),
         "redis": "embedded",
         "results": results,
+        "drain": drained,
     }, indent=2))  # fmt: skip
 
 
