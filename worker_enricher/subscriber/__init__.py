@@ -1,1 +1,1 @@
-"""The Pub/Sub subscriber: market messages in, Celery micro-batches out."""
+"""The subscriber: the raw market streams in (a consumer group), Celery micro-batches out."""
