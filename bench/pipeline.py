@@ -38,6 +38,7 @@ import numpy as np
 
 from common.embedded_redis import EmbeddedRedis
 from common.names import ENRICH_QUEUE, Channel
+from common.rawfeed import publish_raw
 from common.redis_client import make_redis, redis_db_url
 from common.timestamps import now_ts, parse_ts
 from store import open_store
@@ -107,13 +108,13 @@ class Replay:
             if self.items[i][0] > now:
                 time.sleep(min(self.items[i][0] - now, chunk_s))
                 continue
-            pipe = client.pipeline(transaction=False)
+            batch: list[tuple[str, bytes]] = []
             stamp = now_ts()
             while i < n and self.items[i][0] <= now:
                 _, channel, data, at = self.items[i]
-                pipe.publish(channel, data[:at] + stamp + data[at + 24 :])
+                batch.append((channel, (data[:at] + stamp + data[at + 24 :]).encode()))
                 i += 1
-            pipe.execute()
+            publish_raw(client, batch)  # the raw streams the subscriber reads, and Pub/Sub
         client.close()
         return time.monotonic() - start
 

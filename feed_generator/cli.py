@@ -198,7 +198,8 @@ def open_sinks(plan_: Plan, stack: contextlib.ExitStack) -> list[Sink]:
                 raise ConfigError(str(exc)) from exc
             url = server.url
             logger.info("embedded redis started", extra={"redis_url": url})
-        sinks.append(stack.enter_context(contextlib.closing(RedisSink(connect(url)))))
+        sink = RedisSink(connect(url), maxlen=plan_.settings.pipeline.raw_stream_maxlen)
+        sinks.append(stack.enter_context(contextlib.closing(sink)))
     if args.record is not None:
         try:
             writer = CaptureWriter(args.record)

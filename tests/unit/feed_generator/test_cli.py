@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import json
@@ -17,7 +18,7 @@ from common.timestamps import parse_ts
 from feed_generator.capture import read_capture
 from feed_generator.cli import main
 from feed_generator.market import Market
-from feed_generator.publisher import Encoded
+from feed_generator.publisher import Encoded, RedisSink
 from feed_generator.runner import Progress
 from feed_generator.venues.deribit.connector import DeribitVenue
 from feed_generator.venues.deribit.sim.server import DeribitSim
@@ -378,3 +379,15 @@ def test_a_venue_that_ends_stops_the_others() -> None:
     stop = threading.Event()
     feed_generator.cli.run_venues([Ends(), Waits()], [], stop)  # type: ignore[list-item]
     assert stop.is_set()
+
+
+@pytest.mark.redis
+def test_the_redis_sink_bounds_the_raw_streams_by_raw_stream_maxlen(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    monkeypatch.setenv("RAW_STREAM_MAXLEN", "5000")
+    plan_ = feed_generator.cli.plan(["--redis-url", redis_url, "--duration", "1"])
+    with contextlib.ExitStack() as stack:
+        (sink,) = feed_generator.cli.open_sinks(plan_, stack)
+        assert isinstance(sink, RedisSink)
+        assert sink.maxlen == 5000
