@@ -93,7 +93,7 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{/* Replicas of a component (fixed at 1 where a second instance would be wrong). */}}
 {{- define "optionsflow.replicas" -}}
 {{- $root := index . 0 }}{{ $name := index . 1 }}
-{{- if has $name (list "logging" "subscriber" "flower") }}1
+{{- if has $name (list "logging" "flower") }}1
 {{- else }}{{ (index $root.Values $name).replicas }}
 {{- end }}
 {{- end }}
