@@ -1,25 +1,34 @@
 """The one-machine process set behind ``make up``.
 
-Starts an embedded Redis (unless ``REDIS_URL`` is set), then every OptionsFlow
-process with that URL in its environment, under honcho: their output is
-merged into one terminal with a name per line, and ``Ctrl-C`` (or SIGTERM)
-stops them all, then Redis.
+Runs an embedded Redis (unless ``REDIS_URL`` is set), persisted in ``var/redis``
+(append-only file, fsynced every second), then every OptionsFlow process with its
+URL in their environment, under :class:`common.supervisor.Supervisor`: their output
+is merged into one terminal with a name per line, a process that dies (Redis too) is
+started again after a capped exponential backoff, and ``Ctrl-C`` (or SIGTERM) stops
+them all, then Redis (docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import shlex
 import sys
+from pathlib import Path
 
-from honcho.manager import Manager
-
-from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from common.embedded_redis import (
+    EmbeddedRedisError,
+    find_redis_server,
+    free_port,
+    lock_data_dir,
+    ping,
+    server_argv,
+)
 from common.jsonlog import configure_logging
 from common.metricfiles import MULTIPROC_ENV, clear_stale
 from common.names import ENRICH_QUEUE
 from common.settings import DEFAULT_WEB_THREADS, Settings, SettingsError, load_settings
+from common.supervisor import Program, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -111,33 +120,56 @@ def _simulator(settings: Settings) -> dict[str, list[str]]:
     }
 
 
+def redis_data_dir(settings: Settings) -> Path:
+    """Where the embedded Redis keeps its append-only file across runs of ``make up``."""
+    return settings.var_dir.resolve() / "redis"
+
+
+def redis_program(port: int, data_dir: Path) -> Program:
+    """The embedded Redis on 127.0.0.1:``port``, persisted in ``data_dir``: started first
+    (the rest wait until it answers), restarted on the same port and files if it dies,
+    stopped last."""
+    argv = server_argv(find_redis_server(), port, data_dir, persist=True)
+    return Program("redis", argv, ready=functools.partial(ping, port), stop_last=True)
+
+
+def programs(settings: Settings, env: dict[str, str]) -> list[Program]:
+    """Every OptionsFlow process, each with ``env`` (the Redis URL in it) and its own extras."""
+    packages = {p.replace("_service", ""): p for p in SERVICES}
+    return [
+        Program(
+            name,
+            command,
+            env={**env, **(service_env(settings, packages[name]) if name in packages else {})},
+        )
+        for name, command in processes(settings).items()
+    ]
+
+
 def run(settings: Settings) -> int:
-    redis: EmbeddedRedis | None = None
-    url = settings.redis_url
-    if url is None:
-        redis = EmbeddedRedis()
-        url = redis.start()
-        log.info("embedded redis started", extra={"redis_url": url})
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     http = settings.http
+    url = settings.redis_url
+    redis: list[Program] = []
+    lock = None
+    if url is None:
+        data_dir = redis_data_dir(settings)
+        lock = lock_data_dir(data_dir)  # one make up per var/: two servers on one file lose it
+        port = free_port()
+        url = f"redis://127.0.0.1:{port}/0"
+        redis.append(redis_program(port, data_dir))
+        log.info("embedded redis", extra={"redis_url": url, "data_dir": str(data_dir)})
     # Each child reads its settings from this environment: the service URLs follow the ports.
     env = {**os.environ, "REDIS_URL": url, "PYTHONUNBUFFERED": "1"}
-    manager = Manager()
-    packages = {p.replace("_service", ""): p for p in SERVICES}
-    for name, command in processes(settings).items():
-        extra = service_env(settings, packages[name]) if name in packages else {}
-        # exec: the child replaces honcho's shell, so it gets the SIGTERM and exits cleanly.
-        manager.add_process(name, "exec " + shlex.join(command), env={**env, **extra})
     log.info("dashboard", extra={"url": f"http://127.0.0.1:{http.gateway_port}/"})
     log.info("api gateway", extra={"url": f"http://127.0.0.1:{http.gateway_port}/api/docs"})
     log.info("logs", extra={"url": f"http://127.0.0.1:{http.logging_port}/logs?trace_id="})
     log.info("flower", extra={"url": f"http://127.0.0.1:{settings.observability.flower_port}/"})
     try:
-        manager.loop()
+        return Supervisor([*redis, *programs(settings, env)]).run()
     finally:
-        if redis is not None:
-            redis.stop()
-    return int(manager.returncode or 0)
+        if lock is not None:
+            lock.close()
 
 
 def main() -> None:

