@@ -23,8 +23,13 @@ class Batch(NamedTuple):
 class Batcher:
     """Collects raw messages per channel; :meth:`take` hands out the batches that are due.
 
-    A batch goes out when it holds ``size`` messages or ``MAX_BATCH_BYTES``, or
-    when its first message has waited ``max_wait_s``. While the queue is
+    Batching is adaptive: the batches go out as soon as the reader is *drained*
+    (its last read brought back less than it asked for, so nothing more is
+    waiting) and the queue is not congested; at a low rate a message does not
+    wait for others that are not coming. Under load the reads come back full, and
+    a batch grows until it holds ``size`` messages or ``MAX_BATCH_BYTES``, or its
+    first message has waited ``max_wait_s``; while congested, batches are cut
+    only by these bounds, so the workers get fewer, larger tasks. While the queue is
     congested, chains are held per (product, expiry) instead; a newer one
     replaces the one held (it is *superseded*), and the held chains go out
     every ``release_s`` or as soon as the congestion ends. Ticks and quotes are
@@ -59,7 +64,11 @@ class Batcher:
     def _release_due(self, now: float, congested: bool) -> bool:
         return bool(self.held) and (not congested or now - self.last_release >= self.release_s)
 
-    def due(self, now: float, congested: bool) -> bool:
+    def due(self, now: float, congested: bool, drained: bool = False) -> bool:
+        """Whether :meth:`take` should be called; ``drained``: the last read found nothing
+        more to read (it brought back fewer entries than it asked for)."""
+        if self.first_at is not None and drained and not congested:
+            return True
         full = self.pending_bytes >= MAX_BATCH_BYTES or any(
             len(batch) >= self.size for batch in self.pending.values()
         )

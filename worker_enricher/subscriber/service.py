@@ -5,7 +5,8 @@ Every instance reads the three ``market:*`` streams through one consumer group
 without any partition setting, checks each message's envelope (size, JSON
 object, product, seq, expiry), dead-letters what fails, runs the sequence check
 in stream order (:mod:`worker_enricher.subscriber.seqcheck`), and sends
-micro-batches to the ``enrich`` queue, one task per channel. Full schema
+micro-batches to the ``enrich`` queue, one task per channel: as soon as a read finds
+nothing more waiting, or, under load, when a batch reaches its size or time bound. Full schema
 validation happens in the workers, which run in parallel.
 
 An entry is acknowledged only when its task is enqueued (``send_task``
@@ -154,6 +155,9 @@ class Subscriber:
         """A run still waiting for its predecessors' check after this long is checked anyway."""
         self._due: dict[str, float] = {"claim": 0.0, "touch": claim_idle_s / 3, "trim": 0.0,
                                        "forget": 0.0}  # fmt: skip
+        self.drained = False
+        """The last read brought back less than it asked for of every stream: nothing more
+        is waiting, so the batches go out now instead of waiting to fill (adaptive)."""
         self.depth = 0
         self._depth_at = 0.0
         self._send_after = 0.0
@@ -326,7 +330,9 @@ class Subscriber:
 
     def _send_due(self, now: float) -> None:
         final = now == float("inf")
-        if not final and (now < self._send_after or not self.batcher.due(now, self.congested)):
+        if not final and (
+            now < self._send_after or not self.batcher.due(now, self.congested, self.drained)
+        ):
             return
         batches = self.batcher.take(now, self.congested and not final)
         for i, batch in enumerate(batches):
@@ -416,27 +422,34 @@ class Subscriber:
                                       "groups_created": [c.value for c in made]})  # fmt: skip
         self.ready.set()
         while not stop.is_set():
-            now = time.monotonic()
-            self.housekeeping(now)
-            wait = self._wait_s(now)
-            block = None if wait <= 0 else max(1, math.ceil(wait * 1000))
-            try:
-                reads = self.streams.read(block)
-            except redis.ResponseError as exc:
-                if not str(exc).startswith("NOGROUP"):
-                    raise
-                log.warning("consumer group missing, creating it", extra={"error": str(exc)})
-                self.streams.ensure_groups()  # a Redis that lost its data (no persistence)
-                continue
-            now = time.monotonic()
-            for channel, entries in reads:
-                self.take(channel, entries, Mode.RUN, now)
-            self.run_checks(now)
-            self.poll_depth(now)
-            self.flush(now)
-            if now - self._stats_at >= STATS_EVERY_S:
-                self._stats_at = now
-                self.log_stats()
+            self.cycle()
+
+    def cycle(self) -> None:
+        """One turn of the loop: housekeeping, one read (blocking until something arrives or
+        a deadline), the sequence check, the batches that are due, the acks."""
+        now = time.monotonic()
+        self.housekeeping(now)
+        wait = self._wait_s(now)
+        block = None if wait <= 0 else max(1, math.ceil(wait * 1000))
+        try:
+            reads = self.streams.read(block)
+        except redis.ResponseError as exc:
+            if not str(exc).startswith("NOGROUP"):
+                raise
+            log.warning("consumer group missing, creating it", extra={"error": str(exc)})
+            self.streams.ensure_groups()  # a Redis that lost its data (no persistence)
+            return
+        now = time.monotonic()
+        self.drained = True
+        for channel, entries in reads:
+            self.drained = self.drained and len(entries) < self.streams.count
+            self.take(channel, entries, Mode.RUN, now)
+        self.run_checks(now)
+        self.poll_depth(now)
+        self.flush(now)
+        if now - self._stats_at >= STATS_EVERY_S:
+            self._stats_at = now
+            self.log_stats()
 
     def log_stats(self) -> None:
         def total(counter: Any) -> int:

@@ -132,6 +132,49 @@ def test_every_entry_is_enqueued_once_then_acknowledged_and_trimmed(
     assert redis_client.hgetall(seq_last_key(TICKS)) == {b"NIFTY": b"1000"}
 
 
+def _batches(broker: redis.Redis) -> list[int]:
+    """The number of messages in each task queued, oldest first."""
+    return [len(json.loads(base64.b64decode(json.loads(item)["body"]))[0][0])
+            for item in reversed(broker.lrange(ENRICH_QUEUE, 0, -1))]  # fmt: skip
+
+
+@pytest.fixture
+def stepped(redis_url: str) -> Iterator[Subscriber]:
+    """A subscriber whose loop the test turns one :meth:`Subscriber.cycle` at a time; its
+    time bound (a minute) never falls due during a test, only the reads decide."""
+    subscriber = Subscriber(_settings(redis_url, batch_size=100, batch_ms=60_000.0))
+    subscriber.celery.conf.task_publish_retry = False
+    subscriber.streams.ensure_groups()
+    yield subscriber
+    subscriber.close()
+
+
+def test_a_batch_goes_out_as_soon_as_the_read_finds_nothing_more(
+    redis_client: redis.Redis, broker: redis.Redis, stepped: Subscriber
+) -> None:
+    publish_raw(redis_client, _messages(TICKS, range(1, 4)), maxlen=100_000)
+    stepped.cycle()  # reads the 3 ticks: fewer than it asked for, so nothing more waits
+    assert stepped.drained
+    assert _batches(broker) == [3]
+    assert _enqueued(broker) == [(TASKS[TICKS], "NIFTY", s) for s in range(1, 4)]
+    assert _pending(redis_client, TICKS) == 0  # enqueued and checked: acknowledged
+
+
+def test_under_load_batches_grow_to_the_size_bound(
+    redis_client: redis.Redis, broker: redis.Redis, stepped: Subscriber
+) -> None:
+    publish_raw(redis_client, _messages(TICKS, range(1, 251)), maxlen=100_000)
+    stepped.cycle()  # a full read: more is waiting, the batch goes out at its size bound
+    assert not stepped.drained
+    assert _batches(broker) == [100]
+    stepped.cycle()
+    assert _batches(broker) == [100, 100]
+    stepped.cycle()  # the last 50: the read comes back short, they go out at once
+    assert stepped.drained
+    assert _batches(broker) == [100, 100, 50]
+    assert [s for _, _, s in _enqueued(broker)] == list(range(1, 251))
+
+
 def test_a_third_party_publishing_with_multi_xadd_publish_exec_is_read(
     redis_url: str, redis_client: redis.Redis, broker: redis.Redis, running: list[Running]
 ) -> None:

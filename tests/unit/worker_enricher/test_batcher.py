@@ -61,6 +61,33 @@ def test_due_by_time_of_the_first_message() -> None:
     assert b.due(T0 + 0.5, congested=False)
 
 
+def test_due_as_soon_as_the_reader_is_drained() -> None:
+    b = make(size=100, max_wait_s=60.0)
+    assert not b.due(T0, congested=False, drained=True)  # nothing pending: nothing to send
+    b.add(TICK, b"t1", T0, b"id-t1")
+    assert not b.due(T0, congested=False, drained=False)  # more to read: the batch grows
+    assert b.due(T0, congested=False, drained=True)  # nothing more to read: it goes now
+    assert b.take(T0, congested=False) == [(TICK, [b"t1"], [b"id-t1"])]
+    assert not b.due(T0, congested=False, drained=True)
+
+
+def test_under_load_a_batch_grows_to_its_size_bound() -> None:
+    b = make(size=3, max_wait_s=60.0)
+    for i in range(2):
+        b.add(TICK, b"t%d" % i, T0, b"id-t%d" % i)
+        assert not b.due(T0, congested=False, drained=False)
+    b.add(TICK, b"t2", T0, b"id-t2")
+    assert b.due(T0, congested=False, drained=False)
+    assert [len(batch.raws) for batch in b.take(T0, congested=False)] == [3]
+
+
+def test_congested_a_drained_reader_does_not_cut_small_batches() -> None:
+    b = make(size=3, max_wait_s=0.5)
+    b.add(TICK, b"t1", T0, b"id-t1")
+    assert not b.due(T0, congested=True, drained=True)  # the workers are behind: let it grow
+    assert b.due(T0 + 0.5, congested=True, drained=True)  # the time bound still holds
+
+
 def test_next_deadline() -> None:
     b = make(max_wait_s=0.5, release_s=0.25)
     assert b.next_deadline(T0) == 0.5  # idle: wake up at most every max_wait_s
