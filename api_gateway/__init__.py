@@ -3,6 +3,7 @@ routing, trace ids, load shedding, OpenAPI, and the dashboard at ``/``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 import orjson
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from api_gateway.authn import install_authentication
 from api_gateway.dashboard import dashboard_blueprint
+from api_gateway.edge import AGE_EXTENSION, AgeRule
 from api_gateway.limits import forget_windows, install_limit_headers, make_limiters
 from api_gateway.proxy import (
     API_PREFIX,
@@ -26,6 +28,7 @@ from api_gateway.upstream import Upstreams
 from common.access import AccessTokens
 from common.api.routes import RouteSpec, Upstream
 from common.jwks import JwksCache
+from common.products import standard_registry
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
 from common.web import create_base_app
@@ -61,9 +64,13 @@ def _alive(upstreams: Upstreams, name: Upstream) -> Callable[[], None]:
 
 
 def create_app(
-    settings: Settings | None = None, *, routes: Iterable[RouteSpec] | None = None
+    settings: Settings | None = None,
+    *,
+    routes: Iterable[RouteSpec] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Flask:
-    """The gateway app; ``routes`` defaults to :func:`public_routes`."""
+    """The gateway app; ``routes`` defaults to :func:`public_routes`; ``clock`` (epoch
+    seconds) dates the answers it reads from Redis itself (their data's age)."""
     settings = settings or load_settings()
     if settings.redis_url is None:
         raise SettingsError("REDIS_URL: must be set for api_gateway (make up sets it)")
@@ -95,6 +102,10 @@ def create_app(
     )
     app.extensions[UPSTREAMS_EXTENSION] = upstreams
     app.extensions[REDIS_EXTENSION] = client
+    registry = standard_registry(
+        settings.risk_free_rate, settings.dividend_yield, settings.expiry_time_utc
+    )
+    app.extensions[AGE_EXTENSION] = AgeRule(registry, clock)
     by_endpoint = {f"api.{spec.name}": spec for spec in specs}
     # before_request order: shed → per-IP limit → token → per-user limit → body
     install_shedding(app, by_endpoint, http.shed_inflight)

@@ -9,7 +9,9 @@ through :mod:`common.latest` and answers a hit with those bytes and
 (the nearest expiry needs the product listing) or an error reading it goes on
 to the service, which owns every fallback: the store, stale copies, 404. One
 Redis GET replaces a pooled HTTP call and a second Flask app on the hottest
-route (docs/PERFORMANCE.md).
+route (docs/PERFORMANCE.md). A hit carries the data's age as the service's does
+(``X-Data-Age``; past the product's ``stale_after_s``, ``X-Data-Age-Stale: true`` and
+the body's ``data_age_stale``/``data_age_s``, :mod:`common.latest`).
 
 The read shares a round trip with the token's deny-list check, which the
 authentication hook leaves to this view for these routes (:func:`edge_answer`
@@ -19,7 +21,9 @@ always makes it, hit or not, before anything is served or forwarded).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -31,12 +35,27 @@ from api_gateway.authn import check_not_revoked, revoked_error
 from common import latest
 from common.api.routes import RouteSpec
 from common.names import access_revoked_key
+from common.products import ConventionsRegistry
 from common.tokens import Claims
 from common.web.responses import raw_json_response
 
 log = logging.getLogger(__name__)
 
 CACHE_HEADER = "X-Cache"
+AGE_EXTENSION = "optionsflow_data_age"
+
+
+@dataclass(frozen=True, slots=True)
+class AgeRule:
+    """What the age of an edge answer is judged by: each product's ``stale_after_s`` and the
+    clock (epoch seconds; a test's fake clock)."""
+
+    registry: ConventionsRegistry
+    clock: Callable[[], float] = field(default=time.time)
+
+    def age(self, product: str, body: bytes) -> latest.DataAge | None:
+        limit = self.registry.get(product).stale_after_s
+        return latest.data_age(body, self.clock(), limit)
 
 
 class EdgeResult(StrEnum):
@@ -74,7 +93,11 @@ def _read_checked(client: redis.Redis, claims: Claims | None, entry: latest.Entr
 
 
 def edge_answer(
-    spec: RouteSpec, args: Mapping[str, Any], client: redis.Redis, claims: Claims | None
+    spec: RouteSpec,
+    args: Mapping[str, Any],
+    client: redis.Redis,
+    claims: Claims | None,
+    rule: AgeRule | None = None,
 ) -> Response | None:
     """The cached answer of ``spec`` for its validated ``args``; None to forward the request.
 
@@ -95,4 +118,6 @@ def edge_answer(
         return None
     EDGE_READS.labels(spec.name, EdgeResult.HIT.value).inc()
     assert isinstance(raw, bytes)
-    return raw_json_response(raw, headers={CACHE_HEADER: EdgeResult.HIT.value})
+    age = rule.age(entry.product, raw) if rule is not None else None
+    headers = {CACHE_HEADER: EdgeResult.HIT.value, **latest.data_age_headers(age)}
+    return raw_json_response(latest.mark_data_age(raw, age), headers=headers)

@@ -18,12 +18,13 @@ import orjson
 from flask import Response, current_app, g, request
 from marshmallow import Schema, fields, validate
 
-from api_gateway.edge import edge_answer
+from api_gateway.edge import AGE_EXTENSION, edge_answer
 from api_gateway.limits import keep_upstream_limit_headers
 from api_gateway.upstream import Upstreams
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority, RouteSpec
 from common.jsonlog import current_trace_id
+from common.latest import DATA_AGE_HEADER, DATA_AGE_LIMIT_HEADER, DATA_AGE_STALE_HEADER
 from common.messages import PRODUCT_PATTERN
 from common.web.errors import ApiError
 from common.web.openapi import Blueprint
@@ -37,6 +38,7 @@ BEARER = "bearerAuth"
 
 _PASSED_BACK = (
     "Retry-After", "X-Cache", "X-Data-Stale", "Cache-Control", "Location", "WWW-Authenticate",
+    DATA_AGE_HEADER, DATA_AGE_LIMIT_HEADER, DATA_AGE_STALE_HEADER,
 )  # fmt: skip
 _PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 _DESCRIPTIONS = {
@@ -106,7 +108,8 @@ def _view(spec: RouteSpec) -> Callable[..., Response]:
             for validated in parsed:  # path and query arguments, as their schemas loaded them
                 args.update(validated)
             client = current_app.extensions[REDIS_EXTENSION]
-            answer = edge_answer(spec, args, client, g.get("claims"))
+            rule = current_app.extensions.get(AGE_EXTENSION)
+            answer = edge_answer(spec, args, client, g.get("claims"), rule)
             if answer is not None:
                 return answer
         return forward(spec)

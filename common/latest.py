@@ -17,13 +17,23 @@ Each read has a ``queue_*`` form that adds its commands to a caller's pipeline
 and gives back a :class:`Pending` that picks its replies out of the pipeline's
 answer, so a caller can read latest data in a round trip it makes anyway (the
 gateway's token deny-list check).
+
+What is read is judged by its age (:class:`DataAge`): the seconds from the origin
+``timestamp`` it carries to the reader's clock, against the product's
+``stale_after_s`` (common/products.py). Data older than that is served marked
+(:func:`mark_data_age`, :func:`data_age_headers`), whatever made it old: a stopped
+feed, a dead worker, a Redis restart. This is not the read-API cache's ``stale``
+(a cached copy served while the store fails): a fresh cached copy of old data is
+old data, and a stale cached copy of new data is not.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
+import orjson
 import redis
 
 from common.names import (
@@ -34,14 +44,24 @@ from common.names import (
 )
 
 __all__ = [
+    "DATA_AGE_HEADER",
+    "DATA_AGE_LIMIT_HEADER",
+    "DATA_AGE_STALE_HEADER",
+    "DataAge",
     "Entry",
     "LatestReader",
     "Pending",
+    "data_age",
+    "data_age_headers",
+    "mark_data_age",
+    "mark_data_age_fields",
+    "origin_timestamp",
     "queue_exists",
     "queue_expiries",
     "queue_get",
     "queue_get_many",
     "queue_products",
+    "stamp_age",
 ]
 
 T = TypeVar("T")
@@ -203,3 +223,120 @@ class LatestReader:
         pending = [queue_expiries(pipe, p) for p in products]
         replies = pipe.execute()
         return {p: each.result(replies) for p, each in zip(products, pending, strict=True)}
+
+
+# -- the age of what was read ------------------------------------------------------------------
+
+DATA_AGE_HEADER = "X-Data-Age"
+"""Seconds from the data's origin ``timestamp`` to the answer (three decimals)."""
+DATA_AGE_LIMIT_HEADER = "X-Data-Age-Limit"
+"""The product's ``stale_after_s``: the age past which its data is marked stale."""
+DATA_AGE_STALE_HEADER = "X-Data-Age-Stale"
+"""``true`` on an answer whose data is older than the limit (absent otherwise). Not the
+cache's ``X-Data-Stale`` (a cached copy served while the store fails)."""
+_TIMESTAMP = b'"timestamp":"'
+_TS_LEN = len("2026-01-31T09:15:00.000Z")
+
+
+class DataAge(NamedTuple):
+    """How old one answer's data is: ``age_s`` seconds from its origin ``timestamp`` (0 when
+    the origin's clock is ahead of ours), against the product's ``limit_s``."""
+
+    age_s: float
+    limit_s: float
+
+    @property
+    def stale(self) -> bool:
+        """Older than the limit."""
+        return self.age_s > self.limit_s
+
+
+def _epoch_s(text: str) -> float | None:
+    try:
+        moment = dt.datetime.fromisoformat(text[:-1] if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def origin_timestamp(body: bytes) -> float | None:
+    """The top-level ``timestamp`` of a message's JSON ``body``, in epoch seconds; None when
+    it has none.
+
+    The messages are encoded in their structs' field order, where ``timestamp`` comes
+    before any nested object, so its first occurrence is found without decoding a chain
+    of hundreds of rows; a body where it is not in the wire format is decoded whole."""
+    at = body.find(_TIMESTAMP)
+    if at >= 0:
+        start = at + len(_TIMESTAMP)
+        text = body[start : start + _TS_LEN]
+        if len(text) == _TS_LEN and body[start + _TS_LEN : start + _TS_LEN + 1] == b'"':
+            found = _epoch_s(text.decode("ascii", "replace"))
+            if found is not None:
+                return found
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    stamp = decoded.get("timestamp") if isinstance(decoded, dict) else None
+    return _epoch_s(stamp) if isinstance(stamp, str) else None
+
+
+def data_age(body: bytes, now_s: float, limit_s: float) -> DataAge | None:
+    """The age of ``body``'s data at ``now_s`` (epoch seconds) against ``limit_s``; None when
+    the body carries no origin timestamp."""
+    origin = origin_timestamp(body)
+    if origin is None:
+        return None
+    return DataAge(round(max(0.0, now_s - origin), 3), limit_s)
+
+
+def stamp_age(timestamp: object, now_s: float, limit_s: float) -> DataAge | None:
+    """The age at ``now_s`` of data whose origin ``timestamp`` is that wire string (a decoded
+    message's); None when it is not one."""
+    origin = _epoch_s(timestamp) if isinstance(timestamp, str) else None
+    if origin is None:
+        return None
+    return DataAge(round(max(0.0, now_s - origin), 3), limit_s)
+
+
+def mark_data_age_fields(payload: dict[str, Any], age: DataAge | None) -> dict[str, Any]:
+    """A decoded message with ``data_age_stale``/``data_age_s`` set when ``age`` is stale
+    (:func:`mark_data_age`'s members, for a payload that is already a dict)."""
+    if age is not None and age.stale:
+        return {"data_age_stale": True, "data_age_s": age.age_s, **payload}
+    return payload
+
+
+def data_age_headers(age: DataAge | None) -> dict[str, str]:
+    """``X-Data-Age`` and ``X-Data-Age-Limit``, and ``X-Data-Age-Stale: true`` when stale."""
+    if age is None:
+        return {}
+    headers = {DATA_AGE_HEADER: f"{age.age_s:.3f}", DATA_AGE_LIMIT_HEADER: f"{age.limit_s:g}"}
+    if age.stale:
+        headers[DATA_AGE_STALE_HEADER] = "true"
+    return headers
+
+
+_CACHE_STALE = b'{"stale":true'
+
+
+def mark_data_age(body: bytes, age: DataAge | None) -> bytes:
+    """``body`` (a JSON object) with ``"data_age_stale": true, "data_age_s": …`` added when
+    its data is stale, without re-encoding it; unchanged otherwise.
+
+    The members go first, after the cache's ``"stale": true`` when that leads."""
+    if age is None or not age.stale:
+        return body
+    if not body.startswith(b"{"):
+        raise ValueError("only a JSON object can be marked")
+    head = _CACHE_STALE if body.startswith(_CACHE_STALE) else b"{"
+    rest = body[len(head) :].lstrip()
+    if head != b"{":
+        rest = rest[1:].lstrip() if rest.startswith(b",") else rest
+    mark = b'"data_age_stale":true,"data_age_s":' + repr(age.age_s).encode()
+    if head != b"{":
+        mark = b"," + mark
+    return head + mark + (rest if rest.startswith(b"}") else b"," + rest)

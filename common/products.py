@@ -55,6 +55,10 @@ class ProductConventions:
     forward_method: ForwardSource = ForwardSource.CARRY
     """How the forward is found when the message carries none: ``carry`` (S·e^((r−q)T)) or
     ``parity`` (implied from the chain's quotes, falling back to carry)."""
+    stale_after_s: float = 5.0
+    """Age (seconds from the data's origin ``timestamp``) past which the newest chain or tick
+    of the product is served marked stale: five missed chains of the synthetic market, which
+    sends one per (product, expiry) a second and ticks five times a second."""
     _zone: dt.tzinfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +66,8 @@ class ProductConventions:
             raise ValueError("rate and dividend_yield must be finite")
         if not (math.isfinite(self.contract_size) and self.contract_size > 0.0):
             raise ValueError("contract_size must be positive")
+        if not (math.isfinite(self.stale_after_s) and self.stale_after_s > 0.0):
+            raise ValueError("stale_after_s must be positive")
         if not _VENUE_NAME.fullmatch(self.venue):
             raise ValueError(f"venue must match {_VENUE_NAME.pattern}, got {self.venue!r}")
         if self.forward_method is ForwardSource.VENUE:
@@ -98,9 +104,13 @@ DERIBIT = ProductConventions(
     quote_currency="USD",
     venue="deribit",
     forward_method=ForwardSource.PARITY,
+    stale_after_s=10.0,
 )
 """Deribit's coin options: 08:00 UTC expiry, rate 0 (the venue's own convention), one coin
-per contract, USD after normalisation; the forward is the venue's ``underlying_price``."""
+per contract, USD after normalisation; the forward is the venue's ``underlying_price``.
+Stale after 10 s: the venue ticks every 100 ms and the connector builds chains every second,
+but a quiet instrument or a reconnect (backoff up to seconds) leaves gaps longer than the
+synthetic market's."""
 DERIBIT_PRODUCTS = ("BTC", "ETH")
 
 

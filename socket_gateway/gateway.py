@@ -7,6 +7,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import orjson
@@ -17,6 +18,7 @@ from flask_socketio import SocketIO
 from common import latest
 from common.access import AccessTokens, JwksUnavailable
 from common.names import access_revoked_key
+from common.products import standard_registry
 from common.redis_client import make_redis
 from common.settings import Settings
 from common.timestamps import parse_ts
@@ -76,6 +78,11 @@ class SocketGateway:
         )
         cfg = settings.socket
         self.latest = latest.LatestReader(self.redis)
+        self.registry = standard_registry(
+            settings.risk_free_rate, settings.dividend_yield, settings.expiry_time_utc
+        )
+        self.wall_clock: Callable[[], float] = time.time
+        """Epoch seconds that date the updates emitted (their data's age); replaceable."""
         self.limits = ConnectionLimits(
             per_ip=cfg.max_connections_per_ip, subscriptions=cfg.max_subscriptions
         )
@@ -224,7 +231,17 @@ class SocketGateway:
         if sub.expiry is None and found[0] is None:
             raise SubscribeError("unknown_subscription", f"no live data for {sub.product}")
         events = (CHAIN_UPDATE, UNDERLYING_UPDATE) if sub.expiry else (UNDERLYING_UPDATE,)
-        return [(e, orjson.loads(raw)) for e, raw in zip(events, found, strict=True) if raw]
+        return [
+            (e, self.dated(orjson.loads(raw))) for e, raw in zip(events, found, strict=True) if raw
+        ]
+
+    def dated(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``payload`` marked ``data_age_stale``/``data_age_s`` when its data is older than
+        its product's ``stale_after_s`` now (common/latest.py); as it is otherwise."""
+        product = payload.get("product")
+        limit = self.registry.get(product if isinstance(product, str) else "").stale_after_s
+        age = latest.stamp_age(payload.get("timestamp"), self.wall_clock(), limit)
+        return latest.mark_data_age_fields(payload, age)
 
     def room_count(self) -> int:
         """Subscription rooms with clients here (each client's own room is not counted).
@@ -247,8 +264,9 @@ class SocketGateway:
 
     def _emit(self, update: Update) -> None:
         # Every instance reads the enriched channels itself: emit to local clients only.
+        payload = self.dated(update.payload)  # dated when sent: a late update may be old
         self.socketio.emit(
-            update.event, update.payload, to=update.room, namespace=NAMESPACE, ignore_queue=True
+            update.event, payload, to=update.room, namespace=NAMESPACE, ignore_queue=True
         )
         EMITS.labels(update.event).inc()
 

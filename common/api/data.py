@@ -2,7 +2,9 @@
 
 Query schemas validate at the gateway and in the service alike; response schemas
 describe the exact bodies served (``additionalProperties: false``), including
-the ``stale`` flag of an answer served from an expired cache entry.
+the ``stale`` flag of an answer served from an expired cache entry and the
+``data_age_stale``/``data_age_s`` members of an answer whose data is older than its
+product's ``stale_after_s`` (``common.latest``: two different things).
 """
 
 from __future__ import annotations
@@ -196,6 +198,23 @@ _STALE_DOC = {
     "description": "Present (true) only when served from an expired cache entry "
     "because the store is unavailable (header X-Data-Stale: true)."
 }
+_AGE_STALE_DOC = {
+    "description": "Present (true) only when the data is older than its product's "
+    "stale_after_s, measured from its origin timestamp when answered (header "
+    "X-Data-Age-Stale: true), whatever the cause; not the cache's stale."
+}
+_AGE_DOC = {
+    "description": "Seconds from the data's origin timestamp to the answer; present "
+    "with data_age_stale only (the header X-Data-Age is on every answer)."
+}
+
+
+def _age_fields() -> dict[str, fields.Field[Any]]:
+    return {
+        "data_age_stale": fields.Boolean(metadata=_AGE_STALE_DOC),
+        "data_age_s": fields.Float(validate=validate.Range(min=0.0), metadata=_AGE_DOC),
+    }
+
 
 
 class ProductSchema(Schema):
@@ -229,11 +248,14 @@ ChainResponse = response_schema(
     "ChainResponse",
     "The newest enriched chain: the exact bytes broadcast on ``enriched:option_chain``.",
     stale=fields.Boolean(metadata=_STALE_DOC),
+    **_age_fields(),
 )
 UnderlyingResponse = response_schema(
     EnrichedUnderlying,
     "UnderlyingResponse",
-    "The newest enriched underlying tick (never stale: it is not kept in the store).",
+    "The newest enriched underlying tick (never a stale cached copy: it is not kept in the "
+    "store; marked data_age_stale when older than its product's limit).",
+    **_age_fields(),
 )
 
 

@@ -12,7 +12,8 @@ from flask import Response, current_app
 from marshmallow import Schema
 
 from common.api.data import ProductPath
-from common.latest import LatestReader
+from common.latest import DataAge, LatestReader, data_age, data_age_headers, mark_data_age
+from common.products import standard_registry
 from common.settings import Settings
 from common.web import raw_json_response
 from common.web.openapi import Blueprint
@@ -67,12 +68,20 @@ def check_product(product: str) -> str:
     return product
 
 
-def cached_response(answer: Answer) -> Response:
-    """The answer's JSON body with ``X-Cache`` and, when stale, ``X-Data-Stale: true``."""
-    headers = {CACHE_HEADER: answer.result.value}
+def age_of(context: DataContext, product: str, body: bytes) -> DataAge | None:
+    """How old the newest data of ``product`` in ``body`` is, at the context's clock."""
+    s = context.settings
+    limit = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
+    return data_age(body, context.clock().timestamp(), limit.get(product).stale_after_s)
+
+
+def cached_response(answer: Answer, age: DataAge | None = None) -> Response:
+    """The answer's JSON body with ``X-Cache`` and, when stale, ``X-Data-Stale: true``; with
+    ``age``, the data's age headers and, when older than its limit, the body's age members."""
+    headers = {CACHE_HEADER: answer.result.value, **data_age_headers(age)}
     if answer.result is CacheResult.STALE:
         headers[STALE_HEADER] = "true"
-    return raw_json_response(answer.body, headers=headers)
+    return raw_json_response(mark_data_age(answer.body, age), headers=headers)
 
 
 def get_route(bp: Blueprint, rule: str, query: type[Schema]) -> Callable[[View], View]:

@@ -23,6 +23,7 @@ from storage_service.cache import Answer
 from storage_service.metrics import CacheResult, count_cache
 from storage_service.routes.context import (
     DataContext,
+    age_of,
     cached_response,
     check_product,
     data_context,
@@ -72,7 +73,7 @@ def latest_chain(args: dict[str, Any], product: str) -> Response:
     raw = context.latest.chain(product, expiry)
     if raw is not None:
         count_cache("chain", CacheResult.HIT)
-        return cached_response(Answer(raw, CacheResult.HIT))
+        return cached_response(Answer(raw, CacheResult.HIT), age_of(context, product, raw))
     if "expiry" in args:  # an expiry the store never had is a 404 without asking it
         known = listing_or_none(context)
         if known is not None and expiry not in known.get(product, ()):
@@ -82,7 +83,7 @@ def latest_chain(args: dict[str, Any], product: str) -> Response:
         cache_key("chain", product, expiry),
         lambda: _chain_from_store(context, product, expiry),
     )
-    return cached_response(answer)
+    return cached_response(answer, age_of(context, product, answer.body))
 
 
 @get_route(bp, "/data/underlying/<product>", NoQuery)
@@ -94,4 +95,4 @@ def latest_underlying(_args: dict[str, Any], product: str) -> Response:
         count_cache("underlying", CacheResult.MISS)
         raise ApiError(404, f"no underlying tick for {product}")
     count_cache("underlying", CacheResult.HIT)
-    return cached_response(Answer(raw, CacheResult.HIT))
+    return cached_response(Answer(raw, CacheResult.HIT), age_of(context, product, raw))

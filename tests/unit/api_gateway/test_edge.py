@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
@@ -145,3 +146,41 @@ def test_a_revoked_token_gets_no_cached_answer(
         resp = client.get(path, headers={"Authorization": f"Bearer {token}"})
         assert resp.status_code == 401, path
         assert resp.get_json()["error"]["code"] == "token_revoked"
+
+
+def test_a_hit_is_dated_against_its_products_limit(
+    gateway_settings: Settings, signing_keys: SigningKeys, redis_client: redis.Redis
+) -> None:
+    origin = dt.datetime(2026, 12, 2, 10, tzinfo=dt.UTC).timestamp()
+    now = [origin + 7.25]  # 7.25 s after the origin: stale for NIFTY (5 s), not for BTC (10 s)
+    client = create_app(gateway_settings, routes=ROUTES, clock=lambda: now[0]).test_client()
+    for product in ("NIFTY", "BTC"):
+        body = b'{"product":"%s","timestamp":"2026-12-02T10:00:00.000Z","seq":7}' % product.encode()
+        put_underlying(redis_client, product, body)
+
+    nifty = client.get("/api/data/edge/NIFTY", headers=_auth(signing_keys))
+    btc = client.get("/api/data/edge/BTC", headers=_auth(signing_keys))
+
+    assert nifty.data == (
+        b'{"data_age_stale":true,"data_age_s":7.25,'
+        b'"product":"NIFTY","timestamp":"2026-12-02T10:00:00.000Z","seq":7}'
+    )
+    assert (nifty.headers["X-Data-Age"], nifty.headers["X-Data-Age-Limit"]) == ("7.250", "5")
+    assert nifty.headers["X-Data-Age-Stale"] == "true"
+    assert "X-Data-Stale" not in nifty.headers  # the cache's notion: not involved
+    assert btc.data == b'{"product":"BTC","timestamp":"2026-12-02T10:00:00.000Z","seq":7}'
+    assert (btc.headers["X-Data-Age"], btc.headers["X-Data-Age-Limit"]) == ("7.250", "10")
+    assert "X-Data-Age-Stale" not in btc.headers
+    now[0] = origin + 10.5
+    late = client.get("/api/data/edge/BTC", headers=_auth(signing_keys))
+    assert late.headers["X-Data-Age-Stale"] == "true"
+    assert late.get_json()["data_age_s"] == 10.5
+
+
+def test_a_hit_without_an_origin_timestamp_has_no_age(
+    gateway: Flask, signing_keys: SigningKeys, redis_client: redis.Redis
+) -> None:
+    put_underlying(redis_client, "NIFTY", CACHED)
+    resp = gateway.test_client().get("/api/data/edge/NIFTY", headers=_auth(signing_keys))
+    assert resp.data == CACHED
+    assert not {"X-Data-Age", "X-Data-Age-Stale"} & set(resp.headers.keys())

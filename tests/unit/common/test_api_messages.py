@@ -22,8 +22,9 @@ def _components(schema: type[Any]) -> dict[str, Any]:
 
 
 def test_answers_have_the_fields_of_their_message() -> None:
-    assert list(ChainResponse().fields) == [*EnrichedChain.__struct_fields__, "stale"]
-    assert list(UnderlyingResponse().fields) == list(EnrichedUnderlying.__struct_fields__)
+    age = ["data_age_stale", "data_age_s"]  # only on data older than its product's limit
+    assert list(ChainResponse().fields) == [*EnrichedChain.__struct_fields__, "stale", *age]
+    assert list(UnderlyingResponse().fields) == [*EnrichedUnderlying.__struct_fields__, *age]
 
 
 def test_one_schema_class_per_struct() -> None:

@@ -33,6 +33,8 @@ CHAIN = {
     "timestamp": "2026-12-02T10:00:00.000Z",
 }
 TICK = {"product": "NIFTY", "price": 24_000.5, "seq": 3, "timestamp": "2026-12-02T10:00:00.000Z"}
+ORIGIN_S = dt.datetime(2026, 12, 2, 10, tzinfo=dt.UTC).timestamp()
+"""CHAIN's and TICK's origin instant, epoch seconds."""
 
 
 def _client(app: Flask, auth: object) -> Any:
@@ -77,6 +79,7 @@ def test_subscribe_sends_the_cached_snapshot_first(
     app: Flask, token: Callable[..., str], redis_client: redis.Redis
 ) -> None:
     _cache(redis_client)
+    gateway(app).wall_clock = lambda: ORIGIN_S + 2.0  # 2 s old: fresh (NIFTY's limit is 5 s)
     client = _client(app, {"token": token()})
     ack = client.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, callback=True)
     assert ack == {"ok": True, "rooms": ["chain:NIFTY:2099-12-31", "underlying:NIFTY"]}
@@ -87,6 +90,44 @@ def test_subscribe_sends_the_cached_snapshot_first(
     ack = client.emit("subscribe", {"product": "NIFTY"}, callback=True)
     assert ack == {"ok": True, "rooms": ["underlying:NIFTY"]}
     assert _events(client, "underlying_update") == [TICK]
+
+
+def test_old_data_is_marked_stale_in_the_snapshot_and_the_updates(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    _cache(redis_client)
+    btc = {**CHAIN, "product": "BTC", "expiry": "2099-12-25"}
+    put_chain(redis_client, "BTC", "2099-12-25", orjson.dumps(btc))
+    gw = gateway(app)
+    gw.wall_clock = lambda: ORIGIN_S + 120.0  # two minutes after the data's origin
+    client = _client(app, {"token": token()})
+    client.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, callback=True)
+    marked = {"data_age_stale": True, "data_age_s": 120.0}
+    assert [(m["name"], m["args"][0]) for m in client.get_received()] == [
+        ("chain_update", {**marked, **CHAIN}), ("underlying_update", {**marked, **TICK})
+    ]  # fmt: skip
+
+    gw.listener.handle(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps({**CHAIN, "seq": 8}))
+    gw.wall_clock = lambda: ORIGIN_S + 5.5  # dated when emitted: 5.5 s > NIFTY's 5 s
+    gw.fanout.step()
+    assert _events(client, "chain_update") == [
+        {"data_age_stale": True, "data_age_s": 5.5, **CHAIN, "seq": 8}
+    ]
+    gw.listener.handle(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps({**CHAIN, "seq": 9}))
+    gw.wall_clock = lambda: ORIGIN_S + 4.5
+    gw.fanout.step()
+    assert _events(client, "chain_update") == [{**CHAIN, "seq": 9}]  # fresh: no age members
+
+    # The limit is the product's: 5.5 s is fresh for BTC (Deribit's 10 s), 10.5 s is not.
+    gw.wall_clock = lambda: ORIGIN_S + 5.5
+    client.emit("subscribe", {"product": "BTC", "expiry": "2099-12-25"}, callback=True)
+    assert _events(client, "chain_update") == [btc]
+    gw.listener.handle(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps({**btc, "seq": 8}))
+    gw.wall_clock = lambda: ORIGIN_S + 10.5
+    gw.fanout.step()
+    assert _events(client, "chain_update") == [
+        {"data_age_stale": True, "data_age_s": 10.5, **btc, "seq": 8}
+    ]
 
 
 def test_bad_and_unknown_subscriptions_get_an_error_event(

@@ -55,6 +55,9 @@ def test_latest_chain_is_the_workers_bytes_exactly(
     assert resp.mimetype == "application/json"
     assert resp.headers["X-Cache"] == "hit"
     assert "X-Data-Stale" not in resp.headers
+    # newer's origin is ten minutes after the app's clock: age 0 (never negative), fresh
+    assert (resp.headers["X-Data-Age"], resp.headers["X-Data-Age-Limit"]) == ("0.000", "5")
+    assert "X-Data-Age-Stale" not in resp.headers
     assert ChainResponse().validate(resp.get_json()) == {}
     assert faulty.calls["latest_chain"] == 0
     assert cache_requests("chain", "hit") == hits + 1
@@ -68,7 +71,14 @@ def test_latest_chain_miss_falls_back_to_the_store_into_its_own_key(
     again = client.get(f"/data/chain/NIFTY?expiry={EXPIRY}")
 
     assert first.status_code == again.status_code == 200
-    assert first.data == again.data == orjson.dumps(snapshots[-1])
+    # The store's newest chain is from T0 + 11 min, 19 min before the app's clock: too old
+    # for NIFTY's 5 s, so the bytes come marked (in front, the rest untouched).
+    marked = b'{"data_age_stale":true,"data_age_s":1140.0,' + orjson.dumps(snapshots[-1])[1:]
+    assert first.data == again.data == marked
+    assert first.headers["X-Data-Age"] == "1140.000"
+    assert first.headers["X-Data-Age-Limit"] == "5"
+    assert first.headers["X-Data-Age-Stale"] == "true"
+    assert "X-Data-Stale" not in first.headers  # not a cached copy served for a failing store
     assert (first.headers["X-Cache"], again.headers["X-Cache"]) == ("miss", "hit")
     assert faulty.calls["latest_chain"] == 1
     assert ChainResponse().validate(first.get_json()) == {}
@@ -142,7 +152,12 @@ def test_underlying_comes_from_latest_only(
     missing = client.get("/data/underlying/BANKNIFTY")
 
     assert found.status_code == 200
-    assert found.data == payload
+    # TICK is from 04:00:00.125, the app's clock says 04:30: marked stale in front.
+    assert found.data == b'{"data_age_stale":true,"data_age_s":1799.875,' + payload[1:]
+    assert (found.headers["X-Data-Age"], found.headers["X-Data-Age-Stale"]) == (
+        "1799.875",
+        "true",
+    )
     assert found.headers["X-Cache"] == "hit"
     assert UnderlyingResponse().validate(found.get_json()) == {}
     assert missing.status_code == 404
