@@ -141,7 +141,7 @@ class Supervisor:
         self._waiting_on: tuple[Program, float] | None = None  # a program not ready yet, since
         self._stop_signal: int | None = None
         self._signals = 0
-        self._width = max((len(n) for n in names), default=0)
+        self._width = max((len(n) for n in [*names, "system"]), default=0)
         self._write_lock = threading.Lock()
         self._readers: list[threading.Thread] = []
 
@@ -225,6 +225,7 @@ class Supervisor:
             if code < 0:
                 extra["signal"] = signal.Signals(-code).name
             log.warning("process exited; restarting", extra={**extra, "delay_s": delay})
+            self._say(f"{name} exited (rc={code}); restarting in {delay:g} s")
 
     def _spawn(self, program: Program, now: float) -> None:
         self.plan.started(program.name, now)
@@ -245,6 +246,7 @@ class Supervisor:
         log.info(
             "process started", extra={"program": program.name, "pid": proc.pid, "attempt": attempt}
         )
+        self._say(f"{program.name} started (pid={proc.pid})")
         reader = threading.Thread(
             target=self._relay, args=(program.name, proc), name=f"out-{program.name}", daemon=True
         )
@@ -255,20 +257,27 @@ class Supervisor:
         """Copy the program's output to ours, each line prefixed with the time and its name."""
         assert proc.stdout is not None
         with proc.stdout:
-            for raw in proc.stdout:
-                line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                stamp = time.strftime("%H:%M:%S")
-                with self._write_lock:
-                    self.out.write(f"{stamp} {name:<{self._width}} | {line}\n")
-                    self.out.flush()
+            for raw in proc.stdout:  # read to the end even if we cannot write: it must not block
+                self._write(name, raw.decode("utf-8", errors="replace").rstrip("\n"))
+
+    def _say(self, line: str) -> None:
+        """A line of the supervisor's own among the programs' output, as honcho wrote them."""
+        self._write("system", line)
+
+    def _write(self, name: str, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        with self._write_lock, contextlib.suppress(OSError, ValueError):  # output gone
+            self.out.write(f"{stamp} {name:<{self._width}} | {line}\n")
+            self.out.flush()
 
     # -- stopping --------------------------------------------------------------------
 
     def _stop_all(self, wake_r: int) -> None:
         self.plan.due.clear()  # no more restarts
         self._pending.clear()
-        first = [n for n in self.procs if not self.programs[n].stop_last]
-        last = [n for n in self.procs if self.programs[n].stop_last]
+        running = [n for n in self.programs if n in self.procs]  # in the order given
+        first = [n for n in running if not self.programs[n].stop_last]
+        last = [n for n in running if self.programs[n].stop_last]
         for names in (first, last):
             self._stop(names, wake_r)
 
@@ -289,6 +298,7 @@ class Supervisor:
             _kill_group(proc.pid)
             proc.wait()
             log.info("process stopped", extra={"program": name, "exit_code": proc.returncode})
+            self._say(f"{name} stopped (rc={proc.returncode})")
 
 
 def _answers(program: Program) -> bool:
