@@ -3,6 +3,7 @@ behind the real api_gateway: tokens, limits, snapshots and updates as a browser 
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import socketio
 from common.embedded_redis import EmbeddedRedis
 from common.names import SOCKETIO_CHANNEL, Channel
 from common.redis_client import make_redis
+from common.timestamps import format_ts, now_ts
 from tests.integration.api_gateway.conftest import Stack, start_stack
 from tests.support.latest import put_chain, put_underlying
 from tests.support.processes import free_port, wait_until
@@ -87,8 +89,10 @@ def _client(url: str, token: str | None) -> tuple[Client, Exception | None]:
 
 def test_a_client_on_each_instance_gets_the_same_update(sockets: Sockets) -> None:
     redis = make_redis(sockets.stack.redis_url)
-    put_chain(redis, "NIFTY", "2099-12-31", orjson.dumps(CHAIN))
-    put_underlying(redis, "NIFTY", orjson.dumps(TICK))
+    fresh = {"timestamp": now_ts()}  # (older than NIFTY's 5 s, it would come marked stale)
+    chain = {**CHAIN, **fresh}
+    put_chain(redis, "NIFTY", "2099-12-31", orjson.dumps(chain))
+    put_underlying(redis, "NIFTY", orjson.dumps({**TICK, **fresh}))
     clients = []
     for i, url in enumerate(sockets.urls):
         token = sockets.stack.login(f"viewer{i}")["access_token"]
@@ -99,8 +103,8 @@ def test_a_client_on_each_instance_gets_the_same_update(sockets: Sockets) -> Non
         assert ack["ok"] is True
     for client in clients:  # the cached snapshot first
         assert wait_until(lambda c=client: c.of("chain_update") and c.of("underlying_update"), 5)
-        assert client.of("chain_update") == [CHAIN]
-    newer = {**CHAIN, "seq": 2, "spot_price": 24_010.0}
+        assert client.of("chain_update") == [chain]
+    newer = {**chain, "seq": 2, "spot_price": 24_010.0, "timestamp": now_ts()}
     redis.publish(Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps(newer))
     for client in clients:
         assert wait_until(lambda c=client: len(c.of("chain_update")) == 2, 5)
@@ -118,6 +122,35 @@ def test_a_client_on_each_instance_gets_the_same_update(sockets: Sockets) -> Non
         assert client.of("notice") == [{"text": "market closes early"}]
     for client in clients:
         client.sio.disconnect()
+    redis.close()
+
+
+def test_old_data_comes_marked_stale(sockets: Sockets) -> None:
+    """A snapshot and an update whose origin is two minutes old (a pipeline that stalled
+    and caught up, a Redis restart) carry ``data_age_stale`` and their age."""
+    redis = make_redis(sockets.stack.redis_url)
+    old = format_ts(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+    chain = {**CHAIN, "expiry": "2099-12-24", "timestamp": old}
+    put_chain(redis, "NIFTY", "2099-12-24", orjson.dumps(chain))
+    put_underlying(redis, "NIFTY", orjson.dumps({**TICK, "timestamp": now_ts()}))
+    client, error = _client(sockets.urls[1], sockets.stack.login("viewer-old")["access_token"])
+    assert error is None
+    ack = client.sio.call("subscribe", {"product": "NIFTY", "expiry": "2099-12-24"}, timeout=5)
+    assert ack["ok"] is True
+    assert wait_until(lambda: client.of("chain_update") and client.of("underlying_update"), 5)
+    (snapshot,) = client.of("chain_update")
+    assert snapshot["data_age_stale"] is True
+    assert 120.0 <= snapshot["data_age_s"] < 180.0
+    assert {k: v for k, v in snapshot.items() if not k.startswith("data_age")} == chain
+    assert "data_age_stale" not in client.of("underlying_update")[0]  # its tick is fresh
+    redis.publish(
+        Channel.ENRICHED_OPTION_CHAIN.value, orjson.dumps({**chain, "seq": 2, "timestamp": old})
+    )
+    assert wait_until(lambda: len(client.of("chain_update")) == 2, 5)
+    update = client.of("chain_update")[-1]
+    assert (update["seq"], update["data_age_stale"]) == (2, True)
+    assert update["data_age_s"] >= snapshot["data_age_s"]
+    client.sio.disconnect()
     redis.close()
 
 
