@@ -4,7 +4,18 @@
 import type { EnrichedChain } from "./types";
 
 /** `GET /api/data/chain/{product}`: the enriched chain, flagged stale when served past its freshness. */
-export type ChainAnswer = EnrichedChain & { stale?: boolean };
+export type ChainAnswer = EnrichedChain & { stale?: boolean } & DataAgeMark;
+
+/**
+ * What a chain or tick carries, from REST or Socket.IO, when its data is older than its product's
+ * limit (`stale_after_s`, measured from the origin timestamp when answered or emitted): both
+ * members, or neither. Not the cache's `stale` (a copy served while the store fails).
+ */
+export interface DataAgeMark {
+  data_age_stale?: boolean;
+  /** Seconds from the data's origin timestamp to the answer. */
+  data_age_s?: number;
+}
 
 export interface TokenPair {
   access_token: string;

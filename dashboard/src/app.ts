@@ -5,6 +5,7 @@ import { Controller, type LiveConnector, type UrlHash } from "./controller";
 import { Live, loadConfig, socketUrl } from "./live";
 import { Rest } from "./rest";
 import type { Action, DashState } from "./state/model";
+import { selectionStaleness, type StaleReason } from "./state/select";
 import type { Store } from "./state/store";
 import { h } from "./ui/dom";
 import { CandlesView } from "./views/candles";
@@ -37,14 +38,24 @@ function socketLive(auth: Auth): LiveConnector {
   };
 }
 
-/** The data greyed out (class `stale`, `data-stale`) when nothing arrived for a while. */
+/**
+ * The data greyed out (class `stale`, `data-stale`, `data-stale-reason`) while the selection is
+ * stale for any cause (selectionStaleness: its feed, the data's own age mark, silence), as the
+ * header's badge says.
+ */
 class StaleView implements View {
+  private reason: StaleReason | null = null;
+
   constructor(private readonly el: HTMLElement) {}
 
   update(s: DashState, p: DashState): void {
-    if (s.data.stale === p.data.stale) return;
-    this.el.classList.toggle("stale", s.data.stale);
-    this.el.dataset.stale = String(s.data.stale);
+    if (s.data === p.data && s.feeds.list === p.feeds.list && s.selection === p.selection) return;
+    const reason = selectionStaleness(s)?.reason ?? null;
+    if (reason === this.reason) return;
+    this.reason = reason;
+    this.el.classList.toggle("stale", reason !== null);
+    this.el.dataset.stale = String(reason !== null);
+    this.el.dataset.staleReason = reason ?? "";
   }
 }
 

@@ -1,4 +1,5 @@
 // Tolerant decoding of what the socket gateway sends: JSON objects, or the same as a JSON string.
+import type { DataAgeMark } from "./api";
 import type { EnrichedChain, EnrichedUnderlying, OhlcCandle } from "./types";
 
 /** The payload as an object: a JSON string is parsed; anything else that is not an object is null. */
@@ -24,6 +25,16 @@ export function asObject(payload: unknown): Record<string, unknown> | null {
 }
 
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/**
+ * The age (seconds) a chain or tick was marked stale at by the server (`data_age_stale`, see
+ * DataAgeMark in api.ts); NaN when marked without an age; null when not marked.
+ */
+export function markedAge(m: object): number | null {
+  const { data_age_stale: stale, data_age_s: age } = m as DataAgeMark;
+  if (stale !== true) return null;
+  return isNum(age) ? age : NaN;
+}
 const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0;
 
 /** An enriched chain, or null when the message lacks what the dashboard needs to draw it. */

@@ -3,6 +3,7 @@
 // selection, a chain a little older than the one shown, a REST read after a live one.
 import { HISTORY_BUCKET_S, appendHistory, baselineFromChain, type HistoryPoint, type OiBaseline } from "../chain";
 import type { Bar } from "../bars";
+import { markedAge } from "../messages";
 import type { EnrichedChain, EnrichedUnderlying } from "../types";
 import { REPLAY_RESET_MS, STALE_AFTER_MS, type DashState, type SelectionData } from "./model";
 
@@ -34,7 +35,11 @@ export function applyChain(s: DashState, chain: EnrichedChain, now: number, live
   // Nothing stored an hour ago: the change is measured from the first chain seen here.
   const baseline = !d.baselinePending && !d.baseline ? baselineOf(chain) : d.baseline;
   const history = withPoint(d.history, chain);
-  return { ...s, data: { ...d, chain, chainMessage: null, lastUpdateAt: now, stale: false, baseline, history } };
+  const chainMarkedAge = markedAge(chain);
+  return {
+    ...s,
+    data: { ...d, chain, chainMessage: null, lastUpdateAt: now, stale: false, chainMarkedAge, baseline, history },
+  };
 }
 
 export function chainFailed(s: DashState, gen: number, message: string): DashState {
@@ -51,8 +56,9 @@ export function applyUnderlying(
   gen?: number,
 ): DashState {
   if (u.product !== s.selection.product) return s;
-  if (!live) return gen !== s.data.gen || s.data.liveSpotSeen ? s : withData(s, { underlying: u });
-  const next = withData(s, { underlying: u, liveSpotSeen: true, lastUpdateAt: now, stale: false });
+  const spotMarkedAge = markedAge(u);
+  if (!live) return gen !== s.data.gen || s.data.liveSpotSeen ? s : withData(s, { underlying: u, spotMarkedAge });
+  const next = withData(s, { underlying: u, liveSpotSeen: true, lastUpdateAt: now, stale: false, spotMarkedAge });
   // Live ticks build the forming candle: the "no candles yet" note goes.
   return s.candles.note === null ? next : { ...next, candles: { ...next.candles, note: null } };
 }

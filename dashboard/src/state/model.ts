@@ -29,7 +29,13 @@ export interface SelectionData {
   liveSpotSeen: boolean;
   /** When the last chain or live tick was applied (client clock). */
   lastUpdateAt: number | null;
+  /** No update for STALE_AFTER_MS (the client's own judgement; see selectionStaleness). */
   stale: boolean;
+  /** The shown chain's own mark: its age (s) when the server said it is older than its product's
+   * limit (`data_age_stale`, REST or Socket.IO; NaN: marked without an age); null: not marked. */
+  chainMarkedAge: number | null;
+  /** The same for the shown underlying tick. */
+  spotMarkedAge: number | null;
   /** What the OI-change bars are measured from; `baselinePending` while the route is asked. */
   baseline: OiBaseline | null;
   baselinePending: boolean;
@@ -111,6 +117,8 @@ export function emptyData(gen: number): SelectionData {
     liveSpotSeen: false,
     lastUpdateAt: null,
     stale: false,
+    chainMarkedAge: null,
+    spotMarkedAge: null,
     baseline: null,
     baselinePending: true,
     history: [],

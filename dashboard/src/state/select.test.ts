@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { parseHash } from "../hash";
-import { FEEDS, PRODUCTS, TODAY, btcChain, chain } from "../test/fixtures";
+import { markedAge } from "../messages";
+import { FEEDS, PRODUCTS, TODAY, btcChain, chain, underlying } from "../test/fixtures";
+import type { EnrichedChain, EnrichedUnderlying } from "../types";
 import { initialState, type Action, type DashState } from "./model";
 import { reduce } from "./reducer";
-import { formatsOf, selectedProduct, selectionCurrency, selectionFreshness, selectionVenue } from "./select";
+import {
+  formatsOf,
+  selectedProduct,
+  selectionCurrency,
+  selectionFreshness,
+  selectionStaleness,
+  selectionVenue,
+} from "./select";
 
 const T0 = "2026-11-21T09:41:00.000Z";
 const run = (s: DashState, ...actions: Action[]) => actions.reduce(reduce, s);
@@ -66,5 +75,60 @@ describe("the selection's product", () => {
     expect(selectionFreshness(reduce(btc, { type: "feedsLoaded", feeds: stale }))).toBe("stale");
     const gone = FEEDS.filter((f) => f.venue !== "deribit");
     expect(selectionFreshness(reduce(btc, { type: "feedsLoaded", feeds: gone }))).toBe("stale");
+  });
+});
+
+describe("the one staleness shown", () => {
+  // What a REST answer or a Socket.IO update carries when its data is older than its product's limit.
+  const old = { data_age_stale: true, data_age_s: 132.4 };
+  const oldChain = (ts: string) => chain(ts, old as Partial<EnrichedChain>);
+  const oldTick = (price: number) => ({ ...underlying(price), ...old }) as EnrichedUnderlying;
+  const nifty = () => showing("#product=NIFTY&expiry=2026-11-26");
+
+  it("reads the server's mark, and only a true one", () => {
+    expect(markedAge(oldChain(T0))).toBe(132.4);
+    expect(markedAge(chain(T0))).toBeNull();
+    expect(markedAge({ data_age_stale: false, data_age_s: 3 })).toBeNull();
+    expect(markedAge({ data_age_stale: true })).toBeNaN();
+  });
+
+  it("a REST chain marked old is stale until a fresh chain replaces it", () => {
+    const s = nifty();
+    expect(selectionStaleness(s)).toBeNull();
+    const loaded = reduce(s, { type: "chainLoaded", gen: s.data.gen, chain: oldChain(T0), now: 1_000 });
+    expect(loaded.data.stale).toBe(false); // it just arrived: not silent
+    expect(selectionStaleness(loaded)).toEqual({
+      reason: "age",
+      text: "The data is 132.4 s old, past its product's limit",
+    });
+    const live = reduce(loaded, { type: "chainLive", chain: chain("2026-11-21T09:41:01.000Z"), now: 1_500 });
+    expect(live.data.chainMarkedAge).toBeNull();
+    expect(selectionStaleness(live)).toBeNull();
+  });
+
+  it("a Socket.IO tick marked old makes it stale too, and the next fresh one clears it", () => {
+    const s = reduce(nifty(), { type: "chainLive", chain: chain(T0), now: 1_000 });
+    const marked = reduce(s, { type: "underlyingLive", underlying: oldTick(24_020), now: 1_200 });
+    expect(selectionStaleness(marked)?.reason).toBe("age");
+    const fresh = reduce(marked, { type: "underlyingLive", underlying: underlying(24_030), now: 1_400 });
+    expect(selectionStaleness(fresh)).toBeNull();
+  });
+
+  it("one reason at a time: the feed's health first, then the data's age, then silence", () => {
+    const s = reduce(nifty(), { type: "chainLive", chain: oldChain(T0), now: 1_000 });
+    const silent = reduce(s, { type: "tick", now: 7_000 }); // 6 s without an update
+    expect(silent.data.stale).toBe(true);
+    expect(selectionStaleness(silent)?.reason).toBe("age"); // the age says more than the silence
+    const feedStale = FEEDS.map((f) => ({ ...f, products: f.products.map((p) => ({ ...p, stale: true })) }));
+    expect(selectionStaleness(reduce(silent, { type: "feedsLoaded", feeds: feedStale }))).toEqual({
+      reason: "feed",
+      text: "Its feed reports no recent data",
+    });
+    const quiet = reduce(reduce(nifty(), { type: "chainLive", chain: chain(T0), now: 1_000 }), {
+      type: "tick",
+      now: 7_000,
+    });
+    expect(selectionStaleness(quiet)).toEqual({ reason: "silent", text: "No update for 5 s" });
+    expect(selectionStaleness(reduce(quiet, { type: "tick", now: 4_000 }))).toBeNull();
   });
 });

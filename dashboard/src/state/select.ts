@@ -1,9 +1,9 @@
 // What the views derive from the state: the selected product's listing entry, its currency and
-// number formats, and whether its feed reports it stale.
+// number formats, whether its feed reports it stale, and the one staleness the dashboard shows.
 import type { ProductInfo } from "../api";
 import { productFreshness, type Freshness } from "../feeds";
 import { formatsFor, type Formats } from "../format";
-import type { DashState } from "./model";
+import { STALE_AFTER_MS, type DashState } from "./model";
 
 /** The venue of a product or chain that names none. */
 export const SYNTHETIC_VENUE = "synthetic";
@@ -36,4 +36,33 @@ export function formatsOf(s: DashState): Formats {
 /** Whether the selected product's data is fresh by its feed's health. */
 export function selectionFreshness(s: DashState): Freshness {
   return productFreshness(s.feeds.list, s.selection.product);
+}
+
+/** Why the selection's data is shown stale: its feed's health, the data's own age, or silence. */
+export type StaleReason = "feed" | "age" | "silent";
+
+export interface Staleness {
+  reason: StaleReason;
+  /** Said on the indicator (its tooltip). */
+  text: string;
+}
+
+/**
+ * Whether the selection's data is stale, and why — the one judgement the badge and the greyed
+ * data show, whatever the cause: its feed reports it stale (or no longer reports it); else the
+ * server marked the shown chain or tick older than its product's limit (`data_age_stale`, from
+ * REST or Socket.IO: a stalled pipeline, a Redis restart); else nothing arrived for 5 s.
+ * Null when fresh.
+ */
+export function selectionStaleness(s: DashState): Staleness | null {
+  if (selectionFreshness(s) === "stale") return { reason: "feed", text: "Its feed reports no recent data" };
+  const { chainMarkedAge, spotMarkedAge, stale } = s.data;
+  const marked = [chainMarkedAge, spotMarkedAge].filter((a): a is number => a !== null);
+  if (marked.length > 0) {
+    const age = Math.max(...marked);
+    const old = Number.isFinite(age) ? `${age.toFixed(1)} s old` : "old";
+    return { reason: "age", text: `The data is ${old}, past its product's limit` };
+  }
+  if (stale) return { reason: "silent", text: `No update for ${STALE_AFTER_MS / 1000} s` };
+  return null;
 }

@@ -1,11 +1,17 @@
 // The top bar: product and expiry selectors (each product with its venue and currency, and marked
-// stale when its feed says so), the selected product's venue, currency and freshness, the
-// connection badge, the user and "Log out".
+// stale when its feed says so), the selected product's venue, currency and freshness (the "stale"
+// badge: selectionStaleness, whatever the cause), the connection badge, the user and "Log out".
 import type { ProductInfo } from "../api";
 import { productFreshness } from "../feeds";
 import { fmtExpiry, localToday } from "../format";
 import type { DashState } from "../state/model";
-import { selectionCurrency, selectionFreshness, selectionVenue } from "../state/select";
+import {
+  selectionCurrency,
+  selectionFreshness,
+  selectionStaleness,
+  selectionVenue,
+  type Staleness,
+} from "../state/select";
 import { fillSelect, h, setText } from "../ui/dom";
 import { StatusBadge } from "../ui/status";
 import type { Intents, View } from "./view";
@@ -37,6 +43,7 @@ export class HeaderView implements View {
     },
     "stale",
   );
+  private shownStaleness: Staleness | null = null;
   private readonly info = h(
     "div",
     { class: "product-info", "data-testid": "product-info", "data-freshness": "unknown" },
@@ -73,6 +80,7 @@ export class HeaderView implements View {
     const listing = s.products !== p.products || s.selection !== p.selection || s.feeds.list !== p.feeds.list;
     if (listing) this.fill(s);
     if (listing || s.data.chain !== p.data.chain) this.describe(s); // a chain may name its currency
+    if (s.data !== p.data || s.feeds.list !== p.feeds.list || listing) this.markStale(selectionStaleness(s));
     if (s.connection !== p.connection) this.status.set(s.connection.status, s.connection.detail);
   }
 
@@ -83,9 +91,17 @@ export class HeaderView implements View {
     this.venue.hidden = venue === null;
     setText(this.currency, s.selection.product ? selectionCurrency(s) : "");
     this.currency.hidden = !s.selection.product;
-    const freshness = selectionFreshness(s);
-    this.info.dataset.freshness = freshness;
-    this.stale.hidden = freshness !== "stale";
+    this.info.dataset.freshness = selectionFreshness(s);
+  }
+
+  /** The badge: shown with its reason while the selection's data is stale, for any cause. */
+  private markStale(staleness: Staleness | null): void {
+    const was = this.shownStaleness;
+    if (was?.reason === staleness?.reason && was?.text === staleness?.text) return;
+    this.shownStaleness = staleness;
+    this.stale.hidden = staleness === null;
+    this.stale.title = staleness?.text ?? "";
+    this.info.dataset.staleReason = staleness?.reason ?? "";
   }
 
   private fill(s: DashState): void {
