@@ -25,11 +25,12 @@ class Batcher:
 
     Batching is adaptive: the batches go out as soon as the reader is *drained*
     (its last read brought back less than it asked for, so nothing more is
-    waiting) and the queue is not congested; at a low rate a message does not
-    wait for others that are not coming. Under load the reads come back full, and
-    a batch grows until it holds ``size`` messages or ``MAX_BATCH_BYTES``, or its
-    first message has waited ``max_wait_s``; while congested, batches are cut
-    only by these bounds, so the workers get fewer, larger tasks. While the queue is
+    waiting, and no task waits in the queue: the subscriber decides) and the
+    queue is not congested; at a low rate a message does not wait for others
+    that are not coming. Under load (reads come back full, or the workers are
+    busy) a batch grows until it holds ``size`` messages or ``MAX_BATCH_BYTES``,
+    or its first message has waited ``max_wait_s``; so the workers get fewer,
+    larger tasks. While the queue is
     congested, chains are held per (product, expiry) instead; a newer one
     replaces the one held (it is *superseded*), and the held chains go out
     every ``release_s`` or as soon as the congestion ends. Ticks and quotes are

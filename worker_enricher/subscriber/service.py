@@ -6,7 +6,8 @@ without any partition setting, checks each message's envelope (size, JSON
 object, product, seq, expiry), dead-letters what fails, runs the sequence check
 in stream order (:mod:`worker_enricher.subscriber.seqcheck`), and sends
 micro-batches to the ``enrich`` queue, one task per channel: as soon as a read finds
-nothing more waiting, or, under load, when a batch reaches its size or time bound. Full schema
+nothing more waiting while no task waits in the queue, or, under load, when a batch reaches its
+size or time bound. Full schema
 validation happens in the workers, which run in parallel.
 
 An entry is acknowledged only when its task is enqueued (``send_task``
@@ -49,6 +50,8 @@ from worker_enricher.subscriber.streams import Entry, RawStreams, consumer_name
 log = logging.getLogger(__name__)
 
 DEPTH_POLL_S = 0.1
+QUEUED_POLL_S = 0.002
+"""How old the count of queued tasks may be when a batch may go early."""
 STATS_EVERY_S = 10.0
 CHECK_RETRY_S = 0.02
 """How often a run waiting for the check of the entries before it asks again."""
@@ -160,6 +163,9 @@ class Subscriber:
         is waiting, so the batches go out now instead of waiting to fill (adaptive)."""
         self.depth = 0
         self._depth_at = 0.0
+        self.queued = 0
+        """Tasks in the queue not yet taken by a worker, as last counted."""
+        self._queued_at = -math.inf
         self._send_after = 0.0
         self._send_failures = 0
         self._stats_at = time.monotonic()
@@ -312,6 +318,19 @@ class Subscriber:
                 extra={"queue_depth": depth, "high_water": self.cfg.queue_high_water},
             )
 
+    def workers_free(self, now: float) -> bool:
+        """Whether no task waits in the queue: the workers' prefetch slots have room, so a
+        batch sent now is taken at once (one LLEN, at most every ``QUEUED_POLL_S``).
+        Tasks waiting mean the workers are saturated: a batch then grows to its bounds.
+        Unknown (the broker unreachable) counts as busy."""
+        if now - self._queued_at >= QUEUED_POLL_S:
+            try:
+                self.queued = int(self.broker.llen(ENRICH_QUEUE))
+            except redis.RedisError:
+                self.queued = 1
+            self._queued_at = now
+        return self.queued == 0
+
     def flush(self, now: float) -> None:
         """Write the dead letters, send the batches that are due (all when ``now`` is
         ``inf``), and acknowledge what is done."""
@@ -330,8 +349,9 @@ class Subscriber:
 
     def _send_due(self, now: float) -> None:
         final = now == float("inf")
+        early = self.drained and self.batcher.first_at is not None and self.workers_free(now)
         if not final and (
-            now < self._send_after or not self.batcher.due(now, self.congested, self.drained)
+            now < self._send_after or not self.batcher.due(now, self.congested, early)
         ):
             return
         batches = self.batcher.take(now, self.congested and not final)

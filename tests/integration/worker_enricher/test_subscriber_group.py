@@ -169,10 +169,17 @@ def test_under_load_batches_grow_to_the_size_bound(
     assert _batches(broker) == [100]
     stepped.cycle()
     assert _batches(broker) == [100, 100]
-    stepped.cycle()  # the last 50: the read comes back short, they go out at once
+    stepped.cycle()  # the last 50: the read comes back short, but 2 tasks wait for a worker
     assert stepped.drained
-    assert _batches(broker) == [100, 100, 50]
-    assert [s for _, _, s in _enqueued(broker)] == list(range(1, 251))
+    assert stepped.queued == 2
+    assert _batches(broker) == [100, 100]
+    taken = [broker.rpop(ENRICH_QUEUE) for _ in range(2)]  # the workers take both
+    stepped.cycle()  # nothing more to read, no task waiting: the 50 go out
+    assert stepped.queued == 0
+    assert _batches(broker) == [50]
+    seqs = [json.loads(raw)["seq"] for item in [*taken, *broker.lrange(ENRICH_QUEUE, 0, -1)]
+            for raw in json.loads(base64.b64decode(json.loads(item)["body"]))[0][0]]  # fmt: skip
+    assert seqs == list(range(1, 251))
 
 
 def test_a_third_party_publishing_with_multi_xadd_publish_exec_is_read(
