@@ -28,7 +28,7 @@ from api_gateway.upstream import Upstreams
 from common.access import AccessTokens
 from common.api.routes import RouteSpec, Upstream
 from common.jwks import JwksCache
-from common.products import standard_registry
+from common.products import serving_registry
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
 from common.web import create_base_app
@@ -102,10 +102,7 @@ def create_app(
     )
     app.extensions[UPSTREAMS_EXTENSION] = upstreams
     app.extensions[REDIS_EXTENSION] = client
-    registry = standard_registry(
-        settings.risk_free_rate, settings.dividend_yield, settings.expiry_time_utc
-    )
-    app.extensions[AGE_EXTENSION] = AgeRule(registry, clock)
+    app.extensions[AGE_EXTENSION] = AgeRule(serving_registry(settings), clock)
     by_endpoint = {f"api.{spec.name}": spec for spec in specs}
     # before_request order: shed → per-IP limit → token → per-user limit → body
     install_shedding(app, by_endpoint, http.shed_inflight)

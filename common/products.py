@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from common.conventions import (
@@ -27,6 +28,12 @@ from common.conventions import (
 from common.messages.enums import ForwardSource
 from common.timestamps import SECONDS_PER_YEAR
 
+if TYPE_CHECKING:
+    from common.settings import Settings
+
+DEFAULT_STALE_AFTER_S = 5.0
+"""The NSE products' ``stale_after_s`` (the setting ``DATA_STALE_AFTER_S``): five missed chains
+of the synthetic market, which sends one per (product, expiry) a second."""
 SYNTHETIC_VENUE = "synthetic"
 """The venue of the synthetic market's products (and of a product the registry does not know)."""
 _VENUE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -55,10 +62,9 @@ class ProductConventions:
     forward_method: ForwardSource = ForwardSource.CARRY
     """How the forward is found when the message carries none: ``carry`` (S·e^((r−q)T)) or
     ``parity`` (implied from the chain's quotes, falling back to carry)."""
-    stale_after_s: float = 5.0
+    stale_after_s: float = DEFAULT_STALE_AFTER_S
     """Age (seconds from the data's origin ``timestamp``) past which the newest chain or tick
-    of the product is served marked stale: five missed chains of the synthetic market, which
-    sends one per (product, expiry) a second and ticks five times a second."""
+    of the product is served marked stale (docs/API.md, "How old the data is")."""
     _zone: dt.tzinfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -131,11 +137,16 @@ class ConventionsRegistry:
         rate: float = DEFAULT_RISK_FREE_RATE,
         dividend_yield: float = DEFAULT_DIVIDEND_YIELD,
         expiry_time_utc: dt.time = DEFAULT_EXPIRY_TIME_UTC,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
     ) -> ConventionsRegistry:
         """The registry OptionsFlow runs with: NSE products (and unknown ones) at the given
-        rate, yield and UTC expiry time (the settings), BTC and ETH at Deribit's."""
+        rate, yield, UTC expiry time and staleness limit (the settings), BTC and ETH at
+        Deribit's."""
         nse = ProductConventions(
-            rate=rate, dividend_yield=dividend_yield, expiry_time=expiry_time_utc
+            rate=rate,
+            dividend_yield=dividend_yield,
+            expiry_time=expiry_time_utc,
+            stale_after_s=stale_after_s,
         )
         products: dict[str, ProductConventions] = {
             name: replace(nse, contract_size=float(size))
@@ -147,10 +158,27 @@ class ConventionsRegistry:
 
 @functools.cache
 def standard_registry(
-    rate: float, dividend_yield: float, expiry_time_utc: dt.time
+    rate: float,
+    dividend_yield: float,
+    expiry_time_utc: dt.time,
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
 ) -> ConventionsRegistry:
     """:meth:`ConventionsRegistry.standard` for these settings, built once per process (the
     worker asks per batch, analytics per request)."""
     return ConventionsRegistry.standard(
-        rate=rate, dividend_yield=dividend_yield, expiry_time_utc=expiry_time_utc
+        rate=rate,
+        dividend_yield=dividend_yield,
+        expiry_time_utc=expiry_time_utc,
+        stale_after_s=stale_after_s,
+    )
+
+
+def serving_registry(settings: Settings) -> ConventionsRegistry:
+    """The registry of the processes that serve the newest data (its staleness limits from
+    ``DATA_STALE_AFTER_S``)."""
+    return standard_registry(
+        settings.risk_free_rate,
+        settings.dividend_yield,
+        settings.expiry_time_utc,
+        settings.data_stale_after_s,
     )

@@ -23,6 +23,7 @@ from common.conventions import (
     DEFAULT_RISK_FREE_RATE,
 )
 from common.metricfiles import MULTIPROC_ENV
+from common.products import DEFAULT_STALE_AFTER_S
 
 DEFAULT_WEB_WORKERS = 2
 """gunicorn processes per service when ``WEB_CONCURRENCY`` is unset."""
@@ -265,6 +266,10 @@ class Settings:
     create_user_password: str | None = field(repr=False)
     """``OPTIONSFLOW_PASSWORD``: the password ``python -m auth_service create-user`` sets
     (``None``: it reads standard input); never printed."""
+    data_stale_after_s: float = DEFAULT_STALE_AFTER_S
+    """``DATA_STALE_AFTER_S``: the age (seconds from the origin timestamp) past which the NSE
+    products' newest chain or tick is served marked stale (as ``RISK_FREE_RATE``, their
+    convention; Deribit's keep the venue's 10 s, common/products.py)."""
 
     @property
     def is_production(self) -> bool:
@@ -476,6 +481,9 @@ def load_settings() -> Settings:
             web=_web(env),
             venues=_venues(env),
             create_user_password=env.str(PASSWORD_ENV, None),
+            data_stale_after_s=env.float(
+                "DATA_STALE_AFTER_S", DEFAULT_STALE_AFTER_S, validate=Range(0.1, 86_400.0)
+            ),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):

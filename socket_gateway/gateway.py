@@ -18,7 +18,7 @@ from flask_socketio import SocketIO
 from common import latest
 from common.access import AccessTokens, JwksUnavailable
 from common.names import access_revoked_key
-from common.products import standard_registry
+from common.products import serving_registry
 from common.redis_client import make_redis
 from common.settings import Settings
 from common.timestamps import parse_ts
@@ -78,9 +78,7 @@ class SocketGateway:
         )
         cfg = settings.socket
         self.latest = latest.LatestReader(self.redis)
-        self.registry = standard_registry(
-            settings.risk_free_rate, settings.dividend_yield, settings.expiry_time_utc
-        )
+        self.registry = serving_registry(settings)
         self.wall_clock: Callable[[], float] = time.time
         """Epoch seconds that date the updates emitted (their data's age); replaceable."""
         self.limits = ConnectionLimits(

@@ -13,7 +13,7 @@ from marshmallow import Schema
 
 from common.api.data import ProductPath
 from common.latest import DataAge, LatestReader, data_age, data_age_headers, mark_data_age
-from common.products import standard_registry
+from common.products import serving_registry
 from common.settings import Settings
 from common.web import raw_json_response
 from common.web.openapi import Blueprint
@@ -70,9 +70,8 @@ def check_product(product: str) -> str:
 
 def age_of(context: DataContext, product: str, body: bytes) -> DataAge | None:
     """How old the newest data of ``product`` in ``body`` is, at the context's clock."""
-    s = context.settings
-    limit = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
-    return data_age(body, context.clock().timestamp(), limit.get(product).stale_after_s)
+    limit = serving_registry(context.settings).get(product).stale_after_s
+    return data_age(body, context.clock().timestamp(), limit)
 
 
 def cached_response(answer: Answer, age: DataAge | None = None) -> Response:

@@ -18,7 +18,8 @@ from common.latest import (
     origin_timestamp,
     stamp_age,
 )
-from common.products import ConventionsRegistry, ProductConventions
+from common.products import ConventionsRegistry, ProductConventions, serving_registry
+from common.settings import SettingsError, load_settings
 from tests.support.snapshots import enriched
 
 ORIGIN = dt.datetime(2026, 12, 2, 10, 0, 0, 125_000, tzinfo=dt.UTC).timestamp()
@@ -98,3 +99,17 @@ def test_the_limit_is_per_product() -> None:
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="stale_after_s"):
             ProductConventions(stale_after_s=bad)
+
+
+def test_the_setting_moves_the_nse_limit_not_deribits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATA_STALE_AFTER_S", raising=False)
+    assert serving_registry(load_settings()).get("NIFTY").stale_after_s == 5.0
+    monkeypatch.setenv("DATA_STALE_AFTER_S", "30")  # a feed sending a chain every 10 s, say
+    registry = serving_registry(load_settings())
+    assert registry.get("NIFTY").stale_after_s == registry.get("UNLISTED").stale_after_s == 30.0
+    assert registry.get("NIFTY").contract_size == 75.0  # the rest of its conventions kept
+    assert registry.get("BTC").stale_after_s == 10.0  # the venue's own
+    for bad in ("0", "-5", "soon"):
+        monkeypatch.setenv("DATA_STALE_AFTER_S", bad)
+        with pytest.raises(SettingsError, match="DATA_STALE_AFTER_S"):
+            load_settings()
