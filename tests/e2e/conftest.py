@@ -166,7 +166,7 @@ def devstack(
         _wait_ready(stack)
         yield stack
     finally:
-        if proc.poll() is None:  # Ctrl-C: honcho starts each child in a session of its own,
+        if proc.poll() is None:  # Ctrl-C: the supervisor starts each child in a session of its own,
             proc.send_signal(signal.SIGINT)  # so only it can stop them all
             try:
                 proc.wait(30)

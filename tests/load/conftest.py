@@ -31,7 +31,7 @@ def load_test_limits() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def stack(load_test_limits: dict[str, str], devstack: Devstack) -> Iterator[Devstack]:
     """``devstack``, stopped with Ctrl-C at the end: its own teardown kills only the
-    supervisor, and honcho starts every process in a session of its own, so they (and the
+    supervisor, which starts every process in a session of its own, so they (and the
     embedded Redis) would outlive the test."""
     yield devstack
     if devstack.proc.poll() is None:

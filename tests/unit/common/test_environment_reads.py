@@ -21,7 +21,7 @@ SETTINGS = Path("common/settings.py")
 
 ALLOWED: dict[tuple[str, str], str] = {
     ("common/devstack.py", "run"): "hands the whole environment on to the processes it starts "
-    "(honcho replaces a child's environment with the one it is given)",
+    "(the supervisor gives each child exactly the environment it is handed)",
 }
 """(module path, enclosing function) → why its use of the environment is not a settings read."""
 
