@@ -15,6 +15,7 @@ from analytics_service.routes.blueprint import AnalyticsBlueprint
 from analytics_service.routes.params import (
     check_points,
     check_product,
+    dated_response,
     invalid,
     require_expiry,
     sources,
@@ -82,4 +83,4 @@ def smile_route(args: dict[str, Any], product: str) -> Response:
     chain = sources().latest_chain(product, expiry)
     if chain is None:  # listed a moment ago, gone since (the cache entry expired)
         raise ApiError(404, f"nothing stored for {product} {expiry}")
-    return json_response({"product": product, "expiry": expiry, **smile(chain)})
+    return dated_response(product, {"product": product, "expiry": expiry, **smile(chain)})

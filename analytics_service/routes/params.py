@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 
 from analytics_service.calc.ranges import MAX_SPAN_MS, RangeError, resolve_range
 from analytics_service.calc.resample import MAX_POINTS
 from analytics_service.calc.times import ceil_ms, to_ms
 from analytics_service.sources import Sources
+from common.latest import data_age_headers, mark_data_age_fields, stamp_age
 from common.messages import PRODUCT_PATTERN
-from common.products import ProductConventions, standard_registry
+from common.products import ProductConventions, serving_registry, standard_registry
 from common.settings import Settings
 from common.web.errors import ApiError
+from common.web.responses import json_response
 
 _PRODUCT = re.compile(PRODUCT_PATTERN)
 _PRODUCT_HINT = "must match " + PRODUCT_PATTERN.removesuffix("\\Z")
@@ -35,6 +38,15 @@ def conventions(product: str) -> ProductConventions:
     unknown ones, Deribit's (08:00 UTC) for BTC and ETH."""
     s = settings()
     return standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc).get(product)
+
+
+def dated_response(product: str, doc: dict[str, Any]) -> Response:
+    """``doc``, an answer built from the newest chains (its ``timestamp`` the newest one's),
+    with the data's age: ``X-Data-Age`` and, past the product's ``stale_after_s``,
+    ``X-Data-Age-Stale`` and the ``data_age_stale``/``data_age_s`` members (common/latest.py)."""
+    limit = serving_registry(settings()).get(product).stale_after_s
+    age = stamp_age(doc.get("timestamp"), sources().clock().timestamp(), limit)
+    return json_response(mark_data_age_fields(doc, age), headers=data_age_headers(age))
 
 
 def now_ms() -> int:

@@ -26,6 +26,7 @@ from analytics_service.routes.params import (
     check_points,
     check_product,
     conventions,
+    dated_response,
     now_ms,
     require_expiries,
     require_product,
@@ -57,11 +58,11 @@ def surface(_args: dict[str, Any], product: str) -> Response:
     cached = sources().cached_surface(product)
     if cached is not None:
         try:
-            return json_response({"product": product, **surface_from_cache(cached)})
+            return dated_response(product, {"product": product, **surface_from_cache(cached)})
         except ValueError as exc:  # built from the chains below instead
             log.warning("cached surface unusable", extra={"product": product, "error": str(exc)})
     chains = _newest_chains(product, require_expiries(product))
-    return json_response({"product": product, **surface_from_chains(chains)})
+    return dated_response(product, {"product": product, **surface_from_chains(chains)})
 
 
 @blp.get_with("/<product>/term-structure", NoQuerySchema)
@@ -69,7 +70,8 @@ def term_structure_route(_args: dict[str, Any], product: str) -> Response:
     """ATM IV and days to expiry from the newest chain of each expiry not yet expired."""
     check_product(product)
     chains = _newest_chains(product, require_expiries(product))
-    return json_response({"product": product, **term_structure(chains, conventions(product))})
+    answer = {"product": product, **term_structure(chains, conventions(product))}
+    return dated_response(product, answer)
 
 
 def _atm_iv_in(product: str, expiries: list[str], bucket: Bucket) -> float | None:

@@ -234,7 +234,24 @@ class SmilePointSchema(Schema):
     otm_iv = _num("The put's IV below the forward, the call's at or above.")
 
 
-class SmileSchema(Schema):
+_AGE_STALE_DOC = (
+    "Present (true) only when the newest chain the answer is built from is older than the "
+    "product's stale_after_s (header X-Data-Age-Stale: true); see data_age_s."
+)
+
+
+class DataAgeMembers(Schema):
+    """What an answer built from the newest chains carries when its data is too old."""
+
+    data_age_stale = fields.Boolean(metadata={"description": _AGE_STALE_DOC})
+    data_age_s = fields.Float(
+        validate=validate.Range(min=0.0),
+        metadata={"description": "Seconds from the newest chain's origin timestamp; with "
+                  "data_age_stale only (the header X-Data-Age is on every answer)."},
+    )  # fmt: skip
+
+
+class SmileSchema(DataAgeMembers):
     product = fields.String(required=True)
     expiry = fields.String(required=True)
     timestamp = _wire()
@@ -244,7 +261,7 @@ class SmileSchema(Schema):
     points = fields.List(fields.Nested(SmilePointSchema), required=True)
 
 
-class SurfaceSchema(Schema):
+class SurfaceSchema(DataAgeMembers):
     product = fields.String(required=True)
     timestamp = _wire(allow_none=True)
     spot = _num()
@@ -264,7 +281,7 @@ class TermPointSchema(Schema):
     atm_iv = _num()
 
 
-class TermStructureSchema(Schema):
+class TermStructureSchema(DataAgeMembers):
     product = fields.String(required=True)
     timestamp = _wire(allow_none=True)
     points = fields.List(fields.Nested(TermPointSchema), required=True)

@@ -86,6 +86,9 @@ def test_term_structure(
 ) -> None:
     body = get_ok(client, "/analytics/NIFTY/term-structure", TermStructureSchema)
     assert body == {
+        # the newest chain is from 04:10, the app's clock says 05:00: too old for NIFTY's 5 s
+        "data_age_stale": True,
+        "data_age_s": 3000.0,
         "product": "NIFTY",
         "timestamp": wire(at(10)),
         "points": [
