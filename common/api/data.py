@@ -216,7 +216,6 @@ def _age_fields() -> dict[str, fields.Field[Any]]:
     }
 
 
-
 class ProductSchema(Schema):
     product = fields.String(required=True)
     expiries = fields.List(fields.String(), required=True, metadata={"description": "Sorted."})
