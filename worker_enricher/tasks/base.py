@@ -75,8 +75,14 @@ def run_batch(
 ) -> int:
     """Run ``process`` on a batch under the task's id as trace id."""
     with trace(task.request.id):
+        ctx = get_context()
         try:
-            count = process(get_context(), raws)
+            try:
+                count = process(ctx, raws)
+            except redis.exceptions.NoScriptError:  # Redis restarted or flushed: scripts gone
+                log.warning("scripts loaded again", extra={"count": len(raws)})
+                ctx.scripts.load(ctx.redis)
+                count = process(ctx, raws)  # idempotent, as any retry
         except RETRYABLE as exc:  # autoretry takes it from here
             log.warning(
                 "batch will be retried",

@@ -34,6 +34,7 @@ from worker_enricher.chains import process_chains
 from worker_enricher.context import WorkerContext, make_context, set_context
 from worker_enricher.surface import build_surface, deferred_refresh, process_quotes, quote_ivs
 from worker_enricher.tasks.chains import enrich_chains
+from worker_enricher.tasks.underlying import enrich_underlying
 from worker_enricher.underlying import process_ticks
 
 pytestmark = pytest.mark.redis
@@ -599,6 +600,30 @@ def test_build_surface_without_spot_uses_calls_and_empty_grid() -> None:
 
 
 # -- tasks ----------------------------------------------------------------------------
+
+
+def test_a_batch_after_redis_lost_the_scripts_loads_them_again_and_is_done_once(
+    ctx: WorkerContext, listen: Any
+) -> None:
+    """The scripts are queued in pipelines as bare EVALSHA (no SCRIPT EXISTS round trip): a
+    Redis restarted or flushed answers NOSCRIPT, and the task loads them and runs again."""
+    listener = listen(Channel.ENRICHED_UNDERLYING)
+    scripts = (ctx.scripts.latest, ctx.scripts.ticks, ctx.scripts.forget, ctx.scripts.iv_points)
+    ctx.redis.script_flush()  # as a restarted Redis: no script cached
+    assert ctx.redis.script_exists(*(s.sha for s in scripts)) == [False] * 4
+    set_context(ctx)
+    try:
+        assert (
+            enrich_underlying(  # type: ignore[call-arg]
+                [T1, T2]
+            )
+            == 2
+        )
+    finally:
+        set_context(None)
+    assert ctx.redis.script_exists(*(s.sha for s in scripts)) == [True] * 4
+    assert [orjson.loads(p)["seq"] for p in listener.take(2)] == [1, 2]  # once each
+    assert orjson.loads(LatestReader(ctx.redis).underlying(PRODUCT))["seq"] == 2
 
 
 def test_a_failing_batch_is_dead_lettered(ctx: WorkerContext) -> None:
