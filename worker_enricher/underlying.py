@@ -93,9 +93,11 @@ def _apply_ticks(
     return pairs
 
 
-def persist_closed_candles(ctx: WorkerContext) -> int:
-    """Write the candles closed (or amended) since the last call to the store, then forget them."""
-    closed = cast(dict[bytes, bytes], ctx.redis.hgetall(CLOSED_CANDLES_KEY))
+def persist_closed_candles(ctx: WorkerContext, closed: dict[bytes, bytes]) -> int:
+    """Write the candles closed (or amended) since the last call to the store, then forget them.
+
+    ``closed`` is the closed-candles hash as read (at the end of the batch's pipeline, so
+    no round trip of its own)."""
     if not closed:
         return 0
     candles = []
@@ -133,6 +135,7 @@ def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
     for product, (message, payload) in newest.items():
         keep_newest(pipe, ctx.scripts, entry=latest.underlying(product), message=message,
                     payload=payload, ttl_s=ctx.settings.pipeline.latest_ttl_s)  # fmt: skip
-    pipe.execute()
-    persist_closed_candles(ctx)
+    pipe.hgetall(CLOSED_CANDLES_KEY)
+    *_, closed = pipe.execute()
+    persist_closed_candles(ctx, cast(dict[bytes, bytes], closed))
     return sum(int(r[0]) == 1 for _, r in pairs)
