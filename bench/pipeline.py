@@ -12,7 +12,9 @@ what comes out on ``enriched:*``:
 - loss: chains published but neither stored nor superseded, plus ticks
   published but never enriched (quotes feed the IV surface and publish nothing);
 - latency from each message's origin ``timestamp`` to its arrival on
-  ``enriched:*`` (p50, p99, max).
+  ``enriched:*`` (p50, p99, max);
+- CPU per market message of each process (workers with their pool children, the
+  subscriber, redis-server) from the first publish until the queue is drained.
 
 Prints one JSON object; progress goes to stderr.
 """
@@ -44,6 +46,32 @@ from common.timestamps import now_ts, parse_ts
 from store import open_store
 
 PY = sys.executable
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and every process below it (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) * TICK_S
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += times.get(p, 0.0)
+        todo += children.get(p, [])
+    return total
+
+
+def _cpu(roles: dict[str, int]) -> dict[str, float]:
+    return {role: _cpu_s(pid) for role, pid in roles.items()}
 
 
 class Receiver(threading.Thread):
@@ -174,6 +202,11 @@ def run_rate(
         )
         receiver = Receiver(url)
         receiver.start()
+        roles = {f"worker{i}": proc.pid for i, proc in enumerate(procs[:-1])}
+        roles["subscriber"] = procs[-1].pid
+        if redis_server._proc is not None:
+            roles["redis"] = redis_server._proc.pid
+        cpu_before = _cpu(roles)
         print(f"publishing {len(replay.items)} messages", file=sys.stderr)
         started = time.time()
         replayed = replay.run(url)
@@ -183,6 +216,7 @@ def run_rate(
             broker.llen(ENRICH_QUEUE) or time.time() - max(receiver.last, started) < 3.0
         ):
             time.sleep(0.2)  # drained: queue empty and nothing new for 3 s
+        cpu = {role: s - cpu_before[role] for role, s in _cpu(roles).items()}
         receiver.stop.set()
         receiver.join()
         _stop(procs.pop())  # the subscriber first: its final stats
@@ -216,6 +250,10 @@ def run_rate(
             "p50": round(float(np.percentile(waits, 50)), 1),
             "p99": round(float(np.percentile(waits, 99)), 1),
         } if waits.size else None,
+        # CPU of each process (with its pool children) from the first publish to the drain,
+        # per market message taken
+        "cpu_us_per_message": {role: round(s / sum(published.values()) * 1e6, 1)
+                               for role, s in cpu.items()},
         "gaps": stats.get("gaps"),
         "queue_depth_at_end": stats.get("queue_depth"),
     }  # fmt: skip
