@@ -172,6 +172,16 @@ return n
 """
 
 
+THROTTLE = """
+-- KEYS: the surface's lock key, its pending key. ARGV: the refresh interval in ms.
+-- Returns 1: rebuild now (the lock was free, taken for the interval); 2: a rebuild is
+-- deferred (none pending yet: the caller schedules one); 0: one is pending already.
+if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return 1 end
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', 2 * tonumber(ARGV[1])) then return 2 end
+return 0
+"""
+
+
 class PipelinedScript:
     """A script run by EVALSHA. In a pipeline it is queued as a bare EVALSHA: redis-py's own
     :class:`Script` asks ``SCRIPT EXISTS`` in a round trip of its own before every such
@@ -200,11 +210,12 @@ class Scripts:
     ticks: PipelinedScript
     forget: PipelinedScript
     iv_points: PipelinedScript
+    throttle: PipelinedScript
 
     def load(self, client: redis.Redis) -> None:
         """Load every script into ``client``'s Redis (one round trip)."""
         pipe = client.pipeline(transaction=False)
-        for script in (self.latest, self.ticks, self.forget, self.iv_points):
+        for script in (self.latest, self.ticks, self.forget, self.iv_points, self.throttle):
             pipe.script_load(script.script.script)
         pipe.execute()
 
@@ -217,6 +228,7 @@ def register_scripts(client: redis.Redis) -> Scripts:
         ticks=PipelinedScript(client, TICKS),
         forget=PipelinedScript(client, FORGET),
         iv_points=PipelinedScript(client, IV_POINTS),
+        throttle=PipelinedScript(client, THROTTLE),
     )
     scripts.load(client)
     return scripts

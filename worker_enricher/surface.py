@@ -132,8 +132,10 @@ def build_surface(
 
 
 def _record_points(
-    ctx: WorkerContext, quotes: list[dict[str, Any]], ivs: list[float], forwards: list[float]
-) -> None:
+    ctx: WorkerContext, quotes: list[dict[str, Any]], ivs: list[float], forwards: list[float],
+    pipe: Any,
+) -> None:  # fmt: skip
+    """Queue on ``pipe`` the newest IV point of each (product, expiry, strike, side)."""
     newest: dict[str, dict[str, tuple[int, str]]] = {}
     for quote, iv, forward in zip(quotes, ivs, forwards, strict=True):
         ts = epoch_ms(quote["timestamp"])
@@ -143,11 +145,9 @@ def _record_points(
             # "iv|forward", either empty for NaN (no IV from this quote, no spot known)
             value = f"{'' if iv != iv else repr(iv)}|{'' if forward != forward else repr(forward)}"
             points[field] = (ts, value)
-    pipe = ctx.redis.pipeline(transaction=False)
     for product, points in newest.items():
         args = [x for field, (ts, iv) in points.items() for x in (field, ts, iv)]
         ctx.scripts.iv_points(keys=[iv_points_key(product)], args=args, client=pipe)
-    pipe.execute()
 
 
 def rebuild_surface(ctx: WorkerContext, product: str, now: dt.datetime) -> None:
@@ -161,21 +161,31 @@ def rebuild_surface(ctx: WorkerContext, product: str, now: dt.datetime) -> None:
 
 
 def refresh_surfaces(
-    ctx: WorkerContext, products: list[str], now: dt.datetime
+    ctx: WorkerContext, products: list[str], now: dt.datetime, pipe: Any = None
 ) -> tuple[list[str], list[str]]:
     """Rebuild each product's surface unless rebuilt in the last ``REFRESH_MS``.
 
     Returns ``(rebuilt, deferred)``: a product skipped for that reason, with no
     rebuild pending yet, is *deferred*: the caller schedules one ``REFRESH_MS``
     later, so the last quotes before the flow stops still reach the surface.
+
+    Every product's throttle is decided in one round trip, after whatever ``pipe``
+    holds already (the batch's IV points).
     """
-    rebuilt, deferred = [], []
+    if pipe is None:
+        pipe = ctx.redis.pipeline(transaction=False)
     for product in products:
         key = iv_surface_key(product)
-        if ctx.redis.set(f"{key}:lock", 1, nx=True, px=REFRESH_MS):
+        ctx.scripts.throttle(keys=[f"{key}:lock", f"{key}:pending"], args=[REFRESH_MS],
+                             client=pipe)  # fmt: skip
+    results = pipe.execute()
+    decisions = results[len(results) - len(products) :]
+    rebuilt, deferred = [], []
+    for product, decision in zip(products, decisions, strict=True):
+        if decision == 1:
             rebuild_surface(ctx, product, now)
             rebuilt.append(product)
-        elif ctx.redis.set(f"{key}:pending", 1, nx=True, px=2 * REFRESH_MS):
+        elif decision == 2:
             deferred.append(product)
     return rebuilt, deferred
 
@@ -205,8 +215,9 @@ def process_quotes(
     products = sorted({q["product"] for q in quotes})
     registry = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
     ivs, forwards = quote_ivs_and_forwards(quotes, _spots(ctx, products), registry)
-    _record_points(ctx, quotes, ivs, forwards)
-    _, deferred = refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC))
+    pipe = ctx.redis.pipeline(transaction=False)
+    _record_points(ctx, quotes, ivs, forwards, pipe)
+    _, deferred = refresh_surfaces(ctx, products, dt.datetime.now(dt.UTC), pipe)
     for product in deferred:
         schedule(product)
     return len(quotes)

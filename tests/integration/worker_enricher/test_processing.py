@@ -507,6 +507,29 @@ def test_quote_ivs_are_the_iv_of_the_mid(ctx: WorkerContext) -> None:
     assert entry["stage"] == "worker"
 
 
+def test_one_batch_throttles_each_product_on_its_own(ctx: WorkerContext) -> None:
+    """The throttle of every product of a batch is decided in one round trip: each
+    product's decision is its own (one rebuilt, one deferred, one pending already)."""
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    expiry = when.date() + dt.timedelta(days=5)
+    locked, pending, free = "BANKNIFTY", "FINNIFTY", PRODUCT
+    for product in (locked, pending):
+        ctx.redis.set(f"{iv_surface_key(product)}:lock", 1, px=60_000)
+    ctx.redis.set(f"{iv_surface_key(pending)}:pending", 1, px=60_000)
+    quotes = [{**quote(when, expiry, 24000.0, "CALL", 100.0, 101.0, 100.5, seq=2),
+               "product": product} for product in (locked, pending, free)]  # fmt: skip
+    scheduled: list[str] = []
+    assert process_quotes(ctx, [orjson.dumps(q) for q in quotes], scheduled.append) == 3
+    assert scheduled == [locked]  # FINNIFTY has a rebuild pending already
+    assert ctx.redis.pttl(f"{iv_surface_key(locked)}:pending") > 0
+    assert ctx.redis.get(iv_surface_key(free)) is not None  # rebuilt at once
+    assert ctx.redis.get(iv_surface_key(locked)) is None
+    assert ctx.redis.get(iv_surface_key(pending)) is None
+    for product in (locked, pending, free):  # the points are recorded whatever the throttle
+        assert set(ctx.redis.hgetall(iv_points_key(product))) == {
+            f"{expiry}|24000.0|CALL".encode()}  # fmt: skip
+
+
 def test_a_throttled_surface_rebuild_is_deferred_not_dropped(ctx: WorkerContext) -> None:
     when = dt.datetime.now(dt.UTC).replace(microsecond=0)
     expiry = when.date() + dt.timedelta(days=5)
