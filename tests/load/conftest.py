@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Devstack, devstack
+from tests.e2e.conftest import Devstack, deribit_simulator, devstack
 
-__all__ = ["devstack", "load_test_limits", "stack"]
+# deribit_simulator: the devstack fixture runs the Deribit venue against it
+__all__ = ["deribit_simulator", "devstack", "load_test_limits", "stack"]
 
 LOAD_TEST_LIMITS = {
     "LOGIN_LIMIT_IP": "100000/minute",
