@@ -40,9 +40,10 @@ def put_latest(
     (benchmarks and tests that need live entries without the pipeline); True when stored."""
     pipe = client.pipeline(transaction=False)
     message = {"timestamp": timestamp, "seq": seq}
-    keep_newest(pipe, register_scripts(client), entry=entry, message=message, payload=payload,
+    scripts = register_scripts(client)
+    keep_newest(pipe, scripts, entry=entry, message=message, payload=payload,
                 ttl_s=ttl_s)  # fmt: skip
-    (stored,) = pipe.execute()
+    (stored,) = scripts.execute(pipe)
     return bool(stored)
 
 

@@ -140,5 +140,5 @@ def process_chains(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
             channel=Channel.ENRICHED_OPTION_CHAIN, message=message,
             payload=orjson.dumps(message), ttl_s=ttl,
         )  # fmt: skip
-    pipe.execute()
+    ctx.scripts.execute(pipe)  # a NOSCRIPT re-sends only the scripts: nothing else twice
     return len(enriched)

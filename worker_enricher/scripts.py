@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 import redis
 import redis.client
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+
+log = logging.getLogger(__name__)
 
 LATEST = """
 -- KEYS: latest key, order hash, products index, then for a chain its expiries index.
@@ -187,9 +191,10 @@ class PipelinedScript:
     :class:`Script` asks ``SCRIPT EXISTS`` in a round trip of its own before every such
     pipeline (measured: a tenth of a worker's batch time). The scripts are loaded when
     registered; a Redis restarted or flushed since then answers ``NOSCRIPT``
-    (:class:`redis.exceptions.NoScriptError`), and the caller loads them again
-    (:meth:`Scripts.load`) and runs its batch again (worker_enricher/tasks/base.py).
-    Outside a pipeline it is redis-py's :class:`Script`, which loads it on ``NOSCRIPT``."""
+    (:class:`redis.exceptions.NoScriptError`): :meth:`Scripts.execute` then loads them again
+    and sends those EVALSHAs alone, so the pipeline's other commands (dead letters,
+    publishes) still run once. Outside a pipeline it is redis-py's :class:`Script`, which
+    loads it on ``NOSCRIPT``."""
 
     def __init__(self, client: redis.Redis, source: str) -> None:
         self.script: Script = client.register_script(source)
@@ -212,12 +217,43 @@ class Scripts:
     iv_points: PipelinedScript
     throttle: PipelinedScript
 
+    def _all(self) -> tuple[PipelinedScript, ...]:
+        return (self.latest, self.ticks, self.forget, self.iv_points, self.throttle)
+
     def load(self, client: redis.Redis) -> None:
         """Load every script into ``client``'s Redis (one round trip)."""
         pipe = client.pipeline(transaction=False)
-        for script in (self.latest, self.ticks, self.forget, self.iv_points, self.throttle):
+        for script in self._all():
             pipe.script_load(script.script.script)
         pipe.execute()
+
+    def execute(self, pipe: redis.client.Pipeline) -> list[Any]:
+        """``pipe.execute()`` for a pipeline holding these scripts' EVALSHAs.
+
+        A Redis restarted or flushed since the scripts were loaded answers those with
+        ``NOSCRIPT`` while running the pipeline's other commands. The scripts are then
+        loaded again and only the failed EVALSHAs are sent once more, in one more round
+        trip (each keeps the newest, so running one later is safe), their replies put in
+        place: nothing else runs twice. Any other error is raised as ``execute`` would.
+        """
+        commands = list(pipe.command_stack)
+        replies: list[Any] = pipe.execute(raise_on_error=False)
+        missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if missing:
+            log.warning("scripts loaded again", extra={"evalshas": len(missing)})
+            scripts = self._all()
+            for script in scripts:
+                pipe.script_load(script.script.script)
+            for i in missing:
+                args, options = commands[i]
+                pipe.execute_command(*args, **options)  # type: ignore[no-untyped-call]
+            again = pipe.execute(raise_on_error=False)[len(scripts) :]
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
 
 
 def register_scripts(client: redis.Redis) -> Scripts:

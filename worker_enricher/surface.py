@@ -178,7 +178,7 @@ def refresh_surfaces(
         key = iv_surface_key(product)
         ctx.scripts.throttle(keys=[f"{key}:lock", f"{key}:pending"], args=[REFRESH_MS],
                              client=pipe)  # fmt: skip
-    results = pipe.execute()
+    results = ctx.scripts.execute(pipe)
     decisions = results[len(results) - len(products) :]
     rebuilt, deferred = [], []
     for product, decision in zip(products, decisions, strict=True):

@@ -88,7 +88,7 @@ def _apply_ticks(
             client=pipe,
         )  # fmt: skip
     pairs = []
-    for group, flat in zip(groups, pipe.execute(), strict=True):
+    for group, flat in zip(groups, ctx.scripts.execute(pipe), strict=True):
         pairs += [(t, flat[i * STRIDE : (i + 1) * STRIDE]) for i, t in enumerate(group)]
     return pairs
 
@@ -136,6 +136,6 @@ def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
         keep_newest(pipe, ctx.scripts, entry=latest.underlying(product), message=message,
                     payload=payload, ttl_s=ctx.settings.pipeline.latest_ttl_s)  # fmt: skip
     pipe.hgetall(CLOSED_CANDLES_KEY)
-    *_, closed = pipe.execute()
+    *_, closed = ctx.scripts.execute(pipe)
     persist_closed_candles(ctx, cast(dict[bytes, bytes], closed))
     return sum(int(r[0]) == 1 for _, r in pairs)

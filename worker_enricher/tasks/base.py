@@ -27,6 +27,7 @@ RETRYABLE: tuple[type[Exception], ...] = (
     redis.BusyLoadingError,
     redis.ReadOnlyError,  # a replica during failover
     redis.OutOfMemoryError,
+    redis.exceptions.NoScriptError,  # Redis lost the scripts again while they were re-sent
 )
 RETRY_OPTIONS: dict[str, Any] = {
     "autoretry_for": RETRYABLE,
@@ -77,12 +78,7 @@ def run_batch(
     with trace(task.request.id):
         ctx = get_context()
         try:
-            try:
-                count = process(ctx, raws)
-            except redis.exceptions.NoScriptError:  # Redis restarted or flushed: scripts gone
-                log.warning("scripts loaded again", extra={"count": len(raws)})
-                ctx.scripts.load(ctx.redis)
-                count = process(ctx, raws)  # idempotent, as any retry
+            count = process(ctx, raws)  # a NOSCRIPT is handled in its pipeline (Scripts.execute)
         except RETRYABLE as exc:  # autoretry takes it from here
             log.warning(
                 "batch will be retried",

@@ -649,6 +649,26 @@ def test_a_batch_after_redis_lost_the_scripts_loads_them_again_and_is_done_once(
     assert orjson.loads(LatestReader(ctx.redis).underlying(PRODUCT))["seq"] == 2
 
 
+def test_a_chain_batch_after_redis_lost_the_scripts_dead_letters_and_publishes_once(
+    ctx: WorkerContext, listen: Any
+) -> None:
+    """NOSCRIPT fails only the EVALSHAs of the batch's pipeline: the dead letters and publishes
+    queued with them ran already, and re-sending the scripts alone does not repeat them."""
+    listener = listen(Channel.ENRICHED_OPTION_CHAIN)
+    good = orjson.dumps(build_chain(5, seq=40)).decode()
+    not_json = '{"product": "NIFTY", "seq": 41, '
+    ctx.redis.script_flush()  # as a restarted Redis: no script cached
+    assert process_chains(ctx, [good, not_json]) == 1
+
+    (payload,) = listener.take(1)  # once: take() fails on a second publish
+    assert orjson.loads(payload)["seq"] == 40
+    assert [e["payload"] for e in deadletters(ctx.redis, Channel.MARKET_OPTION_CHAIN)] == [not_json]
+    stored = LatestReader(ctx.redis).chain(PRODUCT, EXPIRY)  # the re-sent script did its work
+    assert stored is not None
+    assert orjson.loads(stored)["seq"] == 40
+    assert ctx.redis.script_exists(ctx.scripts.latest.sha) == [True]
+
+
 def test_a_failing_batch_is_dead_lettered(ctx: WorkerContext) -> None:
     raws = [orjson.dumps(build_chain(5, seq=s)).decode() for s in (30, 31)]
     set_context(ctx)
