@@ -37,6 +37,7 @@ from typing import Any
 import redis
 
 from common.names import Channel, raw_stream_key, seq_checked_key, seq_last_key
+from worker_enricher.subscriber.streams import ENTRY_ID_LUA
 
 MAX_GAP = 100_000
 """A forward jump larger than this, or any step back beyond it, is a new publisher run.
@@ -60,18 +61,12 @@ class Mode(enum.StrEnum):
     """Checked now whatever came before (a run that waited too long); the cursor moves on."""
 
 
-CHECK_LUA = """
+CHECK_LUA = (
+    ENTRY_ID_LUA
+    + """
 -- KEYS: the stream, the hash product -> last seq, the cursor.
 -- ARGV: mode, MAX_GAP, GAP_DETAILS, then (entry id, product or '', seq or '') per entry.
-local function split(id)
-  local ms, n = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(n)
-end
-local function at_or_before(a, b)
-  local am, an = split(a)
-  local bm, bn = split(b)
-  return am < bm or (am == bm and an <= bn)
-end
+local function at_or_before(a, b) return not id_before(b, a) end
 local mode, max_gap, details_max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local cursor = redis.call('GET', KEYS[3])
 local moved = false
@@ -145,6 +140,7 @@ end
 if moved then redis.call('SET', KEYS[3], cursor) end
 return {settled, skipped, first, nexts, gaps, missing, repeats, resets, details}
 """
+)
 
 
 class Step(enum.Enum):

@@ -98,19 +98,23 @@ end
 return gone
 """
 
-TRIM_CONSUMED_LUA = """
+ENTRY_ID_LUA = """
+-- id_before(a, b): stream entry ID a ('<ms>-<n>') comes strictly before b.
+local function id_before(a, b)
+  local am, an = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bn = string.match(b, '^(%d+)-(%d+)$')
+  am, an, bm, bn = tonumber(am), tonumber(an), tonumber(bm), tonumber(bn)
+  return am < bm or (am == bm and an < bn)
+end
+"""
+"""The stream-ID order the subscriber's scripts share (prepended to each)."""
+
+TRIM_CONSUMED_LUA = (
+    ENTRY_ID_LUA
+    + """
 -- KEYS: the stream. Trims (MINID ~) the entries every group of the stream is done with: those
 -- before each group's oldest pending entry, or before its last delivered one when none is
 -- pending. With no group nothing is trimmed here (MAXLEN still bounds the stream).
-local function split(id)
-  local ms, n = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(n)
-end
-local function before(a, b)
-  local am, an = split(a)
-  local bm, bn = split(b)
-  return am < bm or (am == bm and an < bn)
-end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local cut = nil
 for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
@@ -121,11 +125,12 @@ for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
     elseif g[i] == 'last-delivered-id' then low = g[i + 1] end
   end
   if pending > 0 then low = redis.call('XPENDING', KEYS[1], name)[2] end
-  if cut == nil or before(low, cut) then cut = low end
+  if cut == nil or id_before(low, cut) then cut = low end
 end
 if cut == nil then return 0 end
 return redis.call('XTRIM', KEYS[1], 'MINID', '~', cut)
 """
+)
 
 
 def consumer_name() -> str:
