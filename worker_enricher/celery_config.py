@@ -38,9 +38,14 @@ def broker_url(settings: Settings) -> str:
 def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": broker_url(settings),
+        # kombu's Redis transport with a fetch a killed worker cannot lose (the module says how)
+        "broker_transport": "worker_enricher.broker_transport:Transport",
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
-            # A batch taken by a worker that died goes back to the queue after this long.
+            # One list per queue (no priority sub-queues): what the reliable fetch needs.
+            "priority_steps": [0],
+            # A batch taken by a worker that died goes back to the queue after this long
+            # (from kombu's ``unacked`` hash, or from the fetch's in-flight list).
             "visibility_timeout": settings.pipeline.visibility_timeout_s,
             # Look for such batches a few times per timeout (kombu's default: every ~100 s).
             "unacked_restore_interval": max(1, settings.pipeline.visibility_timeout_s // 5),
