@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from api_gateway.authn import install_authentication
 from api_gateway.dashboard import dashboard_blueprint
+from api_gateway.docs import install_docs_page
 from api_gateway.edge import AGE_EXTENSION, AgeRule
 from api_gateway.limits import forget_windows, install_limit_headers, make_limiters
 from api_gateway.proxy import (
@@ -23,6 +24,7 @@ from api_gateway.proxy import (
     build_blueprint,
     require_json_object,
 )
+from api_gateway.secheaders import install_security_headers
 from api_gateway.shedding import install_shedding
 from api_gateway.upstream import Upstreams
 from common.access import AccessTokens
@@ -131,4 +133,8 @@ def create_app(
     def swagger_static(filename: str) -> Response:
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86_400)
 
+    install_docs_page(
+        app, title="OptionsFlow API", docs_path=f"{API_PREFIX}/docs", static_url=SWAGGER_STATIC
+    )
+    install_security_headers(app, settings)
     return app

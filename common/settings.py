@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import quote
 
 from environs import Env, EnvError
 from limits import parse_many
@@ -111,6 +112,16 @@ class ObservabilitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BrowserSettings:
+    """What the gateway tells browsers about itself (``api_gateway/secheaders.py``)."""
+
+    hsts_max_age_s: int
+    """``HSTS_MAX_AGE_S``: ``Strict-Transport-Security`` max-age; ``0`` (the default) sends
+    none. Set it only where browsers reach OptionsFlow over TLS (an ingress terminating it):
+    a browser then refuses plain HTTP to that host for this long."""
+
+
+@dataclass(frozen=True, slots=True)
 class WebSettings:
     """gunicorn, which serves every HTTP service (``common/gunicorn_conf.py``)."""
 
@@ -132,6 +143,17 @@ class WebSettings:
     @property
     def thread_count(self) -> int:
         return self.threads or DEFAULT_WEB_THREADS
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSettings:
+    """auth_service's password hashing (``auth_service/verifycap.py``)."""
+
+    verify_concurrency: int | None
+    """``LOGIN_VERIFY_CONCURRENCY``: Argon2 hashes (login, registration, upgrade) one
+    auth_service process runs at once; one more answers 503 with ``Retry-After`` at once.
+    ``None`` (unset): the process's share of the cores, ``ceil(cores / WEB_CONCURRENCY)``,
+    below its thread count (``verifycap.default_limit``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +212,30 @@ class SocketSettings:
     """Where browsers reach it (the dashboard's ``/config.json``); ``None``: the page's
     host on ``SOCKET_GATEWAY_PORT``."""
     cors_origins: tuple[str, ...]
-    """Origins allowed to connect from a browser (``*``: any; tokens, not cookies, authorise)."""
+    """``SOCKET_CORS_ORIGINS``: browser origins allowed to connect (``http(s)://host[:port]``,
+    exactly). Empty (the default): the dashboard's own origin, judged per request: the
+    host the browser addressed the gateway by, on the API gateway's port (``make up``,
+    compose: the page on 8000, the socket on 8002) or on the socket gateway's own (one
+    origin behind an ingress). ``("*",)``: any origin (tokens, not cookies, authorise)."""
     max_clients: int
-    """Connections one gateway instance serves at once (eventlet's green threads);
-    more wait to be accepted."""
+    """Engine.IO sessions one gateway instance holds at once, counted from the handshake
+    (eventlet's green threads); more are refused at the handshake."""
     max_connections_per_ip: int
-    """Connections one client address may hold on one gateway instance."""
+    """Engine.IO sessions (authenticated or not yet) one client address may hold on one
+    gateway instance, counted from the handshake."""
+    max_pending: int
+    """``SOCKET_MAX_PENDING``: sessions without an authenticated Socket.IO connection one
+    instance holds at once, whatever their address; more are refused at the handshake."""
+    auth_timeout_s: float
+    """``SOCKET_AUTH_TIMEOUT_S``: a session closed this long after its handshake (or after
+    its connection ended) without an authenticated Socket.IO connection."""
     max_subscriptions: int
     """Subscriptions (product, expiry) one connection may hold."""
+    subscribe_rate_hz: float
+    """``SOCKET_SUBSCRIBE_RATE_HZ``: ``subscribe`` and ``unsubscribe`` events one connection
+    may send a second, on average (a token bucket); more get ``rate_limited``."""
+    subscribe_burst: int
+    """``SOCKET_SUBSCRIBE_BURST``: the bucket's size, events one connection may send at once."""
     ping_interval_s: float
     ping_timeout_s: float
     degrade_lag_ms: float
@@ -206,6 +244,26 @@ class SocketSettings:
     """In the degraded mode, updates per second per room at most (the newest is sent)."""
     recover_s: float
     """Calm this long (the emit loop busy under half the time) brings the normal mode back."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrustSettings:
+    """The closed trust boundary: the gateway's credential towards the internal services and
+    Redis's password (``common/web/servicecred.py``, docs/SECURITY.md)."""
+
+    service_token: str | None = field(repr=False)
+    """``SERVICE_TOKEN`` (or the file ``SERVICE_TOKEN_FILE`` names): the shared credential the
+    gateway and the socket gateway send to auth, storage, analytics and logging_service, which
+    refuse any other caller and honour ``X-Forwarded-For`` only from it. ``None``: the internal
+    services accept anyone and ignore forwarding headers (development only; production refuses
+    to start; ``make up`` generates one under ``var/``)."""
+    redis_password: str | None = field(repr=False)
+    """``REDIS_PASSWORD`` (or ``REDIS_PASSWORD_FILE``): put into ``REDIS_URL`` when that URL
+    carries none (compose and the chart mount it from a Secret)."""
+
+
+MIN_SERVICE_TOKEN_CHARS = 32
+"""A shorter ``SERVICE_TOKEN`` is refused: it would be guessable."""
 
 
 VENUES = ("synthetic", "deribit", "deribit-sim")
@@ -262,7 +320,10 @@ class Settings:
     socket: SocketSettings
     observability: ObservabilitySettings
     web: WebSettings
+    login: LoginSettings
     venues: VenueSettings
+    browser: BrowserSettings
+    trust: TrustSettings
     create_user_password: str | None = field(repr=False)
     """``OPTIONSFLOW_PASSWORD``: the password ``python -m auth_service create-user`` sets
     (``None``: it reads standard input); never printed."""
@@ -353,19 +414,69 @@ def _http(env: Env) -> HttpSettings:
 
 
 def _socket(env: Env) -> SocketSettings:
-    origins = tuple(o.strip() for o in env.str("SOCKET_CORS_ORIGINS", "*").split(",") if o.strip())
+    def origin(text: str) -> str:
+        """``scheme://host[:port]`` as a browser's ``Origin`` header spells it, or "*"."""
+        scheme, sep, netloc = text.rstrip("/").partition("://")
+        ok = sep and scheme.lower() in ("http", "https") and netloc
+        if text == "*" or (ok and not any(c in netloc for c in "/?#@ \t")):
+            return text if text == "*" else f"{scheme.lower()}://{netloc.lower()}"
+        raise SettingsError(f"SOCKET_CORS_ORIGINS: {text!r} is not an origin (http(s)://host[:port])")
+
+    raw = env.str("SOCKET_CORS_ORIGINS", "") or ""
+    origins = tuple(dict.fromkeys(origin(o.strip()) for o in raw.split(",") if o.strip()))
     return SocketSettings(
         public_url=(env.str("SOCKET_PUBLIC_URL", "") or "").rstrip("/") or None,
-        cors_origins=origins or ("*",),
+        cors_origins=("*",) if "*" in origins else origins,
         max_clients=env.int("SOCKET_MAX_CLIENTS", 20_000, validate=Range(1, 1_000_000)),
         max_connections_per_ip=env.int("SOCKET_MAX_CONN_PER_IP", 50, validate=Range(1, 1_000_000)),
+        max_pending=env.int("SOCKET_MAX_PENDING", 1_000, validate=Range(1, 1_000_000)),
+        auth_timeout_s=env.float("SOCKET_AUTH_TIMEOUT_S", 10.0, validate=Range(0.1, 3600.0)),
         max_subscriptions=env.int("SOCKET_MAX_SUBSCRIPTIONS", 20, validate=Range(1, 10_000)),
+        subscribe_rate_hz=env.float("SOCKET_SUBSCRIBE_RATE_HZ", 5.0, validate=Range(0.01, 10_000.0)),
+        subscribe_burst=env.int("SOCKET_SUBSCRIBE_BURST", 20, validate=Range(1, 100_000)),
         ping_interval_s=env.float("SOCKET_PING_INTERVAL_S", 25.0, validate=Range(0.1, 3600.0)),
         ping_timeout_s=env.float("SOCKET_PING_TIMEOUT_S", 20.0, validate=Range(0.1, 3600.0)),
         degrade_lag_ms=env.float("SOCKET_DEGRADE_LAG_MS", 250.0, validate=Range(1.0, 60_000.0)),
         degraded_rate_hz=env.float("SOCKET_DEGRADED_RATE_HZ", 1.0, validate=Range(0.01, 100.0)),
         recover_s=env.float("SOCKET_RECOVER_S", 5.0, validate=Range(0.01, 3600.0)),
     )
+
+
+def _secret(env: Env, name: str) -> str | None:
+    """``name``, else the stripped contents of the file ``{name}_FILE`` names (a mounted
+    Secret), else ``None``."""
+    value = env.str(name, "") or ""
+    path = env.str(f"{name}_FILE", "") or ""
+    if value and path:
+        raise SettingsError(f"{name}: set either {name} or {name}_FILE, not both")
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE: cannot read {path!r}: {exc.strerror}") from exc
+        if not value:
+            raise SettingsError(f"{name}_FILE: {path!r} is empty")
+    return value or None
+
+
+def _trust(env: Env) -> TrustSettings:
+    token = _secret(env, "SERVICE_TOKEN")
+    if token is not None and len(token) < MIN_SERVICE_TOKEN_CHARS:
+        raise SettingsError(
+            f"SERVICE_TOKEN: at least {MIN_SERVICE_TOKEN_CHARS} characters "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return TrustSettings(service_token=token, redis_password=_secret(env, "REDIS_PASSWORD"))
+
+
+def with_redis_password(url: str | None, password: str | None) -> str | None:
+    """``url`` with ``password`` in it, unless it has credentials already (or is a socket)."""
+    if url is None or password is None or not url.startswith(("redis://", "rediss://")):
+        return url
+    scheme, rest = url.split("://", 1)
+    if "@" in rest.split("/", 1)[0]:
+        return url
+    return f"{scheme}://:{quote(password, safe='')}@{rest}"
 
 
 def _observability(env: Env, var_dir: Path) -> ObservabilitySettings:
@@ -390,6 +501,12 @@ def _optional_path(env: Env, name: str) -> Path | None:
     """``None`` when ``name`` is unset or empty (prometheus_client treats both as unset)."""
     value = env.str(name, "") or ""
     return Path(value) if value else None
+
+
+def _login(env: Env) -> LoginSettings:
+    return LoginSettings(
+        verify_concurrency=env.int("LOGIN_VERIFY_CONCURRENCY", None, validate=Range(1, 1024))
+    )
 
 
 def _web(env: Env) -> WebSettings:
@@ -448,6 +565,7 @@ def load_settings() -> Settings:
     env = Env(eager=True)
     try:
         var_dir = Path(env.str("VAR_DIR", "var"))
+        trust = _trust(env)
         settings = Settings(
             env=Environment(
                 env.str("ENV", "development", validate=OneOf([e.value for e in Environment]))
@@ -455,7 +573,7 @@ def load_settings() -> Settings:
             log_level=env.str(
                 "LOG_LEVEL", "INFO", validate=OneOf(["DEBUG", "INFO", "WARNING", "ERROR"])
             ),
-            redis_url=env.str("REDIS_URL", None) or None,
+            redis_url=with_redis_password(env.str("REDIS_URL", None) or None, trust.redis_password),
             store_url=env.str("STORE_URL", f"sqlite:///{var_dir / 'optionsflow.db'}"),
             var_dir=var_dir,
             sentry_dsn=env.str("SENTRY_DSN", None) or None,
@@ -479,7 +597,12 @@ def load_settings() -> Settings:
             socket=_socket(env),
             observability=_observability(env, var_dir),
             web=_web(env),
+            login=_login(env),
             venues=_venues(env),
+            browser=BrowserSettings(
+                hsts_max_age_s=env.int("HSTS_MAX_AGE_S", 0, validate=Range(0, 2 * 365 * 86_400))
+            ),
+            trust=trust,
             create_user_password=env.str(PASSWORD_ENV, None),
             data_stale_after_s=env.float(
                 "DATA_STALE_AFTER_S", DEFAULT_STALE_AFTER_S, validate=Range(0.1, 86_400.0)

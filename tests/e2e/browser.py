@@ -39,21 +39,69 @@ def _text(page: Page, testid: str) -> str:
     return page.get_by_test_id(testid).inner_text().strip()
 
 
+def _csp_violation(text: str, errors: list[str]) -> None:
+    """Chromium reports what the Content-Security-Policy refused on the console."""
+    if "Content Security Policy" in text:
+        errors.append(text)
+
+
+INJECT_INLINE_SCRIPT = """() => {
+  const script = document.createElement("script");
+  script.textContent = "window.__injected = true";
+  document.body.appendChild(script);
+  return window.__injected === true;
+}"""
+"""What an XSS would do: add an inline script to the page. True if it ran."""
+
+
+def drive_api_docs(url: str) -> None:
+    """``/api/docs`` in Chromium: Swagger UI starts under the pages' Content-Security-Policy
+    (nothing refused), lists the API's operations, and an injected inline script does not
+    run, nor can the page be framed."""
+    with browser_page() as (page, errors):
+        answer = page.goto(url + "/api/docs")
+        assert answer is not None
+        assert "script-src 'self';" in answer.headers["content-security-policy"]
+        title = page.locator(".swagger-ui .info .title")
+        title.wait_for(timeout=20_000)
+        assert title.inner_text().startswith("OptionsFlow API")
+        operations = page.locator(".opblock-summary-path")
+        _eventually(lambda: operations.count() > 10, 20, "the API's operations listed")
+        assert errors == [], errors
+        assert page.evaluate(INJECT_INLINE_SCRIPT) is False
+        _eventually(lambda: len(errors) == 1, 10, "the injected script refused")
+        assert "script-src" in errors[0]
+        # A page elsewhere framing the dashboard gets an empty frame.
+        page.set_content(f'<iframe id="f" src="{url}/"></iframe>')
+        frame = page.frame_locator("#f")
+        _eventually(lambda: any("frame-ancestors" in e for e in errors), 10, "framing refused")
+        assert frame.locator("#app").count() == 0
+
+
 @contextmanager
 def signed_in(url: str, username: str, password: str) -> Iterator[tuple[Page, list[str]]]:
     """A 1280×800 page of Chromium signed in to the dashboard, and the page errors it meets."""
     ARTIFACTS.mkdir(exist_ok=True)
+    with browser_page() as (page, errors):
+        page.goto(url + "/")
+        page.get_by_test_id("login-username").fill(username)
+        page.get_by_test_id("login-password").fill(password)
+        page.get_by_test_id("login-submit").click()
+        page.get_by_test_id("dashboard").wait_for(timeout=20_000)
+        yield page, errors
+
+
+@contextmanager
+def browser_page() -> Iterator[tuple[Page, list[str]]]:
+    """A 1280×800 page of Chromium, and the page errors and Content-Security-Policy
+    refusals it meets."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(url + "/")
-            page.get_by_test_id("login-username").fill(username)
-            page.get_by_test_id("login-password").fill(password)
-            page.get_by_test_id("login-submit").click()
-            page.get_by_test_id("dashboard").wait_for(timeout=20_000)
+            page.on("console", lambda msg: _csp_violation(msg.text, errors))
             yield page, errors
         finally:
             browser.close()

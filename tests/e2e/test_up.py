@@ -102,6 +102,14 @@ def test_the_dashboard_in_chromium(devstack: Devstack) -> None:
     drive_dashboard(devstack.gateway, user["username"], user["password"])
 
 
+def test_the_api_docs_run_under_the_content_security_policy(devstack: Devstack) -> None:
+    """Issue 16: no inline script runs on the gateway's pages, Swagger UI included; the
+    dashboard's own run is checked by the tests around this one (a refusal is a page error)."""
+    from tests.e2e.browser import drive_api_docs
+
+    drive_api_docs(devstack.gateway)
+
+
 def test_the_dashboard_shows_every_venue_in_chromium(
     devstack: Devstack, deribit_simulator: DeribitSimulator
 ) -> None:
