@@ -18,11 +18,13 @@ from store.port import (
     StoreError,
     StoreUnavailable,
 )
+from store.sessions import Rotation
 
 __all__ = [
     "MAX_HISTORY_LIMIT",
     "CandleInterval",
     "DuplicateUser",
+    "Rotation",
     "Store",
     "StoreError",
     "StoreUnavailable",

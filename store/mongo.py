@@ -42,6 +42,7 @@ from store.port import (
     StoreError,
     StoreUnavailable,
 )
+from store.sessions import SESSION_FIELDS, Rotation, decide, instant, text
 from store.timing import timed_store
 
 DEFAULT_DATABASE = "optionsflow"
@@ -123,6 +124,8 @@ class MongoStore:
         self._chains: Collection[Doc] = db["chains"]
         self._candles: Collection[Doc] = db["candles"]
         self._users: Collection[Doc] = db["users"]
+        self._sessions: Collection[Doc] = db["sessions"]
+        self._revoked_access: Collection[Doc] = db["revoked_access"]
         try:
             self._create_indexes()
         except BaseException:
@@ -140,6 +143,10 @@ class MongoStore:
                 name="candles_key",
             )
             self._users.create_index("username_key", unique=True, name="users_key")
+            # Queried by prune_sessions and revoked_access; records are dropped by prune, not
+            # by a TTL index, so both adapters forget at the same moment.
+            self._sessions.create_index("expires_at", name="sessions_expiry")
+            self._revoked_access.create_index("expires_at", name="revoked_access_expiry")
 
     def __repr__(self) -> str:
         return f"MongoStore(database={self.database_name!r})"
@@ -285,6 +292,91 @@ class MongoStore:
             )
             # matched, not modified: re-storing the same hash still finds the user
             return result.matched_count == 1
+
+    # -- sessions --------------------------------------------------------------------
+
+    def start_session(self, family: str, user_id: str, jti: str, expires_at: int) -> None:
+        """Record a new family whose current token is ``jti`` (a repeat is left as it is)."""
+        doc = {
+            "user_id": text(user_id, "user_id"),
+            "current_jti": text(jti, "jti"),
+            "rotations": 0,
+            "revoked": None,
+            "expires_at": instant(expires_at, "expires_at"),
+        }
+        with _translated():
+            self._sessions.update_one(
+                {"_id": text(family, "family")}, {"$setOnInsert": doc}, upsert=True
+            )
+
+    def rotate_session(self, family: str, presented_jti: str, next_jti: str) -> Rotation:
+        """Spend ``presented_jti`` for ``next_jti``: one conditional update decides."""
+        text(family, "family")
+        text(presented_jti, "presented_jti")
+        text(next_jti, "next_jti")
+        with _translated():
+            done = self._sessions.update_one(
+                {"_id": family, "revoked": None, "current_jti": presented_jti},
+                {"$set": {"current_jti": next_jti}, "$inc": {"rotations": 1}},
+            )
+            if done.modified_count == 1:
+                return Rotation.ROTATED
+            record = self._sessions.find_one({"_id": family})
+            if record is None:
+                return Rotation.UNKNOWN
+            outcome = decide(record["current_jti"], record["revoked"], presented_jti)
+            if outcome is Rotation.ROTATED:  # rotated by someone else in between: spent now
+                outcome = Rotation.REUSED
+            if outcome is Rotation.REUSED:
+                self._sessions.update_one(
+                    {"_id": family, "revoked": None}, {"$set": {"revoked": "reuse"}}
+                )
+            return outcome
+
+    def revoke_session(self, family: str, reason: str, expires_at: int) -> None:
+        """Revoke ``family`` (keeping a first reason); an unknown one is recorded revoked."""
+        text(family, "family")
+        text(reason, "reason")
+        new = {"user_id": "", "current_jti": "", "rotations": 0, "revoked": reason,
+               "expires_at": instant(expires_at, "expires_at")}  # fmt: skip
+        with _translated():
+            self._sessions.update_one({"_id": family}, {"$setOnInsert": new}, upsert=True)
+            self._sessions.update_one(
+                {"_id": family, "revoked": None}, {"$set": {"revoked": reason}}
+            )
+
+    def session(self, family: str) -> dict[str, Any] | None:
+        """The family's record, or ``None``."""
+        with _translated():
+            record = self._sessions.find_one({"_id": text(family, "family")})
+        if record is None:
+            return None
+        record["family"] = record.pop("_id")
+        return {name: record[name] for name in SESSION_FIELDS}
+
+    def revoke_access(self, jti: str, expires_at: int) -> None:
+        """Deny access token ``jti`` until ``expires_at``."""
+        with _translated():
+            self._revoked_access.update_one(
+                {"_id": text(jti, "jti")},
+                {"$max": {"expires_at": instant(expires_at, "expires_at")}},
+                upsert=True,
+            )
+
+    def revoked_access(self, after: int) -> list[tuple[str, int]]:
+        """Denied access tokens with ``expires_at > after``."""
+        with _translated():
+            found = self._revoked_access.find({"expires_at": {"$gt": instant(after, "after")}})
+            return [(doc["_id"], doc["expires_at"]) for doc in found]
+
+    def prune_sessions(self, before: int) -> int:
+        """Delete families and denied tokens with ``expires_at <= before``."""
+        spec = {"expires_at": {"$lte": instant(before, "before")}}
+        with _translated():
+            return (
+                self._sessions.delete_many(spec).deleted_count
+                + self._revoked_access.delete_many(spec).deleted_count
+            )
 
     # -- lifecycle -------------------------------------------------------------------
 

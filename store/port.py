@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from store.sessions import Rotation
+
 MAX_HISTORY_LIMIT = 5000
 """Upper bound of ``limit`` in :meth:`Store.chain_history` (rows per page)."""
 
@@ -42,7 +44,7 @@ class CandleInterval(StrEnum):
 
 @runtime_checkable
 class Store(Protocol):
-    """Repository of enriched chains, closed candles and users.
+    """Repository of enriched chains, closed candles, users and their sessions.
 
     Every method is synchronous and may raise :class:`StoreUnavailable`
     (transient: retry with backoff) or :class:`StoreError`; invalid arguments
@@ -142,6 +144,49 @@ class Store(Protocol):
         if no user has that id. ``ValueError`` for an empty id or hash; other fields of
         the user and other users are untouched.
         """
+        ...
+
+    def start_session(self, family: str, user_id: str, jti: str, expires_at: int) -> None:
+        """Record a new refresh family of ``user_id`` whose current token is ``jti``.
+
+        ``expires_at`` (epoch seconds) is when the family ends whatever happens; a family
+        id already stored is left as it is (ids are random: a repeat is a retried call).
+        """
+        ...
+
+    def rotate_session(self, family: str, presented_jti: str, next_jti: str) -> Rotation:
+        """Spend ``presented_jti`` for ``next_jti``, atomically: of two concurrent calls
+        with the same token exactly one gets :attr:`Rotation.ROTATED`.
+
+        A spent (non-current) token revokes the family (:attr:`Rotation.REUSED`); a
+        revoked or unknown family changes nothing.
+        """
+        ...
+
+    def revoke_session(self, family: str, reason: str, expires_at: int) -> None:
+        """Revoke ``family`` (``reason``: logout, reuse, user…); the first reason is kept.
+
+        An unknown family is recorded revoked, so a token issued before families were
+        stored cannot come back either.
+        """
+        ...
+
+    def session(self, family: str) -> dict[str, Any] | None:
+        """The family's record ``{family, user_id, current_jti, rotations, revoked,
+        expires_at}`` (``revoked``: the reason or ``None``), or ``None``."""
+        ...
+
+    def revoke_access(self, jti: str, expires_at: int) -> None:
+        """Deny access token ``jti`` until ``expires_at`` (its ``exp``); idempotent."""
+        ...
+
+    def revoked_access(self, after: int) -> list[tuple[str, int]]:
+        """Every denied access token still valid after ``after`` (epoch seconds):
+        ``(jti, expires_at)`` pairs with ``expires_at > after``, in no set order."""
+        ...
+
+    def prune_sessions(self, before: int) -> int:
+        """Delete families and denied access tokens with ``expires_at <= before``; how many."""
         ...
 
     def ping(self) -> None:

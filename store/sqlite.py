@@ -36,6 +36,7 @@ from store.documents import (
     username_key,
 )
 from store.port import DuplicateUser, StoreError, StoreUnavailable
+from store.sessions import SESSION_FIELDS, Rotation, decide, instant, text
 from store.timing import timed_store
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -54,6 +55,13 @@ _SCHEMA = (
         id TEXT PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL,
         password_hash TEXT NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL)""",
     "CREATE UNIQUE INDEX IF NOT EXISTS users_key ON users (username_key)",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        family TEXT PRIMARY KEY, user_id TEXT NOT NULL, current_jti TEXT NOT NULL,
+        rotations INTEGER NOT NULL DEFAULT 0, revoked TEXT, expires_at INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at)",
+    """CREATE TABLE IF NOT EXISTS revoked_access (
+        jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS revoked_access_expiry ON revoked_access (expires_at)",
 )
 _INSERT_CHAIN = (
     "INSERT INTO chains (product, expiry, seq, ts, doc) VALUES (?, ?, ?, ?, ?)"
@@ -333,6 +341,78 @@ class SqliteStore:
         sql = "UPDATE users SET password_hash = ? WHERE id = ?"
         with self._write() as conn:
             return conn.execute(sql, (password_hash, user_id)).rowcount == 1
+
+    # -- sessions --------------------------------------------------------------------
+
+    def start_session(self, family: str, user_id: str, jti: str, expires_at: int) -> None:
+        """Record a new family whose current token is ``jti`` (a repeat is left as it is)."""
+        row = (text(family, "family"), text(user_id, "user_id"), text(jti, "jti"))
+        sql = (
+            "INSERT INTO sessions (family, user_id, current_jti, expires_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (family) DO NOTHING"
+        )
+        with self._write() as conn:
+            conn.execute(sql, (*row, instant(expires_at, "expires_at")))
+
+    def rotate_session(self, family: str, presented_jti: str, next_jti: str) -> Rotation:
+        """Spend ``presented_jti`` for ``next_jti`` in one write transaction."""
+        text(presented_jti, "presented_jti")
+        text(next_jti, "next_jti")
+        sql = "SELECT current_jti, revoked FROM sessions WHERE family = ?"
+        with self._write() as conn:  # BEGIN IMMEDIATE: the read and the write are one step
+            row = conn.execute(sql, (text(family, "family"),)).fetchone()
+            if row is None:
+                return Rotation.UNKNOWN
+            outcome = decide(row[0], row[1], presented_jti)
+            if outcome is Rotation.ROTATED:
+                conn.execute(
+                    "UPDATE sessions SET current_jti = ?, rotations = rotations + 1"
+                    " WHERE family = ?",
+                    (next_jti, family),
+                )
+            elif outcome is Rotation.REUSED:
+                conn.execute("UPDATE sessions SET revoked = 'reuse' WHERE family = ?", (family,))
+            return outcome
+
+    def revoke_session(self, family: str, reason: str, expires_at: int) -> None:
+        """Revoke ``family`` (keeping a first reason); an unknown one is recorded revoked."""
+        params = (text(family, "family"), text(reason, "reason"), instant(expires_at, "expires_at"))
+        sql = (
+            "INSERT INTO sessions (family, user_id, current_jti, revoked, expires_at)"
+            " VALUES (?1, '', '', ?2, ?3) ON CONFLICT (family) DO UPDATE"
+            " SET revoked = coalesce(revoked, excluded.revoked)"
+        )
+        with self._write() as conn:
+            conn.execute(sql, params)
+
+    def session(self, family: str) -> dict[str, Any] | None:
+        """The family's record, or ``None``."""
+        sql = f"SELECT {', '.join(SESSION_FIELDS)} FROM sessions WHERE family = ?"
+        rows = self._rows(sql, (text(family, "family"),))
+        return dict(zip(SESSION_FIELDS, rows[0], strict=True)) if rows else None
+
+    def revoke_access(self, jti: str, expires_at: int) -> None:
+        """Deny access token ``jti`` until ``expires_at``."""
+        sql = (
+            "INSERT INTO revoked_access (jti, expires_at) VALUES (?, ?)"
+            " ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)"
+        )
+        with self._write() as conn:
+            conn.execute(sql, (text(jti, "jti"), instant(expires_at, "expires_at")))
+
+    def revoked_access(self, after: int) -> list[tuple[str, int]]:
+        """Denied access tokens with ``expires_at > after``."""
+        sql = "SELECT jti, expires_at FROM revoked_access WHERE expires_at > ?"
+        return [(jti, exp) for jti, exp in self._rows(sql, (instant(after, "after"),))]
+
+    def prune_sessions(self, before: int) -> int:
+        """Delete families and denied tokens with ``expires_at <= before``."""
+        before = instant(before, "before")
+        with self._write() as conn:
+            changed = conn.total_changes
+            conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (before,))
+            conn.execute("DELETE FROM revoked_access WHERE expires_at <= ?", (before,))
+            return conn.total_changes - changed
 
     # -- lifecycle -------------------------------------------------------------------
 

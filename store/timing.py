@@ -18,6 +18,8 @@ C = TypeVar("C", bound=type)
 TIMED_OPS = (
     "insert_chains", "latest_chain", "chain_history", "chain_at", "chain_seqs", "products",
     "upsert_candles", "candles", "create_user", "find_user", "update_password_hash", "ping",
+    "start_session", "rotate_session", "revoke_session", "session", "revoke_access",
+    "revoked_access", "prune_sessions",
 )  # fmt: skip
 """Every operation of the port but ``close``."""
 

@@ -32,7 +32,7 @@ def test_creates_directory_tables_and_indexes(tmp_path: Path) -> None:
         columns = [r[2] for r in db.execute("PRAGMA index_info(chains_range)")]
         mode = db.execute("PRAGMA journal_mode").fetchone()[0]
     db.close()
-    assert tables == {"chains", "candles", "users"}
+    assert tables == {"chains", "candles", "users", "sessions", "revoked_access"}
     assert unique["chains_seq"] == ["product", "expiry", "seq"]
     assert unique["candles_key"] == ["product", "interval", "start_ms"]
     assert unique["users_key"] == ["username_key"]
