@@ -15,6 +15,7 @@ from auth_service.routes import register_routes
 from auth_service.sessions import SessionStore
 from auth_service.state import EXTENSION, AuthState
 from auth_service.tokens import TokenService
+from auth_service.verifycap import init_verify_cap
 from common.redis_client import make_redis
 from common.settings import Settings, SettingsError, load_settings
 from common.web import ApiError, create_base_app
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         sessions=SessionStore(client, tokens),
     )
     _install_unavailable_handlers(app)
+    init_verify_cap(app, settings)  # Argon2 hashes at once per process; more get 503
     init_limits(app, settings)
     register_routes(make_api(app, "auth"))
     return app
