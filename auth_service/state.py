@@ -6,15 +6,15 @@ Kept in ``app.extensions`` under one typed object, so views get it with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from flask import Flask, current_app
 
-from auth_service.sessions import SessionStore
+from auth_service.sessions import DenyListKeeper, SessionStore
 from auth_service.tokens import TokenService
 from common.settings import Settings
-from store import Store
+from store import Store, open_store
 from store.lazy import LazyStore
 
 EXTENSION = "auth_service"
@@ -27,6 +27,18 @@ class AuthState:
     redis: redis.Redis
     tokens: TokenService
     sessions: SessionStore
+    keeper: DenyListKeeper = field(init=False)
+    """Rebuilds the access deny-list into a Redis that lost it (started with the state)."""
+
+    def __post_init__(self) -> None:
+        # Families and revocations are kept in this app's store; the keeper runs for as long
+        # as the app's sessions live (a thread per process: gunicorn builds the app per worker).
+        if not self.sessions.bound:
+            self.sessions.bind_ledger(self.lazy_store.get)
+        url = self.settings.store_url
+        keeper = DenyListKeeper(self.sessions, LazyStore(lambda: open_store(url)))
+        object.__setattr__(self, "keeper", keeper)
+        keeper.start()
 
     @property
     def store(self) -> Store:

@@ -76,6 +76,7 @@ class TokenService:
         now: dt.datetime | None,
         *,
         not_after: int | None = None,
+        jti: str | None = None,
     ) -> str:
         issued = int((now or self.clock()).timestamp())
         exp = issued + int(ttl.total_seconds())
@@ -83,7 +84,7 @@ class TokenService:
             "iss": ISSUER,
             "iat": issued,
             "exp": exp if not_after is None else min(exp, not_after),
-            "jti": uuid.uuid4().hex,
+            "jti": jti or uuid.uuid4().hex,
             **claims,
         }
         return jwt.encode(
@@ -104,12 +105,15 @@ class TokenService:
         family: str | None = None,
         auth_time: int | None = None,
         now: dt.datetime | None = None,
+        jti: str | None = None,
     ) -> str:
         """A refresh token; ``family=None`` starts a new session (at ``auth_time``, default now).
 
         It expires ``refresh_ttl`` after ``auth_time``, however often the family rotated:
         a family has an absolute lifetime. ``name`` (the username) is what refresh
         re-reads the user by; a token without it verifies but cannot be refreshed.
+        ``jti`` (default: random) is given when the store must know it before the token
+        exists: it records which token of the family is current.
         """
         issued = int((now or self.clock()).timestamp())
         started = issued if auth_time is None else auth_time
@@ -123,7 +127,7 @@ class TokenService:
         if name is not None:
             claims["name"] = name
         not_after = started + int(self.refresh_ttl.total_seconds())
-        return self._encode(claims, self.refresh_ttl, now, not_after=not_after)
+        return self._encode(claims, self.refresh_ttl, now, not_after=not_after, jti=jti)
 
     def _key(self, kid: str) -> RSAPublicKey | None:
         return self.keys.public_key if kid == self.keys.kid else None

@@ -1,4 +1,5 @@
-"""Refresh rotation, reuse detection, logout and the access deny-list against a real Redis."""
+"""Refresh rotation, reuse detection, logout and the access deny-list against a real Redis
+and a real SQLite store (where families and revocations are kept)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from auth_service.tokens import (
     TokenService,
     TokenType,
 )
-from common.names import access_revoked_key, refresh_family_revoked_key, refresh_used_key
+from common.names import access_revoked_key
 from store import StoreUnavailable
 from store.sqlite import SqliteStore
 
@@ -39,23 +40,23 @@ def tokens(signing_keys: SigningKeys) -> TokenService:
 
 
 @pytest.fixture
-def store(redis_client: redis.Redis, tokens: TokenService) -> SessionStore:
-    return SessionStore(redis_client, tokens)
-
-
-@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "users.db"
 
 
 @pytest.fixture
 def users(db_path: Path) -> Iterator[SqliteStore]:
-    """The real user store refresh re-reads users from, with alice (user) and bob (admin)."""
+    """The real store: users refresh re-reads (alice: user, bob: admin), and sessions."""
     s = SqliteStore(db_path)
     s.create_user("alice", "hash", "user")
     s.create_user("bob", "hash", "admin")
     yield s
     s.close()
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis, tokens: TokenService, users: SqliteStore) -> SessionStore:
+    return SessionStore(redis_client, tokens, lambda: users)
 
 
 def _login(store: SessionStore, users: SqliteStore, name: str) -> Any:
@@ -96,9 +97,11 @@ def test_rotation_gives_new_pair_in_same_family(
     assert new.family == old.family
     assert new.jti != old.jti
     assert store.verify_access(second.access_token).sub == old.sub
-    assert redis_client.get(refresh_used_key(old.jti)) == b"1"
-    used_ttl = redis_client.ttl(refresh_used_key(old.jti))
-    assert REFRESH_S - 5 <= used_ttl <= REFRESH_S  # kept until the old token expires
+    assert old.family is not None
+    record = users.session(old.family)
+    assert record is not None
+    assert (record["current_jti"], record["rotations"], record["revoked"]) == (new.jti, 1, None)
+    assert record["expires_at"] == old.exp  # the family ends with its first token
     third = store.rotate(second.refresh_token, users.find_user)  # the chain keeps going
     assert tokens.verify(third.refresh_token, TokenType.REFRESH).family == old.family
 
@@ -112,9 +115,9 @@ def test_reuse_revokes_the_whole_family(
     second = store.rotate(first.refresh_token, users.find_user)
     with pytest.raises(TokenReusedError, match="refresh token reused"):
         store.rotate(first.refresh_token, users.find_user)
-    assert redis_client.get(refresh_family_revoked_key(family)) == b"reuse"
-    ttl = redis_client.ttl(refresh_family_revoked_key(family))
-    assert REFRESH_S - 5 <= ttl <= REFRESH_S
+    record = users.session(family)
+    assert record is not None
+    assert record["revoked"] == "reuse"
     with pytest.raises(TokenRevokedError, match="session revoked"):
         store.rotate(second.refresh_token, users.find_user)  # the newer token dies too
     with pytest.raises(TokenRevokedError):
@@ -123,10 +126,12 @@ def test_reuse_revokes_the_whole_family(
     assert store.rotate(other.refresh_token, users.find_user).expires_in == 900
 
 
-def test_concurrent_rotation_lets_exactly_one_win(store: SessionStore, db_path: Path) -> None:
+def test_concurrent_rotation_lets_exactly_one_win(
+    redis_client: redis.Redis, tokens: TokenService, db_path: Path
+) -> None:
     with closing(SqliteStore(db_path)) as setup:
         setup.create_user("alice", "hash", "user")
-        pair = _login(store, setup, "alice")
+        pair = _login(SessionStore(redis_client, tokens, lambda: setup), setup, "alice")
     outcomes: list[str] = []
     barrier = threading.Barrier(8)
 
@@ -135,7 +140,9 @@ def test_concurrent_rotation_lets_exactly_one_win(store: SessionStore, db_path: 
         try:
             # One store per thread, as each gunicorn worker thread would share one.
             with closing(SqliteStore(db_path)) as users:
-                store.rotate(pair.refresh_token, users.find_user)
+                SessionStore(redis_client, tokens, lambda: users).rotate(
+                    pair.refresh_token, users.find_user
+                )
             outcomes.append("ok")
         except TokenError as exc:
             outcomes.append(type(exc).__name__)
@@ -197,10 +204,11 @@ def test_expired_refresh_cannot_rotate(
     old = tokens.issue_refresh(
         "dave", Role.USER, name="dave", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
     )
-    store = SessionStore(redis_client, tokens)
+    store = SessionStore(redis_client, tokens, lambda: users)
     with pytest.raises(TokenError, match="token expired"):
         store.rotate(old, users.find_user)
     assert redis_client.keys("auth:*") == []
+    assert users.revoked_access(0) == []
 
 
 # -- refresh re-reads the user; a family has an absolute lifetime -----------------------
@@ -233,7 +241,9 @@ def test_a_deleted_user_cannot_refresh_and_the_family_is_revoked(
     _sql(db_path, "DELETE FROM users WHERE username = ?", "alice")
     with pytest.raises(TokenRevokedError, match="session revoked"):
         store.rotate(second.refresh_token, users.find_user)
-    assert redis_client.get(refresh_family_revoked_key(family)) == b"user"
+    record = users.session(family)
+    assert record is not None
+    assert record["revoked"] == "user"
     # A new user under the same name is someone else: the old family stays dead.
     users.create_user("Alice", "hash", "admin")
     with pytest.raises(TokenRevokedError):
@@ -269,7 +279,7 @@ def test_a_family_ends_refresh_ttl_after_its_login(
     start = dt.datetime.now(dt.UTC)
     clock = [start]
     tokens = TokenService(signing_keys, clock=lambda: clock[0])
-    store = SessionStore(redis_client, tokens)
+    store = SessionStore(redis_client, tokens, lambda: users)
     pair = _login(store, users, "alice")
     for days in (3, 6):  # rotating every 3 days never extends the family
         clock[0] = start + dt.timedelta(days=days)
@@ -292,7 +302,7 @@ def test_a_lowered_refresh_ttl_ends_older_families(
     alice = users.find_user("alice")
     assert alice is not None
     token = long_lived.issue_refresh(alice["id"], Role.USER, name="alice", now=eight_days_ago)
-    store = SessionStore(redis_client, TokenService(signing_keys))  # now 7 days
+    store = SessionStore(redis_client, TokenService(signing_keys), lambda: users)  # now 7 days
     with pytest.raises(TokenError, match="session expired"):
         store.rotate(token, users.find_user)
     assert redis_client.keys("auth:*") == []

@@ -59,5 +59,6 @@ def running_app() -> Iterator[Flask]:
     try:
         yield app
     finally:
+        auth_state(app).keeper.stop()
         auth_state(app).lazy_store.close()
         auth_state(app).redis.close()
