@@ -4,6 +4,10 @@ One connection pool per service, sized to the gateway's threads; a connection
 the service closed while idle is retried once for idempotent methods. Failures
 become error answers: 504 when the service is too slow, 502 when it cannot be
 reached.
+
+Every call carries the service credential (``SERVICE_TOKEN``, from the app's settings) the
+internal services require (:mod:`common.web.servicecred`): forwarded routes, the JWKS fetch
+and the readiness checks alike.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import urllib3
+from flask import current_app, has_app_context
 from urllib3.exceptions import HTTPError, TimeoutError
 from urllib3.util import Retry, Timeout
 
 from common.api.routes import Upstream
+from common.settings import Settings
 from common.web.errors import ApiError
+from common.web.servicecred import credential_headers
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +75,7 @@ class Upstreams:
                 method,
                 path,
                 body=body,
-                headers=dict(headers),
+                headers={**headers, **credential_headers(_service_token())},
                 retries=retries,
                 redirect=False,
                 preload_content=True,
@@ -93,3 +100,11 @@ class Upstreams:
     def close(self) -> None:
         for pool in self._pools.values():
             pool.close()
+
+
+def _service_token() -> str | None:
+    """The app's ``SERVICE_TOKEN``: every gateway call is made while it serves a request."""
+    if not has_app_context():
+        return None
+    settings: Settings | None = current_app.config.get("SETTINGS")
+    return settings.trust.service_token if settings is not None else None

@@ -1,4 +1,8 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (its dependencies answer)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (its dependencies answer).
+
+Both are answered to anyone (the orchestrator's probes send no credential,
+``common/web/servicecred.py``), so ``/readyz`` names each failing check and the kind of
+failure (the exception's class) only; the exception's text is logged."""
 
 from __future__ import annotations
 
@@ -28,9 +32,14 @@ def health_blueprint(checks: Mapping[str, Check]) -> Blueprint:
         for name, check in checks.items():
             try:
                 check()
-            except Exception as exc:  # any failure means not ready; say which and why
-                results[name] = f"error: {type(exc).__name__}: {exc}"[:300]
-                log.warning("readiness check failed", extra={"check": name, "error": str(exc)})
+            except Exception as exc:  # any failure means not ready; say which, and why in the log
+                # The exception's text can name hosts, ports, paths or a URL with credentials:
+                # it goes to the log only; the probe sees the kind of failure.
+                results[name] = f"error: {type(exc).__name__}"
+                log.warning(
+                    "readiness check failed",
+                    extra={"check": name, "error": f"{type(exc).__name__}: {exc}"[:500]},
+                )
             else:
                 results[name] = "ok"
         ready = all(v == "ok" for v in results.values())

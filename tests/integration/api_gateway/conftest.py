@@ -29,6 +29,8 @@ URL_SETTINGS = {
     "logging_service": "LOGGING_SERVICE_URL",
 }
 """Every service behind the gateway and the setting telling it where that service is."""
+SERVICE_TOKEN = "stack-service-token-0123456789abcdef"
+"""The credential the stack's gateway sends and its services require, as deployed."""
 
 
 @dataclass
@@ -93,7 +95,7 @@ def start_stack(
     base = {
         "REDIS_URL": redis_url, "STORE_URL": store_url, "VAR_DIR": str(tmp),
         **{var: f"http://127.0.0.1:{ports[name]}" for name, var in URL_SETTINGS.items()},
-        "GUNICORN_THREADS": "8", **(env or {}),
+        "GUNICORN_THREADS": "8", "SERVICE_TOKEN": SERVICE_TOKEN, **(env or {}),
     }  # fmt: skip
     procs = ProcessSet(tmp, {**_inherited(), **base})
     try:
@@ -109,7 +111,7 @@ def start_stack(
 def _inherited() -> dict[str, str]:
     import os
 
-    skip = {"REDIS_URL", "STORE_URL", "PROMETHEUS_MULTIPROC_DIR"}
+    skip = {"REDIS_URL", "STORE_URL", "PROMETHEUS_MULTIPROC_DIR", "SERVICE_TOKEN_FILE"}
     return {k: v for k, v in os.environ.items() if k not in skip}
 
 

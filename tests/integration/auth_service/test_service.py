@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from auth_service.keys import SigningKeys
 from common.embedded_redis import EmbeddedRedis
+from common.web.servicecred import SERVICE_TOKEN_HEADER
 from tests.support.processes import ProcessSet, free_port
 
 pytestmark = pytest.mark.redis
@@ -28,6 +29,7 @@ class Service:
     def __init__(self, url: str, env: dict[str, str], procs: ProcessSet) -> None:
         self.url, self.env, self.procs = url, env, procs
         self.http = requests.Session()
+        self.http.headers[SERVICE_TOKEN_HEADER] = env["SERVICE_TOKEN"]  # as the gateway calls
 
     def post(self, path: str, body: Any = None, **kw: Any) -> requests.Response:
         return self.http.post(self.url + path, json=body, timeout=TIMEOUT, **kw)
@@ -44,6 +46,7 @@ class Service:
 
 def _env(tmp: Path, redis_url: str, key_file: Path) -> dict[str, str]:
     skip = {"REDIS_URL", "STORE_URL", "PROMETHEUS_MULTIPROC_DIR", "JWT_PUBLIC_KEY_PATH"}
+    skip |= {"SERVICE_TOKEN_FILE"}
     env = {k: v for k, v in os.environ.items() if k not in skip}
     env.update(
         ENV="test",
@@ -54,6 +57,7 @@ def _env(tmp: Path, redis_url: str, key_file: Path) -> dict[str, str]:
         LOGIN_LIMIT_USER="3/minute",
         LOGIN_LIMIT_IP="50/minute",
         PROXY_HOPS="1",  # as behind the gateway: the client is the last X-Forwarded-For entry
+        SERVICE_TOKEN="auth-test-service-token-0123456789abcdef",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -137,7 +141,7 @@ def test_login_limit_holds_across_workers(service: Service, redis_url: str) -> N
         requests.post(
             service.url + "/auth/login",
             json={"username": "bob", "password": "wrong password"},
-            headers={"X-Forwarded-For": "198.51.100.9"},
+            headers={"X-Forwarded-For": "198.51.100.9", **service.http.headers},
             timeout=TIMEOUT,
         )
         for _ in range(3)
@@ -197,7 +201,7 @@ def test_starts_under_gunicorn_while_the_store_is_down(service: Service) -> None
         assert ready.status_code == 503
         assert ready.json()["checks"]["store"].startswith("error: StoreUnavailable")
         body = {"username": "zoe", "password": PASSWORD}
-        login = requests.post(url + "/auth/login", json=body, timeout=TIMEOUT)
+        login = service.http.post(url + "/auth/login", json=body, timeout=TIMEOUT)
         assert (login.status_code, login.headers["Retry-After"]) == (503, "1")
         assert login.json()["error"]["code"] == "unavailable"
     finally:

@@ -54,6 +54,7 @@ def test_production_with_keys_starts(
     auth_env: pytest.MonkeyPatch, signing_keys: SigningKeys
 ) -> None:
     auth_env.setenv("ENV", "production")
+    auth_env.setenv("SERVICE_TOKEN", "production-service-token-0123456789")  # required there
     with running_app() as app:
         assert auth_state(app).tokens.keys.kid == signing_keys.kid
 

@@ -11,7 +11,10 @@ from flask.testing import FlaskClient
 
 from auth_service import accounts, passwords
 from auth_service.sessions import DENY_LIST_REBUILT_KEY
+from common.web.servicecred import SERVICE_TOKEN_HEADER
 from tests.unit.auth_service.support import PASSWORD, conforms, login, register, running_app
+
+GATEWAY_TOKEN = "gateway-service-token-0123456789abcdef"
 
 pytestmark = pytest.mark.redis
 
@@ -101,11 +104,13 @@ def test_limit_headers_on_an_accepted_login(limited: FlaskClient) -> None:
 def test_client_ip_comes_from_the_trusted_proxy_hop(auth_env: pytest.MonkeyPatch) -> None:
     auth_env.setenv("LOGIN_LIMIT_IP", "2/minute")
     auth_env.setenv("PROXY_HOPS", "1")
+    auth_env.setenv("SERVICE_TOKEN", GATEWAY_TOKEN)  # forwarding headers count from the gateway
     with running_app() as app:
         client = app.test_client()
 
         def attempt(forwarded_for: str) -> int:
-            return login(client, "nobody", headers={"X-Forwarded-For": forwarded_for}).status_code
+            headers = {"X-Forwarded-For": forwarded_for, SERVICE_TOKEN_HEADER: GATEWAY_TOKEN}
+            return login(client, "nobody", headers=headers).status_code
 
         assert [attempt("203.0.113.7") for _ in range(3)] == [401, 401, 429]
         assert attempt("198.51.100.1") == 401  # the gateway's other client
