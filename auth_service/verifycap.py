@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Iterator
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from common.settings import Settings
 from common.web.errors import ApiError, error_response
@@ -30,6 +30,8 @@ from common.web.errors import ApiError, error_response
 RETRY_AFTER_S = 1
 """Advice to a refused client (seconds): many verifications end in that time."""
 BUSY_MESSAGE = "too many sign-ins in progress; retry shortly"
+HASHING_ENDPOINTS = frozenset({"auth_sessions.auth_login", "auth_users.auth_register"})
+"""The routes that hash a password (``accounts.authenticate`` and ``accounts.register``)."""
 
 
 class HashingBusyError(Exception):
@@ -43,17 +45,26 @@ class VerifyCap:
         if limit < 1:
             raise ValueError("the cap needs at least one slot")
         self.limit = limit
-        self._slots = threading.BoundedSemaphore(limit)
+        self._held = 0
+        self._lock = threading.Lock()
+
+    @property
+    def full(self) -> bool:
+        """Whether every slot is held now (a hint: the next :meth:`slot` decides)."""
+        return self._held >= self.limit
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one slot for the block; :class:`HashingBusyError` if none is free."""
-        if not self._slots.acquire(blocking=False):
-            raise HashingBusyError
+        with self._lock:
+            if self._held >= self.limit:
+                raise HashingBusyError
+            self._held += 1
         try:
             yield
         finally:
-            self._slots.release()
+            with self._lock:
+                self._held -= 1
 
 
 def usable_cpus() -> int:
@@ -103,8 +114,19 @@ def hashing_slot() -> contextlib.AbstractContextManager[None]:
 
 
 def init_verify_cap(app: Flask, settings: Settings) -> None:
-    """Size this process's cap from ``settings`` and answer :class:`HashingBusyError` with 503."""
+    """Size this process's cap from ``settings`` and answer :class:`HashingBusyError` with 503.
+
+    Registered before the login limits: while every slot is held, a login or a
+    registration is refused before its rate-limit round trips and body validation, so
+    a burst's refusals cost little of the CPU the held slots and everyone else need
+    (and do not spend the user's login budget: no password was tried).
+    """
     configure(limit_from(settings))
+
+    @app.before_request
+    def _refuse_while_full() -> None:
+        if request.endpoint in HASHING_ENDPOINTS and _cap.full:
+            raise HashingBusyError
 
     @app.errorhandler(HashingBusyError)
     def _busy(_exc: HashingBusyError) -> Response:

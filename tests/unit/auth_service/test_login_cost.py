@@ -217,3 +217,34 @@ def test_an_upgrade_holds_its_verifications_slot(
         stored = store.find_user("veteran")
         assert stored is not None
         assert _parameters(stored["password_hash"]) == OWASP
+
+
+@pytest.mark.redis
+def test_refused_logins_do_not_spend_the_users_login_budget(
+    auth_env: pytest.MonkeyPatch,
+) -> None:
+    """Refused before the rate limits: no password was tried, so no attempt is counted."""
+    auth_env.setenv("LOGIN_VERIFY_CONCURRENCY", "1")
+    auth_env.setenv("LOGIN_LIMIT_USER", "2/minute")
+    with running_app() as app:
+        client = app.test_client()
+        assert register(client, "alice").status_code == 201
+        with _all_slots_held():
+            refused = [login(client, "alice").status_code for _ in range(3)]
+        assert refused == [503, 503, 503]
+        assert [login(client, "alice").status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.redis
+def test_accounts_refuse_hashing_while_the_cap_is_full(state: AuthState) -> None:
+    """The binding check, behind the early refusal of the routes (a race past it)."""
+    accounts.register(state.store, "alice", PASSWORD)
+    with _all_slots_held():
+        with pytest.raises(HashingBusyError):
+            accounts.authenticate(state.store, "alice", PASSWORD)
+        with pytest.raises(HashingBusyError):
+            accounts.authenticate(state.store, "nobody", PASSWORD)
+        with pytest.raises(HashingBusyError):
+            accounts.register(state.store, "bob", PASSWORD)
+    assert state.store.find_user("bob") is None
+    assert accounts.authenticate(state.store, "alice", PASSWORD) is not None
