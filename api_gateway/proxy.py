@@ -40,6 +40,8 @@ _PASSED_BACK = (
     "Retry-After", "X-Cache", "X-Data-Stale", "Cache-Control", "Location", "WWW-Authenticate",
     DATA_AGE_HEADER, DATA_AGE_LIMIT_HEADER, DATA_AGE_STALE_HEADER,
 )  # fmt: skip
+_TO_AUTH = ("Cookie", "X-CSRF-Token", "Sec-Fetch-Site")
+"""Browser headers auth_service reads: the refresh cookie and its CSRF checks."""
 _PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 _DESCRIPTIONS = {
     400: "Malformed request body.",
@@ -90,6 +92,8 @@ def forward(spec: RouteSpec) -> Response:
     authorization = request.headers.get("Authorization")
     if authorization and spec.upstream == "auth":  # logout needs the token it revokes
         headers["Authorization"] = authorization
+    if spec.upstream == "auth":
+        headers.update({k: request.headers[k] for k in _TO_AUTH if k in request.headers})
     body = request.get_data() if request.method in {"POST", "PUT", "PATCH"} else None
     if body is not None:
         headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
@@ -97,8 +101,14 @@ def forward(spec: RouteSpec) -> Response:
     passed = {k: answer.headers[k] for k in _PASSED_BACK if k in answer.headers}
     keep_upstream_limit_headers(answer.status, dict(answer.headers))
     if not answer.body:
-        return Response(status=answer.status, headers=passed)
-    return raw_json_response(answer.body, answer.status, passed)
+        response = Response(status=answer.status, headers=passed)
+    else:
+        response = raw_json_response(answer.body, answer.status, passed)
+    if spec.upstream == "auth":  # each cookie apart: joined, "Expires=Thu, 01 Jan…" would break
+        getlist = getattr(answer.headers, "getlist", None)
+        for cookie in getlist("Set-Cookie") if getlist is not None else ():
+            response.headers.add("Set-Cookie", cookie)
+    return response
 
 
 def _view(spec: RouteSpec) -> Callable[..., Response]:

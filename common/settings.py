@@ -188,6 +188,10 @@ class HttpSettings:
     """How long a gateway trusts its cached JWKS before fetching it again."""
     access_ttl_s: int
     refresh_ttl_s: int
+    refresh_cookie_secure: bool
+    """``REFRESH_COOKIE_SECURE``: the browser's refresh and CSRF cookies carry ``Secure``
+    (sent over HTTPS only). Default true; false only for plain-HTTP development on a host
+    other than localhost, where a browser would otherwise drop them."""
     store_timeout_ms: int
     """A store call taking longer counts as a failure (the answer comes from the cache)."""
     breaker_fail_max: int
@@ -403,6 +407,7 @@ def _http(env: Env) -> HttpSettings:
         jwks_ttl_s=env.int("JWKS_TTL_S", 300, validate=Range(1, 86_400)),
         access_ttl_s=env.int("ACCESS_TTL_S", 900, validate=Range(10, 86_400)),
         refresh_ttl_s=env.int("REFRESH_TTL_S", 7 * 86_400, validate=Range(60, 90 * 86_400)),
+        refresh_cookie_secure=env.bool("REFRESH_COOKIE_SECURE", True),
         store_timeout_ms=env.int("STORE_TIMEOUT_MS", 500, validate=Range(1, 60_000)),
         breaker_fail_max=env.int("BREAKER_FAIL_MAX", 5, validate=Range(1, 1000)),
         breaker_reset_s=env.float("BREAKER_RESET_S", 10.0, validate=Range(0.01, 3600.0)),
@@ -420,7 +425,9 @@ def _socket(env: Env) -> SocketSettings:
         ok = sep and scheme.lower() in ("http", "https") and netloc
         if text == "*" or (ok and not any(c in netloc for c in "/?#@ \t")):
             return text if text == "*" else f"{scheme.lower()}://{netloc.lower()}"
-        raise SettingsError(f"SOCKET_CORS_ORIGINS: {text!r} is not an origin (http(s)://host[:port])")
+        raise SettingsError(
+            f"SOCKET_CORS_ORIGINS: {text!r} is not an origin (http(s)://host[:port])"
+        )
 
     raw = env.str("SOCKET_CORS_ORIGINS", "") or ""
     origins = tuple(dict.fromkeys(origin(o.strip()) for o in raw.split(",") if o.strip()))
@@ -432,7 +439,9 @@ def _socket(env: Env) -> SocketSettings:
         max_pending=env.int("SOCKET_MAX_PENDING", 1_000, validate=Range(1, 1_000_000)),
         auth_timeout_s=env.float("SOCKET_AUTH_TIMEOUT_S", 10.0, validate=Range(0.1, 3600.0)),
         max_subscriptions=env.int("SOCKET_MAX_SUBSCRIPTIONS", 20, validate=Range(1, 10_000)),
-        subscribe_rate_hz=env.float("SOCKET_SUBSCRIBE_RATE_HZ", 5.0, validate=Range(0.01, 10_000.0)),
+        subscribe_rate_hz=env.float(
+            "SOCKET_SUBSCRIBE_RATE_HZ", 5.0, validate=Range(0.01, 10_000.0)
+        ),
         subscribe_burst=env.int("SOCKET_SUBSCRIBE_BURST", 20, validate=Range(1, 100_000)),
         ping_interval_s=env.float("SOCKET_PING_INTERVAL_S", 25.0, validate=Range(0.1, 3600.0)),
         ping_timeout_s=env.float("SOCKET_PING_TIMEOUT_S", 20.0, validate=Range(0.1, 3600.0)),

@@ -76,10 +76,21 @@ class LoginBody(Schema):
         # No minimum beyond 1: a short password is simply wrong (401), not malformed.
         validate=Length(1, PASSWORD_MAX),
     )
+    refresh_cookie = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Browsers: true sets the refresh token as an HttpOnly cookie (and a "
+            "CSRF cookie) and leaves it out of the answer."
+        },
+    )
 
 
 class RefreshBody(Schema):
-    refresh_token = _token("The refresh token of the last login or refresh; works once.")
+    refresh_token = _token(
+        "The refresh token of the last login or refresh; works once. Absent: the refresh "
+        "cookie, with the X-CSRF-Token header.",
+        required=False,
+    )
 
 
 class LogoutBody(Schema):
@@ -104,7 +115,9 @@ class UserPublic(Schema):
 
 class TokenPairSchema(Schema):
     access_token = fields.String(required=True, metadata={"description": "RS256 JWT."})
-    refresh_token = fields.String(required=True, metadata={"description": "RS256 JWT."})
+    refresh_token = fields.String(
+        metadata={"description": "RS256 JWT; absent when it was set as a cookie."}
+    )
     token_type = fields.String(required=True, validate=OneOf(["Bearer"]))
     expires_in = fields.Integer(
         required=True, metadata={"description": "Lifetime of the access token in seconds."}
@@ -165,7 +178,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         upstream=Upstream.AUTH,
         summary="Exchange a refresh token for a new pair; a reused one revokes its session.",
         body=RefreshBody,
-        responses={200: TokenPairSchema, 401: ErrorSchema, **_BODY_ERRORS},
+        responses={200: TokenPairSchema, 401: ErrorSchema, 403: ErrorSchema, **_BODY_ERRORS},
         auth=False,
         priority=Priority.LIVE,
         tags=("auth",),
@@ -177,7 +190,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         upstream=Upstream.AUTH,
         summary="Revoke the bearer access token and, if given, the refresh token's session.",
         body=LogoutBody,
-        responses={204: None, 401: ErrorSchema, **_BODY_ERRORS},
+        responses={204: None, 401: ErrorSchema, 403: ErrorSchema, **_BODY_ERRORS},
         auth=True,
         priority=Priority.LIVE,
         tags=("auth",),
