@@ -19,7 +19,8 @@ export interface DataAgeMark {
 
 export interface TokenPair {
   access_token: string;
-  refresh_token: string;
+  /** Absent for browsers: logins with refresh_cookie get it as an HttpOnly cookie. */
+  refresh_token?: string;
   token_type: string;
   expires_in: number; // seconds
 }

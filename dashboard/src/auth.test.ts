@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError, Auth, describeError } from "./auth";
+import { ApiError, Auth, cookieValue, describeError } from "./auth";
 import { MemoryStorage } from "./test/memoryStorage";
 
 const json = (status: number, body: unknown) =>
@@ -9,12 +9,15 @@ const json = (status: number, body: unknown) =>
   });
 
 let n = 0;
-const pair = () => ({ access_token: `a${++n}`, refresh_token: `r${n}`, token_type: "Bearer", expires_in: 900 });
+/** What the server answers a browser: no refresh_token (it is an HttpOnly cookie). */
+const pair = () => ({ access_token: `a${++n}`, token_type: "Bearer", expires_in: 900 });
+const COOKIES = () => "theme=dark; optionsflow_csrf=csrf%2Dtoken-1";
 
 describe("Auth", () => {
   let fetchMock: ReturnType<typeof vi.fn<typeof fetch>>;
   /** The JSON body of the n-th fetch. */
   const sentBody = (n: number) => JSON.parse(fetchMock.mock.calls[n][1]?.body as string) as Record<string, unknown>;
+  const sentHeaders = (n: number) => fetchMock.mock.calls[n][1]?.headers as Record<string, string>;
   beforeEach(() => {
     fetchMock = vi.fn<typeof fetch>();
     vi.stubGlobal("fetch", fetchMock);
@@ -25,21 +28,58 @@ describe("Auth", () => {
     vi.unstubAllGlobals();
   });
 
-  it("logs in, keeps the pair in storage, and shows the server's message on failure", async () => {
+  it("logs in asking for the refresh cookie, keeps the access token in memory only", async () => {
     const storage = new MemoryStorage();
-    const auth = new Auth(storage);
+    const auth = new Auth(storage, COOKIES);
     fetchMock.mockResolvedValueOnce(
       json(401, { error: { code: "invalid_credentials", message: "Wrong username or password." } }),
     );
     await expect(auth.login("alice", "x")).rejects.toThrow("Wrong username or password.");
     fetchMock.mockResolvedValueOnce(json(200, pair()));
     await auth.login("alice", "secret-password");
+    expect(sentBody(1)).toEqual({ username: "alice", password: "secret-password", refresh_cookie: true });
+    expect(fetchMock.mock.calls[1][1]?.credentials).toBe("same-origin");
     expect(auth.loggedIn).toBe(true);
-    expect(new Auth(storage).token).toBe(auth.token);
+    expect(auth.token).toMatch(/^a\d+$/);
+    // Nothing a script could steal is left in storage: only the name typed at login.
+    const stored = Array.from({ length: storage.length }, (_, i) => storage.getItem(storage.key(i) ?? ""));
+    expect(stored).toEqual([JSON.stringify({ user: "alice" })]);
+    expect(stored.join()).not.toContain(auth.token as string);
+  });
+
+  it("after a reload gets a new access token with the cookie and the CSRF token", async () => {
+    const storage = new MemoryStorage();
+    fetchMock.mockResolvedValueOnce(json(200, pair()));
+    await new Auth(storage, COOKIES).login("alice", "pw");
+    const reloaded = new Auth(storage, COOKIES);
+    expect(reloaded.loggedIn).toBe(true);
+    expect(reloaded.token).toBeNull();
+    expect(reloaded.username).toBe("alice");
+    fetchMock.mockResolvedValueOnce(json(200, pair()));
+    const token = await reloaded.fresh();
+    expect(token).toMatch(/^a\d+$/);
+    expect(fetchMock.mock.calls[1][0]).toBe("/api/auth/refresh");
+    expect(sentBody(1)).toEqual({});
+    expect(sentHeaders(1)["X-CSRF-Token"]).toBe("csrf-token-1");
+    expect(fetchMock.mock.calls[1][1]?.credentials).toBe("same-origin");
+  });
+
+  it("drops tokens an older version kept in storage", () => {
+    const storage = new MemoryStorage();
+    storage.setItem("optionsflow.session", JSON.stringify({ access: "a0", refresh: "r0", user: "bob" }));
+    const auth = new Auth(storage, COOKIES);
+    expect(auth.token).toBeNull();
+    expect(storage.getItem("optionsflow.session")).toBe(JSON.stringify({ user: "bob" }));
+  });
+
+  it("reads one cookie out of document.cookie", () => {
+    expect(cookieValue("a=1; optionsflow_csrf=x%3Dy; b=2", "optionsflow_csrf")).toBe("x=y");
+    expect(cookieValue("a=1", "optionsflow_csrf")).toBeNull();
+    expect(cookieValue("", "optionsflow_csrf")).toBeNull();
   });
 
   it("shares one refresh between concurrent callers (a refresh token works once)", async () => {
-    const auth = new Auth(new MemoryStorage());
+    const auth = new Auth(new MemoryStorage(), COOKIES);
     fetchMock.mockResolvedValueOnce(json(200, pair()));
     await auth.login("alice", "pw");
     let release!: (r: Response) => void;
@@ -49,12 +89,12 @@ describe("Auth", () => {
     release(json(200, pair()));
     await Promise.all([a, b]);
     expect(fetchMock).toHaveBeenCalledTimes(2);
-    expect(Object.keys(sentBody(1))).toEqual(["refresh_token"]);
-    expect(sentBody(1).refresh_token).toMatch(/^r\d+$/);
+    expect(sentBody(1)).toEqual({}); // the refresh token travels as the HttpOnly cookie
+    expect(sentHeaders(1)["X-CSRF-Token"]).toBe("csrf-token-1");
   });
 
   it("retries a 401 once after refreshing, and ends the session when refresh is refused", async () => {
-    const auth = new Auth(new MemoryStorage());
+    const auth = new Auth(new MemoryStorage(), COOKIES);
     const lost = vi.fn();
     auth.onLogout = lost;
     fetchMock.mockResolvedValueOnce(json(200, pair()));
@@ -76,7 +116,7 @@ describe("Auth", () => {
   });
 
   it("refreshes before the access token expires", async () => {
-    const auth = new Auth(new MemoryStorage());
+    const auth = new Auth(new MemoryStorage(), COOKIES);
     fetchMock.mockResolvedValueOnce(json(200, { ...pair(), expires_in: 300 }));
     await auth.login("alice", "pw");
     fetchMock.mockResolvedValueOnce(json(200, pair()));
@@ -87,8 +127,8 @@ describe("Auth", () => {
     expect(fetchMock.mock.calls[1][0]).toBe("/api/auth/refresh");
   });
 
-  it("logs out with the bearer token and the refresh token", async () => {
-    const auth = new Auth(new MemoryStorage());
+  it("logs out with the bearer token and the CSRF token (the cookie names the session)", async () => {
+    const auth = new Auth(new MemoryStorage(), COOKIES);
     fetchMock.mockResolvedValueOnce(json(200, pair()));
     await auth.login("alice", "pw");
     const token = auth.token;
@@ -97,7 +137,8 @@ describe("Auth", () => {
     const [path, init] = fetchMock.mock.calls[1];
     expect(path).toBe("/api/auth/logout");
     expect((init?.headers as Record<string, string>).Authorization).toBe(`Bearer ${token}`);
-    expect(sentBody(1).refresh_token).toMatch(/^r/);
+    expect(sentHeaders(1)["X-CSRF-Token"]).toBe("csrf-token-1");
+    expect(sentBody(1)).toEqual({});
     expect(auth.loggedIn).toBe(false);
   });
 

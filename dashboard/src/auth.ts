@@ -1,18 +1,31 @@
-// Tokens and the REST client: tokens in sessionStorage (this tab only), one refresh at a time
-// (a refresh token works once; two concurrent refreshes would revoke the session), a refresh
-// scheduled before the access token expires, and one retry after a 401.
+// Tokens and the REST client. No script can read the refresh token: the server keeps it in an
+// HttpOnly cookie sent only to /api/auth/refresh and /api/auth/logout; the access token lives in
+// this object's memory only. sessionStorage (this tab) keeps just the name typed at login, so a
+// reload knows to ask for a new access token with the cookie. Cookie requests carry the CSRF
+// token (a script-readable cookie) in X-CSRF-Token. One refresh at a time (a refresh token works
+// once; two concurrent refreshes would revoke the session), a refresh scheduled before the access
+// token expires, and one retry after a 401.
 import type { ApiErrorBody, TokenPair } from "./api";
 
 const KEY = "optionsflow.session";
+const CSRF_COOKIE = "optionsflow_csrf";
 /** Refresh this long before the access token expires (or at 80 % of a short lifetime). */
 const REFRESH_MARGIN_MS = 60_000;
 
 interface Session {
-  access: string;
-  refresh: string;
+  access: string | null; // null after a reload, until the cookie has been exchanged
   expiresAt: number; // epoch ms of the access token's expiry (client clock)
   lifetimeMs: number;
   user?: string; // as typed at login (the access token's subject is a user id)
+}
+
+/** The value of cookie `name` in a `document.cookie` string, or null. */
+export function cookieValue(cookies: string, name: string): string | null {
+  for (const part of cookies.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return null;
 }
 
 export class ApiError extends Error {
@@ -60,10 +73,11 @@ export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function postJson<T>(path: string, body: unknown, token?: string): Promise<T> {
+async function postJson<T>(path: string, body: unknown, token?: string, csrf?: string | null): Promise<T> {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
-  const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+  if (csrf) headers["X-CSRF-Token"] = csrf;
+  const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin" });
   if (!resp.ok) throw await toError(resp);
   return resp.status === 204 ? (undefined as T) : ((await resp.json()) as T);
 }
@@ -77,17 +91,31 @@ export class Auth {
   /** Called after every successful refresh (new access token). */
   onRefresh: () => void = () => {};
 
-  constructor(private readonly storage: Storage = sessionStorage) {
+  constructor(
+    private readonly storage: Storage = sessionStorage,
+    private readonly cookies: () => string = () => document.cookie,
+  ) {
     try {
       const raw = storage.getItem(KEY);
       if (raw) {
-        const s = JSON.parse(raw) as Session;
-        if (s && typeof s.access === "string" && typeof s.refresh === "string") this.session = s;
+        const s = JSON.parse(raw) as { user?: unknown };
+        // Signed in before a reload: the access token is gone, the cookie gets a new one.
+        this.session = { access: null, expiresAt: 0, lifetimeMs: 900_000 };
+        if (typeof s?.user === "string") this.session.user = s.user;
       }
     } catch {
       storage.removeItem(KEY);
     }
-    if (this.session) this.schedule();
+    // Tokens an older version kept here must not stay readable.
+    if (this.session) storage.setItem(KEY, JSON.stringify({ user: this.session.user }));
+  }
+
+  private get csrf(): string | null {
+    try {
+      return cookieValue(this.cookies(), CSRF_COOKIE);
+    } catch {
+      return null;
+    }
   }
 
   get loggedIn(): boolean {
@@ -114,7 +142,8 @@ export class Auth {
   }
 
   async login(username: string, password: string): Promise<void> {
-    this.store(await postJson<TokenPair>("/api/auth/login", { username, password }), username);
+    const body = { username, password, refresh_cookie: true };
+    this.store(await postJson<TokenPair>("/api/auth/login", body), username);
   }
 
   async register(username: string, password: string): Promise<void> {
@@ -125,9 +154,9 @@ export class Auth {
   async logout(): Promise<void> {
     const s = this.session;
     this.clear();
-    if (s) {
+    if (s?.access) {
       try {
-        await postJson<void>("/api/auth/logout", { refresh_token: s.refresh }, s.access);
+        await postJson<void>("/api/auth/logout", {}, s.access, this.csrf);
       } catch {
         /* the tokens are forgotten anyway; an expired access token cannot log out */
       }
@@ -148,7 +177,7 @@ export class Auth {
   async fresh(): Promise<string | null> {
     const s = this.session;
     if (!s) return null;
-    if (this.refreshing || Date.now() >= s.expiresAt - this.margin(s)) {
+    if (this.refreshing || !s.access || Date.now() >= s.expiresAt - this.margin(s)) {
       try {
         await this.refresh();
       } catch {
@@ -193,7 +222,7 @@ export class Auth {
     const s = this.session;
     if (!s) throw new ApiError(401, "unauthorized", "Not logged in");
     try {
-      this.store(await postJson<TokenPair>("/api/auth/refresh", { refresh_token: s.refresh }));
+      this.store(await postJson<TokenPair>("/api/auth/refresh", {}, undefined, this.csrf));
     } catch (err) {
       // A refused refresh ends the session; a network error or 5xx keeps it for the next try.
       if (err instanceof ApiError && (err.status === 401 || err.status === 400 || err.status === 422)) {
@@ -212,14 +241,8 @@ export class Auth {
 
   private store(pair: TokenPair, user = this.session?.user): void {
     const lifetimeMs = Math.max(1, Number(pair.expires_in) || 900) * 1000;
-    this.session = {
-      access: pair.access_token,
-      refresh: pair.refresh_token,
-      expiresAt: Date.now() + lifetimeMs,
-      lifetimeMs,
-      user,
-    };
-    this.storage.setItem(KEY, JSON.stringify(this.session));
+    this.session = { access: pair.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs, user };
+    this.storage.setItem(KEY, JSON.stringify({ user }));
     this.schedule();
   }
 
