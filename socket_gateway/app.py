@@ -18,6 +18,7 @@ from socket_gateway import EXTENSION
 from socket_gateway.events import register
 from socket_gateway.gateway import SocketGateway
 from socket_gateway.jwksfetch import jwks_fetcher
+from socket_gateway.origins import cors_policy
 
 
 class OrjsonCodec:
@@ -59,7 +60,8 @@ def create_app(
         async_mode=async_mode,
         message_queue=settings.redis_url if message_queue else None,
         channel=SOCKETIO_CHANNEL,
-        cors_allowed_origins=list(cfg.cors_origins) if cfg.cors_origins != ("*",) else "*",
+        cors_allowed_origins=cors_policy(settings),
+        cors_credentials=False,  # tokens authorise, not cookies: no credentialed requests
         ping_interval=cfg.ping_interval_s,
         ping_timeout=cfg.ping_timeout_s,
         json=OrjsonCodec,
@@ -68,6 +70,7 @@ def create_app(
     )
     if settings.http.proxy_hops:  # outermost, so Socket.IO sees the client's address
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.http.proxy_hops)  # type: ignore[method-assign]
+    gateway.guard.install(socketio.server.eio)  # sessions counted from the handshake
     register(socketio, gateway)
     app.extensions[EXTENSION] = gateway
     return app

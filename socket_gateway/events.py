@@ -52,6 +52,7 @@ def register(socketio: SocketIO, gateway: SocketGateway) -> None:
     def subscribe(data: object = None) -> Ack:
         sid = _sid()
         try:
+            gateway.throttle(sid)  # first: even a malformed subscribe costs a token
             sub = _parse(data)
             # Reserve the slot before the Redis read yields: concurrent subscribes of one
             # connection (each its own green thread) cannot pass the limit together.
@@ -61,13 +62,15 @@ def register(socketio: SocketIO, gateway: SocketGateway) -> None:
                     "too_many_subscriptions",
                     f"at most {gateway.limits.max_subscriptions} subscriptions per connection",
                 )
+            if held_before:  # joined already: acknowledged, no second snapshot
+                SUBSCRIBES.labels("repeat").inc()
+                return {"ok": True, "rooms": list(sub.rooms)}
             for room in sub.rooms:  # join first: an update from now on is not missed
                 join_room(room)
             try:
                 snapshot = gateway.snapshot(sub)
             except SubscribeError:
-                if not held_before:
-                    gateway.limits.remove(sid, sub)
+                gateway.limits.remove(sid, sub)
                 for room in sub.rooms:
                     if not gateway.limits.still_wanted(sid, room):
                         leave_room(room)
@@ -85,6 +88,7 @@ def register(socketio: SocketIO, gateway: SocketGateway) -> None:
     def unsubscribe(data: object = None) -> Ack:
         sid = _sid()
         try:
+            gateway.throttle(sid)
             sub = _parse(data)
         except SubscribeError as error:
             return _failed(error, error.code, UNSUBSCRIBES)

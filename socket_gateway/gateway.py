@@ -24,6 +24,7 @@ from common.settings import Settings
 from common.timestamps import parse_ts
 from common.tokens import Claims, TokenError, TokenExpiredError
 from socket_gateway.fanout import Fanout, Mode, Update
+from socket_gateway.handshake import HandshakeGuard
 from socket_gateway.limits import ConnectionLimits
 from socket_gateway.listener import CHAIN_UPDATE, UNDERLYING_UPDATE, EnrichedListener
 from socket_gateway.metrics import (
@@ -36,7 +37,9 @@ from socket_gateway.metrics import (
     ROOMS,
     SUPERSEDED,
 )
+from socket_gateway.ratelimit import TokenBucket
 from socket_gateway.rooms import Subscription
+from socket_gateway.sessions import EngineSessions
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,17 @@ class SocketGateway:
         self.limits = ConnectionLimits(
             per_ip=cfg.max_connections_per_ip, subscriptions=cfg.max_subscriptions
         )
+        self.clock: Callable[[], float] = time.monotonic
+        """Monotonic seconds of the subscribe buckets; replaceable."""
+        self.guard = HandshakeGuard(
+            EngineSessions(
+                per_ip=cfg.max_connections_per_ip,
+                max_sessions=cfg.max_clients,
+                max_pending=cfg.max_pending,
+                auth_timeout_s=cfg.auth_timeout_s,
+            )
+        )
+        self._buckets: dict[str, TokenBucket] = {}
         self.fanout = Fanout(
             self._emit,
             self._announce,
@@ -155,15 +169,44 @@ class SocketGateway:
             self._connecting.discard(sid)
             self._abandoned.discard(sid)
         self._claims[sid] = claims
+        cfg = self.settings.socket
+        self._buckets[sid] = TokenBucket(cfg.subscribe_rate_hz, cfg.subscribe_burst, self.clock())
+        eio_sid = self._eio_sid(sid)
+        if eio_sid is not None:  # (none in Flask-SocketIO's test client)
+            self.guard.sessions.authenticated(eio_sid)
         CONNECTIONS.set(self.limits.connections)
         return claims
 
     def disconnect(self, sid: str) -> None:
         if sid in self._connecting:
             self._abandoned.add(sid)
+        if sid in self._claims:  # admitted; its session may stay open: it must authenticate
+            eio_sid = self._eio_sid(sid)  # again in time (a client that left the namespace)
+            if eio_sid is not None:
+                self.guard.sessions.unauthenticated(eio_sid, self.guard.clock())
         self.limits.release(sid)
         self._claims.pop(sid, None)
+        self._buckets.pop(sid, None)
         CONNECTIONS.set(self.limits.connections)
+
+    def _eio_sid(self, sid: str) -> str | None:
+        """The Engine.IO session carrying the Socket.IO connection ``sid``."""
+        found = self.socketio.server.manager.eio_sid_from_sid(sid, NAMESPACE)
+        return str(found) if found is not None else None
+
+    def throttle(self, sid: str) -> None:
+        """Spend one of ``sid``'s subscribe/unsubscribe tokens; :class:`SubscribeError`
+        ``rate_limited`` (naming the limit and when to retry) when it has none."""
+        bucket = self._buckets.get(sid)
+        if bucket is None:  # a subscribe racing its connection's end: nothing to limit
+            return
+        wait = bucket.take(self.clock())
+        if wait > 0:
+            raise SubscribeError(
+                "rate_limited",
+                f"at most {bucket.rate_hz:g} subscribe/unsubscribe a second per connection "
+                f"(bursts of {bucket.burst}); retry in {wait:.2f} s",
+            )
 
     def sweep_tokens(self, batch: int = 500, *, now: float | None = None) -> dict[str, str]:
         """Disconnect the clients whose token has expired or been revoked (logout) since
@@ -305,11 +348,15 @@ class SocketGateway:
             self.fanout.note_lateness(max(0.0, time.monotonic() - planned))
 
     def start(self) -> None:
-        """Start the listener, the fan-out loop, the lateness probe and the token sweep."""
+        """Start the listener, the fan-out loop, the lateness probe, the token sweep and
+        the sweep of sessions that do not authenticate in time."""
         self.socketio.start_background_task(self.listener.run)
         self.socketio.start_background_task(self.run_fanout)
         self.socketio.start_background_task(self.probe_lateness)
         self.socketio.start_background_task(self.run_token_sweep)
+        self.socketio.start_background_task(
+            self.guard.run, lambda: self._stopped, self.socketio.sleep
+        )
 
     def stop(self) -> None:
         self._stopped = True

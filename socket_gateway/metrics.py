@@ -8,6 +8,19 @@ CONNECTIONS = Gauge("optionsflow_socket_connections", "Connected Socket.IO clien
 ROOMS = Gauge("optionsflow_socket_rooms", "Subscription rooms with at least one client.")
 """Computed when scraped (``set_function``): counting walks every room."""
 REFUSED = Counter("optionsflow_socket_refused_total", "Connections refused, by reason.", ["reason"])
+SESSIONS = Gauge(
+    "optionsflow_socket_sessions",
+    "Engine.IO sessions held, counted from the handshake: total, and pending (no "
+    "authenticated Socket.IO connection yet).",
+    ["state"],
+)
+"""Computed when scraped (``set_function``, socket_gateway/handshake.py)."""
+SESSIONS_CLOSED = Counter(
+    "optionsflow_socket_sessions_closed_total",
+    "Engine.IO sessions the gateway closed, by reason (auth_timeout: no authenticated "
+    "connection within SOCKET_AUTH_TIMEOUT_S).",
+    ["reason"],
+)
 SUBSCRIBES = Counter(
     "optionsflow_socket_subscribe_total", "subscribe events, by outcome.", ["outcome"]
 )

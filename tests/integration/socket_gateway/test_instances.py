@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,9 @@ class Client:
             return [data for event, data in self.events if event == name]
 
 
-def _client(url: str, token: str | None) -> tuple[Client, Exception | None]:
+def _client(
+    url: str, token: str | None, transports: tuple[str, ...] = ("websocket",)
+) -> tuple[Client, Exception | None]:
     sio = socketio.Client(reconnection=False)
     client = Client(sio)
 
@@ -80,7 +83,7 @@ def _client(url: str, token: str | None) -> tuple[Client, Exception | None]:
             client.events.append(("connect_error", data))
 
     try:
-        sio.connect(url, auth={"token": token} if token else None, transports=["websocket"],
+        sio.connect(url, auth={"token": token} if token else None, transports=list(transports),
                     wait_timeout=10)  # fmt: skip
     except socketio.exceptions.ConnectionError as exc:
         return client, exc
@@ -163,11 +166,14 @@ def test_bad_tokens_and_over_limit_connections_are_refused(sockets: Sockets) -> 
         assert refusal["data"]["code"] in {"unauthorized", "invalid_token"}, refusal
         assert refusal["message"] == refusal["data"]["message"]
     token = sockets.stack.login("viewer10")["access_token"]
+    # Sessions count from their handshake: the refused clients' must have ended first.
+    assert wait_until(lambda: _sessions(url) == 0, 10)
     held = [_client(url, token) for _ in range(3)]
     assert [e for _, e in held] == [None, None, None]
-    client, error = _client(url, token)
+    # The fourth is refused at its handshake (401); over long-polling the client reads why.
+    client, error = _client(url, token, transports=("polling",))
     assert error is not None
-    assert client.of("connect_error")[0]["data"] == {
+    assert client.of("connect_error")[0] == {
         "code": "too_many_connections",
         "message": "at most 3 connections per client address",
     }
@@ -175,6 +181,15 @@ def test_bad_tokens_and_over_limit_connections_are_refused(sockets: Sockets) -> 
     assert error is None
     for c, _ in [*held, (other, None)]:
         c.sio.disconnect()
+
+
+def _sessions(url: str) -> float:
+    """The Engine.IO sessions ``url``'s gateway holds (its /metrics)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    prefix = 'optionsflow_socket_sessions{state="total"} '
+    (line,) = [ln for ln in text.splitlines() if ln.startswith(prefix)]
+    return float(line.removeprefix(prefix))
 
 
 def test_sigterm_closes_the_clients_and_stops(sockets: Sockets) -> None:

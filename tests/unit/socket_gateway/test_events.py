@@ -318,3 +318,50 @@ def test_logout_and_expiry_end_a_live_connection(
     assert not leaving.is_connected()
     assert staying.is_connected()
     assert gw.limits.connections == 1
+
+
+def test_a_repeated_subscribe_is_acknowledged_without_a_second_snapshot(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    _cache(redis_client)
+    gateway(app).wall_clock = lambda: ORIGIN_S + 2.0
+    client = _client(app, {"token": token()})
+    sub = {"product": "NIFTY", "expiry": "2099-12-31"}
+    acks = [client.emit("subscribe", sub, callback=True) for _ in range(3)]
+    assert acks == [{"ok": True, "rooms": ["chain:NIFTY:2099-12-31", "underlying:NIFTY"]}] * 3
+    assert [m["name"] for m in client.get_received()] == ["chain_update", "underlying_update"]
+    client.emit("unsubscribe", sub, callback=True)
+    client.emit("subscribe", sub, callback=True)  # new again after the unsubscribe
+    assert [m["name"] for m in client.get_received()] == ["chain_update", "underlying_update"]
+
+
+def test_subscribe_and_unsubscribe_share_a_token_bucket_per_connection(
+    app: Flask, socket_settings: Settings, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    _cache(redis_client)
+    gw = gateway(app)
+    now = [1000.0]
+    gw.clock = lambda: now[0]
+    rate, burst = socket_settings.socket.subscribe_rate_hz, socket_settings.socket.subscribe_burst
+    client, other = _client(app, {"token": token("a")}), _client(app, {"token": token("b")})
+    sub = {"product": "NIFTY"}
+    acks = [
+        client.emit("unsubscribe" if i % 2 else "subscribe", sub, callback=True)
+        for i in range(burst + 3)
+    ]
+    assert [a["ok"] for a in acks] == [True] * burst + [False] * 3
+    message = (
+        f"at most {rate:g} subscribe/unsubscribe a second per connection (bursts of {burst}); "
+        f"retry in {1 / rate:.2f} s"
+    )
+    assert acks[-1]["error"] == {"code": "rate_limited", "message": message}
+    client.get_received()
+    assert client.emit("subscribe", {"product": "bad!"}, callback=True)["error"]["code"] == (
+        "rate_limited"  # checked before the payload: a malformed one costs a token too
+    )
+    assert _events(client, "error") == [{"code": "rate_limited", "message": message}]
+    assert other.emit("subscribe", sub, callback=True)["ok"] is True  # its own bucket
+    now[0] += 1 / rate  # one token back
+    assert client.emit("subscribe", sub, callback=True)["ok"] is True
+    assert client.emit("unsubscribe", sub, callback=True)["error"]["code"] == "rate_limited"
+    assert client.is_connected()
