@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -47,7 +48,10 @@ COLUMNS = (
 
 
 def progress(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+    """A line on stderr with the time and the load average (other work on the machine
+    slows the pipeline and stretches every recovery: the figures need it beside them)."""
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{time.strftime('%H:%M:%S')} [load {load}] {line}", file=sys.stderr, flush=True)
 
 
 def _cells(row: Row) -> list[str]:
@@ -55,6 +59,8 @@ def _cells(row: Row) -> list[str]:
         return "never" if value is None else f"{value:.1f}"
 
     drained = "" if row.drained else " (not drained)"
+    if row.evidence["late_before_fault"]:  # behind before the fault: not the fault's alone
+        drained += " (behind before the fault)"
     return [
         row.scenario, f"{row.published:,}", f"{row.stored:,}", str(row.missing),
         str(row.duplicated), f"{row.ticks_missing} of {row.ticks_published:,}",
@@ -110,7 +116,12 @@ def main() -> None:
                     progress(f"evidence: {json.dumps(row.evidence)}")
     if args.json:
         args.json.write_text(json.dumps([row.as_dict() for row in rows], indent=2))
-    print(f"{args.rate:,} msg/s, {args.before:g} s before each fault and {args.after:g} s after")
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{args.rate:,} msg/s, {args.before:g} s before each fault and {args.after:g} s after;"
+        f" visibility timeout {args.visibility_timeout} s, claim idle {args.claim_idle_ms} ms;"
+        f" {os.cpu_count()} cores, load average at the end {load}"
+    )
     print(table(rows))
 
 

@@ -185,8 +185,8 @@ def _settle(
         _wait(lambda: probes.socket.back_after(fault_at) is not None, 30)
         _wait(lambda: markers.acked <= markers.filed(), 30 if landed else 1, 0.5)
         have = stored()
-        return _row(name, sent, have, ticks_seen(), markers, probes.socket.back_after(fault_at),
-                    enriched, first_arrival, fault_at, back_at, landed, left)  # fmt: skip
+        return _row(name, sent, have, ticks_seen(), markers, probes.socket, enriched,
+                    first_arrival, fault_at, back_at, landed, left)  # fmt: skip
     finally:
         store.close()
         client.close()
@@ -202,7 +202,7 @@ def _safe_backlog(client: Any, broker: Any) -> dict[str, int] | str:
 
 def _row(
     name: str, sent: Sent, have: dict[ChainKey, list[int]], ticks_seen: set[TickKey],
-    markers: LogMarkers, socket_at: float | None, enriched: EnrichedCollector,
+    markers: LogMarkers, socket: SocketProbe, enriched: EnrichedCollector,
     first_arrival: int, fault_at: float, back_at: float, landed: bool,
     left: dict[str, int] | str,
 ) -> Row:  # fmt: skip
@@ -218,6 +218,7 @@ def _row(
     late = [a for a in arrivals if a.at - a.origin > LATE_S and a.origin >= sent.started_at]
     ticks_missing = sorted(sent.ticks - ticks_seen)
     filed = markers.filed()
+    socket_at = socket.back_after(fault_at)
     lost = sorted(markers.acked - filed)
     uncertain_stored = sum(
         len(set(seqs) & set(have.get(k, []))) for k, seqs in sent.uncertain_chains.items()
@@ -243,6 +244,9 @@ def _row(
             "uncertain_chains_stored": uncertain_stored,
             "uncertain_ticks": len(sent.uncertain_ticks),
             "late_messages": len(late),
+            # Late already before the fault: the pipeline was not keeping up (another load
+            # on the machine), and the recovery time is not the fault's alone.
+            "late_before_fault": sum(a.at < fault_at for a in late),
             "late_from_s": round(min(a.at for a in late) - fault_at, 2) if late else None,
             "max_delay_s": round(max(a.at - a.origin for a in late), 2) if late else None,
             "missing_chains": {f"{p}/{e}": v[:20] for (p, e), v in missing.items()},
@@ -255,5 +259,7 @@ def _row(
                 if b >= fault_at
             ],
             "backlog_left": left,
+            "socket_reconnects": sum(c > fault_at for c in socket.events.connects),
+            "socket_subscribed_again": sum(c > fault_at for c in socket.events.subscribed),
         },
     )  # fmt: skip

@@ -57,4 +57,7 @@ def test_nothing_is_lost(probes: Probes, scenario: str) -> None:
     assert row.stored == row.published
     assert row.ticks_missing == 0, row.evidence
     assert row.socket_back_s is not None, "the Socket.IO client got no chain after the fault"
+    if scenario == "socket":  # it lost its gateway: back through a new connection
+        assert row.evidence["socket_reconnects"] >= 1
+        assert row.evidence["socket_subscribed_again"] >= 1
     assert row.log_lost == 0, row.evidence
