@@ -88,7 +88,25 @@ def signed_in(url: str, username: str, password: str) -> Iterator[tuple[Page, li
         page.get_by_test_id("login-password").fill(password)
         page.get_by_test_id("login-submit").click()
         page.get_by_test_id("dashboard").wait_for(timeout=20_000)
+        _no_token_within_reach(page)
         yield page, errors
+
+
+_READABLE = """() => JSON.stringify({
+  session: Object.entries(sessionStorage),
+  local: Object.entries(localStorage),
+  cookie: document.cookie,
+})"""
+"""Everything a script on the page (an XSS) can read where tokens used to be kept."""
+
+
+def _no_token_within_reach(page: Page) -> None:
+    """Issue 16: neither token is in storage or a script-readable cookie (a JWT starts with
+    ``eyJ``); only the CSRF cookie is readable, the refresh cookie is HttpOnly."""
+    readable = page.evaluate(_READABLE)
+    assert "eyJ" not in readable, readable
+    assert "optionsflow_csrf=" in readable, readable
+    assert "optionsflow_refresh" not in readable, readable
 
 
 @contextmanager
@@ -136,6 +154,11 @@ def drive_dashboard(url: str, username: str, password: str) -> None:
                 f"{chart} drawn",
             )
         page.screenshot(path=str(ARTIFACTS / "dashboard-1280x800.png"), full_page=False)
+        # A reload forgets the access token (memory only): the refresh cookie gets a new one.
+        page.reload()
+        _eventually(lambda: rows.count() >= 5, 30, "the chain table filled after a reload")
+        assert page.get_by_test_id("login-submit").count() == 0
+        _no_token_within_reach(page)
 
         page.set_viewport_size({"width": 390, "height": 844})
         _eventually(
