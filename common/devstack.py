@@ -1,9 +1,12 @@
 """The one-machine process set behind ``make up``.
 
 Runs an embedded Redis (unless ``REDIS_URL`` is set), persisted in ``var/redis``
-(append-only file, fsynced every second), then every OptionsFlow process with its
-URL in their environment, under :class:`common.supervisor.Supervisor`: their output
-is merged into one terminal with a name per line, a process that dies (Redis too) is
+(append-only file, fsynced every second) and locked by a password generated into
+``var/secrets/redis_password``, then every OptionsFlow process with its URL (the password
+in it) and the service credential (``SERVICE_TOKEN``, generated into
+``var/secrets/service_token`` unless set) in their environment, under
+:class:`common.supervisor.Supervisor`: their output is merged into one terminal with a
+name per line, a process that dies (Redis too) is
 started again after a capped exponential backoff, and ``Ctrl-C`` (or SIGTERM) stops
 them all, then Redis (docs/RELIABILITY.md).
 """
@@ -23,10 +26,12 @@ from common.embedded_redis import (
     lock_data_dir,
     ping,
     server_argv,
+    write_auth_config,
 )
 from common.jsonlog import configure_logging
 from common.metricfiles import MULTIPROC_ENV, clear_stale
 from common.names import ENRICH_QUEUE
+from common.secretfile import generated_secret, secrets_dir
 from common.settings import DEFAULT_WEB_THREADS, Settings, SettingsError, load_settings
 from common.supervisor import Program, Supervisor
 
@@ -125,12 +130,25 @@ def redis_data_dir(settings: Settings) -> Path:
     return settings.var_dir.resolve() / "redis"
 
 
-def redis_program(port: int, data_dir: Path) -> Program:
+def redis_program(port: int, data_dir: Path, password: str | None = None) -> Program:
     """The embedded Redis on 127.0.0.1:``port``, persisted in ``data_dir``: started first
     (the rest wait until it answers), restarted on the same port and files if it dies,
-    stopped last."""
-    argv = server_argv(find_redis_server(), port, data_dir, persist=True)
-    return Program("redis", argv, ready=functools.partial(ping, port), stop_last=True)
+    stopped last. With ``password`` it refuses clients that do not authenticate."""
+    config = write_auth_config(data_dir, password) if password else None
+    argv = server_argv(find_redis_server(), port, data_dir, persist=True, config=config)
+    ready = functools.partial(ping, port, password)
+    return Program("redis", argv, ready=ready, stop_last=True)
+
+
+def redis_password(settings: Settings) -> str:
+    """The embedded Redis's password, generated on the first ``make up`` (mode 0600)."""
+    return generated_secret(secrets_dir(settings.var_dir) / "redis_password")
+
+
+def service_token(settings: Settings) -> str:
+    """``SERVICE_TOKEN`` when set, else the one generated on the first ``make up``."""
+    given = settings.trust.service_token
+    return given or generated_secret(secrets_dir(settings.var_dir) / "service_token")
 
 
 def programs(settings: Settings, env: dict[str, str]) -> list[Program]:
@@ -156,14 +174,25 @@ def run(settings: Settings) -> int:
         data_dir = redis_data_dir(settings)
         lock = lock_data_dir(data_dir)  # one make up per var/: two servers on one file lose it
         port = free_port()
-        url = f"redis://127.0.0.1:{port}/0"
-        redis.append(redis_program(port, data_dir))
-        log.info("embedded redis", extra={"redis_url": url, "data_dir": str(data_dir)})
-    # Each child reads its settings from this environment: the service URLs follow the ports.
+        password = redis_password(settings)
+        url = f"redis://:{password}@127.0.0.1:{port}/0"
+        redis.append(redis_program(port, data_dir, password))
+        log.info(
+            "embedded redis",
+            extra={
+                "redis_url": f"redis://127.0.0.1:{port}/0",  # the password is not for the log
+                "redis_password_file": str(secrets_dir(settings.var_dir) / "redis_password"),
+                "data_dir": str(data_dir),
+            },
+        )
+    # Each child reads its settings from this environment: the service URLs follow the ports;
+    # the internal services answer only callers presenting SERVICE_TOKEN (the gateways).
     env = {**os.environ, "REDIS_URL": url, "PYTHONUNBUFFERED": "1"}
+    if settings.trust.service_token is None:
+        env["SERVICE_TOKEN"] = service_token(settings)
     log.info("dashboard", extra={"url": f"http://127.0.0.1:{http.gateway_port}/"})
     log.info("api gateway", extra={"url": f"http://127.0.0.1:{http.gateway_port}/api/docs"})
-    log.info("logs", extra={"url": f"http://127.0.0.1:{http.logging_port}/logs?trace_id="})
+    log.info("logs (admins)", extra={"url": f"http://127.0.0.1:{http.gateway_port}/api/logs"})
     log.info("flower", extra={"url": f"http://127.0.0.1:{settings.observability.flower_port}/"})
     try:
         return Supervisor([*redis, *programs(settings, env)]).run()

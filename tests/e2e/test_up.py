@@ -150,7 +150,7 @@ def test_one_trace_id_follows_a_request_through_every_service_in_the_logs(
     def logged() -> bool:
         # The gateway writes a request's line after answering it, so it may be filed after
         # the services' lines: wait for the gateway's line of each request.
-        lines = _call(f"{devstack.logging}/logs?trace_id={trace}")["lines"]
+        lines = devstack.read_logs(f"trace_id={trace}")["lines"]
         found.clear()
         for line in lines:
             found.setdefault(line["service"], []).append(line)
@@ -191,7 +191,7 @@ def test_flower_sees_the_workers_tasks(devstack: Devstack) -> None:
         time.sleep(1)
     assert sum(succeeded) > 0, "Flower saw no task succeed"
     # Flower logs JSON lines like every service, and they are collected with the rest.
-    lines = _call(f"{devstack.logging}/logs?service=flower")["lines"]
+    lines = devstack.read_logs("service=flower")["lines"]
     assert any(line["message"].startswith("Visit me at http://127.0.0.1:") for line in lines)
 
 
