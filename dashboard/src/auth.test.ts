@@ -64,6 +64,20 @@ describe("Auth", () => {
     expect(fetchMock.mock.calls[1][1]?.credentials).toBe("same-origin");
   });
 
+  it("after a reload, logs out with a fresh access token so the server ends the family", async () => {
+    const storage = new MemoryStorage();
+    fetchMock.mockResolvedValueOnce(json(200, pair()));
+    await new Auth(storage, COOKIES).login("alice", "pw");
+    const reloaded = new Auth(storage, COOKIES);
+    fetchMock.mockResolvedValueOnce(json(200, pair())).mockResolvedValueOnce(json(204, null));
+    await reloaded.logout();
+    expect(fetchMock.mock.calls.map((c) => c[0])).toEqual(["/api/auth/login", "/api/auth/refresh", "/api/auth/logout"]);
+    expect(sentHeaders(2).Authorization).toMatch(/^Bearer a\d+$/);
+    expect(sentHeaders(2)["X-CSRF-Token"]).toBe("csrf-token-1");
+    expect(reloaded.loggedIn).toBe(false);
+    expect(storage.getItem("optionsflow.session")).toBeNull();
+  });
+
   it("drops tokens an older version kept in storage", () => {
     const storage = new MemoryStorage();
     storage.setItem("optionsflow.session", JSON.stringify({ access: "a0", refresh: "r0", user: "bob" }));

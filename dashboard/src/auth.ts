@@ -150,8 +150,13 @@ export class Auth {
     await postJson<unknown>("/api/auth/register", { username, password });
   }
 
-  /** Revoke the session on the server (best effort) and forget the tokens. */
+  /**
+   * Revoke the session on the server (best effort) and forget the tokens. Logout needs a live
+   * access token: after a reload or a long sleep the cookie gets one first, else the HttpOnly
+   * refresh cookie (which this page cannot delete) would outlive the logout.
+   */
   async logout(): Promise<void> {
+    if (this.session) await this.fresh();
     const s = this.session;
     this.clear();
     if (s?.access) {
