@@ -59,6 +59,10 @@ class EngineSessions:
     def of_ip(self, ip: str) -> int:
         return self._ips.get(ip, 0)
 
+    def of_session(self, eio_sid: str) -> str | None:
+        """The client address of a session held here; None when unknown."""
+        return self._ip_of.get(eio_sid)
+
     def open(self, eio_sid: str, ip: str, now: float) -> SessionRefusal | None:
         """Count a new session from ``ip``, pending; a refusal (nothing counted) when over a
         limit."""

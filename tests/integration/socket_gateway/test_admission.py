@@ -7,6 +7,7 @@ unsubscribe rate limited with a snapshot only for a new subscription (issue 16).
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ class Gateway:
     port: int
     dashboard_port: int
     """The API gateway's port: the dashboard's origin is on it."""
+
+    def open_fds(self) -> int:
+        """File descriptors the gateway process holds (a websocket holds one)."""
+        return len(os.listdir(f"/proc/{self.stack.procs.procs['socket-admission'].pid}/fd"))
 
     @property
     def ws_url(self) -> str:
@@ -134,6 +139,7 @@ def test_sessions_that_never_authenticate_are_limited_per_address_and_closed(
     SOCKET_MAX_CONN_PER_IP are accepted (before: every one, as only authenticated
     connections counted), and those are closed once SOCKET_AUTH_TIMEOUT_S has passed."""
     _no_pending(gateway)
+    idle_fds = gateway.open_fds()
     held: list[websocket.WebSocket] = []
     refused: list[websocket.WebSocketBadStatusException] = []
     try:
@@ -151,14 +157,18 @@ def test_sessions_that_never_authenticate_are_limited_per_address_and_closed(
             "too_many_connections"
         }
         assert gateway.sessions("pending") == PER_IP
+        assert gateway.open_fds() >= idle_fds + PER_IP
         # an authenticated client from the same address is refused too while they last
         token = gateway.stack.login("admission-1")["access_token"]
         with pytest.raises(socketio.exceptions.ConnectionError):
             _connect(gateway.url, token)
-        for ws in held:  # the deadline closes them (the test waits at most 15 s more)
-            ws.settimeout(AUTH_TIMEOUT_S + 15)
+        # The deadline closes them, and their connections end although these clients read
+        # nothing (the server's socket timeout alone would hold them 45 s).
+        assert wait_until(lambda: gateway.sessions("pending") == 0, AUTH_TIMEOUT_S + 15)
+        assert wait_until(lambda: gateway.open_fds() <= idle_fds + 1, 10)
+        for ws in held:  # Engine.IO's CLOSE was sent first
+            ws.settimeout(10)
             assert _closed_by_server(ws)
-        assert wait_until(lambda: gateway.sessions("pending") == 0, 5)
         # An authenticated connection is not held to the deadline.
         client = _connect(gateway.url, token)
         assert gateway.sessions("pending") == 0
@@ -260,3 +270,28 @@ def test_repeated_subscribes_are_rate_limited_and_get_no_second_snapshot(
     assert len(client.of("chain_update")) == 1
     assert client.sio.connected  # limited, not disconnected
     client.sio.disconnect()
+
+
+def test_a_session_upgraded_to_a_websocket_is_closed_on_its_deadline_too(
+    gateway: Gateway,
+) -> None:
+    """A long-polling handshake upgraded to a websocket (a second request, which the
+    handshake's hook does not see) and then left silent: closed at its deadline, and its
+    connection ends though the client reads nothing."""
+    _no_pending(gateway)
+    idle_fds = gateway.open_fds()
+    status, _, body = gateway.get(HANDSHAKE)
+    assert status == 200
+    sid = orjson.loads(body[1:])["sid"]
+    ws = websocket.create_connection(f"{gateway.ws_url}&sid={sid}", timeout=10)
+    try:
+        ws.send("2probe")
+        assert ws.recv() == "3probe"
+        ws.send("5")  # the upgrade: the session now lives on this websocket
+        assert gateway.open_fds() >= idle_fds + 1
+        assert wait_until(lambda: gateway.sessions("pending") == 0, AUTH_TIMEOUT_S + 15)
+        assert wait_until(lambda: gateway.open_fds() <= idle_fds, 10)
+        ws.settimeout(10)
+        assert _closed_by_server(ws)
+    finally:
+        ws.close()
