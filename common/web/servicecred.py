@@ -20,6 +20,7 @@ forwarding headers are ignored: development only; ``ENV=production`` refuses to 
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 from collections.abc import Iterable
@@ -105,6 +106,7 @@ def install_service_credential(
     if service not in INTERNAL_SERVICES:
         if proxy_hops:
             app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops)  # type: ignore[method-assign]
+        app.before_request(functools.partial(_metrics_inside_only, token))
         return
     if token is None:
         if production:
@@ -120,6 +122,22 @@ def install_service_credential(
     app.wsgi_app = TrustedGateway(app.wsgi_app, token, proxy_hops)  # type: ignore[method-assign]
     if token is not None:
         app.before_request(_require_credential)
+
+
+PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+"""Headers a reverse proxy (the chart's ingress, a TLS proxy in front of compose) adds."""
+
+
+def _metrics_inside_only(token: str | None) -> Any:
+    """A public service (the gateways) serves ``/metrics`` to Prometheus, which scrapes the
+    pod or container directly, and not through the ingress or proxy that publishes it: a
+    proxied request (it carries :data:`PROXY_HEADERS`, which a client cannot strip from the
+    proxy's) is refused unless it presents the service credential."""
+    if request.path != "/metrics" or not any(h in request.headers for h in PROXY_HEADERS):
+        return None
+    if carries_credential(request.headers.get(SERVICE_TOKEN_HEADER), token):
+        return None
+    raise ApiError(403, "metrics are served on the internal network only", code="forbidden")
 
 
 def _require_credential() -> Any:

@@ -253,3 +253,122 @@ def test_the_chart_follows_the_project() -> None:
     assert (CHART / "files/optionsflow.json").resolve() == DASHBOARD.resolve()
     secrets = _yaml(CHART / "values.yaml")["secrets"]
     assert all(value == "" for value in secrets.values()), "values.yaml must hold no secret"
+
+
+OPTIONSFLOW_IMAGE = "${OPTIONSFLOW_IMAGE"
+"""How compose names the project's image: every service running OptionsFlow code uses it."""
+PUBLISHED = {"gateway", "socket"}
+"""Issue 16: the only compose services with host ports by default."""
+
+
+def _ours() -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in _compose_services().items()
+        if str(service.get("image", "")).startswith(OPTIONSFLOW_IMAGE)
+    }
+
+
+def test_compose_publishes_the_two_gateways_and_nothing_else() -> None:
+    """Redis, MongoDB, logging_service, Flower, Prometheus, Grafana, the exporter and every
+    metrics port stay on the compose network (an override file may publish them)."""
+    services = _compose_services()
+    published = {
+        name for name, s in services.items() if (s.get("ports") or s.get("expose") is not None)
+    }
+    assert published == PUBLISHED
+    for name in PUBLISHED:
+        for mapping in services[name]["ports"]:
+            assert str(mapping).startswith("${OPTIONSFLOW_BIND_ADDRESS:-127.0.0.1}:"), mapping
+    assert not any(s.get("network_mode") == "host" for s in services.values())
+    assert "ports" not in services["flower"]
+    assert "ports" not in services["logging"]
+
+
+def test_compose_takes_the_credentials_from_secrets() -> None:
+    compose = _yaml(COMPOSE)
+    secrets = compose["secrets"]
+    assert set(secrets) == {"service_token", "redis_password", "flower_basic_auth"}
+    for name, secret in secrets.items():
+        assert secret == {"file": f"${{OPTIONSFLOW_SECRETS_DIR:-./secrets}}/{name}"}
+    ours = _ours()
+    assert {"gateway", "socket", "auth", "storage", "analytics", "logging", "worker"} <= set(ours)
+    for name, service in ours.items():
+        env = service["environment"]
+        assert env["SERVICE_TOKEN_FILE"] == "/run/secrets/service_token", name
+        assert env["REDIS_PASSWORD_FILE"] == "/run/secrets/redis_password", name
+        assert {"service_token", "redis_password"} <= set(service["secrets"]), name
+        assert not {"SERVICE_TOKEN", "REDIS_PASSWORD", "FLOWER_BASIC_AUTH"} & set(env), name
+        assert "@" not in env["REDIS_URL"], name  # no password in the file
+    services = compose["services"]
+    redis = services["redis"]
+    script = " ".join(redis["command"])
+    # The password from the secret, on standard input ("-"): not in the server's argv.
+    assert "exec redis-server - " in script
+    assert "requirepass $$(cat /run/secrets/redis_password)" in script
+    assert "--requirepass" not in script
+    assert redis["secrets"] == ["redis_password"]
+    assert "REDISCLI_AUTH=" in " ".join(redis["healthcheck"]["test"])
+    exporter = services["redis-exporter"]
+    assert exporter["secrets"] == ["redis_password"]
+    assert 'REDIS_PASSWORD="$$(cat /run/secrets/redis_password)"' in " ".join(
+        exporter["entrypoint"]
+    )
+    flower = services["flower"]
+    assert "flower_basic_auth" in flower["secrets"]
+    assert 'FLOWER_BASIC_AUTH="$$(cat /run/secrets/flower_basic_auth)"' in " ".join(
+        flower["command"]
+    )
+    # The feed's health check reads the URL through the settings, password included.
+    assert "load_settings().redis_url" in " ".join(services["feed"]["healthcheck"]["test"])
+
+
+def _template(name: str) -> str:
+    return (CHART / "templates" / name).read_text(encoding="utf-8")
+
+
+def test_the_chart_takes_the_credentials_from_its_secret() -> None:
+    secret = _template("secret.yaml")
+    assert "service-token: {{ $token | quote }}" in secret
+    assert 'required (printf "secrets.serviceToken:' in secret
+    assert 'required (printf "secrets.redisPassword: the in-cluster Redis' in secret
+    helpers = _template("_helpers.tpl")
+    env = re.search(r'define "optionsflow\.env" -}}(.*?)\{\{/\* -{10}', helpers, re.S)
+    assert env, "optionsflow.env not found"
+    assert '(list $root "SERVICE_TOKEN" "service-token" false)' in env.group(1)
+    assert '(list $root "REDIS_PASSWORD" "redis-password" false)' in env.group(1)
+    needs = re.search(
+        r'has \$name \(list ((?:"\w+" ?)+)\) }}\n\{\{- /\* The internal', env.group(1)
+    )
+    assert needs, "SERVICE_TOKEN is not given per component"
+    assert set(re.findall(r'"(\w+)"', needs.group(1))) == {
+        "gateway", "socket", "auth", "storage", "analytics", "logging",
+    }  # fmt: skip
+    redis = _template("redis.yaml")
+    assert "exec redis-server - " in redis
+    assert "requirepass ${REDIS_PASSWORD}" in redis
+    assert '"REDIS_PASSWORD" "redis-password" false' in redis
+    assert "REDISCLI_AUTH" in redis
+    assert '"REDIS_PASSWORD" "redis-password" false' in _template("redis-exporter.yaml")
+    assert "os.environ['REDIS_URL']" not in helpers  # the feed probe needs the password too
+    values = _yaml(CHART / "values.yaml")
+    assert {"serviceToken", "redisPassword"} <= set(values["secrets"])
+
+
+def test_the_chart_keeps_metrics_and_flower_inside_the_cluster() -> None:
+    """Every Service is a ClusterIP; the ingress routes to the two gateways only; a
+    NetworkPolicy lets only the gateways (and scrapeFrom, for /metrics) reach the services
+    behind them, and only scrapeFrom reach Flower."""
+    services = _template("services.yaml")
+    assert "type: ClusterIP" in services
+    assert "NodePort" not in services
+    assert "LoadBalancer" not in services
+    ingress = _template("ingress.yaml")
+    assert set(re.findall(r'\(list \$ "(\w+)"\)', ingress)) <= PUBLISHED
+    policy = _template("networkpolicy.yaml")
+    assert '{{- range $name := list "auth" "storage" "analytics" "logging" "flower" }}' in policy
+    assert '{{- range $caller := list "gateway" "socket" }}' in policy
+    assert "$.Values.networkPolicy.scrapeFrom" in policy
+    values = _yaml(CHART / "values.yaml")
+    assert values["networkPolicy"]["enabled"] is True
+    assert values["networkPolicy"]["scrapeFrom"], "Prometheus would be shut out"

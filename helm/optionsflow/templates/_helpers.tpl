@@ -170,6 +170,13 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{- $values := index $root.Values $name }}
 {{- if not $root.Values.redis.inCluster }}
 {{ include "optionsflow.secretEnv" (list $root "REDIS_URL" "redis-url" false) }}
+{{- else }}
+{{- /* REDIS_URL (the ConfigMap) carries no password; the settings put this one in. */}}
+{{ include "optionsflow.secretEnv" (list $root "REDIS_PASSWORD" "redis-password" false) }}
+{{- end }}
+{{- if has $name (list "gateway" "socket" "auth" "storage" "analytics" "logging") }}
+{{- /* The internal services answer only callers presenting it (common/web/servicecred.py). */}}
+{{ include "optionsflow.secretEnv" (list $root "SERVICE_TOKEN" "service-token" false) }}
 {{- end }}
 {{- if and $c.store (not $root.Values.mongodb.inCluster) }}
 {{ include "optionsflow.secretEnv" (list $root "STORE_URL" "mongodb-url" false) }}
@@ -265,7 +272,7 @@ readinessProbe:
   periodSeconds: 10
   timeoutSeconds: 3
 {{- else if eq $c.server "feed" }}
-{{- $check := list "python" "-c" "import os, sys, time, redis; p = redis.Redis.from_url(os.environ['REDIS_URL'], socket_timeout=3).pubsub(ignore_subscribe_messages=True); p.subscribe('market:underlying'); end = time.monotonic() + 2.5; sys.exit(0 if any(p.get_message(timeout=0.5) for _ in iter(lambda: time.monotonic() < end, False)) else 1)" }}
+{{- $check := list "python" "-c" "import sys, time, redis; from common.settings import load_settings; p = redis.Redis.from_url(load_settings().redis_url, socket_timeout=3).pubsub(ignore_subscribe_messages=True); p.subscribe('market:underlying'); end = time.monotonic() + 2.5; sys.exit(0 if any(p.get_message(timeout=0.5) for _ in iter(lambda: time.monotonic() < end, False)) else 1)" }}
 livenessProbe:
   exec:
     command: {{- toYaml $check | nindent 6 }}

@@ -99,3 +99,20 @@ def test_readyz_keeps_the_error_text_in_the_log(
     assert "10.1.2.3" not in text
     logged = [r for r in caplog.records if r.getMessage() == "readiness check failed"]
     assert "10.1.2.3" in logged[0].__dict__["error"]  # the operator still learns why
+
+
+@pytest.mark.parametrize("service", ["api_gateway", "socket_gateway"])
+def test_the_gateways_metrics_are_not_served_through_their_proxy(
+    settings: Settings, service: str
+) -> None:
+    """Prometheus scrapes a gateway's container directly; the chart's ingress (or a proxy in
+    front of compose) adds X-Forwarded-For, so a scrape from outside through it is refused."""
+    client = _app(service, settings, TOKEN).test_client()
+    assert client.get("/metrics").status_code == 200
+    for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+        outside = client.get("/metrics", headers={header: "203.0.113.9"})
+        assert outside.status_code == 403, header
+        assert b"optionsflow_http" not in outside.data
+    with_token = {"X-Forwarded-For": "203.0.113.9", SERVICE_TOKEN_HEADER: TOKEN}
+    assert client.get("/metrics", headers=with_token).status_code == 200
+    assert client.get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
