@@ -14,17 +14,19 @@ end in ``g.claims``, forwarded to the service as ``X-User-Id`` / ``X-User-Role``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import redis
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
-from common.access import AccessTokens, JwksUnavailable
+from common.access import AccessTokens, DenyList, DenyListLost, JwksUnavailable
 from common.api.routes import RouteSpec
 from common.tokens import Claims, TokenError, TokenExpiredError
 from common.web.errors import ApiError
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="optionsflow"'}
+DENY_LIST_EXTENSION = "optionsflow.deny_list"
+"""The app's :class:`common.access.DenyList` (whether this process has seen it whole)."""
 
 
 def bearer_token(header: str | None) -> str:
@@ -57,10 +59,21 @@ def revoked_error() -> ApiError:
     return ApiError(401, "token revoked", code="token_revoked", headers=_CHALLENGE)
 
 
-def check_not_revoked(claims: Claims, client: redis.Redis) -> None:
-    """401 when the token is on the deny-list (logged out)."""
-    if AccessTokens.revoked(claims, client):
+def judge_revocation(reply: Sequence[bytes | str | None]) -> None:
+    """From the ``MGET`` of ``DenyList.keys``: 401 when the token is on the deny-list
+    (logged out); 503 while auth_service writes back a deny-list Redis lost."""
+    deny_list: DenyList = current_app.extensions[DENY_LIST_EXTENSION]
+    try:
+        revoked = deny_list.judge(reply)
+    except DenyListLost as exc:
+        raise ApiError(503, str(exc), code="unavailable", headers={"Retry-After": "1"}) from exc
+    if revoked:
         raise revoked_error()
+
+
+def check_not_revoked(claims: Claims, client: redis.Redis) -> None:
+    """:func:`judge_revocation` of the token, in one round trip."""
+    judge_revocation(client.mget(DenyList.keys(claims.jti)))
 
 
 def require_role(spec: RouteSpec, claims: Claims) -> None:
@@ -80,6 +93,8 @@ def install_authentication(
 
     Install after the per-IP limiter and before the per-user one.
     """
+
+    app.extensions[DENY_LIST_EXTENSION] = tokens.deny_list
 
     @app.before_request
     def _authenticate() -> None:

@@ -31,10 +31,10 @@ import redis
 from flask import Response
 from prometheus_client import Counter
 
-from api_gateway.authn import check_not_revoked, revoked_error
+from api_gateway.authn import check_not_revoked, judge_revocation
 from common import latest
+from common.access import DenyList
 from common.api.routes import RouteSpec
-from common.names import access_revoked_key
 from common.products import ConventionsRegistry
 from common.tokens import Claims
 from common.web.responses import raw_json_response
@@ -77,15 +77,14 @@ def _read_checked(client: redis.Redis, claims: Claims | None, entry: latest.Entr
     in the same round trip; 401 when the token is revoked."""
     pipe = client.pipeline(transaction=False)
     if claims is not None:
-        pipe.exists(access_revoked_key(claims.jti))
+        pipe.mget(DenyList.keys(claims.jti))
     read = latest.queue_get(pipe, entry)
     replies = pipe.execute(raise_on_error=False)
     if claims is not None:
-        revoked = replies[0]
-        if isinstance(revoked, Exception):
-            raise revoked  # the check itself failed: 503, as for any route
-        if revoked:
-            raise revoked_error()
+        checked = replies[0]
+        if isinstance(checked, Exception):
+            raise checked  # the check itself failed: 503, as for any route
+        judge_revocation(checked)
     try:
         return read.result(replies)
     except redis.RedisError as exc:

@@ -35,7 +35,7 @@ from auth_service.tokens import (
     TokenService,
     TokenType,
 )
-from common.names import access_revoked_key
+from common.names import DENY_LIST_MARK_KEY, access_revoked_key
 from store import Rotation, Store
 from store.lazy import LazyStore
 
@@ -47,9 +47,10 @@ FindUser = Callable[[str], Mapping[str, Any] | None]
 Ledger = Callable[[], Store]
 """The store that keeps families and revocations (``LazyStore.get``: opened on first use)."""
 
-DENY_LIST_REBUILT_KEY = "auth:access:revoked:rebuilt"
+DENY_LIST_REBUILT_KEY = DENY_LIST_MARK_KEY
 """The ``run_id`` of the Redis server the deny-list was last rebuilt on. A restarted or
-failed-over server has another ``run_id`` (and an empty one has no such key)."""
+failed-over server has another ``run_id`` (and an empty one has no such key: the gateways
+refuse tokens until it is back)."""
 DENY_LIST_CHECK_S = 1.0
 """How often each auth_service process compares that key with the server's ``run_id``
 (seconds): the longest a revoked access token can pass the gateways after Redis lost it."""

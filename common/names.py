@@ -143,19 +143,16 @@ def iv_surface_key(product: str) -> str:
     return f"iv:surface:{product}"
 
 
-def refresh_used_key(jti: str) -> str:
-    """Marker of a refresh token already rotated (set once, NX); expires with the token."""
-    return f"auth:refresh:used:{jti}"
-
-
-def refresh_family_revoked_key(family: str) -> str:
-    """Marker of a revoked refresh family (logout or reuse); lives one refresh lifetime."""
-    return f"auth:refresh:revoked:{family}"
-
-
 def access_revoked_key(jti: str) -> str:
     """Deny-list entry of an access token; expires when the token does."""
     return f"auth:access:revoked:{jti}"
+
+
+DENY_LIST_MARK_KEY = "auth:access:revoked:rebuilt"
+"""Present while the deny-list in Redis is whole: auth_service writes it (the ``run_id`` of
+the server) after writing the deny-list back from the store into a Redis that lost it. A
+gateway that has seen it and then finds it gone refuses tokens (503) until it is back
+(``common/access.py``)."""
 
 
 def cache_key(kind: str, *parts: str) -> str:
