@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 
 import pytest
 from flask import Flask, Response, request
 
-from common.settings import Environment, Settings, load_settings
+from common.settings import Environment, Settings, SettingsError, load_settings
 from common.web import create_base_app, json_response
 from common.web.servicecred import SERVICE_TOKEN_HEADER, ServiceCredentialError
 
@@ -116,3 +117,24 @@ def test_the_gateways_metrics_are_not_served_through_their_proxy(
     with_token = {"X-Forwarded-For": "203.0.113.9", SERVICE_TOKEN_HEADER: TOKEN}
     assert client.get("/metrics", headers=with_token).status_code == 200
     assert client.get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
+
+
+def test_the_service_token_setting_is_validated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("SERVICE_TOKEN", "SERVICE_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SERVICE_TOKEN", "short")
+    with pytest.raises(SettingsError, match="SERVICE_TOKEN: at least 32 characters"):
+        load_settings()
+    secret = tmp_path / "service_token"
+    secret.write_text(TOKEN + "\n")
+    monkeypatch.setenv("SERVICE_TOKEN_FILE", str(secret))
+    with pytest.raises(SettingsError, match="not both"):
+        load_settings()
+    monkeypatch.delenv("SERVICE_TOKEN")
+    assert load_settings().trust.service_token == TOKEN  # a mounted Secret, newline dropped
+    assert TOKEN not in repr(load_settings())
+    monkeypatch.setenv("SERVICE_TOKEN_FILE", str(secret) + ".missing")
+    with pytest.raises(SettingsError, match="SERVICE_TOKEN_FILE: cannot read"):
+        load_settings()
