@@ -87,9 +87,9 @@ class HandshakeGuard:
         def upgrade_aware(environ: dict[str, Any], start_response: Any) -> Any:
             """Engine.IO's request entry; a long-polling session's upgrade to a websocket
             is noted first (its socket is that request's)."""
-            if "sid=" in environ.get("QUERY_STRING", ""):
-                eio_sid = parse_qs(environ["QUERY_STRING"]).get("sid", [""])[0]
-                if self.sessions.of_session(eio_sid) is not None:
+            if str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket":
+                eio_sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [""])[0]
+                if eio_sid and self.sessions.of_session(eio_sid) is not None:
                     self._keep_connection(eio_sid, environ)
             return handle_request(environ, start_response)
 

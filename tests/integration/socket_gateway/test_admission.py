@@ -119,6 +119,20 @@ def _no_pending(gw: Gateway) -> None:
     assert wait_until(lambda: gw.sessions("pending") == 0, AUTH_TIMEOUT_S + 10)
 
 
+def _idle_fds(gw: Gateway) -> int:
+    """The gateway's open fds with no session left (an earlier test's connections, closing
+    asynchronously, gone): the same count three reads in a row."""
+    assert wait_until(lambda: gw.sessions("total") == 0, AUTH_TIMEOUT_S + 10)
+    reads: list[int] = []
+
+    def steady() -> bool:
+        reads.append(gw.open_fds())
+        return len(reads) >= 3 and len(set(reads[-3:])) == 1
+
+    assert wait_until(steady, 10, interval=0.3)
+    return reads[-1]
+
+
 def _closed_by_server(ws: websocket.WebSocket) -> bool:
     """Read until the server ends the session: its CLOSE packet ("1") or the socket's end."""
     try:
@@ -139,7 +153,7 @@ def test_sessions_that_never_authenticate_are_limited_per_address_and_closed(
     SOCKET_MAX_CONN_PER_IP are accepted (before: every one, as only authenticated
     connections counted), and those are closed once SOCKET_AUTH_TIMEOUT_S has passed."""
     _no_pending(gateway)
-    idle_fds = gateway.open_fds()
+    idle_fds = _idle_fds(gateway)
     held: list[websocket.WebSocket] = []
     refused: list[websocket.WebSocketBadStatusException] = []
     try:
@@ -279,7 +293,7 @@ def test_a_session_upgraded_to_a_websocket_is_closed_on_its_deadline_too(
     handshake's hook does not see) and then left silent: closed at its deadline, and its
     connection ends though the client reads nothing."""
     _no_pending(gateway)
-    idle_fds = gateway.open_fds()
+    idle_fds = _idle_fds(gateway)
     status, _, body = gateway.get(HANDSHAKE)
     assert status == 200
     sid = orjson.loads(body[1:])["sid"]
