@@ -114,3 +114,95 @@ def test_cors_origins_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("SOCKET_CORS_ORIGINS", bad)
         with pytest.raises(SettingsError, match="SOCKET_CORS_ORIGINS"):
             load_settings()
+
+
+class _FakeSession:
+    def __init__(self) -> None:
+        self.closed_with: list[dict[str, object]] = []
+
+    def close(self, **kw: object) -> None:
+        self.closed_with.append(kw)
+
+
+class _FakeConnection:
+    def __init__(self) -> None:
+        self.shut: list[int] = []
+
+    def shutdown(self, how: int) -> None:
+        self.shut.append(how)
+
+
+class _FakeInput:
+    def __init__(self, connection: _FakeConnection) -> None:
+        self.connection = connection
+
+    def get_socket(self) -> _FakeConnection:
+        return self.connection
+
+
+class _FakeEngine:
+    """What HandshakeGuard uses of engineio.Server: handlers, on, handle_request, sockets."""
+
+    class reason:  # noqa: N801  (engineio's spelling)
+        SERVER_DISCONNECT = "server disconnect"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.handlers: dict[str, object] = {
+            "connect": lambda sid, environ: self.calls.append(("connect", sid)),
+            "disconnect": lambda sid, reason: self.calls.append(("disconnect", sid)),
+        }
+        self.sockets: dict[str, _FakeSession] = {}
+
+    def on(self, event: str, handler: object) -> None:
+        self.handlers[event] = handler
+
+    def handle_request(self, environ: dict[str, object], start_response: object) -> list[bytes]:
+        return [b"handled"]
+
+
+def test_the_guard_refuses_counts_and_closes_overdue_sessions() -> None:
+    from socket_gateway.handshake import HandshakeGuard
+
+    now = [0.0]
+    guard = HandshakeGuard(_book(per_ip=1, auth_timeout_s=5.0), clock=lambda: now[0])
+    eio = _FakeEngine()
+    guard.install(eio)
+    connect, disconnect = eio.handlers["connect"], eio.handlers["disconnect"]
+    assert callable(connect) and callable(disconnect)  # noqa: PT018
+    ws = _FakeConnection()
+    environ = {
+        "REMOTE_ADDR": "10.0.0.1",
+        "HTTP_UPGRADE": "websocket",
+        "eventlet.input": _FakeInput(ws),
+    }
+    s1 = eio.sockets["s1"] = _FakeSession()
+    assert connect("s1", environ) is None  # counted, then python-socketio's handler
+    assert connect("s2", {"REMOTE_ADDR": "10.0.0.1"}) == {
+        "code": "too_many_connections", "message": "at most 1 connections per client address"
+    }  # fmt: skip
+    assert eio.calls == [("connect", "s1")]  # the refused one never reached Socket.IO
+    polling = _FakeSession()
+    eio.sockets["p1"] = polling
+    assert connect("p1", {"REMOTE_ADDR": "10.0.0.2"}) is None
+    disconnect("p1", "transport close")  # ended by the client: forgotten after Socket.IO
+    assert eio.calls[-1] == ("disconnect", "p1")
+    assert guard.sessions.total == 1
+    now[0] = 4.9
+    assert guard.sweep() == []
+    now[0] = 5.0
+    assert guard.sweep() == ["s1"]
+    assert s1.closed_with == [{"wait": False, "abort": False, "reason": "server disconnect"}]
+    assert "s1" not in eio.sockets
+    assert ws.shut == [0]  # socket.SHUT_RD: its reader wakes, the request ends
+    assert guard.sessions.total == 0
+    # a long-polling session's upgrade request notes its websocket's socket
+    eio.sockets["p2"] = _FakeSession()
+    connect("p2", {"REMOTE_ADDR": "10.0.0.3"})
+    upgraded = _FakeConnection()
+    upgrade = {"QUERY_STRING": "EIO=4&transport=websocket&sid=p2", "HTTP_UPGRADE": "WebSocket",
+               "eventlet.input": _FakeInput(upgraded)}  # fmt: skip
+    assert eio.handle_request(upgrade, None) == [b"handled"]
+    now[0] = 10.0
+    assert guard.sweep() == ["p2"]
+    assert upgraded.shut == [0]
