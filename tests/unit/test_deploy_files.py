@@ -373,3 +373,14 @@ def test_the_chart_keeps_metrics_and_flower_inside_the_cluster() -> None:
     values = _yaml(CHART / "values.yaml")
     assert values["networkPolicy"]["enabled"] is True
     assert values["networkPolicy"]["scrapeFrom"], "Prometheus would be shut out"
+
+
+def test_no_deployment_lets_any_origin_open_socket_io_connections() -> None:
+    """Unset, SOCKET_CORS_ORIGINS means the dashboard's own origin (issue 16); compose and
+    the chart used to fill in ``*`` when nobody chose."""
+    compose = _compose_services()["socket"]["environment"]["SOCKET_CORS_ORIGINS"]
+    assert compose == "${SOCKET_CORS_ORIGINS:-}"
+    helpers = (CHART / "templates/_helpers.tpl").read_text(encoding="utf-8")
+    start = helpers.index('{{- define "optionsflow.socketCorsOrigins" -}}')
+    body = helpers[start : helpers.index("{{- end }}\n{{- end }}", start)]
+    assert "*" not in body.replace("{{-", "").replace("-}}", "")

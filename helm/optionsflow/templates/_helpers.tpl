@@ -147,7 +147,6 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{- join "," .Values.socket.corsOrigins }}
 {{- else if .Values.ingress.enabled }}
 {{- include "optionsflow.socketPublicUrl" . }}
-{{- else }}*
 {{- end }}
 {{- end }}
 
