@@ -143,7 +143,7 @@ _BODY_ERRORS: dict[int, type[Schema] | None] = {
     400: ErrorSchema,  # not JSON, not an object
     413: ErrorSchema,  # over 64 KiB
     422: ErrorSchema,  # a field fails validation
-    503: ErrorSchema,  # Redis or the store unreachable
+    503: ErrorSchema,  # Redis or the store unreachable; login: every hashing slot busy
 }
 
 ROUTES: tuple[RouteSpec, ...] = (
