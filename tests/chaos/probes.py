@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,10 +113,11 @@ class SocketEvents:
 
 class SocketProbe:
     """A real python-socketio client, reconnecting as the dashboard does (1 s, doubling to
-    15 s, ±50 %), subscribing to one chain's room after every connect: the gateway then
-    sends the cached snapshot."""
+    15 s, ±50 %; a fresh token from ``token()`` on every attempt; after the server closed
+    the session, a token expired say, it comes back by itself), subscribing to one chain's
+    room after every connect: the gateway then sends the cached snapshot."""
 
-    def __init__(self, url: str, token: str, room: tuple[str, str]) -> None:
+    def __init__(self, url: str, token: Callable[[], str], room: tuple[str, str]) -> None:
         self.url, self.token, self.room = url, token, room
         self.events = SocketEvents()
         self.sio = socketio.Client(
@@ -125,7 +127,27 @@ class SocketProbe:
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("chain_update", self._on_chain)
-        self.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+        self._closed = False
+        self._connect()
+
+    def _connect(self) -> None:
+        self.sio.connect(
+            self.url, auth=lambda: {"token": self.token()}, transports=["websocket"],
+            wait_timeout=10,
+        )  # fmt: skip
+
+    def _come_back(self, since: float) -> None:
+        """After a server disconnect python-socketio does not reconnect: as the dashboard.
+        (The client still says it is connected while its disconnect handler runs.)"""
+        delay = 1.0
+        while not self._closed and not any(c > since for c in self.events.connects):
+            time.sleep(delay)
+            if self.sio.connected:
+                continue
+            try:
+                self._connect()
+            except socketio.exceptions.ConnectionError:
+                delay = min(delay * 2, 15.0)
 
     def _on_connect(self) -> None:
         self.events.connects.append(time.time())
@@ -137,8 +159,13 @@ class SocketProbe:
         if isinstance(ack, dict) and ack.get("ok"):
             self.events.subscribed.append(time.time())
 
-    def _on_disconnect(self, *_: Any) -> None:
-        self.events.disconnects.append(time.time())
+    def _on_disconnect(self, reason: Any = None) -> None:
+        now = time.time()
+        self.events.disconnects.append(now)
+        if reason == socketio.Client.reason.SERVER_DISCONNECT and not self._closed:
+            threading.Thread(
+                target=self._come_back, args=(now,), name="socket-back", daemon=True
+            ).start()
 
     def _on_chain(self, payload: dict[str, Any]) -> None:
         self.events.chains.append((time.time(), origin_s(payload["timestamp"]), payload["seq"]))
@@ -158,6 +185,7 @@ class SocketProbe:
         )
 
     def close(self) -> None:
+        self._closed = True
         with contextlib.suppress(Exception):
             self.sio.disconnect()
 

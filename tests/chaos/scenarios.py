@@ -259,7 +259,10 @@ def _row(
                 if b >= fault_at
             ],
             "backlog_left": left,
+            "socket_disconnects": [round(d - fault_at, 2) for d in socket.events.disconnects
+                                   if d > fault_at],
             "socket_reconnects": sum(c > fault_at for c in socket.events.connects),
+            "socket_chains": sum(at > fault_at for at, _, _ in socket.events.chains),
             "socket_subscribed_again": sum(c > fault_at for c in socket.events.subscribed),
         },
     )  # fmt: skip

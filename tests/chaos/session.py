@@ -30,12 +30,25 @@ def _post(url: str, body: dict[str, str]) -> dict[str, object]:
         return {"status": err.code}
 
 
-def token(auth_url: str, username: str = "chaos", password: str = "correct-horse-1") -> str:
-    """An access token from the real auth_service (registered on first use)."""
-    _post(f"{auth_url}/auth/register", {"username": username, "password": password})
-    pair = _post(f"{auth_url}/auth/login", {"username": username, "password": password})
-    assert "access_token" in pair, pair
-    return str(pair["access_token"])
+class Tokens:
+    """Access tokens from the real auth_service, for a user registered on first use: the
+    same one until half its life (``expires_in``) has passed, then a new login (a token
+    lives 15 minutes; a long bench outlives several)."""
+
+    def __init__(self, auth_url: str) -> None:
+        self.auth_url = auth_url
+        self.credentials = {"username": "chaos", "password": "correct-horse-1"}
+        _post(f"{auth_url}/auth/register", self.credentials)
+        self._token, self._renew_at = "", 0.0
+
+    def __call__(self) -> str:
+        if time.monotonic() >= self._renew_at:
+            pair = _post(f"{self.auth_url}/auth/login", self.credentials)
+            if "access_token" in pair:  # else (auth_service down) the old one, as a browser
+                self._token = str(pair["access_token"])
+                lifetime = float(pair.get("expires_in", 60))  # type: ignore[arg-type]
+                self._renew_at = time.monotonic() + lifetime / 2
+        return self._token
 
 
 @contextlib.contextmanager
@@ -56,7 +69,9 @@ def chaos_session(
         feed = SteadyFeed(capture, stack.redis_url)
         enriched = EnrichedCollector(stack.redis_url)
         room = _warm_up(stack, feed)
-        probe = SocketProbe(stack.urls["socket"], token(stack.urls["auth"]), room)
+        tokens = Tokens(stack.urls["auth"])
+        assert tokens(), "no access token from auth_service"
+        probe = SocketProbe(stack.urls["socket"], tokens, room)
         deadline = time.monotonic() + 30
         while not probe.events.chains and time.monotonic() < deadline:
             time.sleep(0.05)
