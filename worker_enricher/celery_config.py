@@ -9,7 +9,7 @@ from celery import Celery
 from common.names import ENRICH_QUEUE, Channel
 from common.redis_client import redis_db_url
 from common.settings import Settings, SettingsError
-from worker_enricher import kombu_close_patch
+from worker_enricher import kombu_close_patch, pool_exit
 
 ENRICH_TASK_PREFIX = "optionsflow.enrich."
 """Every task of the pipeline is named ``optionsflow.enrich.<function>`` on its decorator, never
@@ -76,6 +76,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 def make_celery(settings: Settings) -> Celery:
     """A Celery app for ``settings`` with the enrichment tasks registered."""
     kombu_close_patch.apply()  # a worker survives Redis dying under load (the module says how)
+    pool_exit.apply()  # a child's exit waits 2 s, not 30, for its last result to be read
     app = Celery("optionsflow", set_as_current=False)
     app.conf.update(celery_config(settings))
     app.conf.include = ["worker_enricher.tasks.chains", "worker_enricher.tasks.underlying",

@@ -58,3 +58,16 @@ def test_metric_labels_stay_the_function_names() -> None:
         "refresh_iv_surface",
         "enrich_chains",
     }
+
+
+def test_a_pool_child_waits_two_seconds_not_thirty_for_its_last_result_to_be_read(
+    app: Celery,
+) -> None:
+    """billiard's 30 s wait outlasted the supervisor's 10 s stop timeout when the main
+    process's shutdown stopped reading results (worker_enricher/pool_exit.py)."""
+    from billiard import pool
+
+    from worker_enricher import pool_exit
+
+    assert pool_exit.bound_s() == pool_exit.WAIT_S == 2.0
+    assert pool.GUARANTEE_MESSAGE_CONSUMPTION_RETRY_LIMIT == 20
