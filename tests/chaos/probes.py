@@ -171,16 +171,11 @@ class SocketProbe:
         self.events.chains.append((time.time(), origin_s(payload["timestamp"]), payload["seq"]))
 
     def back_after(self, fault_at: float) -> float | None:
-        """When the client next held a chain newer than ``fault_at`` (the snapshot sent on
-        subscribing after a reconnect, or an update): None if not yet."""
-        since = fault_at
-        if any(d > fault_at for d in self.events.disconnects):  # only after a reconnect
-            reconnects = [c for c in self.events.connects if c > fault_at]
-            if not reconnects:
-                return None
-            since = reconnects[-1]
+        """When the client first held a chain newer than ``fault_at`` (published after it):
+        an update, or the snapshot sent on subscribing after a reconnect; None if not yet.
+        (A connection killed at the fault can carry nothing published after it.)"""
         return next(
-            (at for at, origin, _ in self.events.chains if at >= since and origin > fault_at),
+            (at for at, origin, _ in self.events.chains if at > fault_at and origin > fault_at),
             None,
         )
 
