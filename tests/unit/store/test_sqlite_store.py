@@ -112,6 +112,30 @@ def test_a_write_waits_for_a_lock_released_within_its_busy_timeout(tmp_path: Pat
     store.close()
 
 
+def test_processes_opening_a_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+    """Opening a new file switches it to WAL while another opener writes the schema: SQLite
+    answered one of them "database is locked" at once (1 round in ~50 of 2 openers; an
+    auth_service request failed 503 beside the deny-list keeper opening its own store)."""
+    failures: list[str] = []
+    for n in range(60):
+        path = tmp_path / f"new-{n}.db"
+        start = threading.Barrier(6)
+
+        def open_it(path: Path = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                SqliteStore(path).close()
+            except StoreError as exc:
+                failures.append(str(exc))
+
+        openers = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in openers:
+            t.start()
+        for t in openers:
+            t.join(30)
+    assert failures == []
+
+
 def test_unopenable_file_is_unavailable(tmp_path: Path) -> None:
     (tmp_path / "store.db").mkdir()  # a directory where the file should be
     with pytest.raises(StoreUnavailable, match="unable to open"):
