@@ -21,8 +21,8 @@ fault until the last enriched message more than 1 s late arrived (the backlog dr
 stream pending 0, ``enrich`` queue and kombu's ``unacked`` hash empty, checked after).
 ``--json`` writes every row with its evidence (which seqs, which lines) to a file.
 
-The redelivery settings default to ``make up``'s (a killed worker's batches come back
-after ``CELERY_VISIBILITY_TIMEOUT_S`` = 300 s); ``--visibility-timeout 5
+The redelivery settings default to ``make up``'s, from the settings (a killed worker's
+batches come back after ``CELERY_VISIBILITY_TIMEOUT_S``, 60 s); ``--visibility-timeout 5
 --claim-idle-ms 1000`` is what ``tests/chaos`` uses.
 """
 
@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.chaos, from bench/
 
+from common.settings import load_settings
 from tests.chaos.scenarios import SCENARIOS, Row, run
 from tests.chaos.session import chaos_session
 
@@ -86,10 +87,13 @@ def main() -> None:
                         help="seconds of feed once the faulted part is back")  # fmt: skip
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), metavar="NAME",
                         default=list(SCENARIOS), help="which, in order (default: all)")  # fmt: skip
-    parser.add_argument("--visibility-timeout", type=int, default=300,
-                        help="CELERY_VISIBILITY_TIMEOUT_S (make up's: 300)")  # fmt: skip
-    parser.add_argument("--claim-idle-ms", type=int, default=10_000,
-                        help="SUBSCRIBER_CLAIM_IDLE_MS (make up's: 10000)")  # fmt: skip
+    pipeline = load_settings().pipeline
+    parser.add_argument("--visibility-timeout", type=int, default=pipeline.visibility_timeout_s,
+                        help="CELERY_VISIBILITY_TIMEOUT_S (default: make up's, "
+                             f"{pipeline.visibility_timeout_s})")  # fmt: skip
+    parser.add_argument("--claim-idle-ms", type=int, default=pipeline.claim_idle_ms,
+                        help="SUBSCRIBER_CLAIM_IDLE_MS (default: make up's, "
+                             f"{pipeline.claim_idle_ms})")  # fmt: skip
     parser.add_argument("--record", type=float, default=20.0,
                         help="seconds of feed recorded, replayed in rounds (20)")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep logs, store and Redis files here")

@@ -74,7 +74,8 @@ class PipelineSettings:
     broker_url: str | None
     """Celery broker; ``None``: database 1 of ``REDIS_URL``."""
     visibility_timeout_s: int
-    """A task taken by a worker that died is handed out again after this long."""
+    """A task taken by a worker that died is handed out again after this long (60 s: above
+    the longest retry countdown, 30 s, which a worker waits out holding the task)."""
     metrics_port: int
     """Prometheus metrics of the subscriber on ``METRICS_HOST`` (0 = off)."""
     worker_metrics_port: int
@@ -362,7 +363,7 @@ def _pipeline(env: Env) -> PipelineSettings:
         deadletter_max=env.int("DEADLETTER_MAX", 10_000, validate=Range(1, 10_000_000)),
         latest_ttl_s=env.int("LATEST_TTL_S", 86_400, validate=Range(1, 30 * 86_400)),
         broker_url=env.str("CELERY_BROKER_URL", None) or None,
-        visibility_timeout_s=env.int("CELERY_VISIBILITY_TIMEOUT_S", 300, validate=Range(1, 86_400)),
+        visibility_timeout_s=env.int("CELERY_VISIBILITY_TIMEOUT_S", 60, validate=Range(1, 86_400)),
         metrics_port=env.int("SUBSCRIBER_METRICS_PORT", 0, validate=Range(0, 65_535)),
         worker_metrics_port=env.int("WORKER_METRICS_PORT", 0, validate=Range(0, 65_535)),
     )

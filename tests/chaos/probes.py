@@ -112,8 +112,8 @@ class SocketEvents:
 
 
 class SocketProbe:
-    """A real python-socketio client, reconnecting as the dashboard does (1 s, doubling to
-    15 s, ±50 %; a fresh token from ``token()`` on every attempt; after the server closed
+    """A real python-socketio client, reconnecting as the dashboard does (0.5 s, doubling to
+    2 s, ±50 %; a fresh token from ``token()`` on every attempt; after the server closed
     the session, a token expired say, it comes back by itself), subscribing to one chain's
     room after every connect: the gateway then sends the cached snapshot."""
 
@@ -121,7 +121,7 @@ class SocketProbe:
         self.url, self.token, self.room = url, token, room
         self.events = SocketEvents()
         self.sio = socketio.Client(
-            reconnection=True, reconnection_delay=1, reconnection_delay_max=15,
+            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2,
             randomization_factor=0.5,
         )  # fmt: skip
         self.sio.on("connect", self._on_connect)
