@@ -53,23 +53,20 @@ from typing import Any
 
 import numpy as np
 from argon2 import PasswordHasher
-from support import enriched_chain_bytes, post_json, stop_processes, wait_healthy
+from support import cpu_seconds, enriched_chain_bytes, post_json, start_service, stop_processes
 
 from auth_service.passwords import hash_password, verify_password
 from common import latest
-from common.devstack import gateway_processes
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.redis_client import make_redis
 from common.timestamps import now_ts
 from store import open_store
 from worker_enricher.cache import put_latest
 
-PY = sys.executable
 SERVICES = ("auth_service", "storage_service", "api_gateway")
 PASSWORD = "bench-password-1"
 PER_ADDRESS = 30
 """Logins of a burst sent from one client address (auth_service's per-IP limit is 30/minute)."""
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 BYSTANDER_USERS = 8
 """The bystander's requests go round these users' tokens (the gateway allows 50/s per user)."""
 
@@ -119,27 +116,6 @@ def verification_cpu(count: int) -> list[dict[str, Any]]:
 # -- the services --------------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid`` and every process below it (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) * TICK_S
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        total += times.get(p, 0.0)
-        todo += children.get(p, [])
-    return total
-
-
 class Stack:
     """Redis, auth_service, storage_service and the gateway as ``make up`` runs them."""
 
@@ -163,23 +139,7 @@ class Stack:
             "STORAGE_SERVICE_URL": f"http://127.0.0.1:{self.ports['storage_service']}",
         }  # fmt: skip
         for name in SERVICES:
-            gateway = name == "api_gateway"
-            metrics = self.workdir / "prometheus" / name
-            metrics.mkdir(parents=True)
-            env = base | {
-                "SERVICE_NAME": name, "PROXY_HOPS": "0" if gateway else "1",
-                "GUNICORN_THREADS": "32" if gateway else "8",
-                "WEB_CONCURRENCY": str(gateway_processes()) if gateway else "2",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics),
-            }  # fmt: skip
-            out = self.workdir / f"{name}.log"
-            argv = [PY, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
-                    "--bind", f"127.0.0.1:{self.ports[name]}", f"{name}.wsgi:app"]  # fmt: skip
-            with open(out, "wb") as sink:
-                self.procs[name] = subprocess.Popen(
-                    argv, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-                )
-            wait_healthy(f"http://127.0.0.1:{self.ports[name]}", self.procs[name], out, 60)
+            self.procs[name] = start_service(name, self.ports[name], base, self.workdir)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from support import cpu_seconds
 
 from common.embedded_redis import EmbeddedRedis
 from common.names import ENRICH_QUEUE, Channel
@@ -46,32 +47,10 @@ from common.timestamps import now_ts, parse_ts
 from store import open_store
 
 PY = sys.executable
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid`` and every process below it (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:  # gone meanwhile
-            continue
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) * TICK_S
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        total += times.get(p, 0.0)
-        todo += children.get(p, [])
-    return total
 
 
 def _cpu(roles: dict[str, int]) -> dict[str, float]:
-    return {role: _cpu_s(pid) for role, pid in roles.items()}
+    return {role: cpu_seconds(pid) for role, pid in roles.items()}
 
 
 class Receiver(threading.Thread):

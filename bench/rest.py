@@ -36,16 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from support import enriched_chain_bytes, post_json, stop_processes, wait_healthy
+from support import enriched_chain_bytes, post_json, start_service, stop_processes
 
 from common import latest
-from common.devstack import gateway_processes
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.redis_client import make_redis
 from common.timestamps import now_ts
 from worker_enricher.cache import put_latest
 
-PY = sys.executable
 SERVICES = ("auth_service", "storage_service", "analytics_service", "api_gateway")
 
 
@@ -70,23 +68,7 @@ class Stack:
             "RATE_LIMIT_IP": "1000000/second", "LOGIN_LIMIT_IP": "10000/minute",
         }  # fmt: skip
         for name in SERVICES:
-            gateway = name == "api_gateway"
-            metrics = self.workdir / "prometheus" / name
-            metrics.mkdir(parents=True)
-            env = base | {
-                "SERVICE_NAME": name, "PROXY_HOPS": "0" if gateway else "1",
-                "GUNICORN_THREADS": "32" if gateway else "8",
-                "WEB_CONCURRENCY": str(gateway_processes()) if gateway else "2",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics),
-            }  # fmt: skip
-            log = self.workdir / f"{name}.log"
-            argv = [PY, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
-                    "--bind", f"127.0.0.1:{self.ports[name]}", f"{name}.wsgi:app"]  # fmt: skip
-            with open(log, "wb") as out:
-                proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)  # fmt: skip
-            self.procs.append(proc)
-            wait_healthy(f"http://127.0.0.1:{self.ports[name]}", proc, log, 60)
+            self.procs.append(start_service(name, self.ports[name], base, self.workdir))
         self.redis_url = redis_url
         return self
 

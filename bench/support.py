@@ -1,5 +1,5 @@
-"""What the benchmarks share: a sample enriched chain, waiting for a service, a JSON POST,
-stopping the processes they started."""
+"""What the benchmarks share: a sample enriched chain, starting a service and waiting for
+it, a JSON POST, stopping the processes they started, their CPU time."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ import math
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from common.devstack import gateway_processes
+
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+"""Seconds per clock tick of ``/proc/<pid>/stat``'s CPU times."""
 
 
 def enriched_chain_bytes(expiry: str, product: str = "NIFTY") -> bytes:
@@ -55,6 +61,58 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
                 return
         time.sleep(0.2)
     raise SystemExit(f"{url} not healthy in {timeout} s:\n{log.read_text()[-2000:]}")
+
+
+def start_service(
+    name: str, port: int, base_env: dict[str, str], workdir: Path
+) -> subprocess.Popen[bytes]:
+    """HTTP service ``name`` (its package) under gunicorn as ``make up`` runs it: the gateway
+    a process per core and one more with 32 threads each, the others 2 × 8 behind one
+    trusted proxy; its log in ``workdir/{name}.log``. Returns once it is healthy (or stops
+    it and exits with its log's tail)."""
+    gateway = name == "api_gateway"
+    metrics = workdir / "prometheus" / name
+    metrics.mkdir(parents=True)
+    env = base_env | {
+        "SERVICE_NAME": name, "PROXY_HOPS": "0" if gateway else "1",
+        "GUNICORN_THREADS": "32" if gateway else "8",
+        "WEB_CONCURRENCY": str(gateway_processes()) if gateway else "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+    }  # fmt: skip
+    log = workdir / f"{name}.log"
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:common.gunicorn_conf",
+            "--bind", f"127.0.0.1:{port}", f"{name}.wsgi:app"]  # fmt: skip
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log, 60)
+    except BaseException:
+        stop_processes([proc])
+        raise
+    return proc
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and every process below it (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) * TICK_S
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += times.get(p, 0.0)
+        todo += children.get(p, [])
+    return total
 
 
 def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:

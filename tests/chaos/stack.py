@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import redis
@@ -24,6 +23,7 @@ import redis
 from common.embedded_redis import free_port, ping
 from common.redis_client import make_redis
 from common.supervisor import die_with_parent, prepare_die_with_parent
+from tests.support.processes import healthy
 
 PROGRAMS = ("subscriber", "worker", "socket", "auth", "storage", "logging")
 """What the stack runs besides Redis (``common.devstack`` names)."""
@@ -42,14 +42,6 @@ TUNING = {
     # A SQLite writer waits 100 ms for a lock, not seconds: the store outage is met at once.
     "BUSY_TIMEOUT_MS": "100",
 }
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 class ChaosStack:
@@ -160,7 +152,7 @@ class ChaosStack:
         if name == "redis":
             return ping(self.redis_port)
         if name in self.urls:
-            return _healthy(self.urls[name])
+            return healthy(self.urls[name])
         return self._ready_lines(name)
 
     def _ready_lines(self, name: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common.embedded_redis import free_port
 
-__all__ = ["ProcessSet", "free_port", "wait_until"]
+__all__ = ["ProcessSet", "free_port", "healthy", "wait_until"]
 
 PYTHON = sys.executable
 
@@ -30,7 +30,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         time.sleep(interval)
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
             return bool(resp.status == 200)
@@ -99,8 +99,8 @@ class ProcessSet:
         ]  # fmt: skip
         label = name or package
         proc = self.start(label, argv, env={"SERVICE_NAME": package, **(env or {})})
-        healthy = wait_until(lambda: _healthy(url) or proc.poll() is not None, timeout)
-        if not healthy or proc.poll() is not None:
+        up = wait_until(lambda: healthy(url) or proc.poll() is not None, timeout)
+        if not up or proc.poll() is not None:
             tail = self.log(label)[-3000:]
             raise AssertionError(f"{label} not healthy (rc {proc.poll()}) in {timeout} s:\n{tail}")
         return url
@@ -112,8 +112,8 @@ class ProcessSet:
         """``python -m socket_gateway`` on 127.0.0.1:``port``; its URL once ``/healthz`` is 200."""
         url = f"http://127.0.0.1:{port}"
         proc = self.start(name, [PYTHON, "-m", "socket_gateway", "--port", str(port)], env=env)
-        healthy = wait_until(lambda: _healthy(url) or proc.poll() is not None, timeout)
-        if not healthy or proc.poll() is not None:
+        up = wait_until(lambda: healthy(url) or proc.poll() is not None, timeout)
+        if not up or proc.poll() is not None:
             tail = self.log(name)[-3000:]
             raise AssertionError(f"{name} not healthy (rc {proc.poll()}) in {timeout} s:\n{tail}")
         return url

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import http.client
 import os
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -25,6 +23,7 @@ from common.timestamps import now_ts
 from tests.integration.api_gateway.conftest import Stack, start_stack
 from tests.support.latest import put_chain, put_underlying
 from tests.support.processes import free_port, wait_until
+from tests.support.sioclient import Client, recording_client
 
 PER_IP, MAX_PENDING, AUTH_TIMEOUT_S = 4, 6, 6
 RATE_HZ, BURST = 0.2, 5
@@ -91,26 +90,10 @@ def gateway(
         stack.procs.close()
 
 
-@dataclass
-class Client:
-    sio: socketio.Client
-    events: list[tuple[str, Any]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def of(self, name: str) -> list[Any]:
-        with self.lock:
-            return [data for event, data in self.events if event == name]
-
-
 def _connect(url: str, token: str) -> Client:
-    client = Client(socketio.Client(reconnection=False))
-
-    @client.sio.on("*")
-    def _any(event: str, data: Any = None) -> None:
-        with client.lock:
-            client.events.append((event, data))
-
-    client.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+    client, error = recording_client(url, token)
+    if error is not None:
+        raise error
     return client
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-import threading
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -23,6 +21,7 @@ from common.timestamps import format_ts, now_ts
 from tests.integration.api_gateway.conftest import Stack, start_stack
 from tests.support.latest import put_chain, put_underlying
 from tests.support.processes import free_port, wait_until
+from tests.support.sioclient import recording_client
 
 CHAIN = {
     "product": "NIFTY",
@@ -55,41 +54,6 @@ def sockets(
         stack.procs.close()
 
 
-@dataclass
-class Client:
-    sio: socketio.Client
-    events: list[tuple[str, Any]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def of(self, name: str) -> list[Any]:
-        with self.lock:
-            return [data for event, data in self.events if event == name]
-
-
-def _client(
-    url: str, token: str | None, transports: tuple[str, ...] = ("websocket",)
-) -> tuple[Client, Exception | None]:
-    sio = socketio.Client(reconnection=False)
-    client = Client(sio)
-
-    @sio.on("*")
-    def _any(event: str, data: Any = None) -> None:
-        with client.lock:
-            client.events.append((event, data))
-
-    @sio.event
-    def connect_error(data: Any) -> None:
-        with client.lock:
-            client.events.append(("connect_error", data))
-
-    try:
-        sio.connect(url, auth={"token": token} if token else None, transports=list(transports),
-                    wait_timeout=10)  # fmt: skip
-    except socketio.exceptions.ConnectionError as exc:
-        return client, exc
-    return client, None
-
-
 def test_a_client_on_each_instance_gets_the_same_update(sockets: Sockets) -> None:
     redis = make_redis(sockets.stack.redis_url)
     fresh = {"timestamp": now_ts()}  # (older than NIFTY's 5 s, it would come marked stale)
@@ -99,7 +63,7 @@ def test_a_client_on_each_instance_gets_the_same_update(sockets: Sockets) -> Non
     clients = []
     for i, url in enumerate(sockets.urls):
         token = sockets.stack.login(f"viewer{i}")["access_token"]
-        client, error = _client(url, token)
+        client, error = recording_client(url, token)
         assert error is None
         clients.append(client)
         ack = client.sio.call("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, timeout=5)
@@ -136,7 +100,9 @@ def test_old_data_comes_marked_stale(sockets: Sockets) -> None:
     chain = {**CHAIN, "expiry": "2099-12-24", "timestamp": old}
     put_chain(redis, "NIFTY", "2099-12-24", orjson.dumps(chain))
     put_underlying(redis, "NIFTY", orjson.dumps({**TICK, "timestamp": now_ts()}))
-    client, error = _client(sockets.urls[1], sockets.stack.login("viewer-old")["access_token"])
+    client, error = recording_client(
+        sockets.urls[1], sockets.stack.login("viewer-old")["access_token"]
+    )
     assert error is None
     ack = client.sio.call("subscribe", {"product": "NIFTY", "expiry": "2099-12-24"}, timeout=5)
     assert ack["ok"] is True
@@ -160,7 +126,7 @@ def test_old_data_comes_marked_stale(sockets: Sockets) -> None:
 def test_bad_tokens_and_over_limit_connections_are_refused(sockets: Sockets) -> None:
     url = sockets.urls[0]
     for token in (None, "not-a-token", sockets.stack.login("viewer9")["access_token"][:-3] + "abc"):
-        client, error = _client(url, token)
+        client, error = recording_client(url, token)
         assert error is not None
         refusal = client.of("connect_error")[0]
         assert refusal["data"]["code"] in {"unauthorized", "invalid_token"}, refusal
@@ -168,16 +134,16 @@ def test_bad_tokens_and_over_limit_connections_are_refused(sockets: Sockets) -> 
     token = sockets.stack.login("viewer10")["access_token"]
     # Sessions count from their handshake: the refused clients' must have ended first.
     assert wait_until(lambda: _sessions(url) == 0, 10)
-    held = [_client(url, token) for _ in range(3)]
+    held = [recording_client(url, token) for _ in range(3)]
     assert [e for _, e in held] == [None, None, None]
     # The fourth is refused at its handshake (401); over long-polling the client reads why.
-    client, error = _client(url, token, transports=("polling",))
+    client, error = recording_client(url, token, transports=("polling",))
     assert error is not None
     assert client.of("connect_error")[0] == {
         "code": "too_many_connections",
         "message": "at most 3 connections per client address",
     }
-    other, error = _client(sockets.urls[1], token)  # the limit is per instance
+    other, error = recording_client(sockets.urls[1], token)  # the limit is per instance
     assert error is None
     for c, _ in [*held, (other, None)]:
         c.sio.disconnect()
@@ -196,7 +162,7 @@ def test_sigterm_closes_the_clients_and_stops(sockets: Sockets) -> None:
     port = free_port()
     url = sockets.stack.procs.socket_gateway(port, name="socket-stopping")
     token = sockets.stack.login("viewer20")["access_token"]
-    client, error = _client(url, token)
+    client, error = recording_client(url, token)
     assert error is None
     sockets.stack.procs.kill("socket-stopping", signal.SIGTERM)
     assert sockets.stack.procs.wait("socket-stopping", 15) == 0  # not held by the websocket
