@@ -20,7 +20,7 @@ import math
 import secrets
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -249,16 +249,10 @@ def metric_sources(venue: Venue) -> VenueSources:
 
 def build_venues(plan_: Plan, sinks: Sequence[Sink], progress: Progress) -> list[Venue]:
     """One venue per name of ``plan_.venues``; the synthetic market is built here, now."""
-    built: list[Venue] = []
-    for name in plan_.venues:
-        if name == "synthetic":
-            built.append(_synthetic(plan_, progress))
-        else:
-            built.append(_deribit(plan_.settings, name, sinks))
-    return built
+    return [_BUILDERS[name](plan_, name, sinks, progress) for name in plan_.venues]
 
 
-def _synthetic(plan_: Plan, progress: Progress) -> SyntheticVenue:
+def _synthetic(plan_: Plan, name: str, sinks: Sequence[Sink], progress: Progress) -> SyntheticVenue:
     args = plan_.args
     assert plan_.market is not None  # plan() builds its config whenever synthetic runs
     # Built once, here: without --start the clock starts now, after the set-up.
@@ -283,9 +277,9 @@ def _synthetic(plan_: Plan, progress: Progress) -> SyntheticVenue:
     return SyntheticVenue(market, realtime=realtime, duration=args.duration, progress=progress)
 
 
-def _deribit(settings: Settings, name: str, sinks: Sequence[Sink]) -> DeribitVenue:
+def _deribit(plan_: Plan, name: str, sinks: Sequence[Sink], progress: Progress) -> DeribitVenue:
     """``deribit`` at ``DERIBIT_*_URL``; ``deribit-sim`` at the local simulator's port."""
-    conf = settings.venues
+    conf = plan_.settings.venues
     sim = name == "deribit-sim"
     ws_url = conf.sim_ws_url if sim else conf.deribit_ws_url
     rest_url = conf.sim_rest_url if sim else conf.deribit_rest_url
@@ -299,6 +293,14 @@ def _deribit(settings: Settings, name: str, sinks: Sequence[Sink]) -> DeribitVen
     return DeribitVenue(
         ws_url, rest_url, currencies=conf.deribit_currencies, name=name, on_reject=on_reject
     )
+
+
+_BUILDERS: dict[str, Callable[[Plan, str, Sequence[Sink], Progress], Venue]] = {
+    "synthetic": _synthetic,
+    "deribit": _deribit,
+    "deribit-sim": _deribit,
+}
+"""How each name of ``FEED_VENUES`` (``common.settings.VENUES``) is built."""
 
 
 class _LockedSink:
