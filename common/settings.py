@@ -271,9 +271,20 @@ MIN_SERVICE_TOKEN_CHARS = 32
 """A shorter ``SERVICE_TOKEN`` is refused: it would be guessable."""
 
 
-VENUES = ("synthetic", "deribit", "deribit-sim")
+VENUES = (
+    "synthetic",
+    "deribit",
+    "deribit-sim",
+)
 """The venues ``FEED_VENUES`` accepts today."""
-LATER_VENUES = ("kite", "kite-sim", "binance", "coinbase")
+LATER_VENUES = (
+    "kite",
+    "kite-sim",
+    "binance",
+    "binance-sim",
+    "coinbase",
+    "coinbase-sim",
+)
 """Named by the architecture, not built yet: refused with a message saying so."""
 
 
