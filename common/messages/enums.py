@@ -39,8 +39,11 @@ class ForwardSource(StrEnum):
 
 class SourceState(StrEnum):
     """The state of one source of a reference price: live (fresh, part of the price), stale
-    (connected but older than the freshness limit, left out), down (disconnected, left out)."""
+    (connected but older than the freshness limit, left out), down (disconnected, left out),
+    quarantined (off the other sources by more than the product's threshold for longer than
+    its window, left out until it agrees again)."""
 
     LIVE = "live"
     STALE = "stale"
     DOWN = "down"
+    QUARANTINED = "quarantined"

@@ -10,8 +10,8 @@ export type Buildup = "long_buildup" | "long_unwinding" | "short_buildup" | "sho
 /** Where a message's `forward` comes from: venue (the venue's own forward or futures price for the expiry), parity (implied from put-call parity of the chain's quotes), carry (spot carried at the product's rate and yield, S·e^((r−q)T)). */
 export type ForwardSource = "carry" | "parity" | "venue";
 
-/** The state of one source of a reference price: live (fresh, part of the price), stale (connected but older than the freshness limit, left out), down (disconnected, left out). */
-export type SourceState = "down" | "live" | "stale";
+/** The state of one source of a reference price: live (fresh, part of the price), stale (connected but older than the freshness limit, left out), down (disconnected, left out), quarantined (off the other sources by more than the product's threshold for longer than its window, left out until it agrees again). */
+export type SourceState = "down" | "live" | "quarantined" | "stale";
 
 /** `market:underlying`: one trade or price update of a product's underlying. */
 export interface UnderlyingTick {
