@@ -31,6 +31,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY common ./common
 COPY optionsmath ./optionsmath
+COPY alerts ./alerts
 COPY store ./store
 COPY feed_generator ./feed_generator
 COPY worker_enricher ./worker_enricher
