@@ -24,6 +24,7 @@ from typing import cast
 import msgspec
 import redis
 
+from common.messages.enums import SourceState
 from common.names import FEED_VENUES_KEY, feed_health_key
 from common.timestamps import parse_ts
 
@@ -38,6 +39,7 @@ __all__ = [
     "FeedsAnswer",
     "ProductHealth",
     "ProductStatus",
+    "SourceStatus",
     "VenueHealth",
     "judge",
 ]
@@ -67,6 +69,16 @@ class FeedState(StrEnum):
     """Neither stream nor REST delivers."""
 
 
+class SourceStatus(msgspec.Struct, kw_only=True):
+    """One source of a reference price (the ``reference`` venue's products): its state, last
+    price and the seconds since it last updated (``None``: not known)."""
+
+    source: str
+    state: SourceState
+    price: float | None
+    age_s: float | None
+
+
 class ProductHealth(msgspec.Struct, kw_only=True):
     """One product of a venue: ``last_message_age_s`` is ``None`` before its first message."""
 
@@ -75,6 +87,8 @@ class ProductHealth(msgspec.Struct, kw_only=True):
     messages_per_s: float
     messages: int
     dead_letters: int
+    sources: list[SourceStatus] | None = None
+    """The ``reference`` venue: each source of the product's reference price; else ``None``."""
 
 
 class VenueHealth(msgspec.Struct, kw_only=True):
@@ -101,11 +115,14 @@ class ProductStatus(msgspec.Struct, kw_only=True):
 
     product: str
     stale: bool
-    """No message for ``PRODUCT_STALE_S``, none yet, or its feed is stale."""
+    """No message for ``PRODUCT_STALE_S``, none yet, its feed is stale, or it lists its
+    reference price's sources and none is live."""
     last_message_age_s: float | None
     messages_per_s: float
     messages: int
     dead_letters: int
+    sources: list[SourceStatus] | None = None
+    """The ``reference`` venue: each source's state, its age grown by the snapshot's."""
 
 
 class FeedStatus(msgspec.Struct, kw_only=True):
@@ -148,6 +165,10 @@ def _aged(age: float | None, by: float) -> float | None:
     return None if age is None else age + by
 
 
+def _aged_source(source: SourceStatus, by: float) -> SourceStatus:
+    return msgspec.structs.replace(source, age_s=_aged(source.age_s, by))
+
+
 def judge(
     health: VenueHealth,
     now: dt.datetime,
@@ -163,6 +184,9 @@ def judge(
     for p in health.products:
         age = _aged(p.last_message_age_s, by)
         fresh = age is not None and age <= product_stale_s and not stale
+        sources = None if p.sources is None else [_aged_source(s, by) for s in p.sources]
+        if sources is not None and all(s.state is not SourceState.LIVE for s in sources):
+            fresh = False  # a reference price without a live source keeps only its last value
         products.append(
             ProductStatus(
                 product=p.product,
@@ -171,6 +195,7 @@ def judge(
                 messages_per_s=p.messages_per_s,
                 messages=p.messages,
                 dead_letters=p.dead_letters,
+                sources=sources,
             )
         )
     return FeedStatus(

@@ -9,6 +9,9 @@ so a bad configuration is a one-line message, not a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -312,6 +315,33 @@ class VenueSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferenceSettings:
+    """The reference price of an underlying priced by several sources (docs/VENUES.md,
+    "Reference price"); seconds and basis points (1 bp = 0.01 %)."""
+
+    deviation_bps: float = 50.0
+    """``REFERENCE_DEVIATION_BPS``: how far from the other sources a source may be."""
+    deviation_bps_by_product: Mapping[str, float] = field(default_factory=dict)
+    """Per product overrides of it (``REFERENCE_DEVIATION_BPS=50,BTC:30,NIFTY:20``)."""
+    window_s: float = 5.0
+    """``REFERENCE_WINDOW_S``: a source off for longer is quarantined; one quarantined comes
+    back after agreeing again for as long."""
+    stale_after_s: float = 5.0
+    """``REFERENCE_STALE_AFTER_S``: a source silent for longer is stale."""
+    stale_after_s_by_source: Mapping[str, float] = field(default_factory=dict)
+    """Per source overrides of it (``REFERENCE_STALE_AFTER_S=5,parity:10``)."""
+    emit_interval_s: float = 0.25
+    """``REFERENCE_EMIT_INTERVAL_S``: at most one reference tick per product this often (and
+    one at every change of a source's state)."""
+
+    def deviation_for(self, product: str) -> float:
+        return self.deviation_bps_by_product.get(product, self.deviation_bps)
+
+    def stale_after_for(self, source: str) -> float:
+        return self.stale_after_s_by_source.get(source, self.stale_after_s)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment
     log_level: str
@@ -347,6 +377,8 @@ class Settings:
     """``DATA_STALE_AFTER_S``: the age (seconds from the origin timestamp) past which the NSE
     products' newest chain or tick is served marked stale (as ``RISK_FREE_RATE``, their
     convention; Deribit's keep the venue's 10 s, common/products.py)."""
+    reference: ReferenceSettings = field(default_factory=ReferenceSettings)
+    """``REFERENCE_*``: the reference price of products with several sources."""
 
     @property
     def is_production(self) -> bool:
@@ -561,6 +593,49 @@ def parse_venues(text: str, name: str = "FEED_VENUES") -> tuple[str, ...]:
     return names
 
 
+def _overrides(
+    env: Env, name: str, default: float, keys: str, bounds: tuple[float, float]
+) -> tuple[float, dict[str, float]]:
+    """``name`` as ``[default,]KEY:value,…``: the default and the per-key values, each within
+    ``bounds``; ``keys`` is the pattern of a key. :class:`SettingsError` naming ``name``."""
+    text = env.str(name, str(default))
+    low, high = bounds
+    found: dict[str, float] = {}
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        key, _, value = item.rpartition(":")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not (low <= number <= high) or (key and not re.fullmatch(keys, key)):
+            raise SettingsError(
+                f"{name}: expected [number,]KEY:number,… with numbers in [{low}, {high}], "
+                f"got {item!r}"
+            )
+        if key:
+            found[key] = number
+        else:
+            default = number
+    return default, found
+
+
+def _reference(env: Env) -> ReferenceSettings:
+    deviation, by_product = _overrides(
+        env, "REFERENCE_DEVIATION_BPS", 50.0, r"[A-Z][A-Z0-9]{0,19}", (0.1, 10_000.0)
+    )
+    stale, by_source = _overrides(
+        env, "REFERENCE_STALE_AFTER_S", 5.0, r"[a-z][a-z0-9_-]{0,31}", (0.05, 3_600.0)
+    )
+    return ReferenceSettings(
+        deviation_bps=deviation,
+        deviation_bps_by_product=by_product,
+        window_s=env.float("REFERENCE_WINDOW_S", 5.0, validate=Range(0.0, 3_600.0)),
+        stale_after_s=stale,
+        stale_after_s_by_source=by_source,
+        emit_interval_s=env.float("REFERENCE_EMIT_INTERVAL_S", 0.25, validate=Range(0.01, 60.0)),
+    )
+
+
 def _venues(env: Env) -> VenueSettings:
     currencies = tuple(c.upper() for c in _comma_list(env, "DERIBIT_CURRENCIES", "BTC,ETH"))
     if bad := [c for c in currencies if c not in ("BTC", "ETH")]:
@@ -628,6 +703,7 @@ def load_settings() -> Settings:
             data_stale_after_s=env.float(
                 "DATA_STALE_AFTER_S", DEFAULT_STALE_AFTER_S, validate=Range(0.1, 86_400.0)
             ),
+            reference=_reference(env),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):
