@@ -35,6 +35,7 @@ from feed_generator.venues.deribit.messages import (
     Ticker,
     TickerNotification,
 )
+from feed_generator.venues.rejects import Rejected as Rejected  # re-exported
 
 MAX_FRAME_BYTES = 16 << 20
 """Largest frame accepted (a full book summary of one currency is well under 1 MiB)."""
@@ -56,14 +57,6 @@ T = TypeVar("T")
 OPTION_NAMES_CACHED = 8192
 """Parsed instrument names kept (the whole Deribit option universe is a few thousand)."""
 _cached_option_name = functools.lru_cache(maxsize=OPTION_NAMES_CACHED)(parse_option_name)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A frame (or row) that must not be published: ``reason`` and the start of the input."""
-
-    reason: str
-    excerpt: str
 
 
 @dataclass(frozen=True, slots=True)
