@@ -27,42 +27,54 @@ __all__ = ["Evaluation", "RuleColumns", "RuleState", "evaluate"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+IndexArray = NDArray[np.intp]
 METRIC_CODES = {metric: code for code, metric in enumerate(Metric)}
 """Each metric's column in a message's vector of values (:mod:`alerts.values`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RuleColumns:
-    """The active rules of one product as arrays, one entry per rule (in ``ids`` order)."""
+    """The active rules of one product as arrays, one entry per rule (in ``ids`` order),
+    with the positions of each operator's rules worked out once."""
 
     ids: tuple[str, ...]
     metric: NDArray[np.int16]
     op: NDArray[np.int8]
     threshold: FloatArray
     cooldown_s: FloatArray
-    window_s: FloatArray
-    """NaN unless the operator is ``change_pct``."""
     strike: FloatArray
     """NaN unless the metric is of one option."""
     is_call: BoolArray
     expiry_key: NDArray[np.str_]
     """The rule's expiry (YYYY-MM-DD), ``""`` when it names none (the nearest)."""
+    by_op: tuple[IndexArray, ...]
+    """The positions of the rules of each :class:`OpCode`, in its order."""
+    window_s: FloatArray
+    """The windows of the ``change_pct`` rules, in the order of ``by_op[CHANGE_PCT]``."""
 
     @classmethod
     def of(cls, rules: Sequence[AlertRule]) -> RuleColumns:
         active = [r for r in rules if r.active]
         nan = float("nan")
+        op = np.array([OP_CODES[r.op] for r in active], dtype=np.int8)
+        by_op = tuple(np.flatnonzero(op == code) for code in OpCode)
         return cls(
             ids=tuple(r.id for r in active),
             metric=np.array([METRIC_CODES[r.metric] for r in active], dtype=np.int16),
-            op=np.array([OP_CODES[r.op] for r in active], dtype=np.int8),
+            op=op,
             threshold=np.array([r.value for r in active], dtype=np.float64),
             cooldown_s=np.array([r.cooldown_s for r in active], dtype=np.float64),
-            window_s=np.array([nan if r.window_s is None else r.window_s for r in active]),
             strike=np.array([nan if r.strike is None else r.strike for r in active]),
             is_call=np.array([r.option_type is OptionType.CALL for r in active], dtype=bool),
             expiry_key=np.array([r.expiry or "" for r in active], dtype="<U10"),
+            by_op=by_op,
+            window_s=np.array([active[i].window_s for i in by_op[OpCode.CHANGE_PCT]], dtype=float),
         )
+
+    @property
+    def change(self) -> IndexArray:
+        """The positions of the ``change_pct`` rules."""
+        return self.by_op[OpCode.CHANGE_PCT]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -105,29 +117,22 @@ def evaluate(
 ) -> Evaluation:
     """Which rules fire on ``values`` (each rule's metric now; NaN: not in this message)
     at ``now_s``, given ``state``; ``base`` is each ``change_pct`` rule's value
-    ``window_s`` ago (NaN: unknown, it cannot fire). See :mod:`alerts.rules` for the
-    operators. A rule whose value is NaN neither fires nor changes its state."""
-    t, prev, op = rules.threshold, state.previous, rules.op
-    base = np.full(len(rules), np.nan) if base is None else base
-    with np.errstate(invalid="ignore"):
-        inside_now = np.select(
-            [op == OpCode.ABOVE, op == OpCode.BELOW, op == OpCode.CHANGE_PCT],
-            [values > t, values < t, _moved(values, base, t)],
-            default=False,
-        )
-        inside_before = np.select(
-            [op == OpCode.ABOVE, op == OpCode.BELOW, op == OpCode.CHANGE_PCT],
-            [prev > t, prev < t, _moved(prev, base, t)],
-            default=False,
-        )
-        crossed = np.select(
-            [op == OpCode.CROSSES_ABOVE, op == OpCode.CROSSES_BELOW],
-            [(prev <= t) & (values > t), (prev >= t) & (values < t)],
-            default=False,
-        )
-    crossing = (op == OpCode.CROSSES_ABOVE) | (op == OpCode.CROSSES_BELOW)
-    edge = np.where(crossing, crossed, inside_now & ~inside_before)
-    seen = np.isfinite(values)
+    ``window_s`` ago, in the order of :attr:`RuleColumns.change` (NaN: unknown, it cannot
+    fire). See :mod:`alerts.rules` for the operators. A rule whose value is NaN neither
+    fires nor changes its state. Comparisons with NaN are false, so a rule with no
+    previous value is "outside" and a crossing needs one."""
+    v, p, t = values, state.previous, rules.threshold
+    edge = np.zeros(len(rules), dtype=bool)
+    above, below, up, down, change = rules.by_op
+    edge[above] = (v[above] > t[above]) & ~(p[above] > t[above])
+    edge[below] = (v[below] < t[below]) & ~(p[below] < t[below])
+    edge[up] = (p[up] <= t[up]) & (v[up] > t[up])
+    edge[down] = (p[down] >= t[down]) & (v[down] < t[down])
+    if change.size:
+        b = np.full(change.size, np.nan) if base is None else base
+        tc = t[change]
+        edge[change] = _moved(v[change], b, tc) & ~_moved(p[change], b, tc)
+    seen = np.isfinite(v)
     fired = edge & seen & (now_s - state.last_fired >= rules.cooldown_s)
-    new = RuleState(np.where(seen, values, prev), np.where(fired, now_s, state.last_fired))
-    return Evaluation(fired.astype(bool), values, new)
+    new = RuleState(np.where(seen, v, p), np.where(fired, now_s, state.last_fired))
+    return Evaluation(fired, v, new)

@@ -54,8 +54,9 @@ def _option_values(
         out[mine] = np.nan
         return
     field = _OPTION_FIELDS[metric]
-    calls = np.array([_number(r.get(field)) for r in chain["calls"]])
-    puts = np.array([_number(r.get(field)) for r in chain["puts"]])
+    # The enricher's own rows: numbers or null (None becomes NaN).
+    calls = np.array([r.get(field) for r in chain["calls"]], dtype=np.float64)
+    puts = np.array([r.get(field) for r in chain["puts"]], dtype=np.float64)
     wanted = rules.strike[mine]
     at = np.clip(np.searchsorted(strikes, wanted), 0, strikes.size - 1)
     picked = np.where(rules.is_call[mine], calls[at], puts[at])

@@ -28,7 +28,8 @@ SLOTS = PER_WINDOW + 2
 
 @dataclass(frozen=True, slots=True)
 class Samples:
-    """Per rule (rows): ``SLOTS`` sample times (−inf: empty) and values, and the newest slot."""
+    """Per ``change_pct`` rule (rows, in the order of :attr:`RuleColumns.change`): ``SLOTS``
+    sample times (−inf: empty) and values, and the newest slot."""
 
     times: FloatArray
     values: FloatArray

@@ -118,7 +118,7 @@ def test_the_vectorised_pass_agrees_with_the_reference(seed: int) -> None:
         values = np.array([rng.choice([98.0, 99.0, 100.0, 101.0, 102.0, math.nan])
                            for _ in rules])  # fmt: skip
         base = np.array([rng.choice([100.0, math.nan]) for _ in rules])
-        out = evaluate(cols, values, state, float(step), base)
+        out = evaluate(cols, values, state, float(step), base[cols.change])
         expected = [
             _reference(r, state.previous[i], state.last_fired[i], values[i], base[i], step)
             for i, r in enumerate(rules)
