@@ -97,7 +97,7 @@ def processes(settings: Settings) -> dict[str, list[str]]:
         ]
         for package in SERVICES
     }  # fmt: skip
-    return services | _simulator(settings) | {
+    return services | _simulator(settings) | _kite_simulator(settings) | {
         "socket": [python, "-m", "socket_gateway", "--port", str(settings.http.socket_port)],
         "feed": [python, "-m", "feed_generator"],
         "subscriber": [python, "-m", "worker_enricher.subscriber"],
@@ -123,6 +123,14 @@ def _simulator(settings: Settings) -> dict[str, list[str]]:
     return {
         "deribit-sim": [sys.executable, "-m", "feed_generator.venues.deribit.sim", "--port", port]
     }
+
+
+def _kite_simulator(settings: Settings) -> dict[str, list[str]]:
+    """The local Kite simulator when ``FEED_VENUES`` names ``kite-sim``, on ``KITE_SIM_PORT``."""
+    if "kite-sim" not in settings.venues.venues:
+        return {}
+    port = str(settings.venues.kite.sim_port)
+    return {"kite-sim": [sys.executable, "-m", "feed_generator.venues.kite.sim", "--port", port]}
 
 
 def redis_data_dir(settings: Settings) -> Path:

@@ -108,6 +108,9 @@ class VenueHealth(msgspec.Struct, kw_only=True):
     products: list[ProductHealth]
     session: str | None = None
     """The synthetic market's session mode (``simulated`` / ``exchange``); ``None`` for venues."""
+    detail: str | None = None
+    """Why the state is what it is, when the connector knows more than the state says:
+    ``token_expired`` (Kite refused the access token; paused until a new one is set)."""
 
 
 class ProductStatus(msgspec.Struct, kw_only=True):
@@ -150,6 +153,8 @@ class FeedStatus(msgspec.Struct, kw_only=True):
     dead_letters: int
     session: str | None
     products: list[ProductStatus]
+    detail: str | None = None
+    """The connector's reason for its state (``token_expired``), as in :class:`VenueHealth`."""
 
 
 class FeedsAnswer(msgspec.Struct, kw_only=True):
@@ -214,6 +219,7 @@ def judge(
         dead_letters=health.dead_letters,
         session=health.session,
         products=products,
+        detail=health.detail,
     )
 
 

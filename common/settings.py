@@ -291,6 +291,40 @@ LATER_VENUES = (
 """Named by the architecture, not built yet: refused with a message saying so."""
 
 
+KITE_UNDERLYINGS = ("NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY")
+"""The NSE index option underlyings ``KITE_UNDERLYINGS`` accepts (each has its index)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KiteSettings:
+    """Kite Connect (``kite``, ``kite-sim``): a user's own key and daily access token, the
+    endpoints, and which options are followed (docs/VENUES.md)."""
+
+    api_key: str | None
+    access_token: str | None = field(repr=False)
+    """``KITE_ACCESS_TOKEN`` or the contents of ``KITE_ACCESS_TOKEN_FILE``; never logged."""
+    access_token_file: Path | None
+    """``KITE_ACCESS_TOKEN_FILE``: re-read while running, so a new day's token is taken
+    without a restart."""
+    ws_url: str
+    api_url: str
+    underlyings: tuple[str, ...]
+    expiries: int
+    """The nearest expiries followed per underlying."""
+    strikes_around: int
+    """Strikes each side of the money followed per expiry."""
+    sim_port: int
+    """Port of the local Kite simulator that ``kite-sim`` runs (``make up``) and connects to."""
+
+    @property
+    def sim_ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.sim_port}/"
+
+    @property
+    def sim_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+
 @dataclass(frozen=True, slots=True)
 class VenueSettings:
     """Where the feed's market data comes from (``FEED_VENUES``) and each venue's endpoints."""
@@ -304,6 +338,7 @@ class VenueSettings:
     metrics_port: int
     """Prometheus metrics of the feed process (every venue's health) on ``METRICS_HOST``
     (``FEED_METRICS_PORT``; 0 = off)."""
+    kite: KiteSettings
 
     @property
     def sim_ws_url(self) -> str:
@@ -593,6 +628,41 @@ def parse_venues(text: str, name: str = "FEED_VENUES") -> tuple[str, ...]:
     return names
 
 
+def _url(env: Env, name: str, default: str, schemes: tuple[str, str]) -> str:
+    value = env.str(name, default).rstrip("/")
+    if not value.startswith(tuple(f"{s}://" for s in schemes)):
+        raise SettingsError(f"{name}: expected {' or '.join(s + '://' for s in schemes)}, "
+                            f"got {value!r}")  # fmt: skip
+    return value
+
+
+def _kite(env: Env, venues: tuple[str, ...]) -> KiteSettings:
+    underlyings = tuple(u.upper() for u in _comma_list(env, "KITE_UNDERLYINGS", "NIFTY,BANKNIFTY"))
+    if bad := [u for u in underlyings if u not in KITE_UNDERLYINGS]:
+        raise SettingsError(
+            f"KITE_UNDERLYINGS: expected some of {', '.join(KITE_UNDERLYINGS)}, "
+            f"got {', '.join(bad)}"
+        )
+    kite = KiteSettings(
+        api_key=env.str("KITE_API_KEY", "").strip() or None,
+        access_token=_secret(env, "KITE_ACCESS_TOKEN"),
+        access_token_file=_optional_path(env, "KITE_ACCESS_TOKEN_FILE"),
+        ws_url=_url(env, "KITE_WS_URL", "wss://ws.kite.trade", ("ws", "wss")),
+        api_url=_url(env, "KITE_API_URL", "https://api.kite.trade", ("http", "https")),
+        underlyings=underlyings,
+        expiries=env.int("KITE_EXPIRIES", 2, validate=Range(1, 8)),
+        strikes_around=env.int("KITE_STRIKES_AROUND", 10, validate=Range(1, 200)),
+        sim_port=env.int("KITE_SIM_PORT", 8011, validate=Range(1, 65_535)),
+    )
+    if "kite" in venues and (kite.api_key is None or kite.access_token is None):
+        raise SettingsError(
+            "FEED_VENUES=kite needs KITE_API_KEY and KITE_ACCESS_TOKEN (or "
+            "KITE_ACCESS_TOKEN_FILE): your Kite Connect app's key and today's access token "
+            "(docs/VENUES.md)"
+        )
+    return kite
+
+
 def _overrides(
     env: Env, name: str, default: float, keys: str, bounds: tuple[float, float]
 ) -> tuple[float, dict[str, float]]:
@@ -653,6 +723,7 @@ def _venues(env: Env) -> VenueSettings:
         deribit_currencies=currencies,
         deribit_sim_port=env.int("DERIBIT_SIM_PORT", 8010, validate=Range(1, 65_535)),
         metrics_port=env.int("FEED_METRICS_PORT", 0, validate=Range(0, 65_535)),
+        kite=_kite(env, parse_venues(env.str("FEED_VENUES", "synthetic"))),
     )
 
 
