@@ -1,7 +1,7 @@
 // Wire shapes of the REST answers the dashboard reads (source of truth: common/api/*.py).
 // Channel-message shapes live in types.ts (generated from the Python message structs); what a REST
 // answer adds to a message is an extension of it here.
-import type { EnrichedChain } from "./types";
+import type { EnrichedChain, SourceState } from "./types";
 
 /** `GET /api/data/chain/{product}`: the enriched chain, flagged stale when served past its freshness. */
 export type ChainAnswer = EnrichedChain & { stale?: boolean } & DataAgeMark;
@@ -111,6 +111,16 @@ export interface ProductFeed {
   messages_per_s: number;
   messages: number;
   dead_letters: number;
+  /** The reference venue's products: each source's state (common/feeds.py); null for other venues. */
+  sources: FeedSource[] | null;
+}
+
+/** One source of a reference price in `GET /api/feeds`; price and age null when not reported. */
+export interface FeedSource {
+  source: string;
+  state: SourceState;
+  price: number | null;
+  age_s: number | null;
 }
 
 /** `GET /api/feeds`: one venue's feed as the service sees it now (common/feeds.py FeedStatus). */
@@ -133,6 +143,8 @@ export interface FeedStatus {
   /** The synthetic market's session mode (`simulated` / `exchange`); null for the other venues. */
   session: string | null;
   products: ProductFeed[];
+  /** Why the state is what it is, when the connector says more (e.g. `token_expired`); null: nothing. */
+  detail: string | null;
 }
 
 export interface FeedsResponse {

@@ -14,6 +14,7 @@ import { FeedsView } from "./views/feeds";
 import { HeaderView, NoticeView } from "./views/header";
 import { HistoryView } from "./views/history";
 import { OiSmileView } from "./views/oiSmile";
+import { ReferenceView } from "./views/reference";
 import { TilesView } from "./views/tiles";
 import type { Intents, View } from "./views/view";
 
@@ -66,6 +67,7 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
   const notice = new NoticeView();
   const feeds = new FeedsView();
   const tiles = new TilesView();
+  const reference = new ReferenceView();
   const chain = new ChainPanelView(s, intents);
   const oiSmile = new OiSmileView();
   const candles = new CandlesView(s, intents);
@@ -75,11 +77,13 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
     "main",
     { class: "dash live-data", "data-testid": "live-data", "data-stale": "false" },
     tiles.el,
+    reference.el,
     h("div", { class: "grid" }, chain.el, charts),
   );
   host.replaceChildren(h("div", { class: "app", "data-testid": "dashboard" }, header.el, feeds.el, notice.el, main));
 
-  const views: View[] = [header, feeds, notice, tiles, chain, oiSmile, candles, history, new StaleView(main)];
+  const stale = new StaleView(main);
+  const views: View[] = [header, feeds, notice, tiles, reference, chain, oiSmile, candles, history, stale];
   for (const view of views) view.mount?.(); // the charts size themselves to their boxes: after layout
   const unsubscribe = store.subscribe((state, prev) => {
     for (const view of views) view.update(state, prev);

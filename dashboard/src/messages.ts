@@ -1,5 +1,6 @@
 // Tolerant decoding of what the socket gateway sends: JSON objects, or the same as a JSON string.
 import type { DataAgeMark } from "./api";
+import { parseSources } from "./sources";
 import type { EnrichedChain, EnrichedUnderlying, OhlcCandle } from "./types";
 
 /** The payload as an object: a JSON string is parsed; anything else that is not an object is null. */
@@ -57,7 +58,10 @@ function isCandle(v: unknown): v is OhlcCandle {
   return isStr(c.start) && isNum(c.open) && isNum(c.high) && isNum(c.low) && isNum(c.close);
 }
 
-/** An enriched underlying tick, or null. Candles that are missing or malformed are dropped. */
+/**
+ * An enriched underlying tick, or null. Candles that are missing or malformed are dropped; the
+ * sources of a reference price keep only the entries that can be shown (parseSources).
+ */
 export function parseUnderlying(payload: unknown): EnrichedUnderlying | null {
   const m = asObject(payload);
   if (!m) return null;
@@ -66,6 +70,9 @@ export function parseUnderlying(payload: unknown): EnrichedUnderlying | null {
   for (const key of ["ohlc_1min", "ohlc_5min", "ohlc_15min"]) {
     if (!isCandle(out[key])) delete out[key];
   }
+  const sources = parseSources(out.sources);
+  if (sources === null) delete out.sources;
+  else out.sources = sources;
   return out as unknown as EnrichedUnderlying;
 }
 

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { parseHash } from "../hash";
 import { markedAge } from "../messages";
-import { FEEDS, PRODUCTS, TODAY, btcChain, chain, underlying } from "../test/fixtures";
+import { parseFeeds } from "../feeds";
+import {
+  FEEDS,
+  PRODUCTS,
+  REFERENCE_FEEDS_ANSWER,
+  TODAY,
+  btcChain,
+  chain,
+  referenceTick,
+  underlying,
+} from "../test/fixtures";
 import type { EnrichedChain, EnrichedUnderlying } from "../types";
 import { initialState, type Action, type DashState } from "./model";
 import { reduce } from "./reducer";
@@ -10,6 +20,7 @@ import {
   selectedProduct,
   selectionCurrency,
   selectionFreshness,
+  selectionReferenceStale,
   selectionStaleness,
   selectionVenue,
 } from "./select";
@@ -130,5 +141,57 @@ describe("the one staleness shown", () => {
     });
     expect(selectionStaleness(quiet)).toEqual({ reason: "silent", text: "No update for 5 s" });
     expect(selectionStaleness(reduce(quiet, { type: "tick", now: 4_000 }))).toBeNull();
+  });
+});
+
+describe("a reference price", () => {
+  const btc = () => showing("#product=BTC&expiry=2026-11-27", { type: "chainLive", chain: btcChain(T0), now: 1_000 });
+  const withSources = (states: string[]) =>
+    referenceTick({
+      sources: states.map((state, i) => ({ source: `s${i}`, price: 97_000, age_ms: 100, state })),
+    } as never);
+
+  it("makes the product stale, for its own reason, once no source is live", () => {
+    const s = reduce(btc(), { type: "underlyingLive", underlying: referenceTick(), now: 1_100 });
+    expect(selectionReferenceStale(s)).toBe(false); // two of three live
+    expect(selectionStaleness(s)).toBeNull();
+    const none = reduce(s, {
+      type: "underlyingLive",
+      underlying: withSources(["stale", "quarantined", "down"]),
+      now: 1_200,
+    });
+    expect(selectionReferenceStale(none)).toBe(true);
+    expect(selectionStaleness(none)).toEqual({
+      reason: "reference",
+      text: "No live source for its reference price: the last good value is shown",
+    });
+    const back = reduce(none, { type: "underlyingLive", underlying: withSources(["stale", "live"]), now: 1_300 });
+    expect(selectionStaleness(back)).toBeNull();
+    // A tick without sources (one feed) says nothing about a reference.
+    expect(
+      selectionReferenceStale(reduce(s, { type: "underlyingLive", underlying: underlying(97_000, "BTC"), now: 1_300 })),
+    ).toBe(false);
+  });
+
+  it("is stale when the reference feed reports no live source; the product's feed is named first", () => {
+    const feeds = parseFeeds(REFERENCE_FEEDS_ANSWER);
+    const eth = { product: "ETH", expiries: ["2026-11-27"], venue: "deribit", currency: "USD" };
+    const hash = parseHash("#product=ETH&expiry=2026-11-27");
+    const s = run(
+      initialState(hash),
+      { type: "signedIn", username: "alice", selection: hash },
+      { type: "productsListed", products: [...PRODUCTS, eth], today: TODAY },
+      { type: "feedsLoaded", feeds },
+    );
+    expect(s.selection.product).toBe("ETH");
+    expect(selectionStaleness(s)?.reason).toBe("feed"); // deribit reports ETH stale
+    const fresh = feeds.map((f) =>
+      f.venue === "deribit" ? { ...f, products: f.products.map((p) => ({ ...p, stale: false })) } : f,
+    );
+    const later = reduce(s, { type: "feedsLoaded", feeds: fresh });
+    expect(selectionFreshness(later)).toBe("stale");
+    expect(selectionStaleness(later)?.reason).toBe("reference");
+    const b = reduce(btc(), { type: "feedsLoaded", feeds: fresh });
+    expect([selectionFreshness(b), selectionStaleness(b)]).toEqual(["fresh", null]);
   });
 });

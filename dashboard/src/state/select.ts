@@ -1,8 +1,9 @@
 // What the views derive from the state: the selected product's listing entry, its currency and
 // number formats, whether its feed reports it stale, and the one staleness the dashboard shows.
 import type { ProductInfo } from "../api";
-import { productFreshness, type Freshness } from "../feeds";
+import { feedFreshness, productFreshness, referenceEntryStale, referenceOfProduct, type Freshness } from "../feeds";
 import { formatsFor, type Formats } from "../format";
+import { referenceStale } from "../sources";
 import { STALE_AFTER_MS, type DashState } from "./model";
 
 /** The venue of a product or chain that names none. */
@@ -33,13 +34,28 @@ export function formatsOf(s: DashState): Formats {
   return formatsFor(s.data.chain?.currency ?? selectedProduct(s)?.currency);
 }
 
-/** Whether the selected product's data is fresh by its feed's health. */
+/** Whether the selected product's data is fresh by its feed's health (and its reference feed's). */
 export function selectionFreshness(s: DashState): Freshness {
-  return productFreshness(s.feeds.list, s.selection.product);
+  return productFreshness(s.feeds.list, s.selection.product, selectionVenue(s));
 }
 
-/** Why the selection's data is shown stale: its feed's health, the data's own age, or silence. */
-export type StaleReason = "feed" | "age" | "silent";
+/**
+ * The selection's reference price is stale: the shown tick lists its sources and none is live, or
+ * the reference feed reports the product stale.
+ */
+export function selectionReferenceStale(s: DashState): boolean {
+  const sources = s.data.underlying?.sources;
+  if (sources && referenceStale(sources)) return true;
+  const { product } = s.selection;
+  const reference = s.feeds.list && product ? referenceOfProduct(s.feeds.list, product) : null;
+  return reference !== null && referenceEntryStale(reference.entry);
+}
+
+/**
+ * Why the selection's data is shown stale: its feed's health, its reference price without a live
+ * source, the data's own age, or silence.
+ */
+export type StaleReason = "feed" | "reference" | "age" | "silent";
 
 export interface Staleness {
   reason: StaleReason;
@@ -49,13 +65,18 @@ export interface Staleness {
 
 /**
  * Whether the selection's data is stale, and why — the one judgement the badge and the greyed
- * data show, whatever the cause: its feed reports it stale (or no longer reports it); else the
- * server marked the shown chain or tick older than its product's limit (`data_age_stale`, from
- * REST or Socket.IO: a stalled pipeline, a Redis restart); else nothing arrived for 5 s.
- * Null when fresh.
+ * data show, whatever the cause: its feed reports it stale (or no longer reports it); else its
+ * reference price has no live source (the last good value is shown); else the server marked the
+ * shown chain or tick older than its product's limit (`data_age_stale`, from REST or Socket.IO: a
+ * stalled pipeline, a Redis restart); else nothing arrived for 5 s. Null when fresh.
  */
 export function selectionStaleness(s: DashState): Staleness | null {
-  if (selectionFreshness(s) === "stale") return { reason: "feed", text: "Its feed reports no recent data" };
+  if (feedFreshness(s.feeds.list, s.selection.product, selectionVenue(s)) === "stale") {
+    return { reason: "feed", text: "Its feed reports no recent data" };
+  }
+  if (selectionReferenceStale(s)) {
+    return { reason: "reference", text: "No live source for its reference price: the last good value is shown" };
+  }
   const { chainMarkedAge, spotMarkedAge, stale } = s.data;
   const marked = [chainMarkedAge, spotMarkedAge].filter((a): a is number => a !== null);
   if (marked.length > 0) {

@@ -93,7 +93,7 @@ export function btcChain(timestamp: string, extra: Partial<EnrichedChain> = {}):
 }
 
 /** `GET /api/feeds` as storage_service answers it (common/feeds.py FeedsAnswer, by venue): Deribit
- *  with ETH stale, and the synthetic market in its simulated session. */
+ *  with ETH stale, and the synthetic market in its simulated session; neither has a detail or sources. */
 export const FEEDS_ANSWER = {
   feeds: [
     {
@@ -111,9 +111,26 @@ export const FEEDS_ANSWER = {
       resyncs: 2,
       dead_letters: 0,
       session: null,
+      detail: null,
       products: [
-        { product: "BTC", stale: false, last_message_age_s: 0.4, messages_per_s: 12, messages: 1_440, dead_letters: 0 },
-        { product: "ETH", stale: true, last_message_age_s: 14.2, messages_per_s: 0, messages: 1_440, dead_letters: 0 },
+        {
+          product: "BTC",
+          stale: false,
+          last_message_age_s: 0.4,
+          messages_per_s: 12,
+          messages: 1_440,
+          dead_letters: 0,
+          sources: null,
+        },
+        {
+          product: "ETH",
+          stale: true,
+          last_message_age_s: 14.2,
+          messages_per_s: 0,
+          messages: 1_440,
+          dead_letters: 0,
+          sources: null,
+        },
       ],
     },
     {
@@ -131,6 +148,7 @@ export const FEEDS_ANSWER = {
       resyncs: 0,
       dead_letters: 0,
       session: "simulated",
+      detail: null,
       products: [
         {
           product: "BANKNIFTY",
@@ -139,6 +157,7 @@ export const FEEDS_ANSWER = {
           messages_per_s: 50,
           messages: 15_000,
           dead_letters: 0,
+          sources: null,
         },
         {
           product: "NIFTY",
@@ -147,6 +166,7 @@ export const FEEDS_ANSWER = {
           messages_per_s: 60,
           messages: 18_000,
           dead_letters: 0,
+          sources: null,
         },
       ],
     },
@@ -155,3 +175,70 @@ export const FEEDS_ANSWER = {
 
 /** The feeds of FEEDS_ANSWER, typed. */
 export const FEEDS = FEEDS_ANSWER.feeds as FeedStatus[];
+
+/**
+ * A BTC reference tick as the worker enriches it: the median of deribit (96,990) and binance
+ * (97,010) is 97,000; coinbase, 1.55 % (155 bp) above at 98,503.50, is quarantined.
+ */
+export function referenceTick(extra: Partial<EnrichedUnderlying> = {}): EnrichedUnderlying {
+  return {
+    type: "underlying",
+    product: "BTC",
+    price: 97_000,
+    volume: 0,
+    timestamp: "2026-11-21T09:41:00.000Z",
+    seq: 12,
+    venue: "deribit",
+    currency: "USD",
+    sources: [
+      { source: "deribit", price: 96_990, age_ms: 250, state: "live" },
+      { source: "coinbase", price: 98_503.5, age_ms: 1_200, state: "quarantined" },
+      { source: "binance", price: 97_010, age_ms: 40, state: "live" },
+    ],
+    processed_at: "2026-11-21T09:41:00.300Z",
+    ...extra,
+  } as EnrichedUnderlying;
+}
+
+const product = (name: string, stale: boolean, sources: unknown = null) => ({
+  product: name,
+  stale,
+  last_message_age_s: stale ? 30 : 0.3,
+  messages_per_s: stale ? 0 : 4,
+  messages: 900,
+  dead_letters: 0,
+  sources,
+});
+
+/**
+ * `GET /api/feeds` with the reference venue (BTC from three sources, coinbase quarantined; ETH with
+ * none live) and Kite down because its access token expired, beside FEEDS_ANSWER's two venues.
+ */
+export const REFERENCE_FEEDS_ANSWER = {
+  feeds: [
+    ...FEEDS_ANSWER.feeds,
+    {
+      ...FEEDS_ANSWER.feeds[0],
+      venue: "reference",
+      products: [
+        product("BTC", false, [
+          { source: "deribit", state: "live", price: 96_990, age_s: 0.25 },
+          { source: "binance", state: "live", price: 97_010, age_s: 0.04 },
+          { source: "coinbase", state: "quarantined", price: 98_503.5, age_s: 1.2 },
+        ]),
+        product("ETH", false, [
+          { source: "deribit", state: "stale", price: 3_500, age_s: 12 },
+          { source: "binance", state: "down", price: 3_501, age_s: 40 },
+        ]),
+      ],
+    },
+    {
+      ...FEEDS_ANSWER.feeds[0],
+      venue: "kite",
+      state: "down",
+      reported_state: "down",
+      detail: "token_expired",
+      products: [product("NIFTY", true), product("BANKNIFTY", true)],
+    },
+  ],
+};

@@ -21,6 +21,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** A `<span>` whose class and `data-testid` are both `name` (a chip's parts), hidden when asked. */
+export const field = (name: string, hidden = false): HTMLSpanElement =>
+  h("span", { class: name, "data-testid": name, hidden });
+
 /** Replace an element's text only when it differs (keeps the DOM quiet). Returns whether it changed. */
 export function setText(el: Element, text: string): boolean {
   if (el.textContent === text) return false;

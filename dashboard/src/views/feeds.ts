@@ -1,10 +1,23 @@
 // The feed status strip under the top bar: one status per venue (state, last message age,
-// messages per second, and the synthetic market's session mode), the venue of the selected
-// product marked; redrawn at each poll of `GET /api/feeds`.
+// messages per second, the synthetic market's session mode, the connector's detail such as an
+// expired access token, the reference venue's sources), the feeds of the selected product marked;
+// redrawn at each poll of `GET /api/feeds`.
 import type { FeedStatus } from "../api";
-import { FEED_STATE_LABEL, feedOfProduct, fmtMessageAge, fmtRate, sessionLabel } from "../feeds";
+import {
+  feedDetailText,
+  feedOfProduct,
+  feedStateLabel,
+  fmtMessageAge,
+  fmtRate,
+  referenceOfProduct,
+  referenceSummary,
+  sessionLabel,
+  tokenExpired,
+} from "../feeds";
+import { fmtSourceAge, SOURCE_STATE_LABEL } from "../sources";
 import type { DashState } from "../state/model";
-import { h, setText } from "../ui/dom";
+import { selectionVenue } from "../state/select";
+import { field, h, setText } from "../ui/dom";
 import type { View } from "./view";
 
 interface Chip {
@@ -13,13 +26,12 @@ interface Chip {
   age: HTMLElement;
   rate: HTMLElement;
   session: HTMLElement;
+  detail: HTMLElement;
 }
 
 function chip(venue: string): Chip {
-  const state = h("span", { class: "feed-state", "data-testid": "feed-state" });
-  const age = h("span", { class: "feed-age", "data-testid": "feed-age" });
-  const rate = h("span", { class: "feed-rate", "data-testid": "feed-rate" });
-  const session = h("span", { class: "feed-session", "data-testid": "feed-session", hidden: true });
+  const [state, age, rate] = [field("feed-state"), field("feed-age"), field("feed-rate")];
+  const [session, detail] = [field("feed-session", true), field("feed-detail", true)];
   const el = h(
     "div",
     { class: "feed", "data-testid": "feed-status", "data-venue": venue, role: "status" },
@@ -29,18 +41,26 @@ function chip(venue: string): Chip {
     age,
     rate,
     session,
+    detail,
   );
-  return { el, state, age, rate, session };
+  return { el, state, age, rate, session, detail };
 }
 
-/** The hover text of a feed: its counters and the products it reports. */
-function detail(f: FeedStatus): string {
+/** The hover text of a feed: its state and detail, its counters, the products and their sources. */
+function hoverText(f: FeedStatus): string {
   const products = f.products.map((p) => `${p.product}${p.stale ? " (stale)" : ""}`).join(", ");
+  const said = feedDetailText(f);
   const lines = [
-    `${f.venue}: ${FEED_STATE_LABEL[f.state]}${f.stale ? " (stopped reporting)" : ""}`,
+    `${f.venue}: ${feedStateLabel(f)}${f.stale ? " (stopped reporting)" : ""}${said ? `: ${said}` : ""}`,
     `${f.messages.toLocaleString("en-US")} messages, ${f.reconnects} reconnects, ${f.resyncs} resyncs, ${f.dead_letters} dead letters`,
   ];
   if (products) lines.push(`Products: ${products}`);
+  for (const p of f.products) {
+    if (!p.sources?.length) continue;
+    const age = (a: number | null) => (a === null ? "" : `, ${fmtSourceAge(a * 1000)}`);
+    const each = p.sources.map((x) => `${x.source} ${SOURCE_STATE_LABEL[x.state]}${age(x.age_s)}`);
+    lines.push(`${p.product} sources: ${each.join("; ")}`);
+  }
   return lines.join("\n");
 }
 
@@ -79,13 +99,18 @@ export class FeedsView implements View {
       this.list.append(c.el); // in the answer's order (by venue)
       c.el.dataset.state = f.state;
       c.el.dataset.stale = String(f.stale);
-      setText(c.state, FEED_STATE_LABEL[f.state]);
+      c.el.dataset.detail = f.detail ?? "";
+      c.el.classList.toggle("token-expired", tokenExpired(f));
+      setText(c.state, feedStateLabel(f));
       setText(c.age, `last msg ${fmtMessageAge(f.last_message_age_s)}`);
       setText(c.rate, fmtRate(f.messages_per_s));
       const session = sessionLabel(f.session);
       c.session.hidden = session === null;
       setText(c.session, session ?? "");
-      c.el.title = detail(f);
+      const said = feedDetailText(f) ?? referenceSummary(f);
+      c.detail.hidden = said === null;
+      setText(c.detail, said ?? "");
+      c.el.title = hoverText(f);
     }
     for (const [venue, c] of this.chips) {
       if (!seen.has(venue)) {
@@ -100,10 +125,13 @@ export class FeedsView implements View {
     this.mark(s);
   }
 
-  /** Mark the feed that reports the selected product. */
+  /** Mark the feed that reports the selected product, and the reference feed that prices it. */
   private mark(s: DashState): void {
     const { product } = s.selection;
-    const source = product && s.feeds.list ? feedOfProduct(s.feeds.list, product) : null;
-    for (const [venue, c] of this.chips) c.el.classList.toggle("selected", source?.feed.venue === venue);
+    const feeds = s.feeds.list;
+    const source = product && feeds ? feedOfProduct(feeds, product, selectionVenue(s)) : null;
+    const reference = product && feeds ? referenceOfProduct(feeds, product) : null;
+    const marked = new Set([source?.feed.venue, reference?.feed.venue]);
+    for (const [venue, c] of this.chips) c.el.classList.toggle("selected", marked.has(venue));
   }
 }

@@ -106,10 +106,10 @@ export class HeaderView implements View {
 
   private fill(s: DashState): void {
     const { product, expiry } = s.selection;
-    const stale = (name: string) => productFreshness(s.feeds.list, name) === "stale";
+    const stale = (p: ProductInfo) => productFreshness(s.feeds.list, p.product, p.venue ?? null) === "stale";
     fillSelect(
       this.productSel,
-      s.products.map((p) => ({ value: p.product, label: productLabel(p, stale(p.product)) })),
+      s.products.map((p) => ({ value: p.product, label: productLabel(p, stale(p)) })),
       product,
     );
     const info = s.products.find((p) => p.product === product);
