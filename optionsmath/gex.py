@@ -13,19 +13,20 @@ enricher's gamma times the square of the price it was taken on gives the same GE
 the option was priced on spot (BSM with the carry) or on its forward (Black-76).
 
 The flip is the spot at which the total net GEX, recomputed with each option's own IV at
-that spot (sticky strike: the smile does not move), changes sign: found on a grid around
-the spot, then by bisection on the bracketing interval; the sign change nearest the spot
-wins, and there is none (``None``) when the total keeps one sign across the grid.
+that spot (sticky strike: the smile does not move), changes sign: bracketed on a grid
+around the spot, narrowed on a finer grid inside the bracket and interpolated; the sign
+change nearest the spot wins, and there is none when the total keeps one sign across the
+grid. Every chain of a batch is solved in the same two NumPy passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
-from optionsmath.bsm import bs_greeks
+from optionsmath.black import SQRT_2PI
 from optionsmath.chain_metrics import FloatArray
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "GexBook",
     "StrikeGex",
     "flip_level",
+    "flip_levels",
     "option_gex",
     "strike_gex",
     "total_gex_at",
@@ -110,10 +112,13 @@ def strike_gex(strikes: FloatArray, gex: FloatArray, is_call: np.ndarray) -> Str
 
 @dataclass(frozen=True, slots=True)
 class GexBook:
-    """The options whose total GEX is recomputed at other spots (one entry per option).
+    """The options whose total GEX is recomputed at other spots (one entry per option),
+    each chain's options contiguous, chain ``c`` starting at ``starts[c]``.
 
-    ``carry`` is each option's underlying over spot (``F/S`` on a forward; 1 on spot with
-    ``yield_`` its dividend yield), held as spot moves; ``T`` in years, ``iv`` per year.
+    ``carry`` is each option's underlying over its chain's spot (``F/S`` on a forward; 1
+    on spot with ``yield_`` its dividend yield), held as spot moves; ``T`` in years,
+    ``iv`` per year, ``oi`` in contracts of ``contract_size`` units. An option without a
+    positive IV, T, strike, OI or carry counts nothing.
     """
 
     strike: FloatArray
@@ -125,68 +130,101 @@ class GexBook:
     rate: FloatArray
     yield_: FloatArray
     contract_size: FloatArray
+    starts: NDArray[np.intp]
 
-    def usable(self) -> GexBook:
-        """The options that can be valued: a positive IV, T and strike, and some OI."""
-        keep = (
-            np.isfinite(self.iv) & (self.iv > 0.0) & (self.T > 0.0) & (self.strike > 0.0)
-            & np.isfinite(self.oi) & (self.oi > 0.0) & np.isfinite(self.carry) & (self.carry > 0.0)
-        )  # fmt: skip
-        return GexBook(*(np.asarray(getattr(self, f.name))[keep] for f in fields(self)))
-
-
-def total_gex_at(book: GexBook, spots: FloatArray) -> FloatArray:
-    """The total net GEX at each of ``spots`` (currency per 1 %), every option at its own
-    IV (sticky strike), its underlying ``carry × spot``."""
-    underlying = np.outer(spots, book.carry)  # spots × options
-    gamma = np.asarray(
-        bs_greeks(underlying, book.strike, book.T, book.rate, book.yield_, book.iv, book.is_call)[
-            "gamma"
-        ]
-    )
-    gex = option_gex(gamma, book.oi, underlying, book.is_call, book.contract_size)
-    total: FloatArray = gex.sum(axis=1)
-    return total
+    def weights(self) -> tuple[FloatArray, FloatArray]:
+        """Each option's ``±OI·contract_size·0.01·e^{−qT}/(σ√T)`` (0 when it cannot be
+        valued) and its ``σ√T`` (1 there, to keep the arithmetic finite)."""
+        with np.errstate(invalid="ignore"):
+            ok = (
+                (self.iv > 0.0) & (self.T > 0.0) & (self.strike > 0.0) & (self.oi > 0.0)
+                & (self.carry > 0.0) & np.isfinite(self.contract_size)
+            )  # fmt: skip
+            s = np.where(ok, self.iv * np.sqrt(np.where(ok, self.T, 1.0)), 1.0)
+            sign = np.where(self.is_call, 1.0, -1.0)
+            scale = (
+                sign * self.oi * self.contract_size * PER_PERCENT * np.exp(-self.yield_ * self.T)
+            )
+        weight: FloatArray = np.where(ok, scale / s, 0.0)
+        return weight, s
 
 
-def flip_level(
+def _totals(book: GexBook, weight: FloatArray, s: FloatArray, spot: FloatArray) -> FloatArray:
+    """Each chain's total net GEX with its options' underlying at ``carry × spot``, where
+    ``spot`` is ``points × options`` (each option at its chain's trial spot):
+    ``Σ ±OI·cs·0.01·Γ·U² = Σ weight·φ(d1)·U``, summed per chain → ``points × chains``."""
+    underlying = spot * book.carry
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1 = (np.log(underlying / book.strike) + (book.rate - book.yield_) * book.T) / s + 0.5 * s
+    gex = weight * np.exp(-0.5 * d1 * d1) / SQRT_2PI * underlying
+    totals: FloatArray = np.add.reduceat(np.where(weight != 0.0, gex, 0.0), book.starts, axis=1)
+    return totals
+
+
+def total_gex_at(book: GexBook, spots: FloatArray, chain: int = 0) -> FloatArray:
+    """Chain ``chain``'s total net GEX at each of ``spots`` (currency per 1 %), every
+    option at its own IV (sticky strike), its underlying ``carry × spot``."""
+    weight, s = book.weights()
+    grid = np.repeat(np.asarray(spots, dtype=np.float64)[:, None], book.strike.size, axis=1)
+    totals: FloatArray = _totals(book, weight, s, grid)[:, chain]
+    return totals
+
+
+def _crossing(totals: FloatArray, centre: float) -> tuple[FloatArray, FloatArray]:
+    """Per chain (columns), the grid interval ``[i, i + 1]`` where the totals change sign
+    nearest ``centre`` (a fractional grid index); NaN where they never do."""
+    sign = np.sign(totals)
+    change = (sign[:-1] * sign[1:] <= 0.0) & (sign[:-1] != sign[1:])
+    index = np.arange(change.shape[0], dtype=np.float64)[:, None]
+    distance = np.where(change, np.abs(index + 0.5 - centre), np.inf)
+    best = np.argmin(distance, axis=0)
+    found = np.isfinite(distance[best, np.arange(totals.shape[1])])
+    return np.where(found, best, np.nan), found.astype(np.float64)
+
+
+def flip_levels(
     book: GexBook,
-    spot: float,
+    spots: FloatArray,
     *,
     span: float = 0.2,
-    points: int = 81,
-    tolerance: float = 1e-6,
-) -> float | None:
-    """The zero-gamma level: the spot within ``spot·(1 ± span)`` where the total net GEX
-    changes sign, nearest ``spot``; ``None`` when it keeps one sign there (or no option
-    can be valued). Bisection to ``tolerance`` relative to ``spot``."""
-    usable = book.usable()
-    if usable.strike.size == 0 or not (spot > 0.0 and np.isfinite(spot)):
-        return None
-    grid = np.linspace(spot * (1.0 - span), spot * (1.0 + span), points)
-    totals = total_gex_at(usable, grid)
-    sign = np.sign(totals)
-    crossings = np.flatnonzero(sign[:-1] * sign[1:] < 0.0)
-    exact = np.flatnonzero(totals == 0.0)
-    candidates = [float(grid[i]) for i in exact]
-    at: Callable[[float], float] = lambda s: float(total_gex_at(usable, np.array([s]))[0])  # noqa: E731
-    for i in crossings:
-        candidates.append(_bisect(at, float(grid[i]), float(grid[i + 1]), tolerance * spot))
-    if not candidates:
-        return None
-    return min(candidates, key=lambda s: abs(s - spot))
+    points: int = 41,
+    refine: int = 17,
+) -> FloatArray:
+    """Each chain's zero-gamma level: the spot within ``spots·(1 ± span)`` where its total
+    net GEX changes sign, nearest its spot; NaN where it keeps one sign there. A grid of
+    ``points`` relative spots brackets the crossing, ``refine`` points inside that
+    interval narrow it, and the zero is interpolated linearly between the last two, all
+    chains at once: two NumPy passes over ``points + refine`` trial spots per option.
+
+    The defaults (a 1 % grid over ±20 %, 17 points inside the bracket) find a closed-form
+    flip to 5e-8 of its value and cost about 100 µs for a 41-strike chain; two sign
+    changes closer together than 1 % of spot are seen as none."""
+    spots = np.asarray(spots, dtype=np.float64)
+    if book.strike.size == 0:
+        return np.full(spots.size, np.nan)
+    weight, s = book.weights()
+    chain_of = np.repeat(np.arange(spots.size), np.diff(np.append(book.starts, book.strike.size)))
+    grid = np.linspace(1.0 - span, 1.0 + span, points)
+    totals = _totals(book, weight, s, grid[:, None] * spots[chain_of])
+    at, found = _crossing(totals, (points - 1) / 2.0)
+    low = np.where(found > 0, grid[np.nan_to_num(at).astype(np.intp)], np.nan)
+    step = (grid[1] - grid[0]) * np.linspace(0.0, 1.0, refine)
+    fine = low[None, :] + step[:, None]  # refine × chains
+    inner = _totals(book, weight, s, fine[:, chain_of] * spots[chain_of])
+    j, inside = _crossing(inner, (refine - 1) / 2.0)
+    cols = np.arange(spots.size)
+    j0 = np.nan_to_num(j).astype(np.intp)
+    f0, f1 = inner[j0, cols], inner[np.minimum(j0 + 1, refine - 1), cols]
+    g0, g1 = fine[j0, cols], fine[np.minimum(j0 + 1, refine - 1), cols]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(f1 != f0, g0 - f0 * (g1 - g0) / (f1 - f0), g0)
+    flips: FloatArray = np.where((found > 0) & (inside > 0), g * spots, np.nan)
+    return flips
 
 
-def _bisect(f: Callable[[float], float], low: float, high: float, width: float) -> float:
-    """A root of ``f`` in ``[low, high]`` where ``f`` changes sign, to within ``width``."""
-    f_low = f(low)
-    while high - low > width:
-        mid = 0.5 * (low + high)
-        f_mid = f(mid)
-        if f_mid == 0.0:
-            return mid
-        if (f_mid < 0.0) == (f_low < 0.0):
-            low, f_low = mid, f_mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
+def flip_level(book: GexBook, spot: float, *, span: float = 0.2, points: int = 41) -> float | None:
+    """:func:`flip_levels` of a book holding one chain; ``None`` when there is no flip."""
+    if not (spot > 0.0 and np.isfinite(spot)):
+        return None
+    flip = float(flip_levels(book, np.array([spot]), span=span, points=points)[0])
+    return None if np.isnan(flip) else flip

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from optionsmath.bsm import bs_greeks, bs_price
-from optionsmath.gex import GexBook, flip_level, option_gex, strike_gex, total_gex_at
+from optionsmath.gex import GexBook, flip_level, flip_levels, option_gex, strike_gex, total_gex_at
 
 
 def _phi(x: float) -> float:
@@ -78,7 +79,7 @@ def _book(strikes: list[float], calls: list[bool], T: float = 1.0, vol: float = 
     return GexBook(
         strike=np.array(strikes), T=one * T, iv=one * vol, oi=one * 1000.0,
         is_call=np.array(calls), carry=one, rate=one * 0.0, yield_=one * 0.0,
-        contract_size=one,
+        contract_size=one, starts=np.array([0]),
     )  # fmt: skip
 
 
@@ -99,7 +100,7 @@ def test_no_flip_when_the_sign_never_changes() -> None:
     assert flip_level(_book([95.0, 100.0, 105.0], [True, True, True]), 100.0) is None
     # Nothing to value: a zero IV is left out, then nothing remains.
     book = _book([100.0], [True])
-    dead = GexBook(**{**{f: getattr(book, f) for f in GexBook.__slots__}, "iv": np.array([0.0])})
+    dead = dataclasses.replace(book, iv=np.array([0.0]))
     assert flip_level(dead, 100.0) is None
     assert flip_level(book, float("nan")) is None
 
@@ -115,3 +116,39 @@ def test_the_flip_nearest_the_spot_wins() -> None:
         assert low * high < 0
         flips.append(flip)
     assert flips[0] < 100.0 < flips[1]
+
+
+def test_total_gex_matches_the_greeks_on_spot_and_on_the_forward() -> None:
+    # The flip's fast path (Γ·U² = e^{−qT}·φ(d1)·U/(σ√T)) against bs_greeks' gamma, with
+    # the options on spot (carry 1, yield q) and on the forward (carry e^{(r−q)T}, q = r).
+    strikes, calls, T, r, q = [90.0, 100.0, 110.0], [False, True, True], 0.3, 0.05, 0.02
+    base = _book(strikes, calls, T=T, vol=0.25)
+    on_spot = dataclasses.replace(base, rate=np.full(3, r), yield_=np.full(3, q))
+    on_forward = dataclasses.replace(
+        base, rate=np.full(3, r), yield_=np.full(3, r), carry=np.full(3, math.exp((r - q) * T))
+    )
+    for spot in (92.0, 100.0, 107.5):
+        greeks = bs_greeks(spot, np.array(strikes), T, r, q, 0.25, np.array(calls))
+        gamma = np.asarray(greeks["gamma"])
+        expected = option_gex(gamma, np.full(3, 1000.0), spot, np.array(calls), 1.0).sum()
+        for book in (on_spot, on_forward):
+            assert total_gex_at(book, np.array([spot]))[0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_flips_of_several_chains_at_once() -> None:
+    # Two chains laid end to end, each with its own closed-form flip; a third with none.
+    one, two = _book([110.0, 90.0], [True, False]), _book([220.0, 180.0], [True, False], vol=0.3)
+    three = _book([95.0, 100.0], [True, True])
+    parts = (one, two, three)
+    joined = GexBook(
+        **{
+            f.name: np.concatenate([getattr(b, f.name) for b in parts])
+            for f in dataclasses.fields(GexBook)
+            if f.name != "starts"
+        },
+        starts=np.array([0, 2, 4]),
+    )
+    flips = flip_levels(joined, np.array([100.0, 200.0, 100.0]))
+    assert flips[0] == pytest.approx(math.sqrt(110 * 90) * math.exp(-0.5 * 0.2**2), rel=1e-6)
+    assert flips[1] == pytest.approx(math.sqrt(220 * 180) * math.exp(-0.5 * 0.3**2), rel=1e-6)
+    assert math.isnan(flips[2])
