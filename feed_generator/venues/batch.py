@@ -22,8 +22,8 @@ import msgspec
 
 from common.names import Channel
 from feed_generator.publisher import Encoded, Sink
-from feed_generator.venues.deribit.parser import Rejected
 from feed_generator.venues.health import FeedHealth
+from feed_generator.venues.rejects import Rejected
 
 __all__ = ["Batch"]
 

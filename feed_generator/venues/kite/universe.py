@@ -1,0 +1,126 @@
+"""What the Kite connector follows: the chosen options and indexes, their tokens and keys.
+
+:func:`load_universe` reads the instruments dump (``GET /instruments``, parsed by
+:mod:`feed_generator.venues.kite.instruments`), prices the chosen underlyings' indexes
+from ``/quote`` when their spot is not known yet (so the strikes around the money can be
+chosen), and keeps what :func:`~feed_generator.venues.kite.instruments.select` selects.
+A :class:`Universe` splits its tokens into the ticker's connections (≤3,000 each) and its
+``/quote`` keys into calls of ≤500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from common.messages import OptionType
+from feed_generator.venues.kite.client import QUOTE_MAX, KiteRest
+from feed_generator.venues.kite.instruments import (
+    INDEX_NAMES,
+    Instrument,
+    parse_instruments,
+    select,
+)
+from feed_generator.venues.kite.normaliser import KiteOption
+from feed_generator.venues.kite.packets import IndexPacket
+from feed_generator.venues.kite.quotes import parse_quotes, quote_keys
+from feed_generator.venues.rejects import Rejected
+
+__all__ = ["Universe", "load_universe"]
+
+_SIDES = {"CE": OptionType.CALL, "PE": OptionType.PUT}
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """The followed instruments: ``indices`` maps an index token to its underlying."""
+
+    options: tuple[KiteOption, ...]
+    indices: Mapping[int, str]
+    keys: Mapping[int, tuple[str, str]]
+    """Token → ``(exchange, tradingsymbol)``, the ``/quote`` key."""
+
+    @property
+    def tokens(self) -> list[int]:
+        """The indexes first (they carry the chains' spot), then the options."""
+        return [*self.indices, *(o.token for o in self.options)]
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def capped(self, capacity: int) -> Universe:
+        """At most ``capacity`` tokens, the indexes kept (more cannot be streamed)."""
+        room = max(capacity - len(self.indices), 0)
+        if len(self.options) <= room:
+            return self
+        options = self.options[:room]
+        kept = set(self.indices) | {o.token for o in options}
+        return Universe(options, self.indices, {t: k for t, k in self.keys.items() if t in kept})
+
+    def shards(self, per_connection: int, connections: int) -> list[list[int]]:
+        """The tokens in groups of ``per_connection``, at most ``connections`` of them."""
+        tokens = self.tokens
+        groups = [tokens[i : i + per_connection] for i in range(0, len(tokens), per_connection)]
+        return groups[:connections]
+
+    def quote_batches(self, size: int = QUOTE_MAX) -> list[list[tuple[str, str]]]:
+        """``/quote`` query pairs of every token, ``size`` instruments a call."""
+        pairs = quote_keys(self.keys[t] for t in self.tokens)
+        return [pairs[i : i + size] for i in range(0, len(pairs), size)]
+
+    @classmethod
+    def of(cls, rows: Sequence[Instrument]) -> Universe:
+        """The universe of selected ``rows`` (indexes and options)."""
+        by_index = {name: underlying for underlying, name in INDEX_NAMES.items()}
+        options: list[KiteOption] = []
+        indices: dict[int, str] = {}
+        keys: dict[int, tuple[str, str]] = {}
+        for row in rows:
+            side = _SIDES.get(row.instrument_type)
+            if row.segment == "INDICES" and row.tradingsymbol in by_index:
+                indices[row.instrument_token] = by_index[row.tradingsymbol]
+            elif side is not None and row.expiry is not None and row.strike > 0:
+                option = KiteOption(
+                    row.instrument_token, row.tradingsymbol, row.name, row.expiry, row.strike, side
+                )
+                options.append(option)
+            else:
+                continue
+            keys[row.instrument_token] = (row.exchange, row.tradingsymbol)
+        options.sort(key=lambda o: (o.product, o.expiry, o.strike, o.option_type.value))
+        return cls(tuple(options), indices, keys)
+
+
+async def load_universe(
+    rest: KiteRest,
+    underlyings: Sequence[str],
+    expiries: int,
+    strikes_around: int,
+    on_reject: Callable[[Rejected], None],
+    *,
+    spots: Mapping[str, float],
+    today: dt.date | None = None,
+) -> Universe:
+    """The instruments to follow now; ``spots`` are the underlyings' known index prices,
+    ``today`` the date in India (expiries before it are gone).
+
+    :class:`~.client.KiteRestError` or :class:`~.client.TokenRefused` when REST fails."""
+    rows, rejected = parse_instruments(await rest.get("/instruments"))
+    for reject in rejected:
+        on_reject(reject)
+    spot = {u: spots[u] for u in underlyings if u in spots}
+    missing = {INDEX_NAMES[u] for u in underlyings if u not in spot and u in INDEX_NAMES}
+    indexes = [r for r in rows if r.segment == "INDICES" and r.tradingsymbol in missing]
+    if indexes:
+        packets, bad = parse_quotes(await rest.get("/quote", quote_keys(
+            (r.exchange, r.tradingsymbol) for r in indexes)))  # fmt: skip
+        for reject in bad:
+            on_reject(reject)
+        names = {r.instrument_token: r.tradingsymbol for r in indexes}
+        by_index = {name: underlying for underlying, name in INDEX_NAMES.items()}
+        for packet in packets:
+            if isinstance(packet, IndexPacket) and packet.token in names and packet.last_price > 0:
+                spot[by_index[names[packet.token]]] = packet.last_price
+    chosen = select(rows, underlyings, expiries, strikes_around, spot or None, today=today)
+    return Universe.of(chosen)
