@@ -175,6 +175,9 @@ def test_the_reference_price_is_shown_with_its_sources(stack: Stack) -> None:
         assert page.get_by_test_id("product-stale").is_visible()
         note = page.get_by_test_id("reference-note").inner_text()
         assert note == "no live source of 3: last good value"
+        page.set_viewport_size({"width": 390, "height": 844})  # the chips wrap on a phone
+        _eventually(page, "document.documentElement.scrollWidth <= 390", "fits 390 px")
+        page.screenshot(path=str(ARTIFACTS / "dashboard-reference-390x844.png"))
         assert errors == [], errors
     client.close()
 
