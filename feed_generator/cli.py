@@ -39,8 +39,10 @@ from feed_generator.runner import Progress, run_replay
 from feed_generator.session import SessionMode
 from feed_generator.venues.base import Venue
 from feed_generator.venues.deribit.connector import DeribitVenue, deadletter_callback
+from feed_generator.venues.health import FeedHealth
 from feed_generator.venues.healthpub import HealthPublisher, publishing_health
 from feed_generator.venues.metrics import VenueSources, serving_metrics
+from feed_generator.venues.reference.wiring import reference_routing
 from feed_generator.venues.synthetic import SyntheticVenue
 
 logger = logging.getLogger("feed_generator")
@@ -234,9 +236,13 @@ def execute(plan_: Plan, sinks: list[Sink], stop: threading.Event) -> None:
             _replay(plan_, sinks, stop, progress)
         return
     venues = build_venues(plan_, sinks, progress)
-    sources = [metric_sources(v) for v in venues]
-    with serving_metrics(host, port, sources), _health_published(sinks, venues):
-        run_venues(venues, sinks, stop)
+    # With a live venue, the venues send through the reference router (venues/reference/).
+    routing = reference_routing(plan_.settings, venues, sinks)
+    sources = [metric_sources(v) for v in venues] + [VenueSources(h) for h in routing.healths]
+    healths = [*(v.health for v in venues), *routing.healths]
+    # The router's timer stops first, so the last health snapshot shows it down.
+    with serving_metrics(host, port, sources), _health_published(sinks, healths), routing.running():
+        run_venues(venues, routing.sinks, stop)
 
 
 def metric_sources(venue: Venue) -> VenueSources:
@@ -344,12 +350,12 @@ def run_venues(venues: Sequence[Venue], sinks: Sequence[Sink], stop: threading.E
 
 
 def _health_published(
-    sinks: Sequence[Sink], venues: Sequence[Venue]
+    sinks: Sequence[Sink], healths: Sequence[FeedHealth]
 ) -> contextlib.AbstractContextManager[None]:
-    """Publish the venues' feed health to the Redis of the first Redis sink (none: nothing)."""
+    """Publish the feed healths to the Redis of the first Redis sink (none: nothing)."""
     for sink in sinks:
         if isinstance(sink, RedisSink):
-            return publishing_health(HealthPublisher(sink.client, [v.health for v in venues]))
+            return publishing_health(HealthPublisher(sink.client, healths))
     return contextlib.nullcontext()
 
 
