@@ -8,9 +8,11 @@ access token, and the strip says so."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,11 +78,14 @@ def _tick(seq: int, sources: list[dict[str, Any]], price: float = 97_000.0) -> d
     }  # fmt: skip
 
 
-def _venue(venue: str, state: str, products: list[str], detail: str | None) -> dict[str, Any]:
+def _venue(
+    venue: str, state: str, products: list[str], detail: str | None = None,
+    sources: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """A connector's health snapshot (common/feeds.py VenueHealth), taken now."""
     rows = [
         {"product": p, "last_message_age_s": 0.3, "messages_per_s": 4.0, "messages": 900,
-         "dead_letters": 0}
+         "dead_letters": 0, "sources": sources}
         for p in products
     ]  # fmt: skip
     return {
@@ -91,14 +96,38 @@ def _venue(venue: str, state: str, products: list[str], detail: str | None) -> d
 
 
 def _report_feeds(client: redis.Redis) -> None:
-    """Deribit streaming BTC, Kite down with its access token expired, each valid 60 s."""
+    """Deribit streaming BTC, the reference pricing it from three sources (one quarantined),
+    Kite down with its access token expired; each valid 60 s."""
     expires_ms = int(time.time() * 1000) + 60_000
+    sources = [{"source": s["source"], "state": s["state"], "price": s["price"], "age_s": 0.5}
+               for s in SOURCES]  # fmt: skip
     for snapshot in (
-        _venue("deribit", "live", ["BTC"], None),
+        _venue("deribit", "live", ["BTC"]),
+        _venue("reference", "live", ["BTC"], sources=sources),
         _venue("kite", "down", ["NIFTY"], "token_expired"),
     ):
         client.set(feed_health_key(snapshot["venue"]), json.dumps(snapshot), pxat=expires_ms)
         client.zadd(FEED_VENUES_KEY, {snapshot["venue"]: expires_ms})
+
+
+@contextlib.contextmanager
+def _reporting_feeds(client: redis.Redis) -> Iterator[None]:
+    """:func:`_report_feeds` now and every second until the block ends, as the connectors'
+    health publisher does (a snapshot older than 6 s would show its venue stopped)."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(1.0):
+            _report_feeds(client)
+
+    _report_feeds(client)
+    thread = threading.Thread(target=run, name="feed-health", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _store_btc_chain(stack: Stack, client: redis.Redis) -> None:
@@ -138,12 +167,11 @@ def test_the_reference_price_is_shown_with_its_sources(stack: Stack) -> None:
     _store_btc_chain(stack, client)
     live_two = [dict(s, state="live") for s in SOURCES[:2]]
     put_underlying(client, "BTC", orjson.dumps(_tick(1, live_two, price=96_995.0)))
-    _report_feeds(client)
     token = stack.login(USER, PASSWORD)["access_token"]  # registers, then logs in
     status, rest = stack.json("GET", "/api/data/underlying/BTC", token=token)
     assert status == 200
     assert rest["sources"] == live_two  # the REST read keeps them
-    with signed_in(stack.url, USER, PASSWORD) as (page, errors):
+    with _reporting_feeds(client), signed_in(stack.url, USER, PASSWORD) as (page, errors):
         ref = '[data-testid="reference"]'
         _eventually(page, f"document.querySelectorAll('{ref} li').length === 2", "REST tick")
         _eventually(page, "document.querySelector('[data-testid=\"connection-status\"]')"
@@ -164,7 +192,7 @@ def test_the_reference_price_is_shown_with_its_sources(stack: Stack) -> None:
         assert page.get_by_test_id("reference-note").inner_text() == "median of 2 live sources of 3"
         main = page.get_by_test_id("live-data")
         assert main.get_attribute("data-stale") == "false"
-        _check_kite(page, client)
+        _check_feeds(page)
         page.screenshot(path=str(ARTIFACTS / "dashboard-reference-1280x800.png"))
 
         states = ("stale", "quarantined", "down")
@@ -182,9 +210,9 @@ def test_the_reference_price_is_shown_with_its_sources(stack: Stack) -> None:
     client.close()
 
 
-def _check_kite(page: Page, client: redis.Redis) -> None:
-    """Kite's chip: its state read as an expired access token, and what that means."""
-    _report_feeds(client)  # a fresh snapshot: older than 6 s it would be shown stopped
+def _check_feeds(page: Page) -> None:
+    """Kite's chip: its state read as an expired access token, and what that means; the
+    reference's: its sources summed up."""
     kite = page.locator('[data-testid="feed-status"][data-venue="kite"]')
     kite.wait_for(timeout=10_000)
     assert kite.get_attribute("data-state") == "down"
@@ -192,5 +220,9 @@ def _check_kite(page: Page, client: redis.Redis) -> None:
     assert kite.get_by_test_id("feed-state").inner_text() == "Access token expired"
     detail = kite.get_by_test_id("feed-detail").inner_text()
     assert detail == "reconnecting paused until a new access token is set"
-    deribit = page.locator('[data-testid="feed-status"][data-venue="deribit"]')
-    assert "selected" in (deribit.get_attribute("class") or "")
+    for venue in ("deribit", "reference"):  # BTC's feed, and the feed of its reference price
+        chip = page.locator(f'[data-testid="feed-status"][data-venue="{venue}"]')
+        assert "selected" in (chip.get_attribute("class") or ""), venue
+    reference = page.locator('[data-testid="feed-status"][data-venue="reference"]')
+    summary = reference.get_by_test_id("feed-detail").inner_text()
+    assert summary == "BTC 2/3 live (coinbase quarantined)"
