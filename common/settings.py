@@ -278,16 +278,15 @@ VENUES = (
     "synthetic",
     "deribit",
     "deribit-sim",
-)
-"""The venues ``FEED_VENUES`` accepts today."""
-LATER_VENUES = (
-    "kite",
-    "kite-sim",
     "binance",
     "binance-sim",
     "coinbase",
     "coinbase-sim",
+    "kite",
+    "kite-sim",
 )
+"""The venues ``FEED_VENUES`` accepts today."""
+LATER_VENUES: tuple[str, ...] = ()
 """Named by the architecture, not built yet: refused with a message saying so."""
 
 
@@ -325,6 +324,31 @@ class KiteSettings:
         return f"http://127.0.0.1:{self.sim_port}"
 
 
+SPOT_PRODUCTS = ("BTC", "ETH")
+"""The coins ``SPOT_PRODUCTS`` accepts (Binance ``BTCUSDT``, Coinbase ``BTC-USD``, …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpotSettings:
+    """The spot reference sources (``binance``, ``coinbase`` and their ``-sim``): public,
+    keyless WebSocket streams of BTC and ETH (docs/VENUES.md, "Spot reference sources")."""
+
+    binance_ws_url: str
+    """``BINANCE_WS_URL``: the base; the combined-stream path is appended."""
+    coinbase_ws_url: str
+    products: tuple[str, ...]
+    binance_sim_port: int
+    coinbase_sim_port: int
+
+    @property
+    def binance_sim_url(self) -> str:
+        return f"ws://127.0.0.1:{self.binance_sim_port}"
+
+    @property
+    def coinbase_sim_url(self) -> str:
+        return f"ws://127.0.0.1:{self.coinbase_sim_port}/"
+
+
 @dataclass(frozen=True, slots=True)
 class VenueSettings:
     """Where the feed's market data comes from (``FEED_VENUES``) and each venue's endpoints."""
@@ -339,6 +363,7 @@ class VenueSettings:
     """Prometheus metrics of the feed process (every venue's health) on ``METRICS_HOST``
     (``FEED_METRICS_PORT``; 0 = off)."""
     kite: KiteSettings
+    spot: SpotSettings
 
     @property
     def sim_ws_url(self) -> str:
@@ -654,13 +679,36 @@ def _kite(env: Env, venues: tuple[str, ...]) -> KiteSettings:
         strikes_around=env.int("KITE_STRIKES_AROUND", 10, validate=Range(1, 200)),
         sim_port=env.int("KITE_SIM_PORT", 8011, validate=Range(1, 65_535)),
     )
+    require_kite_credentials(venues, kite)
+    return kite
+
+
+def require_kite_credentials(
+    venues: tuple[str, ...], kite: KiteSettings, name: str = "FEED_VENUES"
+) -> None:
+    """:class:`SettingsError` when ``venues`` (given as ``name``) run ``kite`` without a key
+    and an access token."""
     if "kite" in venues and (kite.api_key is None or kite.access_token is None):
         raise SettingsError(
-            "FEED_VENUES=kite needs KITE_API_KEY and KITE_ACCESS_TOKEN (or "
+            f"{name}=kite needs KITE_API_KEY and KITE_ACCESS_TOKEN (or "
             "KITE_ACCESS_TOKEN_FILE): your Kite Connect app's key and today's access token "
             "(docs/VENUES.md)"
         )
-    return kite
+
+
+def _spot(env: Env) -> SpotSettings:
+    products = tuple(p.upper() for p in _comma_list(env, "SPOT_PRODUCTS", "BTC,ETH"))
+    if bad := [p for p in products if p not in SPOT_PRODUCTS]:
+        raise SettingsError(f"SPOT_PRODUCTS: expected BTC and/or ETH, got {', '.join(bad)}")
+    return SpotSettings(
+        binance_ws_url=_url(env, "BINANCE_WS_URL", "wss://stream.binance.com:9443", ("ws", "wss")),
+        coinbase_ws_url=_url(
+            env, "COINBASE_WS_URL", "wss://ws-feed.exchange.coinbase.com", ("ws", "wss")
+        ),
+        products=products,
+        binance_sim_port=env.int("BINANCE_SIM_PORT", 8012, validate=Range(1, 65_535)),
+        coinbase_sim_port=env.int("COINBASE_SIM_PORT", 8013, validate=Range(1, 65_535)),
+    )
 
 
 def _overrides(
@@ -724,6 +772,7 @@ def _venues(env: Env) -> VenueSettings:
         deribit_sim_port=env.int("DERIBIT_SIM_PORT", 8010, validate=Range(1, 65_535)),
         metrics_port=env.int("FEED_METRICS_PORT", 0, validate=Range(0, 65_535)),
         kite=_kite(env, parse_venues(env.str("FEED_VENUES", "synthetic"))),
+        spot=_spot(env),
     )
 
 

@@ -29,7 +29,13 @@ from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from common.jsonlog import trace
 from common.lifecycle import stop_on_signals
 from common.observability import setup_service
-from common.settings import Settings, SettingsError, load_settings, parse_venues
+from common.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_venues,
+    require_kite_credentials,
+)
 from feed_generator.capture import CaptureError, CaptureWriter, check_capture, read_capture
 from feed_generator.market import DEFAULT_STRIKES, Market, Rates, message_rate
 from feed_generator.options import DEFAULT_RATES, MODEL_OPTIONS, PROG, build_parser
@@ -41,8 +47,11 @@ from feed_generator.venues.base import Venue
 from feed_generator.venues.deribit.connector import DeribitVenue, deadletter_callback
 from feed_generator.venues.health import FeedHealth
 from feed_generator.venues.healthpub import HealthPublisher, publishing_health
+from feed_generator.venues.kite.build import build_kite
+from feed_generator.venues.kite.connector import KiteVenue
 from feed_generator.venues.metrics import VenueSources, serving_metrics
 from feed_generator.venues.reference.wiring import reference_routing
+from feed_generator.venues.spot.build import build_spot
 from feed_generator.venues.synthetic import SyntheticVenue
 
 logger = logging.getLogger("feed_generator")
@@ -166,6 +175,8 @@ def plan(argv: Sequence[str] | None) -> Plan:
     if args.replay is not None:
         return Plan(args, settings, None, ())
     venues = settings.venues.venues if args.venue is None else parse_venues(args.venue, "--venue")
+    if args.venue is not None:  # FEED_VENUES was checked with the settings
+        require_kite_credentials(venues, settings.venues.kite, "--venue")
     _check_venues(args, venues)
     market = market_config(args, settings) if "synthetic" in venues else None
     return Plan(args, settings, market, venues)
@@ -250,6 +261,8 @@ def metric_sources(venue: Venue) -> VenueSources:
     REST breaker."""
     if isinstance(venue, DeribitVenue):
         return VenueSources(venue.health, budget=venue.budget, breaker=venue.breaker)
+    if isinstance(venue, KiteVenue):  # /quote's budget: the one that waits (1 call/s)
+        return VenueSources(venue.health, budget=venue.quote_budget, breaker=venue.breaker)
     return VenueSources(venue.health)
 
 
@@ -301,10 +314,31 @@ def _deribit(plan_: Plan, name: str, sinks: Sequence[Sink], progress: Progress) 
     )
 
 
+def _spot(plan_: Plan, name: str, sinks: Sequence[Sink], progress: Progress) -> Venue:
+    """``binance`` / ``coinbase`` at their URLs; the ``-sim`` ones at the local simulators."""
+    redis_client = next((s.client for s in sinks if isinstance(s, RedisSink)), None)
+    on_reject = None if redis_client is None else deadletter_callback(redis_client)
+    return build_spot(plan_.settings.venues.spot, name, on_reject)
+
+
+def _kite(plan_: Plan, name: str, sinks: Sequence[Sink], progress: Progress) -> KiteVenue:
+    """``kite`` at ``KITE_*_URL`` with the user's key and token; ``kite-sim`` at the local
+    simulator's port (``venues/kite/build.py``)."""
+    redis_client = next((s.client for s in sinks if isinstance(s, RedisSink)), None)
+    on_reject = None if redis_client is None else deadletter_callback(redis_client)
+    return build_kite(plan_.settings.venues.kite, name, on_reject)
+
+
 _BUILDERS: dict[str, Callable[[Plan, str, Sequence[Sink], Progress], Venue]] = {
     "synthetic": _synthetic,
     "deribit": _deribit,
     "deribit-sim": _deribit,
+    "kite": _kite,
+    "kite-sim": _kite,
+    "binance": _spot,
+    "binance-sim": _spot,
+    "coinbase": _spot,
+    "coinbase-sim": _spot,
 }
 """How each name of ``FEED_VENUES`` (``common.settings.VENUES``) is built."""
 

@@ -162,13 +162,11 @@ class KiteRest:
             async with self.session.get(
                 url, params=list(params), headers=headers, timeout=self.timeout
             ) as resp:
-                body = await resp.content.read(MAX_BODY_BYTES + 1)
+                body = await _read_capped(resp, path)
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             text = redact(f"{type(exc).__name__}: {exc}", self.credentials)
             raise KiteRestError(f"GET {path}: {text}") from None
-        if len(body) > MAX_BODY_BYTES:
-            raise KiteRestError(f"GET {path}: body over {MAX_BODY_BYTES} bytes")
         if status == 200:
             return body
         envelope = _envelope(body)
@@ -176,6 +174,17 @@ class KiteRest:
             raise TokenRefusedError(f"GET {path}: 403 {envelope.error_type or 'Forbidden'}")
         detail = redact(envelope.message[:200], self.credentials)
         raise KiteRestError(f"GET {path}: HTTP {status} {envelope.error_type} {detail}".strip())
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, path: str) -> bytes:
+    """The whole body, or :class:`KiteRestError` past :data:`MAX_BODY_BYTES`."""
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise KiteRestError(f"GET {path}: body over {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _envelope(body: bytes) -> _ErrorEnvelope:

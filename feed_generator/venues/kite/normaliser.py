@@ -7,7 +7,8 @@
   side is empty), ``last`` the last traded price, ``volume`` the day's traded quantity and
   ``oi`` the open interest, both in units of the underlying as Kite counts them; prices in
   rupees (the decoder divided the paise). A quote-mode packet (no depth, no OI) or an LTP
-  packet updates what it carries and keeps the rest from the option's last full packet;
+  packet updates what it carries and keeps the rest from the option's last full packet (and
+  is left out before the first: a quote with no book would read as bid 0 / ask 0);
 - every message has ``venue`` ``kite``, ``currency`` ``INR``, ``timestamp`` the packet's
   exchange time (epoch seconds; the wall clock when the packet has none), and options
   ``expiry_ts``: the expiry date at 15:30 IST (NSE's close), 10:00 UTC;
@@ -109,12 +110,17 @@ class Normaliser:
         return format_ts(self._wall())
 
     def packets(self, packets: Iterable[Packet]) -> list[Output]:
-        """The message (or refusal) of each packet, in order."""
+        """The message (or refusal) of each packet, in order; a quote-mode or LTP packet of an
+        option not yet seen in full (no depth, no OI to keep) gives nothing."""
         out: list[Output] = []
         for packet in packets:
             option = self.options.get(packet.token)
             if option is not None:
-                out.append(self._quote(option, packet))
+                if isinstance(packet, FullPacket) or packet.token in self._quotes:
+                    out.append(self._quote(option, packet))
+                elif isinstance(packet, IndexPacket):
+                    out.append(Rejected(f"option token {packet.token} sent an index packet",
+                                        repr(packet)[:200]))  # fmt: skip
             elif packet.token in self.indices:
                 out.append(self._underlying(self.indices[packet.token], packet))
             else:

@@ -215,7 +215,8 @@ def test_the_create_user_password_is_read_but_never_shown(
 @pytest.fixture
 def no_venue_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("FEED_VENUES", "DERIBIT_WS_URL", "DERIBIT_REST_URL", "DERIBIT_CURRENCIES",
-                 "DERIBIT_SIM_PORT", "FEED_METRICS_PORT"):  # fmt: skip
+                 "DERIBIT_SIM_PORT", "FEED_METRICS_PORT", "SPOT_PRODUCTS", "BINANCE_WS_URL",
+                 "COINBASE_WS_URL", "BINANCE_SIM_PORT", "COINBASE_SIM_PORT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
 
 
@@ -229,6 +230,11 @@ def test_venue_defaults_are_the_synthetic_market_and_deribit_live() -> None:
     assert v.sim_ws_url == "ws://127.0.0.1:8010/ws/api/v2"
     assert v.sim_rest_url == "http://127.0.0.1:8010/api/v2"
     assert v.metrics_port == 0  # the feed's /metrics is off
+    assert v.spot.binance_ws_url == "wss://stream.binance.com:9443"
+    assert v.spot.coinbase_ws_url == "wss://ws-feed.exchange.coinbase.com"
+    assert v.spot.products == ("BTC", "ETH")
+    assert v.spot.binance_sim_url == "ws://127.0.0.1:8012"
+    assert v.spot.coinbase_sim_url == "ws://127.0.0.1:8013/"
 
 
 @pytest.mark.usefixtures("no_venue_env")
@@ -252,8 +258,10 @@ def test_venue_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("FEED_VENUES", "kite", "FEED_VENUES: kite not available yet"),
-        ("FEED_VENUES", "synthetic,binance", "FEED_VENUES: binance not available yet"),
+        ("FEED_VENUES", "kite", "FEED_VENUES=kite needs KITE_API_KEY and KITE_ACCESS_TOKEN"),
+        ("SPOT_PRODUCTS", "BTC,SOL", "SPOT_PRODUCTS: expected BTC and/or ETH, got SOL"),
+        ("BINANCE_WS_URL", "https://stream.binance.com", "BINANCE_WS_URL: expected ws://"),
+        ("COINBASE_SIM_PORT", "0", "COINBASE_SIM_PORT"),
         ("FEED_VENUES", "nasdaq", "FEED_VENUES: expected a comma list of synthetic, deribit"),
         ("FEED_VENUES", " , ", "FEED_VENUES: expected a comma list"),
         ("DERIBIT_WS_URL", "https://www.deribit.com/ws", "DERIBIT_WS_URL: expected ws://"),

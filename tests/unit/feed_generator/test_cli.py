@@ -270,7 +270,7 @@ def test_a_bad_feed_session_is_a_configuration_error(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--venue", "kite"], "--venue: kite not available yet"),
+        (["--venue", "kite"], "--venue=kite needs KITE_API_KEY and KITE_ACCESS_TOKEN"),
         (["--venue", "nasdaq"], "--venue: expected a comma list of synthetic, deribit"),
         (["--venue", "deribit", "--products", "NIFTY"], "--products: apply to the synthetic"),
         (["--venue", "deribit", "--seed", "0"], "--seed: apply to the synthetic venue only"),
@@ -285,12 +285,12 @@ def test_bad_venue_options_are_one_line_and_exit_code_2(
     assert expected in _error_line(capsys)
 
 
-def test_feed_venues_is_refused_when_it_names_a_later_venue(
+def test_feed_venues_is_refused_when_kite_has_no_credentials(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FEED_VENUES", "synthetic,coinbase")
+    monkeypatch.setenv("FEED_VENUES", "synthetic,kite")
     assert main(DRY) == 2
-    assert "FEED_VENUES: coinbase not available yet" in _error_line(capsys)
+    assert "FEED_VENUES=kite needs KITE_API_KEY" in _error_line(capsys)
 
 
 class ListSink:

@@ -19,7 +19,7 @@ from feed_generator.venues.health import FeedState
 from feed_generator.venues.kite.client import Credentials
 from feed_generator.venues.kite.connector import TOKEN_EXPIRED, KiteTimings, KiteVenue
 from feed_generator.venues.kite.normaliser import KiteOption
-from feed_generator.venues.kite.packets import LtpPacket
+from feed_generator.venues.kite.packets import DepthLevel, FullPacket, LtpPacket
 from feed_generator.venues.kite.token import TokenSource
 from feed_generator.venues.kite.universe import Universe
 from feed_generator.venues.runloop import RunLoop
@@ -44,6 +44,12 @@ def option(i: int) -> KiteOption:
     return KiteOption(1000 + i, f"NIFTY{i}", "NIFTY", EXPIRY, 20000.0 + 50 * (i // 2), side)
 
 
+def full(token: int) -> FullPacket:
+    book = (DepthLevel(75, 9.95, 1),), (DepthLevel(75, 10.05, 1),)
+    return FullPacket(token, 10.0, 75, 10.0, 750, 75, 75, 9.0, 11.0, 9.0, 9.5, 0, 750, 750, 0, 0,
+                      *book)  # fmt: skip
+
+
 def universe(n: int) -> Universe:
     options = tuple(option(i) for i in range(n))
     keys = {256265: ("NSE", "NIFTY 50")} | {o.token: ("NFO", o.symbol) for o in options}
@@ -66,9 +72,9 @@ def test_a_burst_of_flush_max_packets_is_sent_at_once(tmp_path: Path) -> None:
     v = venue(tmp_path, flush_max=5)
     sink = Batches()
     v._sinks = [sink]
-    v._packets([LtpPacket(1000 + i, 10.0) for i in range(4)])
+    v._packets([full(1000 + i) for i in range(4)])
     assert sink == []
-    v._packets([LtpPacket(1004, 10.0), LtpPacket(1005, 10.0)])
+    v._packets([full(1004), LtpPacket(1004, 10.5)])
     assert [len(b) for b in sink] == [6]
     v._packets([LtpPacket(999_999, 1.0)])  # not followed: a dead letter, not a message
     assert v.health.snapshot().dead_letters == 1

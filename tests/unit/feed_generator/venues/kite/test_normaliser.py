@@ -106,8 +106,10 @@ def test_an_empty_book_side_quotes_zero(norm: Normaliser) -> None:
 def test_quote_and_ltp_packets_keep_the_depth_and_oi_of_the_last_full_packet(
     norm: Normaliser,
 ) -> None:
-    messages(norm, frame(full_packet(CALL_TOKEN, (750, 12340), (1500, 12355))))
     quote_mode = QuotePacket(CALL_TOKEN, 124.0, 75, 123.0, 99_000, 1, 1, 120.0, 125.0, 119.0, 121.0)
+    # Before the first full packet there is no book to keep: nothing (not bid 0 / ask 0).
+    assert norm.packets([quote_mode, LtpPacket(CALL_TOKEN, 1.0)]) == []
+    messages(norm, frame(full_packet(CALL_TOKEN, (750, 12340), (1500, 12355))))
     ((_, q1),) = norm.packets([quote_mode])  # type: ignore[misc]
     assert (q1["bid"], q1["ask"], q1["oi"], q1["last"], q1["volume"]) == (
         123.40, 123.55, 1_234_500, 124.0, 99_000,
