@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 import redis
@@ -25,9 +23,12 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from common.embedded_redis import EmbeddedRedis
-from common.names import FEED_VENUES_KEY, Channel, feed_health_key
+from common.feeds import VenueHealth
+from common.names import Channel
 from common.redis_client import make_redis
 from common.timestamps import format_ts, now_ts
+from feed_generator.venues.health import FeedHealth
+from feed_generator.venues.healthpub import HealthPublisher, publishing_health
 from optionsmath import enrich_chain
 from store import open_store
 from tests.e2e.browser import signed_in
@@ -95,39 +96,30 @@ def _venue(
     }  # fmt: skip
 
 
-def _report_feeds(client: redis.Redis) -> None:
+class _Reported(FeedHealth):
+    """A venue whose health is what the test says (:func:`_venue`), taken when published."""
+
+    def __init__(self, venue: str, state: str, products: list[str], **more: Any) -> None:
+        super().__init__(venue)
+        self._said = (state, products, more)
+
+    def snapshot(self) -> VenueHealth:
+        state, products, more = self._said
+        return msgspec.convert(_venue(self.venue, state, products, **more), VenueHealth)
+
+
+def _reporting_feeds(client: redis.Redis) -> contextlib.AbstractContextManager[None]:
     """Deribit streaming BTC, the reference pricing it from three sources (one quarantined),
-    Kite down with its access token expired; each valid 60 s."""
-    expires_ms = int(time.time() * 1000) + 60_000
+    Kite down with its access token expired: published every second by the connectors'
+    health publisher while the block runs (a snapshot older than 6 s shows its venue stopped)."""
     sources = [{"source": s["source"], "state": s["state"], "price": s["price"], "age_s": 0.5}
                for s in SOURCES]  # fmt: skip
-    for snapshot in (
-        _venue("deribit", "live", ["BTC"]),
-        _venue("reference", "live", ["BTC"], sources=sources),
-        _venue("kite", "down", ["NIFTY"], "token_expired"),
-    ):
-        client.set(feed_health_key(snapshot["venue"]), json.dumps(snapshot), pxat=expires_ms)
-        client.zadd(FEED_VENUES_KEY, {snapshot["venue"]: expires_ms})
-
-
-@contextlib.contextmanager
-def _reporting_feeds(client: redis.Redis) -> Iterator[None]:
-    """:func:`_report_feeds` now and every second until the block ends, as the connectors'
-    health publisher does (a snapshot older than 6 s would show its venue stopped)."""
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.wait(1.0):
-            _report_feeds(client)
-
-    _report_feeds(client)
-    thread = threading.Thread(target=run, name="feed-health", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    venues = [
+        _Reported("deribit", "live", ["BTC"]),
+        _Reported("reference", "live", ["BTC"], sources=sources),
+        _Reported("kite", "down", ["NIFTY"], detail="token_expired"),
+    ]
+    return publishing_health(HealthPublisher(client, venues, interval_s=1.0, ttl_s=10.0))
 
 
 def _store_btc_chain(stack: Stack, client: redis.Redis) -> None:
