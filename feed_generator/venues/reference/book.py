@@ -196,7 +196,7 @@ class ProductBook:
     def _state(self, entry: Source, now: float, down: frozenset[str]) -> SourceState:
         if entry.venue in down:
             return SourceState.DOWN
-        if now - entry.received_at > self.rules.stale_after(entry.name):
+        if not self._fresh(entry, now, down):
             return SourceState.STALE
         return SourceState.QUARANTINED if entry.quarantined else SourceState.LIVE
 

@@ -33,8 +33,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import msgspec
-
 from common.feeds import FeedState, SourceStatus
 from common.messages import MessageError, decode_message, encode_message
 from common.messages.enums import ForwardSource, SourceState
@@ -209,8 +207,8 @@ class ReferenceRouter:
         reference = entry.book.reference
         if reference is None or reference.price == chain.spot_price:
             return item
-        moved = msgspec.structs.replace(chain, spot_price=reference.price)
-        return (item[0], item[1], encode_message(moved).decode())
+        chain.spot_price = reference.price  # a positive float: the struct stays valid
+        return (item[0], item[1], encode_message(chain).decode())
 
     def _parity(self, entry: _Product, chain: OptionChain, now: float) -> None:
         """Feed the ``parity`` source from ``chain`` when it is of the nearest expiry."""

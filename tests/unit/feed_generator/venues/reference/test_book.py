@@ -77,6 +77,17 @@ def test_two_sources_that_disagree_hold_the_last_good_value_and_are_suspect() ->
     assert book.reference.timestamp == stamp(30.0)
 
 
+def test_three_sources_without_a_majority_are_suspect_and_none_is_quarantined() -> None:
+    book = ProductBook("BTC", RULES)
+    feed(book, 0.0, a=100.0, b=100.1, c=100.2)
+    for t in range(1, 12):  # median 101: a and c are ~99 bps off, b alone agrees
+        feed(book, float(t), a=100.0, b=101.0, c=102.0)
+    assert states(book) == {"a": LIVE, "b": LIVE, "c": LIVE}
+    assert book.state is ProductState.SUSPECT
+    assert book.reference is not None
+    assert (book.reference.price, book.reference.timestamp) == (100.1, stamp(0.0))
+
+
 def test_a_drifting_source_is_quarantined_after_the_window_and_never_followed() -> None:
     book = ProductBook("BTC", RULES)
     references = []
@@ -106,6 +117,8 @@ def test_a_frozen_source_goes_stale_after_its_limit_and_the_others_carry_on() ->
     for t in (1.0, 2.0, 3.0, 4.0, 5.0):
         feed(book, t, a=100.0, b=100.1)
     assert states(book)["c"] is LIVE  # silent exactly 5 s: not yet
+    assert book.reference is not None
+    assert book.reference.price == pytest.approx(100.1)  # still the median of three
     changes = feed(book, 5.001, a=100.0, b=100.1)
     assert states(book)["c"] is STALE
     assert changes[0] == Transition("BTC", "c", "live", "stale", "silent for 5.001 s")
