@@ -186,3 +186,15 @@ def test_format_round_trips() -> None:
         format_instruments(rows[:1]).splitlines()[1]
         == b"256265,1001,NIFTY 50,NIFTY 50,0.0,,0,0,0,EQ,INDICES,NSE"
     )
+
+
+def test_reading_only_the_underlyings_rows() -> None:
+    body = format_instruments(chain())
+    everything, _ = parse_instruments(body)
+    rows, rejected = parse_instruments(body + b"1,1,bad\n", ["banknifty"])
+    assert rows == [r for r in everything if r.name == "BANKNIFTY" or r.segment == "INDICES"]
+    assert [r.tradingsymbol for r in rows[:3]] == ["NIFTY 50", "NIFTY BANK", "NIFTY FIN SERVICE"]
+    assert len(rows) == 4
+    assert [r.reason for r in rejected] == [
+        f"instruments row {len(everything) + 2}: 3 fields, the header has 12"
+    ]
