@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+from numpy.typing import NDArray
 
 from feed_generator.venues.rejects import Rejected
 
@@ -225,39 +226,27 @@ def _full_frame(data: bytes, count: int) -> tuple[list[Packet], list[Rejected]] 
     rows = np.frombuffer(data, _FULL_DTYPE, count, offset=2)
     if not (rows["length"] == 184).all():
         return None
-    token = rows["token"].astype(np.int64)
+    token, depth = rows["token"].astype(np.int64), rows["depth"]
     scale = np.where(
         token & 0xFF == SEGMENT_CDS, 1e7, np.where(token & 0xFF == SEGMENT_BCD, 1e4, PAISE)
     )
-    q, depth = rows["q"].astype(np.int64), rows["depth"]
+    q = rows["q"].astype(np.int64)
     q[:, 3] &= 0xFFFFFFFF  # volume is unsigned
-    prices = q[:, [0, 2, 6, 7, 8, 9]]
     dq, dp = depth["quantity"].astype(np.int64), depth["price"].astype(np.int64)
-    bid, ask = dp[:, 0], dp[:, DEPTH_LEVELS]
-    bad = (
-        (token & 0xFF == SEGMENT_INDICES)
-        | (prices.min(axis=1) < 0)
-        | (prices.max(axis=1) > MAX_PRICE * scale)
-        | (q[:, [1, 4, 5]].min(axis=1) < 0)
-        | (q[:, 7] < q[:, 8])
-        | (dq.min(axis=1) < 0)
-        | (dp.min(axis=1) < 0)
-        | (dp.max(axis=1) > MAX_PRICE * scale)
-        | ((bid > 0) & (ask > 0) & (bid > ask))
-    )
+    bad = _refused(token, q, dq, dp, MAX_PRICE * scale).tolist()
     columns = (q / scale[:, None]).tolist(), q.tolist(), rows["tail"].tolist()
     flat = list(map(DepthLevel, dq.ravel().tolist(), (dp / scale[:, None]).ravel().tolist(),
                     depth["orders"].ravel().tolist()))  # fmt: skip
     packets: list[Packet] = []
     rejected: list[Rejected] = []
-    for i, (t, refused, p, n, tail) in enumerate(
-        zip(token.tolist(), bad.tolist(), *columns, strict=True)
-    ):
-        if refused:
+    for i, (t, p, n, tail) in enumerate(zip(token.tolist(), *columns, strict=True)):
+        if bad[i]:
             start = 4 + i * _FULL_STRIDE
-            why = _packet(data, start, 184)
-            assert isinstance(why, str), "the arrays and the one-by-one path disagree"
-            rejected.append(Rejected(why, data[start : start + EXCERPT_BYTES].hex()))
+            checked = _packet(data, start, 184)  # the reason (a packet if the two disagree)
+            if isinstance(checked, str):
+                rejected.append(Rejected(checked, data[start : start + EXCERPT_BYTES].hex()))
+            else:
+                packets.append(checked)
             continue
         d = 2 * DEPTH_LEVELS * i
         packets.append(FullPacket(
@@ -266,6 +255,26 @@ def _full_frame(data: bytes, count: int) -> tuple[list[Packet], list[Rejected]] 
             tuple(flat[d : d + DEPTH_LEVELS]), tuple(flat[d + DEPTH_LEVELS : d + 2 * DEPTH_LEVELS]),
         ))  # fmt: skip
     return packets, rejected
+
+
+def _refused(
+    token: NDArray[np.int64], q: NDArray[np.int64], dq: NDArray[np.int64], dp: NDArray[np.int64],
+    bound: NDArray[np.float64],
+) -> NDArray[np.bool_]:  # fmt: skip
+    """Which full packets :func:`_check_quote` or :func:`_full` would refuse."""
+    prices = q[:, [0, 2, 6, 7, 8, 9]]
+    bid, ask = dp[:, 0], dp[:, DEPTH_LEVELS]
+    return np.asarray(
+        (token & 0xFF == SEGMENT_INDICES)
+        | (prices.min(axis=1) < 0)
+        | (prices.max(axis=1) > bound)
+        | (q[:, [1, 4, 5]].min(axis=1) < 0)
+        | (q[:, 7] < q[:, 8])
+        | (dq.min(axis=1) < 0)
+        | (dp.min(axis=1) < 0)
+        | (dp.max(axis=1) > bound)
+        | ((bid > 0) & (ask > 0) & (bid > ask))
+    )
 
 
 def _packet(data: bytes, start: int, length: int) -> Packet | str:
