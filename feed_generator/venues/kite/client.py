@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,7 +219,12 @@ async def open_ticker(
 
 class TickerConnection:
     """One open ticker WebSocket: ``on_packets`` gets each frame's packets, ``on_reject``
-    each part refused; :meth:`read_forever` runs until it closes or goes silent."""
+    each part refused; :meth:`read_forever` runs until it closes or goes silent.
+
+    Kite answers a subscription at once with the instruments' current packets; one that no
+    packet answers within the watchdog's ``replace_after_s`` (heartbeats do not count: a
+    connection that stopped serving us still beats) is replaced too. ``clock``: monotonic s.
+    """
 
     def __init__(
         self,
@@ -228,8 +234,11 @@ class TickerConnection:
         on_packets: Callable[[list[Packet]], None],
         on_reject: Callable[[Rejected], None],
         name: str = "kite",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ws, self.watchdog = ws, watchdog
+        self.ws, self.watchdog, self._clock = ws, watchdog, clock
+        self._unanswered: SilenceWatchdog | None = None
+        """Times a subscription no packet has answered yet."""
         self.on_packets, self.on_reject = on_packets, on_reject
         self.name = name
         self.replaced = False
@@ -239,6 +248,8 @@ class TickerConnection:
 
     async def subscribe(self, tokens: Sequence[int], *, chunk: int = 1000) -> None:
         """Subscribe ``tokens`` and set them to full mode, ``chunk`` per message."""
+        w = self.watchdog
+        self._unanswered = SilenceWatchdog(w.ping_after_s, w.replace_after_s, clock=self._clock)
         for start in range(0, len(tokens), chunk):
             part = list(tokens[start : start + chunk])
             await self.ws.send_str(subscribe_message(part))
@@ -249,7 +260,10 @@ class TickerConnection:
         reading = asyncio.create_task(self._read())
         try:
             while not reading.done():
-                await asyncio.wait([reading], timeout=self.watchdog.next_check_in() or 0.001)
+                due = self.watchdog.next_check_in()
+                if self._unanswered is not None:
+                    due = min(due, self._unanswered.next_check_in())
+                await asyncio.wait([reading], timeout=due or 0.001)
                 if not reading.done() and await self._silence():
                     return
             reading.result()
@@ -269,6 +283,7 @@ class TickerConnection:
                 watchdog.touch()
                 packets, rejected = decode_frame(msg.data)
                 if packets:
+                    self._unanswered = None
                     self.on_packets(packets)
                 for reject in rejected:
                     self.on_reject(reject)
@@ -292,6 +307,11 @@ class TickerConnection:
             log.debug("kite ticker text", extra={"venue": self.name, "type": message.type})
 
     async def _silence(self) -> bool:
+        if self._unanswered is not None and self._unanswered.is_silent():
+            log.warning("kite subscription unanswered; replacing the connection",
+                        extra={"venue": self.name})  # fmt: skip
+            self.replaced = True
+            return True
         action = self.watchdog.check()
         if action is SilenceAction.PING:
             await self.ws.ping()  # a nudge; heartbeats or data touch the watchdog

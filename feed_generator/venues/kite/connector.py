@@ -285,6 +285,7 @@ class KiteVenue(LoopVenue):
             on_packets=self._packets,
             on_reject=self._reject,
             name=f"{self._name}#{index}",
+            clock=self._clock,
         )
 
     async def _while_live(self, readers: list[asyncio.Task[None]]) -> None:
