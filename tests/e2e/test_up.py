@@ -125,7 +125,7 @@ def test_the_dashboard_shows_every_venue_in_chromium(
     listed = {p["product"]: p for p in _products(devstack.gateway, token, time.monotonic() + 60)}
     assert (listed["NIFTY"]["venue"], listed["NIFTY"]["currency"]) == ("synthetic", "INR")
     feeds = {f["venue"]: f for f in _call(devstack.gateway + "/api/feeds", token=token)["feeds"]}
-    assert set(feeds) == {"synthetic", "deribit"}
+    assert set(feeds) == {"synthetic", "deribit", "reference"}  # a live venue: its reference
     assert {p["product"] for p in feeds["deribit"]["products"]} == {"BTC", "ETH"}
     worst = drive_venue_dashboard(
         devstack.gateway, user["username"], user["password"], stop_venue=deribit_simulator.stop
