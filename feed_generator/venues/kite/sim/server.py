@@ -136,6 +136,7 @@ class KiteSim(SimHost[Conn]):
         """The daily logout: ``api_key``'s token is refused from now on (403 at the next
         handshake and REST call) and its connections are cut."""
         self.faults.expired.add(self.keys[api_key])
+        logger.info("kite simulator expired an access token", extra={"fault": "expire_token"})
         self.drop_connections(lambda conn: conn.api_key == api_key)
 
     def set_token(self, access_token: str, api_key: str = SIM_API_KEY) -> None:
@@ -183,11 +184,15 @@ class KiteSim(SimHost[Conn]):
         key, token = request.query.get("api_key", ""), request.query.get("access_token", "")
         if not self._valid(key, token):
             self.counts["refused_403"] += 1
+            why = {"expired": token in self.faults.expired, "known_key": key in self.keys}
+            logger.info("kite simulator refused a ticker handshake", extra={"status": 403, **why})
             body = error_body("Invalid `api_key` or `access_token`.", "TokenException")
             return web.json_response(body, status=403)
         ws = web.WebSocketResponse(max_msg_size=1 << 20)
         await ws.prepare(request)
         if sum(conn.api_key == key for conn in self.conns) >= MAX_CONNECTIONS:
+            logger.info("kite simulator refused a connection over the cap",
+                        extra={"max_connections": MAX_CONNECTIONS})  # fmt: skip
             await ws.send_str(text_error(f"Maximum {MAX_CONNECTIONS} connections per api_key"))
             await ws.close(code=1008)
             return ws
@@ -216,6 +221,8 @@ class KiteSim(SimHost[Conn]):
         if action == "subscribe":
             new = [t for t in dict.fromkeys(tokens) if t not in conn.modes]
             if len(conn.modes) + len(new) > MAX_TOKENS:
+                logger.info("kite simulator refused a subscription over the cap",
+                            extra={"subscribed": len(conn.modes), "asked": len(new)})  # fmt: skip
                 await self._send(
                     conn, text_error(f"Maximum {MAX_TOKENS} instruments per connection")
                 )
