@@ -6,9 +6,11 @@ import {
   elapsedSince,
   fmtBps,
   fmtSourceAge,
+  median,
   orderSources,
   parseSources,
   referenceNote,
+  referenceState,
   referenceStale,
   sourceAgeMs,
 } from "./sources";
@@ -115,14 +117,30 @@ describe("the list", () => {
 
 describe("the reference", () => {
   it("says what it is made of, and is stale without a live source", () => {
-    expect(referenceNote(SOURCES)).toBe("median of 2 live sources of 3");
+    expect(referenceNote(97_000, SOURCES)).toBe("median of 2 live sources of 3"); // (96,990 + 97,010) / 2
+    expect(referenceState(97_000, SOURCES)).toBe("live");
     expect(referenceStale(SOURCES)).toBe(false);
-    const one = [src("deribit", "live"), src("binance", "stale")];
-    expect(referenceNote(one)).toBe("1 live source of 2");
+    const one = [src("deribit", "live"), src("binance", "stale", 104)];
+    expect(referenceNote(100, one)).toBe("1 live source of 2");
     const none = [src("deribit", "stale"), src("binance", "down"), src("coinbase", "quarantined")];
-    expect(referenceNote(none)).toBe("no live source of 3: last good value");
-    expect(referenceStale(none)).toBe(true);
-    expect(referenceNote([])).toBe("no source reported");
+    expect(referenceNote(100, none)).toBe("no live source of 3: last good value");
+    expect([referenceState(100, none), referenceStale(none)]).toEqual(["stale", true]);
+    expect(referenceNote(100, [])).toBe("no source reported");
     expect(referenceStale([])).toBe(false); // no sources: not a reference price
+  });
+
+  it("says when the price is held because the live sources disagree", () => {
+    // 100 and 102 are 200 bp apart: the feed keeps the last good value, 99.5, not their mean 101
+    const two = [src("deribit", "live", 100), src("binance", "live", 102)];
+    expect(referenceState(99.5, two)).toBe("suspect");
+    expect(referenceNote(99.5, two)).toBe("last good value held: 2 live sources of 2 disagree");
+    expect(referenceState(101, two)).toBe("live");
+    expect(referenceState(101 * (1 + 1e-12), two)).toBe("live"); // float noise is not a hold
+  });
+
+  it("takes the median of an odd and an even count", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([97_010, 96_990, 98_503.5, 97_000])).toBe(97_005);
+    expect(median([])).toBeNull();
   });
 });

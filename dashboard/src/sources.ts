@@ -94,12 +94,40 @@ export function fmtBps(bps: number | null): string {
 export const referenceStale = (sources: readonly SourcePrice[]): boolean =>
   sources.length > 0 && !sources.some((s) => s.state === "live");
 
-/** What the reference price is made of: "median of 2 live sources of 3", "1 live source of 3". */
-export function referenceNote(sources: readonly SourcePrice[]): string {
+/** The median of `xs` (the mean of the middle two for an even count); null for none. */
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * How the reference `price` stands: "live" when it is the median of the live sources, "stale" when
+ * none is live, "suspect" when it is not their median (live sources that disagree: the feed holds
+ * the last good value).
+ */
+export type ReferenceState = "live" | "suspect" | "stale";
+
+/** Relative difference under which the price is taken as the live sources' median (float noise). */
+const SAME = 1e-9;
+
+export function referenceState(price: number, sources: readonly SourcePrice[]): ReferenceState {
+  const m = median(sources.filter((s) => s.state === "live").map((s) => s.price));
+  if (m === null) return "stale";
+  return Math.abs(price - m) <= SAME * Math.abs(m) ? "live" : "suspect";
+}
+
+/**
+ * What the reference `price` is made of: "median of 2 live sources of 3", "1 live source of 3",
+ * "no live source of 3: last good value", "last good value held: 2 live sources of 2 disagree".
+ */
+export function referenceNote(price: number, sources: readonly SourcePrice[]): string {
   const live = sources.filter((s) => s.state === "live").length;
   const of = `of ${sources.length}`;
   if (sources.length === 0) return "no source reported";
-  if (live === 0) return `no live source ${of}: last good value`;
-  if (live === 1) return `1 live source ${of}`;
-  return `median of ${live} live sources ${of}`;
+  const state = referenceState(price, sources);
+  if (state === "stale") return `no live source ${of}: last good value`;
+  if (state === "suspect") return `last good value held: ${live} live sources ${of} disagree`;
+  return live === 1 ? `1 live source ${of}` : `median of ${live} live sources ${of}`;
 }

@@ -158,7 +158,7 @@ def test_the_reference_price_is_shown_with_its_sources(stack: Stack) -> None:
     client = make_redis(stack.redis_url)
     _store_btc_chain(stack, client)
     live_two = [dict(s, state="live") for s in SOURCES[:2]]
-    put_underlying(client, "BTC", orjson.dumps(_tick(1, live_two, price=96_995.0)))
+    put_underlying(client, "BTC", orjson.dumps(_tick(1, live_two, price=97_746.75)))
     token = stack.login(USER, PASSWORD)["access_token"]  # registers, then logs in
     status, rest = stack.json("GET", "/api/data/underlying/BTC", token=token)
     assert status == 200
@@ -182,6 +182,7 @@ def test_the_reference_price_is_shown_with_its_sources(stack: Stack) -> None:
         assert shown[1]["text"]["source-deviation"] == "\u22121 bp"  # deribit 96,990
         assert page.get_by_test_id("reference-price").inner_text() == "97,000.00 USD"
         assert page.get_by_test_id("reference-note").inner_text() == "median of 2 live sources of 3"
+        assert page.get_by_test_id("reference").get_attribute("data-state") == "live"
         main = page.get_by_test_id("live-data")
         assert main.get_attribute("data-stale") == "false"
         _check_feeds(page)

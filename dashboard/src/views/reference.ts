@@ -1,5 +1,6 @@
 // The reference price of the selected product with its sources, under the tiles: the price, what
-// it is made of ("median of 2 live sources of 3"), and one chip per source — name, price, distance
+// it is made of ("median of 2 live sources of 3", or held while its live sources disagree), and
+// one chip per source — name, price, distance
 // from the reference, age, and its state in words and colour (quarantined and stale marked).
 // Hidden while the shown tick carries no sources (a product priced by one feed).
 import {
@@ -11,6 +12,7 @@ import {
   fmtSourceAge,
   orderSources,
   referenceNote,
+  referenceState,
   sourceAgeMs,
 } from "../sources";
 import type { DashState } from "../state/model";
@@ -82,8 +84,9 @@ export class ReferenceView implements View {
     }
     const f = formatsOf(s);
     this.el.dataset.stale = String(selectionReferenceStale(s));
+    this.el.dataset.state = referenceState(u.price, sources);
     setText(this.price, `${f.price(u.price)} ${f.currency}`);
-    setText(this.note, referenceNote(sources));
+    setText(this.note, referenceNote(u.price, sources));
     const elapsed = elapsedSince(u, s.now);
     for (const source of orderSources(sources)) {
       let r = this.rows.get(source.source);
