@@ -97,7 +97,8 @@ def processes(settings: Settings) -> dict[str, list[str]]:
         ]
         for package in SERVICES
     }  # fmt: skip
-    return services | _simulator(settings) | _kite_simulator(settings) | {
+    sims = _simulator(settings) | _kite_simulator(settings) | _spot_simulators(settings)
+    return services | sims | {
         "socket": [python, "-m", "socket_gateway", "--port", str(settings.http.socket_port)],
         "feed": [python, "-m", "feed_generator"],
         "subscriber": [python, "-m", "worker_enricher.subscriber"],
@@ -122,6 +123,19 @@ def _simulator(settings: Settings) -> dict[str, list[str]]:
     port = str(settings.venues.deribit_sim_port)
     return {
         "deribit-sim": [sys.executable, "-m", "feed_generator.venues.deribit.sim", "--port", port]
+    }
+
+
+def _spot_simulators(settings: Settings) -> dict[str, list[str]]:
+    """The local Binance / Coinbase simulators when ``FEED_VENUES`` names ``binance-sim`` /
+    ``coinbase-sim``, on ``BINANCE_SIM_PORT`` / ``COINBASE_SIM_PORT``."""
+    spot = settings.venues.spot
+    ports = {"binance": spot.binance_sim_port, "coinbase": spot.coinbase_sim_port}
+    module = "feed_generator.venues.spot.sim"
+    return {
+        f"{venue}-sim": [sys.executable, "-m", module, "--venue", venue, "--port", str(port)]
+        for venue, port in ports.items()
+        if f"{venue}-sim" in settings.venues.venues
     }
 
 

@@ -62,6 +62,16 @@ def test_the_deribit_simulator_runs_only_with_deribit_sim(settings: Settings) ->
     assert commands["feed"][1:] == ["-m", "feed_generator"]  # reads FEED_VENUES itself
 
 
+def test_the_spot_simulators_run_only_when_named(settings: Settings) -> None:
+    assert not {"binance-sim", "coinbase-sim"} & set(devstack.processes(settings))
+    spot = replace(settings.venues.spot, binance_sim_port=9012, coinbase_sim_port=9013)
+    venues = replace(settings.venues, venues=("binance-sim", "coinbase-sim"), spot=spot)
+    commands = devstack.processes(replace(settings, venues=venues))
+    module = "feed_generator.venues.spot.sim"
+    assert commands["binance-sim"][1:] == ["-m", module, "--venue", "binance", "--port", "9012"]
+    assert commands["coinbase-sim"][1:] == ["-m", module, "--venue", "coinbase", "--port", "9013"]
+
+
 def test_the_embedded_redis_persists_in_var_and_is_stopped_last(settings: Settings) -> None:
     data_dir = devstack.redis_data_dir(settings)
     assert data_dir == settings.var_dir.resolve() / "redis"
