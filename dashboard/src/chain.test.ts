@@ -30,7 +30,6 @@ const row = (strike: number, extra: Partial<ChainRow> = {}): ChainRow => ({
   rho: null,
   oi_change: null,
   buildup: null,
-  gex: null,
   ...extra,
 });
 
