@@ -135,8 +135,9 @@ class ProductBook:
         fresh = [s for s in self.sources.values() if self._fresh(s, now, down)]
         verdicts = self._verdicts(fresh)
         changes: list[Transition] = []
+        alone = len(fresh) < 2
         for entry in self.sources.values():
-            reason = self._judge(entry, now, verdicts.get(entry.name), down)
+            reason = self._judge(entry, now, verdicts.get(entry.name), down, alone)
             state = self._state(entry, now, down)
             if state is not entry.state:
                 changes.append(
@@ -167,8 +168,11 @@ class ProductBook:
         agreeing = sum(verdicts.values())
         return verdicts if agreeing >= 2 and 2 * agreeing >= len(fresh) else {}
 
-    def _judge(self, entry: Source, now: float, agrees: bool | None, down: frozenset[str]) -> str:
-        """Move ``entry``'s quarantine timers; the reason of a change of state."""
+    def _judge(
+        self, entry: Source, now: float, agrees: bool | None, down: frozenset[str], alone: bool
+    ) -> str:
+        """Move ``entry``'s quarantine timers; the reason of a change of state (``alone``:
+        fewer than two fresh sources)."""
         window = self.rules.window_s
         if agrees is None:  # stale, down, or no consensus: nothing to judge it by
             entry.off_since = entry.back_since = None
@@ -177,7 +181,7 @@ class ProductBook:
             silent = now - entry.received_at
             if silent > self.rules.stale_after(entry.name):
                 return f"silent for {silent:.3f} s"
-            return "no consensus among the fresh sources"
+            return "fresh, no other fresh source" if alone else "fresh, no consensus to judge by"
         if agrees:
             entry.off_since = None
             if entry.quarantined:

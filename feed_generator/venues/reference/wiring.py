@@ -9,6 +9,7 @@ its own, and its health (venue ``reference``) is published and served with the v
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ class Routing:
             yield
             return
         stop = threading.Event()
+        context = contextvars.copy_context()  # the run's trace id on the timer's log lines
         timer = threading.Thread(
-            target=self.router.run, args=(stop,), name="reference-timer", daemon=True
+            target=context.run, args=(self.router.run, stop), name="reference-timer", daemon=True
         )
         timer.start()
         try:
