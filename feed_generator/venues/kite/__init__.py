@@ -38,7 +38,10 @@ a user's ``api_key`` and daily ``access_token``):
   confirms it, and we trade nothing there. Full-packet sizes were 164 bytes in v1 (forum
   posts); v3 is 184 (changelog: OI, OI day high/low, last trade time and exchange time added).
 - What an invalid or expired token gets on the ticker: the handshake is refused with
-  HTTP 403 (client-library issue threads; the WebSocket page does not say). What the
+  HTTP 403 ("WebSocket connection upgrade failed (403 - Forbidden)", answered by a Zerodha
+  maintainer as an invalid api key or access token:
+  https://github.com/zerodha/pykiteconnect/issues/102); the WebSocket page does not say,
+  nor what body comes with the 403 (the simulator sends the TokenException JSON). What the
   ticker does past 3,000 instruments or at a fourth connection is not documented: the
   simulator answers a text ``{"type": "error", "data": …}`` frame (and closes the fourth
   connection) — an assumption, see ``sim.server``.
