@@ -57,6 +57,7 @@ from optionsmath.chain_metrics import (
 )
 from optionsmath.fields import MessageFields, message_fields
 from optionsmath.forward import product_forward
+from optionsmath.gex import ChainsGex, GexBook, chains_gex
 from optionsmath.implied_volatility import implied_vol
 from optionsmath.previous import previous_values
 from optionsmath.rows import (
@@ -206,9 +207,10 @@ class _Batch:
 
     def iv_and_greeks(
         self, price: FloatArray, strike: FloatArray, is_call: FloatArray | NDArray[np.bool_]
-    ) -> tuple[FloatArray, dict[str, FloatArray], FloatArray, list[ForwardSource]]:
+    ) -> tuple[FloatArray, dict[str, FloatArray], FloatArray, list[ForwardSource], GexBook]:
         """IVs and Greeks of every option (Black-76 on the forward, or BSM on spot with the
-        carry: the same model), with each chain's forward and its source."""
+        carry: the same model), with each chain's forward and its source, and the options
+        as the gamma exposure revalues them (on what each was priced on)."""
         forward, sources, on_forward = self.forwards()
         rate = np.array([f.conventions.rate for f in self.fields])
         carry_yield = np.array([f.conventions.dividend_yield for f in self.fields])
@@ -224,7 +226,13 @@ class _Batch:
         # On a given forward only the discounting depends on r: ∂V/∂r = −T·V.
         greeks["rho"] = np.where(use & np.isfinite(greeks["rho"]), -T * price * POINT,
                                  greeks["rho"])  # fmt: skip
-        return iv, greeks, forward, sources
+        size = self.per_option(np.array([f.conventions.contract_size for f in self.fields]))
+        book = GexBook(
+            strike=strike, T=T, iv=iv, oi=self.m[:, OI], is_call=np.asarray(is_call, dtype=bool),
+            carry=underlying / self.per_option(self.spots), rate=r, yield_=q, contract_size=size,
+            starts=2 * self.runs.starts,
+        )  # fmt: skip
+        return iv, greeks, forward, sources, book
 
     def enrich(self, rows: list[Any], stamp: str) -> list[dict[str, Any]]:
         m, n = self.m, self.m.shape[0]
@@ -233,7 +241,8 @@ class _Batch:
         is_call = np.zeros(n, dtype=bool)
         is_call[self.call] = True
         price = quote_price(m)
-        iv, greeks, forward, sources = self.iv_and_greeks(price, strike, is_call)
+        iv, greeks, forward, sources, book = self.iv_and_greeks(price, strike, is_call)
+        gex = chains_gex(book, greeks["gamma"], self.spots)
         traded = traded_price(m, price)
         prev_price, prev_oi = previous_values(
             self.chains, self.previous, self.strikes, self.runs, self.call, self.put, m, traded
@@ -242,15 +251,17 @@ class _Batch:
         codes = classify_buildup(traded - prev_price, oi_change)
         enriched = [
             {**row, "iv": v, "delta": d, "gamma": g, "theta": t, "vega": ve, "rho": r,
-             "oi_change": oc, "buildup": b}
-            for row, v, d, g, t, ve, r, oc, b in zip(
+             "oi_change": oc, "buildup": b, "gex": x}
+            for row, v, d, g, t, ve, r, oc, b, x in zip(
                 rows, _wire(iv), *(_wire(greeks[k]) for k in GREEKS), _wire_quantities(oi_change),
-                [BUILDUP_BY_CODE[c] for c in codes.tolist()], strict=True,
+                [BUILDUP_BY_CODE[c] for c in codes.tolist()], _wire(gex.option), strict=True,
             )
         ]  # fmt: skip
         for i in np.flatnonzero(np.isnan(m).any(axis=1)).tolist():
             enriched[i].update(clean_fields(m[i]))  # rare: a row with invalid fields
         summaries = self.summaries(price, iv, greeks["delta"], oi_change, forward)
+        for summary, values in zip(summaries, _gex_fields(gex), strict=True):
+            summary.update(values)
         starts, sizes = (2 * self.runs.starts).tolist(), self.runs.sizes.tolist()
         for chain, summary, start, size, f, source in zip(
             self.chains, summaries, starts, sizes, forward.tolist(), sources, strict=True
@@ -325,6 +336,18 @@ class _Batch:
             _optionals(max_pain_segments(self.strikes, call_oi, put_oi, runs)),
             *map(_optionals, skew_25d_segments(delta, iv, sides, atm_iv)),
         )
+
+
+def _gex_fields(gex: ChainsGex) -> list[dict[str, float | None]]:
+    """Each chain's gamma exposure fields, in EnrichedChain's order (docs/MATH.md)."""
+    return [
+        {"net_gex": net, "call_gex": call, "put_gex": put, "call_wall": cw, "put_wall": pw,
+         "gex_flip": flip}
+        for net, call, put, cw, pw, flip in zip(
+            *map(_optionals, (gex.net, gex.call, gex.put, gex.call_wall, gex.put_wall, gex.flip)),
+            strict=True,
+        )
+    ]  # fmt: skip
 
 
 def _mean_of_finite(a: FloatArray, b: FloatArray) -> FloatArray:

@@ -40,6 +40,8 @@ __all__ = [
     "total_gex_at",
 ]
 
+NOISE = 1e-9
+"""A total net GEX within this fraction of its gross (Σ|GEX|) is rounding, not a sign."""
 PER_PERCENT = 0.01
 """A 1 % move: ``S²·0.01`` turns gamma into currency per 1 % move (with ``Γ·ΔS²/2`` left
 out, as every published GEX figure leaves it out)."""
@@ -181,7 +183,11 @@ class _Trial:
         d1 = self.log_moneyness + log_moves / self.s
         gex = self.weight * np.exp(-0.5 * d1 * d1) * self.underlying * moves[:, self.chain_of]
         totals: FloatArray = np.add.reduceat(gex, self.book.starts, axis=1)
-        return totals
+        gross = np.add.reduceat(np.abs(gex), self.book.starts, axis=1)
+        # A total lost in the rounding of its terms has no sign: NaN, never a crossing (a
+        # chain whose calls and puts cancel at every spot has no flip, not a random one).
+        noise = np.abs(totals) <= NOISE * gross
+        return np.where(noise, np.nan, totals)
 
 
 def total_gex_at(book: GexBook, spots: FloatArray, spot: float = 1.0) -> FloatArray:
@@ -196,7 +202,7 @@ def _crossing(totals: FloatArray, centre: float) -> tuple[FloatArray, FloatArray
     """Per chain (columns), the grid interval ``[i, i + 1]`` where the totals change sign
     nearest ``centre`` (a fractional grid index); NaN where they never do."""
     sign = np.sign(totals)
-    change = (sign[:-1] * sign[1:] <= 0.0) & (sign[:-1] != sign[1:])
+    change = sign[:-1] * sign[1:] < 0.0
     index = np.arange(change.shape[0], dtype=np.float64)[:, None]
     distance = np.where(change, np.abs(index + 0.5 - centre), np.inf)
     best = np.argmin(distance, axis=0)
@@ -236,7 +242,8 @@ def flip_levels(
         with np.errstate(divide="ignore", invalid="ignore"):
             c = np.where(fb != fa, b - fb * (b - a) / (fb - fa), a)
         c = np.where(found > 0, c, 1.0)  # no bracket: any valid spot, the answer is NaN
-        fc = trial.totals(c[None, :])[0]
+        # Rounding-level (NaN) at c: c is the root; fc = 0 keeps it there from now on.
+        fc = np.nan_to_num(trial.totals(c[None, :])[0], nan=0.0)
         same = np.sign(fc) == np.sign(fb)
         # Illinois: when the same end is kept twice, halve its value so the bracket shrinks
         # from both sides (plain regula falsi can stall on one).
@@ -253,3 +260,56 @@ def flip_level(book: GexBook, spot: float, *, span: float = 0.2, points: int = 2
         return None
     flip = float(flip_levels(book, np.array([spot]), span=span, points=points)[0])
     return None if np.isnan(flip) else flip
+
+
+@dataclass(frozen=True, slots=True)
+class ChainsGex:
+    """The GEX of each chain of a book (currency per 1 %; NaN: none)."""
+
+    option: FloatArray
+    """Each option's, NaN where its gamma or OI is missing."""
+    call: FloatArray
+    """Each chain's call total (≥ 0)."""
+    put: FloatArray
+    """Each chain's put total (≤ 0)."""
+    call_wall: FloatArray
+    """The strike of the chain's largest call GEX; NaN when no call has any."""
+    put_wall: FloatArray
+    """The strike of the chain's most negative put GEX; NaN when no put has any."""
+    flip: FloatArray
+
+    @property
+    def net(self) -> FloatArray:
+        net: FloatArray = self.call + self.put
+        return net
+
+
+def _segment_extreme(values: FloatArray, starts: NDArray[np.intp], largest: bool) -> FloatArray:
+    """Per segment, the first position of its largest (or smallest) value (as a float index;
+    segments are non-empty)."""
+    reduce = np.maximum.reduceat if largest else np.minimum.reduceat
+    best = reduce(values, starts)
+    seg = np.repeat(np.arange(starts.size), np.diff(np.append(starts, values.size)))
+    hits = np.flatnonzero(values == best[seg])
+    _, first = np.unique(seg[hits], return_index=True)
+    return hits[first].astype(np.float64)
+
+
+def chains_gex(book: GexBook, gamma: FloatArray, spots: FloatArray) -> ChainsGex:
+    """Each option's GEX from the enricher's ``gamma`` (on the price each option was priced
+    on, ``carry × spot``), each chain's totals and walls, and its flip at ``spots`` (one
+    per chain)."""
+    sizes = np.diff(np.append(book.starts, book.strike.size))
+    underlying = book.carry * np.repeat(spots, sizes)
+    per = option_gex(gamma, book.oi, underlying, book.is_call, book.contract_size)
+    option = np.where(np.isfinite(gamma) & np.isfinite(book.oi), per, np.nan)
+    calls = np.where(book.is_call, per, 0.0)
+    totals_call = np.add.reduceat(calls, book.starts)
+    totals_put = np.add.reduceat(per - calls, book.starts)
+    call_at = _segment_extreme(np.where(book.is_call, per, -np.inf), book.starts, True)
+    put_at = _segment_extreme(np.where(book.is_call, np.inf, per), book.starts, False)
+    strike_of = book.strike
+    call_wall = np.where(totals_call > 0.0, strike_of[call_at.astype(np.intp)], np.nan)
+    has_put = np.minimum.reduceat(np.where(book.is_call, 0.0, per), book.starts) < 0.0
+    put_wall = np.where(has_put, strike_of[put_at.astype(np.intp)], np.nan)
+    return ChainsGex(option, totals_call, totals_put, call_wall, put_wall, flip_levels(book, spots))

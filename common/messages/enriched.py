@@ -60,6 +60,13 @@ class EnrichedRow(ChainRow, kw_only=True):
     buildup: Annotated[
         Buildup | None, Meta(description="Price and OI against the previous snapshot.")
     ]
+    gex: Annotated[
+        float | None,
+        Meta(
+            description="Dealer gamma exposure per 1 % move, in the currency: "
+            "+Γ·OI·contract size·U²·0.01 for a call, − for a put; null: no gamma or OI."
+        ),
+    ]
 
 
 class EnrichedChain(Wire):
@@ -105,6 +112,25 @@ class EnrichedChain(Wire):
         float | None, Meta(description="(σ(25Δ call) + σ(25Δ put))/2 − σ_ATM, decimal.")
     ]
     time_to_expiry: Annotated[float | None, Meta(description="T used, in years (ACT/365).")]
+    net_gex: Annotated[
+        float, Meta(description="Calls' plus puts' gamma exposure, currency per 1 % move.")
+    ]
+    call_gex: Annotated[float, Meta(description="The calls' gamma exposure (≥ 0).")]
+    put_gex: Annotated[float, Meta(description="The puts' gamma exposure (≤ 0).")]
+    call_wall: Annotated[
+        float | None, Meta(description="Strike of the largest call GEX; null: no call has any.")
+    ]
+    put_wall: Annotated[
+        float | None,
+        Meta(description="Strike of the most negative put GEX; null: no put has any."),
+    ]
+    gex_flip: Annotated[
+        float | None,
+        Meta(
+            description="Spot at which net GEX, revalued at each option's IV, changes sign, "
+            "nearest the spot within ±20 %; null: none there."
+        ),
+    ]
     calls: Annotated[list[EnrichedRow], Meta(description="One row per strike.")]
     puts: Annotated[list[EnrichedRow], Meta(description="One row per strike.")]
     processed_at: ProcessedAt

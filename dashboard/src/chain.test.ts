@@ -30,6 +30,7 @@ const row = (strike: number, extra: Partial<ChainRow> = {}): ChainRow => ({
   rho: null,
   oi_change: null,
   buildup: null,
+  gex: null,
   ...extra,
 });
 

@@ -178,6 +178,18 @@ export interface EnrichedChain {
   butterfly_25d: number | null;
   /** T used, in years (ACT/365). */
   time_to_expiry: number | null;
+  /** Calls' plus puts' gamma exposure, currency per 1 % move. */
+  net_gex: number;
+  /** The calls' gamma exposure (≥ 0). */
+  call_gex: number;
+  /** The puts' gamma exposure (≤ 0). */
+  put_gex: number;
+  /** Strike of the largest call GEX; null: no call has any. */
+  call_wall: number | null;
+  /** Strike of the most negative put GEX; null: no put has any. */
+  put_wall: number | null;
+  /** Spot at which net GEX, revalued at each option's IV, changes sign, nearest the spot within ±20 %; null: none there. */
+  gex_flip: number | null;
   /** One row per strike. */
   calls: ChainRow[];
   /** One row per strike. */
@@ -261,6 +273,8 @@ export interface ChainRow {
   oi_change: number | null;
   /** Price and OI against the previous snapshot. */
   buildup: Buildup | null;
+  /** Dealer gamma exposure per 1 % move, in the currency: +Γ·OI·contract size·U²·0.01 for a call, − for a put; null: no gamma or OI. */
+  gex: number | null;
 }
 
 /** An OHLC candle of the underlying (prices in the currency), open or closed. */

@@ -131,11 +131,28 @@ def test_a_forward_that_is_not_positive_makes_the_chain_unusable() -> None:
         enrich_chain(btc_chain(by_hand_prices(), forward="x"), conventions=STANDARD)
 
 
+GEX_FIELDS = ("net_gex", "call_gex", "put_gex", "call_wall", "put_wall", "gex_flip")
+
+
 def test_the_standard_registry_keeps_the_synthetic_numbers() -> None:
+    # Only the gamma exposure differs: NIFTY's contracts are of 75 units there, of 1 by
+    # default (the walls, a strike, and the flip, a spot, do not scale).
     chain = build_chain()
-    assert enrich_chain(chain, conventions=STANDARD, processed_at=STAMP) == enrich_chain(
-        chain, processed_at=STAMP
-    )
+    standard = enrich_chain(chain, conventions=STANDARD, processed_at=STAMP)
+    default = enrich_chain(chain, processed_at=STAMP)
+
+    def without_gex(message: dict[str, Any]) -> dict[str, Any]:
+        rows = {side: [{k: v for k, v in row.items() if k != "gex"} for row in message[side]]
+                for side in ("calls", "puts")}  # fmt: skip
+        return {k: v for k, v in message.items() if k not in GEX_FIELDS} | rows
+
+    assert without_gex(standard) == without_gex(default)
+    assert standard["call_gex"] == pytest.approx(75 * default["call_gex"], rel=1e-12)
+    assert standard["put_gex"] == pytest.approx(75 * default["put_gex"], rel=1e-12)
+    assert (standard["call_wall"], standard["put_wall"]) == (
+        default["call_wall"], default["put_wall"],
+    )  # fmt: skip
+    assert standard["calls"][3]["gex"] == pytest.approx(75 * default["calls"][3]["gex"])
 
 
 def test_a_mixed_batch_prices_each_product_by_its_conventions() -> None:

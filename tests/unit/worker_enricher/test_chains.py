@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from common.names import previous_chains_key
+from common.products import ConventionsRegistry
 from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, build_chain
 from tests.unit.optionsmath.test_enrich_forward import FORWARD, T_BTC, btc_chain, by_hand_prices
@@ -42,10 +43,12 @@ def context(stored: dict[str, dict[str, Any]]) -> WorkerContext:
 
 
 def expected(chain: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
-    return enrich_chain(
-        chain, previous, rate=RATE, dividend_yield=YIELD, expiry_time_utc=EXPIRY_TIME,
-        processed_at=STAMP,
-    )  # fmt: skip
+    """The chain as the worker must enrich it: the settings' rate, yield and expiry time,
+    and each product's contract size (NIFTY's 75 units scale its gamma exposure)."""
+    registry = ConventionsRegistry.standard(
+        rate=RATE, dividend_yield=YIELD, expiry_time_utc=EXPIRY_TIME
+    )
+    return enrich_chain(chain, previous, conventions=registry, processed_at=STAMP)
 
 
 def with_oi(seq: int, oi: int, **overrides: Any) -> dict[str, Any]:
