@@ -101,15 +101,17 @@ market:option_chain) from the venues FEED_VENUES names (default: synthetic), or 
 --venue names: synthetic (the simulated NSE market), deribit (Deribit's BTC/ETH options,
 live), deribit-sim (the same connector against the local simulator on DERIBIT_SIM_PORT),
 kite (NSE index options through Kite Connect, with KITE_API_KEY and the day's access
-token), kite-sim (the same connector against the local Kite simulator on KITE_SIM_PORT).
-Several venues run together, each on its own thread. Each venue's health goes to Redis
-(feed:health:{venue}, GET /api/feeds) and, with FEED_METRICS_PORT, to /metrics. Or record
-the feed to a capture file, or replay one."""
+token), kite-sim (the same connector against the local Kite simulator on KITE_SIM_PORT),
+binance and coinbase (BTC/ETH spot prices from their public streams, sources of the
+reference price), binance-sim and coinbase-sim (against the local simulators on
+BINANCE_SIM_PORT / COINBASE_SIM_PORT). Several venues run together, each on its own
+thread. Each venue's health goes to Redis (feed:health:{venue}, GET /api/feeds) and, with
+FEED_METRICS_PORT, to /metrics. Or record the feed to a capture file, or replay one."""
 
 EPILOG = """\
 The market model and rate options (--seed … --load) shape the synthetic venue only, and
 --no-publish runs it alone; --replay runs no venue. Settings such as FEED_VENUES,
-DERIBIT_CURRENCIES, KITE_UNDERLYINGS, FEED_METRICS_PORT and REDIS_URL come from the
+DERIBIT_CURRENCIES, KITE_UNDERLYINGS, SPOT_PRODUCTS, FEED_METRICS_PORT and REDIS_URL come from the
 environment (README, docs/VENUES.md)."""
 
 
@@ -124,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument_group("venues").add_argument(
         "--venue",
         metavar="NAME",
-        help="run this one venue (synthetic, deribit, deribit-sim, kite, kite-sim) instead of "
-        "FEED_VENUES",
+        help="run this one venue (synthetic, deribit, deribit-sim, kite, kite-sim, binance, "
+        "binance-sim, coinbase, coinbase-sim) instead of FEED_VENUES",
     )
     _model_options(parser.add_argument_group("synthetic market model"))
     _rate_options(parser.add_argument_group("synthetic rates (messages per second)"))
