@@ -138,15 +138,17 @@ class ConventionsRegistry:
         dividend_yield: float = DEFAULT_DIVIDEND_YIELD,
         expiry_time_utc: dt.time = DEFAULT_EXPIRY_TIME_UTC,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        nse_venue: str = SYNTHETIC_VENUE,
     ) -> ConventionsRegistry:
         """The registry OptionsFlow runs with: NSE products (and unknown ones) at the given
-        rate, yield, UTC expiry time and staleness limit (the settings), BTC and ETH at
-        Deribit's."""
+        rate, yield, UTC expiry time and staleness limit (the settings), from ``nse_venue``
+        (``kite`` when Kite feeds them, :func:`nse_venue`), BTC and ETH at Deribit's."""
         nse = ProductConventions(
             rate=rate,
             dividend_yield=dividend_yield,
             expiry_time=expiry_time_utc,
             stale_after_s=stale_after_s,
+            venue=nse_venue,
         )
         products: dict[str, ProductConventions] = {
             name: replace(nse, contract_size=float(size))
@@ -162,6 +164,7 @@ def standard_registry(
     dividend_yield: float,
     expiry_time_utc: dt.time,
     stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    nse_venue: str = SYNTHETIC_VENUE,
 ) -> ConventionsRegistry:
     """:meth:`ConventionsRegistry.standard` for these settings, built once per process (the
     worker asks per batch, analytics per request)."""
@@ -170,7 +173,14 @@ def standard_registry(
         dividend_yield=dividend_yield,
         expiry_time_utc=expiry_time_utc,
         stale_after_s=stale_after_s,
+        nse_venue=nse_venue,
     )
+
+
+def nse_venue(settings: Settings) -> str:
+    """``kite`` when ``FEED_VENUES`` runs Kite (``kite`` or ``kite-sim``: the simulator serves
+    the venue's products), else the synthetic market: the venue the NSE products show."""
+    return "kite" if {"kite", "kite-sim"} & set(settings.venues.venues) else SYNTHETIC_VENUE
 
 
 def serving_registry(settings: Settings) -> ConventionsRegistry:
@@ -181,4 +191,5 @@ def serving_registry(settings: Settings) -> ConventionsRegistry:
         settings.dividend_yield,
         settings.expiry_time_utc,
         settings.data_stale_after_s,
+        nse_venue(settings),
     )

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from common import devstack
+from common.products import serving_registry
 from common.settings import SettingsError, load_settings
 from feed_generator.cli import _BUILDERS, Plan, build_venues, metric_sources
 from feed_generator.options import build_parser
@@ -102,3 +104,12 @@ def test_the_feed_builds_both_kite_venues_with_their_metrics(
     sources = metric_sources(live)
     assert sources.budget is live.quote_budget
     assert sources.breaker is live.breaker
+
+
+def test_the_nse_products_show_kite_when_kite_feeds_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert serving_registry(load_settings()).get("NIFTY").venue == "synthetic"
+    monkeypatch.setenv("FEED_VENUES", "kite-sim")
+    nifty = serving_registry(load_settings()).get("NIFTY")
+    assert (nifty.venue, nifty.quote_currency, nifty.contract_size) == ("kite", "INR", 75.0)
+    assert nifty.expiry_instant(dt.date(2026, 12, 8)) == dt.datetime(2026, 12, 8, 10, tzinfo=dt.UTC)
+    assert serving_registry(load_settings()).get("BTC").venue == "deribit"
