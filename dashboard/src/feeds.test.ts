@@ -155,6 +155,11 @@ describe("the reference venue and a venue's detail", () => {
     expect(feedOfProduct(both, "BTC", "binance")?.feed.venue).toBe("binance"); // its own venue's
     expect(productFreshness(both, "BTC", "binance")).toBe("stale");
     expect(feedOfProduct(both, "BTC", "kraken")?.feed.venue).toBe("deribit"); // not reporting: as before
+    // make up with FEED_VENUES=deribit-sim,binance-sim: BTC's feed is deribit's simulator
+    const sims = both.map((f) => (f.venue === "reference" ? f : { ...f, venue: `${f.venue}-sim` }));
+    const fresh = sims.map((f) => ({ ...f, products: f.products.map((p) => ({ ...p, stale: false })) }));
+    expect(feedOfProduct(fresh, "BTC", "deribit")?.feed.venue).toBe("deribit-sim");
+    expect(feedOfProduct(fresh, "BTC")?.feed.venue).toBe("binance-sim"); // first fresh, by name
   });
 
   it("makes a product stale when its reference has no live source, whatever its feed says", () => {

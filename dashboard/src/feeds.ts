@@ -83,10 +83,14 @@ export interface ProductSource {
   entry: ProductFeed;
 }
 
+/** A feed runs `venue` itself or its local simulator (`deribit-sim` is deribit's). */
+const runs = (feed: FeedStatus, venue: string): boolean => feed.venue === venue || feed.venue === `${venue}-sim`;
+
 /**
- * The feed reporting `product`'s data: the one of its listed `venue` when that one reports it, else
- * a fresh report before a stale one; null when none does. The reference venue is not a product's
- * feed (referenceOfProduct).
+ * The feed reporting `product`'s data: the one of its listed `venue` (or that venue's simulator)
+ * when that one reports it, else a fresh report before a stale one; null when none does. The
+ * reference venue is not a product's feed (referenceOfProduct); spot sources that also report the
+ * product (binance, coinbase) are not preferred over its venue.
  */
 export function feedOfProduct(
   feeds: readonly FeedStatus[],
@@ -97,7 +101,7 @@ export function feedOfProduct(
   for (const feed of feeds) {
     const entry = feed.venue === REFERENCE_VENUE ? undefined : feed.products.find((p) => p.product === product);
     if (!entry) continue;
-    if (venue !== null && feed.venue === venue) return { feed, entry };
+    if (venue !== null && runs(feed, venue)) return { feed, entry };
     if (!found || (found.entry.stale && !entry.stale)) found = { feed, entry };
   }
   return found;
