@@ -40,7 +40,8 @@ def test_feeds_are_answered_in_the_documented_shape(
     )  # fmt: skip
     assert feed["products"] == [
         {"product": "BTC", "stale": False, "last_message_age_s": 2.5,
-         "messages_per_s": pytest.approx(5 / 1.5), "messages": 5, "dead_letters": 0},
+         "messages_per_s": pytest.approx(5 / 1.5), "messages": 5, "dead_letters": 0,
+         "sources": None},  # a venue's product: only the reference price lists sources
     ]  # fmt: skip
 
 
