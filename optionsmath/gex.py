@@ -36,6 +36,7 @@ __all__ = [
     "flip_level",
     "flip_levels",
     "option_gex",
+    "options_gex_at",
     "strike_gex",
     "total_gex_at",
 ]
@@ -190,9 +191,19 @@ class _Trial:
         return np.where(noise, np.nan, totals)
 
 
-def total_gex_at(book: GexBook, spots: FloatArray, spot: float = 1.0) -> FloatArray:
+def options_gex_at(book: GexBook, spots: FloatArray) -> FloatArray:
+    """Each option's GEX (currency per 1 %) with its chain's spot at ``spots`` (one per
+    chain), revalued at its own IV; 0 for an option that cannot be valued."""
+    trial = _Trial.of(book, np.asarray(spots, dtype=np.float64))
+    d1 = trial.log_moneyness
+    gex: FloatArray = trial.weight * np.exp(-0.5 * d1 * d1) * trial.underlying
+    return gex
+
+
+def total_gex_at(book: GexBook, spots: FloatArray) -> FloatArray:
     """The total net GEX of a book holding one chain at each of ``spots`` (currency per
-    1 %), every option at its own IV (sticky strike), its underlying ``carry × spot``."""
+    1 %; NaN where lost in rounding), every option at its own IV (sticky strike), its
+    underlying ``carry × spot``."""
     trial = _Trial.of(book, np.ones(1))
     totals: FloatArray = trial.totals(np.asarray(spots, dtype=np.float64)[:, None])[:, 0]
     return totals

@@ -19,6 +19,10 @@ class Metric(StrEnum):
     MAX_PAIN = "max_pain"
     ATM_STRADDLE = "atm_straddle"
     ATM_IV = "atm_iv"
+    NET_GEX = "net_gex"
+    CALL_WALL = "call_wall"
+    PUT_WALL = "put_wall"
+    GEX_FLIP = "gex_flip"
 
 
 SOURCE_FIELD = {
@@ -27,6 +31,10 @@ SOURCE_FIELD = {
     Metric.MAX_PAIN: "max_pain_strike",
     Metric.ATM_STRADDLE: "atm_straddle_price",
     Metric.ATM_IV: "atm_iv",
+    Metric.NET_GEX: "net_gex",
+    Metric.CALL_WALL: "call_wall",
+    Metric.PUT_WALL: "put_wall",
+    Metric.GEX_FLIP: "gex_flip",
 }
 """The enriched chain field behind each metric."""
 

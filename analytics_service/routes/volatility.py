@@ -9,6 +9,7 @@ from flask import Response
 
 from analytics_service.calc.atm import chain_atm_iv
 from analytics_service.calc.expiries import live_expiries, nearest_expiry
+from analytics_service.calc.gex import gex_across
 from analytics_service.calc.rank import iv_rank
 from analytics_service.calc.realized import realized_by_candle
 from analytics_service.calc.resample import (
@@ -29,11 +30,17 @@ from analytics_service.routes.params import (
     dated_response,
     now_ms,
     require_expiries,
+    require_expiry,
     require_product,
     sources,
     time_range,
 )
-from common.api.analytics import IvRankQuerySchema, NoQuerySchema, RealizedQuerySchema
+from common.api.analytics import (
+    GexQuerySchema,
+    IvRankQuerySchema,
+    NoQuerySchema,
+    RealizedQuerySchema,
+)
 from common.web import json_response
 
 log = logging.getLogger(__name__)
@@ -71,6 +78,20 @@ def term_structure_route(_args: dict[str, Any], product: str) -> Response:
     check_product(product)
     chains = _newest_chains(product, require_expiries(product))
     answer = {"product": product, **term_structure(chains, conventions(product))}
+    return dated_response(product, answer)
+
+
+@blp.get_with("/<product>/gex", GexQuerySchema)
+def gex(args: dict[str, Any], product: str) -> Response:
+    """Gamma exposure of the newest chain of each live expiry (or of ``expiry``), every
+    option revalued at the newest chain's spot."""
+    check_product(product)
+    expiries = require_expiries(product)
+    if (expiry := args.get("expiry")) is not None:
+        require_expiry(product, expiry)
+        expiries = [expiry]
+    chains = _newest_chains(product, expiries)
+    answer = {"product": product, **gex_across(chains, conventions(product))}
     return dated_response(product, answer)
 
 

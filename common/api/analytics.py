@@ -20,7 +20,10 @@ from common.api.routes import Priority, RouteSpec, Upstream
 
 INTERVALS = ("1m", "5m", "15m", "1h")
 """Series bucket and candle widths."""
-SERIES_METRICS = ("pcr_oi", "pcr_volume", "max_pain", "atm_straddle", "atm_iv")
+SERIES_METRICS = (
+    "pcr_oi", "pcr_volume", "max_pain", "atm_straddle", "atm_iv", "net_gex", "call_wall",
+    "put_wall", "gex_flip",
+)  # fmt: skip
 """Metrics of ``series``, in the order answers list them."""
 MAX_SPAN = dt.timedelta(days=31)
 """Longest ``start``–``end`` range."""
@@ -194,6 +197,12 @@ class SeriesPointSchema(Schema):
     max_pain = fields.Float(allow_none=True, metadata={"description": "Max pain strike."})
     atm_straddle = fields.Float(allow_none=True, metadata={"description": "ATM call + put price."})
     atm_iv = fields.Float(allow_none=True)
+    net_gex = fields.Float(
+        allow_none=True, metadata={"description": "Net gamma exposure, currency per 1 % move."}
+    )
+    call_wall = fields.Float(allow_none=True, metadata={"description": "Call wall strike."})
+    put_wall = fields.Float(allow_none=True, metadata={"description": "Put wall strike."})
+    gex_flip = fields.Float(allow_none=True, metadata={"description": "Zero-gamma level."})
 
 
 class SeriesSchema(Schema):
@@ -287,6 +296,34 @@ class TermStructureSchema(DataAgeMembers):
     points = fields.List(fields.Nested(TermPointSchema), required=True)
 
 
+class GexQuerySchema(Schema):
+    expiry = fields.String(
+        validate=validate_expiry,
+        metadata={"description": "Only this expiry (YYYY-MM-DD); default every live expiry."},
+    )
+
+
+class GexStrikeSchema(Schema):
+    strike = fields.Float(required=True)
+    call_gex = fields.Float(required=True, metadata={"description": "≥ 0, currency per 1 %."})
+    put_gex = fields.Float(required=True, metadata={"description": "≤ 0, currency per 1 %."})
+    net_gex = fields.Float(required=True)
+
+
+class GexSchema(DataAgeMembers):
+    product = fields.String(required=True)
+    timestamp = _wire(allow_none=True)
+    spot = _num("The newest chain's spot: every option is revalued there.")
+    expiries = fields.List(fields.String(), required=True)
+    strikes = fields.List(fields.Nested(GexStrikeSchema), required=True)
+    call_gex = fields.Float(required=True)
+    put_gex = fields.Float(required=True)
+    net_gex = fields.Float(required=True, metadata={"description": "Currency per 1 % move."})
+    call_wall = _num("The strike of the largest call GEX, summed over the expiries.")
+    put_wall = _num("The strike of the most negative put GEX, summed over the expiries.")
+    gex_flip = _num("Spot at which net GEX changes sign, nearest spot within ±20 %.")
+
+
 class IvRankSchema(Schema):
     product = fields.String(required=True)
     lookback_days = fields.Integer(required=True, strict=True)
@@ -366,6 +403,8 @@ ROUTES: tuple[RouteSpec, ...] = (
            NoQuerySchema, SurfaceSchema),
     _route("term_structure", "term-structure", "ATM IV by expiry from the newest chains.",
            NoQuerySchema, TermStructureSchema),
+    _route("gex", "gex", "Dealer gamma exposure by strike, its walls and flip, across expiries.",
+           GexQuerySchema, GexSchema),
     _route("iv_rank", "iv-rank", "IV rank and percentile of the nearest expiry's ATM IV.",
            IvRankQuerySchema, IvRankSchema),
     _route("realized_vs_implied", "realized-vs-implied",

@@ -35,8 +35,8 @@ def test_intervals_match_the_calculations() -> None:
 def test_route_table() -> None:
     assert [r.name for r in ROUTES] == [
         "analytics_series", "analytics_oi_change", "analytics_smile", "analytics_surface",
-        "analytics_term_structure", "analytics_iv_rank", "analytics_realized_vs_implied",
-        "analytics_candles",
+        "analytics_term_structure", "analytics_gex", "analytics_iv_rank",
+        "analytics_realized_vs_implied", "analytics_candles",
     ]  # fmt: skip
     for route in ROUTES:
         assert route.path.startswith("/analytics/<product>/")

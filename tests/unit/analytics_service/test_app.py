@@ -34,7 +34,7 @@ def test_every_route_of_the_table_is_served(app: Flask) -> None:
     rules = {rule.rule: rule.methods for rule in app.url_map.iter_rules()}
     for spec in ROUTES:
         assert spec.method in (rules.get(spec.path) or set()), spec.path
-    assert len([r for r in rules if r.startswith("/analytics/")]) == len(ROUTES) == 8
+    assert len([r for r in rules if r.startswith("/analytics/")]) == len(ROUTES) == 9
 
 
 def test_ready_when_redis_and_store_answer(client: FlaskClient) -> None:

@@ -41,7 +41,8 @@ def three(store: SqliteStore) -> list[dict[str, Any]]:
 def expected_point(t: str, doc: dict[str, Any]) -> dict[str, Any]:
     return {"t": t, "pcr_oi": doc["pcr_oi"], "pcr_volume": doc["pcr_volume"],
             "max_pain": doc["max_pain_strike"], "atm_straddle": doc["atm_straddle_price"],
-            "atm_iv": doc["atm_iv"]}  # fmt: skip
+            "atm_iv": doc["atm_iv"], "net_gex": doc["net_gex"], "call_wall": doc["call_wall"],
+            "put_wall": doc["put_wall"], "gex_flip": doc["gex_flip"]}  # fmt: skip
 
 
 def test_series_keeps_the_last_snapshot_of_each_bucket(
@@ -53,7 +54,9 @@ def test_series_keeps_the_last_snapshot_of_each_bucket(
         expected_point("2026-11-21T04:01:00.000Z", three[2]),
     ]
     assert [p["pcr_oi"] for p in body["points"]] == [2.0, 3.0]  # put OI 2× and 3× the calls'
-    assert body["metrics"] == ["pcr_oi", "pcr_volume", "max_pain", "atm_straddle", "atm_iv"]
+    assert body["metrics"] == ["pcr_oi", "pcr_volume", "max_pain", "atm_straddle", "atm_iv",
+                               "net_gex", "call_wall", "put_wall", "gex_flip"]  # fmt: skip
+    assert three[2]["net_gex"] != three[1]["net_gex"]  # more put OI: a more negative net
     assert (body["product"], body["expiry"], body["interval"]) == ("NIFTY", EXPIRY, "1m")
     assert (body["start"], body["end"]) == ("2026-11-21T04:00:00.000Z", "2026-11-21T04:02:00.000Z")
 
