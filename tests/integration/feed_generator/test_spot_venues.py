@@ -2,7 +2,7 @@
 
 Each test runs a venue on its own thread into a recording sink and waits on conditions
 (bounded by ``WAIT_S``); nothing asserts how long anything took. The simulators' market
-does not move (``vol_bp=0``), so every published price is the simulator's book mid.
+does not move (no wander, no noise), so every published price is the simulator's book mid.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 
 @contextlib.contextmanager
 def running(venue_name: str, **sim_args: Any) -> Iterator[Run]:
-    market = SpotMarket(vol_bp=0.0)
+    market = SpotMarket(wander=(), noise_bp=0.0)
     on_reject = sim_args.pop("on_reject", None)
     sim = SpotSim(venue_name, market, interval=0.02, heartbeat_s=0.1,  # type: ignore[arg-type]
                   **sim_args)  # fmt: skip

@@ -233,7 +233,7 @@ class SpotSim(SimHost[_Conn]):
                 logger.exception("spot simulator tick failed")
 
     async def _tick(self) -> None:
-        self.market.step()
+        self.market.step(self.clock())
         self.feed.advance()
         skip: set[str] = set()
         if self.skip_ticks > 0:
