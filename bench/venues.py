@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 import orjson
+from venues_kite import add_arguments as add_kite_arguments
+from venues_kite import run as run_kite
 
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.names import MARKET_CHANNELS
@@ -247,7 +249,15 @@ def main() -> None:
         default="tick",
         help="origin timestamp: the simulator's tick instant, or when it writes each frame",
     )
+    parser.add_argument("--venue", choices=("deribit", "kite"), default="deribit")
+    add_kite_arguments(parser)
     args = parser.parse_args()
+    if args.venue == "kite":  # bench/venues_kite.py
+        run = run_kite(args)
+        json.dump({"measured_at": dt.datetime.now(dt.UTC).isoformat(), "run": run}, sys.stdout,
+                  indent=2)  # fmt: skip
+        sys.stdout.write("\n")
+        return
     if args.quick:
         args.strikes_per_side, args.expiries, args.warmup, args.seconds = 3, 2, 2.0, 3.0
     sys.stderr.write(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from common.messages import OptionType
 from feed_generator.venues.kite.client import QUOTE_MAX, KiteRest
@@ -27,7 +28,13 @@ from feed_generator.venues.kite.packets import IndexPacket
 from feed_generator.venues.kite.quotes import parse_quotes, quote_keys
 from feed_generator.venues.rejects import Rejected
 
-__all__ = ["Universe", "load_universe"]
+__all__ = ["QUOTE_URL_BYTES", "Universe", "load_universe"]
+
+QUOTE_URL_BYTES = 7000
+"""Longest ``/quote`` query string sent. Kite documents 500 instruments a call, but 500
+``i=NFO%3ANIFTY…CE`` keys make a ~14 KB URL, past the 8 KB request line common servers
+(nginx's default, aiohttp's) accept; unverified against Kite, so calls stay under 7 KB
+(~250 option keys)."""
 
 _SIDES = {"CE": OptionType.CALL, "PE": OptionType.PUT}
 
@@ -64,10 +71,21 @@ class Universe:
         groups = [tokens[i : i + per_connection] for i in range(0, len(tokens), per_connection)]
         return groups[:connections]
 
-    def quote_batches(self, size: int = QUOTE_MAX) -> list[list[tuple[str, str]]]:
-        """``/quote`` query pairs of every token, ``size`` instruments a call."""
-        pairs = quote_keys(self.keys[t] for t in self.tokens)
-        return [pairs[i : i + size] for i in range(0, len(pairs), size)]
+    def quote_batches(
+        self, size: int = QUOTE_MAX, url_bytes: int = QUOTE_URL_BYTES
+    ) -> list[list[tuple[str, str]]]:
+        """``/quote`` query pairs of every token: at most ``size`` instruments a call, and
+        at most ``url_bytes`` of query string (see :data:`QUOTE_URL_BYTES`)."""
+        batches: list[list[tuple[str, str]]] = [[]]
+        length = 0
+        for pair in quote_keys(self.keys[t] for t in self.tokens):
+            cost = len(urlencode([pair])) + 1
+            if len(batches[-1]) >= size or (batches[-1] and length + cost > url_bytes):
+                batches.append([])
+                length = 0
+            batches[-1].append(pair)
+            length += cost
+        return batches if batches[0] else []
 
     @classmethod
     def of(cls, rows: Sequence[Instrument]) -> Universe:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 
@@ -123,8 +124,12 @@ def test_the_universe_is_sharded_by_connection_and_batched_by_quote_call() -> No
     shards = u.shards(3000, 3)
     assert [len(s) for s in shards] == [3000, 3000, 1001]
     assert shards[0][0] == 256265  # the index first: it carries the spot
-    assert [len(b) for b in u.quote_batches()] == [500] * 14 + [1]
-    assert u.quote_batches()[0][0] == ("i", "NSE:NIFTY 50")
+    # ≤500 a call, and ≤7,000 bytes of query: "i=NFO%3ANIFTY123&" is 17 bytes, 411 a call.
+    assert [len(b) for b in u.quote_batches(url_bytes=10**6)] == [500] * 14 + [1]
+    batches = u.quote_batches()
+    assert all(len(urlencode(b)) < 7000 for b in batches)
+    assert sum(map(len, batches)) == 7001
+    assert batches[0][0] == ("i", "NSE:NIFTY 50")
     capped = u.capped(6000)
     assert len(capped.tokens) == 6000
     assert 256265 in capped.indices
