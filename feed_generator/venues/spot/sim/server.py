@@ -126,16 +126,14 @@ class SpotSim(SimHost[_Conn]):
 
     def set_bias(self, bps: float, product: str | None = None) -> None:
         """Shift ``product``'s book (every product's when ``None``) by ``bps`` basis points."""
-        for name in [product.upper()] if product else self.market.products:
-            self.market.bias_bps[name] = bps
+        names = [product.upper()] if product else self.market.products
+        self.call_soon(lambda: self.market.bias_bps.update(dict.fromkeys(names, bps)))
 
     def set_frozen(self, frozen: bool, product: str | None = None) -> None:
         """Stop (or resume) quoting ``product`` (every product when ``None``)."""
         names = {product.upper()} if product else set(self.market.products)
-        if frozen:
-            self.market.frozen |= names
-        else:
-            self.market.frozen -= names
+        change = self.market.frozen.update if frozen else self.market.frozen.difference_update
+        self.call_soon(lambda: change(names))  # on the server's loop, between two ticks
 
     async def _control(self, request: web.Request) -> web.Response:
         if request.remote not in LOOPBACK:
