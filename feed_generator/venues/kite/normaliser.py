@@ -85,7 +85,9 @@ class Normaliser:
         self.options: dict[int, KiteOption] = {}
         self.indices: dict[int, str] = {}
         """Index token → the underlying it prices (256265 → ``NIFTY``)."""
-        self._expiry_ts: dict[int, str] = {}
+        self._static: dict[int, tuple[str, str, str, float, str, str]] = {}
+        """Option token → what its quotes always say (symbol … expiry_ts), made once."""
+        self._last_epoch, self._last_stamp = 0, ""
         self.spots: dict[str, float] = {}
         """Underlying → the newest index price (rupees): the chains' ``spot_price``."""
         self._quotes: dict[int, dict[str, Any]] = {}
@@ -101,30 +103,37 @@ class Normaliser:
         """Follow these options and indexes; the quotes of options no longer followed go."""
         self.options = {o.token: o for o in options}
         self.indices = dict(indices)
-        self._expiry_ts = {token: o.expiry_ts for token, o in self.options.items()}
+        self._static = {
+            token: (o.symbol, o.product, o.expiry.isoformat(), o.strike, o.option_type.value,
+                    o.expiry_ts)
+            for token, o in self.options.items()
+        }  # fmt: skip
         self._quotes = {t: q for t, q in self._quotes.items() if t in self.options}
 
     def _stamp(self, epoch_s: int | None) -> str:
-        if epoch_s:
-            return ms_to_ts(epoch_s * 1000)
-        return format_ts(self._wall())
+        """The wire timestamp of ``epoch_s`` (the last one is kept: a frame's packets share
+        their second); the wall clock's now without one."""
+        if not epoch_s:
+            return format_ts(self._wall())
+        if epoch_s != self._last_epoch:
+            self._last_epoch, self._last_stamp = epoch_s, ms_to_ts(epoch_s * 1000)
+        return self._last_stamp
 
     def packets(self, packets: Iterable[Packet]) -> list[Output]:
         """The message (or refusal) of each packet, in order; a quote-mode or LTP packet of an
         option not yet seen in full (no depth, no OI to keep) gives nothing."""
         out: list[Output] = []
+        static, indices = self._static, self.indices
         for packet in packets:
-            option = self.options.get(packet.token)
-            if option is not None:
-                if isinstance(packet, FullPacket) or packet.token in self._quotes:
-                    out.append(self._quote(option, packet))
-                elif isinstance(packet, IndexPacket):
-                    out.append(Rejected(f"option token {packet.token} sent an index packet",
-                                        repr(packet)[:200]))  # fmt: skip
-            elif packet.token in self.indices:
-                out.append(self._underlying(self.indices[packet.token], packet))
+            token = packet.token
+            if token in static:
+                quote = self._quote(token, packet)
+                if quote is not None:
+                    out.append(quote)
+            elif token in indices:
+                out.append(self._underlying(indices[token], packet))
             else:
-                out.append(Rejected(f"token {packet.token} is not followed", repr(packet)[:200]))
+                out.append(Rejected(f"token {token} is not followed", repr(packet)[:200]))
         return out
 
     def _underlying(self, product: str, packet: Packet) -> Output:
@@ -151,49 +160,49 @@ class Normaliser:
         }
         return Channel.MARKET_UNDERLYING, message
 
-    def _fields(self, token: int, packet: Packet) -> dict[str, Any] | Rejected:
-        """The row fields ``packet`` gives, the rest from the option's previous quote."""
-        before = self._quotes.get(token, _ZEROS)
-        if isinstance(packet, FullPacket):
+    def _quote(self, token: int, packet: Packet) -> Output | None:
+        """The quote of an option's packet: a full packet's book and OI, or a partial packet's
+        fields over the option's previous quote (none before one: ``None``)."""
+        before = self._quotes.get(token)
+        stamp: int | None = None
+        if type(packet) is FullPacket:  # almost every packet: the fast path first
             bids, asks = packet.bids, packet.asks
             bid = bids[0].price if bids and bids[0].quantity > 0 else 0.0
             ask = asks[0].price if asks and asks[0].quantity > 0 else 0.0
-            fields: dict[str, Any] = {"bid": bid, "ask": ask, "last": packet.last_price,
-                      "volume": packet.volume, "oi": packet.oi}  # fmt: skip
-            stamp: int | None = packet.exchange_ts
-        elif isinstance(packet, QuotePacket):
-            fields = {**{k: before[k] for k in _ROW}, "last": packet.last_price,
-                      "volume": packet.volume}  # fmt: skip
-            stamp = None
-        elif isinstance(packet, LtpPacket):
-            fields = {**{k: before[k] for k in _ROW}, "last": packet.last_price}
-            stamp = None
-        else:
+            last, volume, oi, stamp = (
+                packet.last_price,
+                packet.volume,
+                packet.oi,
+                packet.exchange_ts,
+            )
+        elif isinstance(packet, IndexPacket):
             return Rejected(f"option token {token} sent an index packet", repr(packet)[:200])
-        return {**fields, "timestamp": self._stamp(stamp)}
-
-    def _quote(self, option: KiteOption, packet: Packet) -> Output:
-        fields = self._fields(option.token, packet)
-        if isinstance(fields, Rejected):
-            return fields
+        elif before is None:
+            return None
+        else:
+            bid, ask, oi, volume = before["bid"], before["ask"], before["oi"], before["volume"]
+            last = packet.last_price
+            if isinstance(packet, QuotePacket):
+                volume = packet.volume
+        symbol, product, expiry, strike, side, expiry_ts = self._static[token]
         message = {
-            "symbol": option.symbol,
-            "product": option.product,
-            "expiry": option.expiry.isoformat(),
-            "strike": option.strike,
-            "option_type": option.option_type.value,
-            "bid": fields["bid"],
-            "ask": fields["ask"],
-            "last": fields["last"],
-            "volume": fields["volume"],
-            "oi": fields["oi"],
-            "timestamp": fields["timestamp"],
-            "seq": self.next_seq(Channel.MARKET_OPTION_QUOTE, option.product),
+            "symbol": symbol,
+            "product": product,
+            "expiry": expiry,
+            "strike": strike,
+            "option_type": side,
+            "bid": bid,
+            "ask": ask,
+            "last": last,
+            "volume": volume,
+            "oi": oi,
+            "timestamp": self._stamp(stamp),
+            "seq": self.next_seq(Channel.MARKET_OPTION_QUOTE, product),
             "venue": VENUE,
             "currency": CURRENCY,
-            "expiry_ts": self._expiry_ts[option.token],
+            "expiry_ts": expiry_ts,
         }
-        self._quotes[option.token] = message
+        self._quotes[token] = message
         return Channel.MARKET_OPTION_QUOTE, message
 
     def chains(self) -> list[dict[str, Any]]:
