@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
 
 from common.messages import OptionQuote, decode_message
 from common.names import Channel
-from feed_generator.publisher import Encoded
 from feed_generator.venues.deribit.connector import DeribitTimings, DeribitVenue
 from feed_generator.venues.deribit.parser import TickerUpdate, parse_frame
+from tests.support.sinks import ListSink
 
 START = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
 NOW_MS = 1796472000000  # 2026-12-05T12:00:00.000Z
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.batches: list[list[Encoded]] = []
-
-    def send(self, batch: Sequence[Encoded]) -> None:
-        self.batches.append(list(batch))
-
-    def close(self) -> None:
-        pass
 
 
 def ticker_update(strike: int) -> TickerUpdate:
