@@ -226,19 +226,36 @@ class SpotVenue:
     # -- one connection ----------------------------------------------------------------------
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
-        """Read frames until the connection ends; True when it ended by plan."""
-        t, session = self.timings, self.protocol.session()
+        """Read frames until the connection ends; True when it ended by plan.
+
+        The frames are read by a task of their own without a timeout on each read (with
+        one, aiohttp makes a timer for every frame); this one wakes only when a deadline
+        (silence, the age limit, the subscription) can have passed.
+        """
+        t = self.timings
         watchdog = SilenceWatchdog(t.ping_after_s, t.replace_after_s, clock=self._clock)
         state = _Connection(self._clock(), acked=self.protocol.subscribed_on_open)
+        reading = asyncio.create_task(self._frames(ws, watchdog, state))
+        try:
+            while not reading.done():
+                await asyncio.wait([reading], timeout=self._next_check(watchdog, state))
+                end = None if reading.done() else await self._due(ws, watchdog, state)
+                if end is not None:
+                    return end
+            return reading.result()
+        finally:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+
+    async def _frames(
+        self, ws: aiohttp.ClientWebSocketResponse, watchdog: SilenceWatchdog, state: _Connection
+    ) -> bool:
+        """Each frame to its parser, each ping to its pong, until one ends the connection."""
+        session = self.protocol.session()
+        text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
         while True:
-            end = await self._due(ws, watchdog, state)
-            if end is not None:
-                return end
-            try:
-                msg = await ws.receive(timeout=self._next_check(watchdog, state))
-            except TimeoutError:
-                continue
-            if msg.type is aiohttp.WSMsgType.TEXT or msg.type is aiohttp.WSMsgType.BINARY:
+            msg = await ws.receive()
+            if msg.type is text or msg.type is binary:
                 watchdog.touch()
                 received_ms = int(self._wall().timestamp() * 1000)
                 end = self._on_frame(session.parse(msg.data, received_ms), received_ms, state)
@@ -257,7 +274,7 @@ class SpotVenue:
         return self.timings.rollover_s or self.protocol.rollover_s
 
     def _next_check(self, watchdog: SilenceWatchdog, state: _Connection) -> float:
-        """Seconds until a deadline can pass without a frame: the read's timeout."""
+        """Seconds until a deadline can pass without a frame (at least 1 ms)."""
         waits = [watchdog.next_check_in()]
         age = self._clock() - state.opened
         rollover = self._rollover_s()
