@@ -205,7 +205,7 @@ class SpotVenue:
             async with asyncio.timeout(self.timings.connect_timeout_s):
                 ws = await http.ws_connect(
                     url,
-                    autoping=False,  # pings are answered (and counted) in _read
+                    autoping=False,  # pings are answered (and counted) in _frames
                     max_msg_size=WS_MAX_MSG,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
                 )
