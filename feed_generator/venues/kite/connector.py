@@ -55,7 +55,7 @@ from feed_generator.venues.kite.client import (
     open_ticker,
     redact,
 )
-from feed_generator.venues.kite.normaliser import Normaliser
+from feed_generator.venues.kite.normaliser import QUOTE, Normaliser
 from feed_generator.venues.kite.packets import Packet
 from feed_generator.venues.kite.quotes import IST, parse_quotes
 from feed_generator.venues.kite.token import TokenSource
@@ -365,7 +365,7 @@ class KiteVenue(LoopVenue):
                 continue
             channel, message = out
             self.batch.add(channel, message)
-            if channel is Channel.MARKET_OPTION_QUOTE:
+            if channel is QUOTE:
                 self._dirty = True
         if len(self.batch) >= self.timings.flush_max:
             self._flush()

@@ -50,6 +50,10 @@ VENUE = "kite"
 CURRENCY = "INR"
 EXPIRY_TIME_IST = dt.time(15, 30)
 """NSE index options expire at the close, 15:30 IST, on their expiry date."""
+UNDERLYING, QUOTE, CHAIN = (
+    Channel.MARKET_UNDERLYING, Channel.MARKET_OPTION_QUOTE, Channel.MARKET_OPTION_CHAIN
+)  # fmt: skip
+"""The channels, looked up once: an enum member read through its class costs ~0.7 µs."""
 _ROW = ("bid", "ask", "last", "volume", "oi")
 _ZEROS = dict.fromkeys(_ROW, 0)
 Output = tuple[Channel, dict[str, Any]] | Rejected
@@ -154,11 +158,11 @@ class Normaliser:
             "price": packet.last_price,
             "volume": 0,
             "timestamp": stamp,
-            "seq": self.next_seq(Channel.MARKET_UNDERLYING, product),
+            "seq": self.next_seq(UNDERLYING, product),
             "venue": VENUE,
             "currency": CURRENCY,
         }
-        return Channel.MARKET_UNDERLYING, message
+        return UNDERLYING, message
 
     def _quote(self, token: int, packet: Packet) -> Output | None:
         """The quote of an option's packet: a full packet's book and OI, or a partial packet's
@@ -197,13 +201,13 @@ class Normaliser:
             "volume": volume,
             "oi": oi,
             "timestamp": self._stamp(stamp),
-            "seq": self.next_seq(Channel.MARKET_OPTION_QUOTE, product),
+            "seq": self.next_seq(QUOTE, product),
             "venue": VENUE,
             "currency": CURRENCY,
             "expiry_ts": expiry_ts,
         }
         self._quotes[token] = message
-        return Channel.MARKET_OPTION_QUOTE, message
+        return QUOTE, message
 
     def chains(self) -> list[dict[str, Any]]:
         """One chain per (underlying, expiry) not expired now whose underlying has a spot."""
@@ -221,8 +225,9 @@ class Normaliser:
         def rows(side: OptionType) -> list[dict[str, Any]]:
             out = []
             for strike in strikes:
-                quote = by_key.get((strike, side.value), _ZEROS)
-                out.append({"strike": strike, **{k: quote[k] for k in _ROW}})
+                q = by_key.get((strike, side.value), _ZEROS)
+                out.append({"strike": strike, "bid": q["bid"], "ask": q["ask"],
+                            "last": q["last"], "volume": q["volume"], "oi": q["oi"]})  # fmt: skip
             return out
 
         newest = max(q["timestamp"] for q in quotes)
@@ -234,7 +239,7 @@ class Normaliser:
             "calls": rows(OptionType.CALL),
             "puts": rows(OptionType.PUT),
             "timestamp": newest,
-            "seq": self.next_seq(Channel.MARKET_OPTION_CHAIN, product),
+            "seq": self.next_seq(CHAIN, product),
             "venue": VENUE,
             "currency": CURRENCY,
             "expiry_ts": quotes[0]["expiry_ts"],
