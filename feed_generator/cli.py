@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import datetime as dt
 import logging
 import math
@@ -373,9 +374,13 @@ def run_venues(venues: Sequence[Venue], sinks: Sequence[Sink], stop: threading.E
         finally:
             stop.set()
 
+    # Each thread runs in a copy of this one's context: the run's trace id reaches every
+    # venue's log lines (a new thread starts with an empty context).
     threads = [
-        threading.Thread(target=run, args=(v,), name=f"venue-{v.name}", daemon=True) for v in venues
-    ]
+        threading.Thread(target=contextvars.copy_context().run, args=(run, v),
+                         name=f"venue-{v.name}", daemon=True)
+        for v in venues
+    ]  # fmt: skip
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -14,6 +14,7 @@ import pytest
 
 import feed_generator.cli
 from common.embedded_redis import free_port
+from common.jsonlog import current_trace_id, trace
 from common.timestamps import parse_ts
 from feed_generator.capture import read_capture
 from feed_generator.cli import main
@@ -379,6 +380,23 @@ def test_a_venue_that_ends_stops_the_others() -> None:
     stop = threading.Event()
     feed_generator.cli.run_venues([Ends(), Waits()], [], stop)  # type: ignore[list-item]
     assert stop.is_set()
+
+
+def test_every_venue_thread_logs_with_the_runs_trace_id() -> None:
+    seen: dict[str, str | None] = {}
+
+    class Records:
+        name, products, health = "a", ("X",), None
+
+        def run(self, sinks: Sequence[object], stop: threading.Event) -> None:
+            seen[self.name] = current_trace_id()
+
+    class Other(Records):
+        name = "b"
+
+    with trace() as trace_id:
+        feed_generator.cli.run_venues([Records(), Other()], [], threading.Event())  # type: ignore[list-item]
+    assert seen == {"a": trace_id, "b": trace_id}
 
 
 @pytest.mark.redis
