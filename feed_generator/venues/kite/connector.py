@@ -324,6 +324,11 @@ class KiteVenue(LoopVenue):
             return False
         capacity = self.timings.per_connection * self.timings.max_connections
         self.universe = universe.capped(capacity)
+        if self.universe is not universe:
+            log.warning(  # options sorted by underlying, expiry, strike: the last are left out
+                "kite instruments over the ticker's capacity; the rest left out",
+                extra={"venue": self._name, "selected": len(universe.tokens), "capacity": capacity},
+            )
         self.normaliser.set_instruments(self.universe.options, self.universe.indices)
         self._last_refresh = self._clock()
         return True
