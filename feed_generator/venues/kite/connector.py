@@ -234,9 +234,8 @@ class KiteVenue(LoopVenue):
         """Wait ``delay`` before the next connection, polling ``/quote`` meanwhile."""
 
         async def poll() -> None:
-            if self.universe:
-                ok = await self._snapshot()
-                self._health.set_state(FeedState.DEGRADED if ok else FeedState.DOWN)
+            ok = bool(self.universe) and await self._snapshot()  # no instruments yet: down
+            self._health.set_state(FeedState.DEGRADED if ok else FeedState.DOWN)
 
         self._last_poll = await self._loop.backoff_polling(
             delay, self.timings.poll_s, self._last_poll, poll

@@ -252,3 +252,17 @@ def test_an_expired_token_pauses_until_a_new_one_is_in_the_file(
     text = "\n".join(f"{r.getMessage()} {r.__dict__} {r.exc_text}" for r in caplog.records)
     for token in (SIM_ACCESS_TOKEN, "day-two-token"):
         assert token not in text
+
+
+def test_rest_down_at_start_is_down_until_it_answers(sim: KiteSim) -> None:
+    sim.rest_fault(10_000, status=503)  # no instruments dump: nothing to subscribe to
+    with running(sim) as run:
+        health = run.venue.health
+        wait_for(lambda: run.venue.breaker.opened >= 1, "the REST circuit opened")
+        assert health.state is FeedState.DOWN
+        assert len(run.sink) == 0
+        sim.rest_fault(0)
+        took = wait_for(run.live, "live once REST answers")
+        wait_for(run.quotes_since(0), "quotes")
+        run.sink.check_all()
+        log.info("kite: live %.3f s after REST answered again", took)
