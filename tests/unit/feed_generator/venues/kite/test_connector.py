@@ -12,8 +12,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+import msgspec
 import pytest
 
+from common.feeds import VenueHealth, judge
 from common.messages import OptionType
 from feed_generator.publisher import Encoded
 from feed_generator.venues.health import FeedState
@@ -136,3 +138,12 @@ def test_the_universe_is_sharded_by_connection_and_batched_by_quote_call() -> No
     assert len(capped.keys) == 6000
     assert u.capped(9000) is u
     assert [len(s) for s in universe(9500).shards(3000, 3)] == [3000, 3000, 3000]
+
+
+def test_the_feed_status_shows_the_detail_as_the_connector_reported_it(tmp_path: Path) -> None:
+    v = venue(tmp_path)
+    v._token_refused("ticker handshake refused: HTTP 403")
+    encoded = msgspec.json.encode(v.health.snapshot())
+    assert SECRET.encode() not in encoded
+    status = judge(msgspec.json.decode(encoded, type=VenueHealth), NOON)
+    assert (status.state, status.detail) == (FeedState.DOWN, TOKEN_EXPIRED)
