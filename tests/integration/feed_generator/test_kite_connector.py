@@ -266,3 +266,24 @@ def test_rest_down_at_start_is_down_until_it_answers(sim: KiteSim) -> None:
         wait_for(run.quotes_since(0), "quotes")
         run.sink.check_all()
         log.info("kite: live %.3f s after REST answered again", took)
+
+
+def test_instruments_are_spread_over_connections_of_at_most_per_connection(sim: KiteSim) -> None:
+    timings = dataclasses.replace(FAST, per_connection=100)
+    with running(sim, timings=timings) as run:
+        wait_for(run.live, "live")
+        universe = run.venue.universe
+        assert universe is not None
+        wait_for(lambda: len(sim.conns) == 2, "two connections")
+        sizes = sorted(len(conn.modes) for conn in list(sim.conns))
+        assert sizes == [len(universe.tokens) - 100, 100]
+        mark = len(run.sink)
+        wait_for(lambda: len(run.sink.of(Channel.MARKET_OPTION_QUOTE, mark)) >= 340, "two ticks")
+        symbols = {q["symbol"] for q in run.sink.of(Channel.MARKET_OPTION_QUOTE, mark)}
+        assert len(symbols) == len(universe.options)  # every option streams, from both
+    capped = dataclasses.replace(FAST, per_connection=100, max_connections=1)
+    with running(sim, timings=capped) as run:
+        wait_for(run.live, "live")
+        assert run.venue.universe is not None
+        assert len(run.venue.universe.tokens) == 100  # the indexes and the first 98 options
+        assert set(run.venue.universe.indices.values()) == {"NIFTY", "BANKNIFTY"}
