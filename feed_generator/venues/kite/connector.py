@@ -324,8 +324,8 @@ class KiteVenue(LoopVenue):
         capacity = self.timings.per_connection * self.timings.max_connections
         self.universe = universe.capped(capacity)
         if self.universe is not universe:
-            log.warning(  # options sorted by underlying, expiry, strike: the last are left out
-                "kite instruments over the ticker's capacity; the rest left out",
+            log.warning(
+                "kite instruments over the ticker's capacity; the farthest from the money left out",
                 extra={"venue": self._name, "selected": len(universe.tokens), "capacity": capacity},
             )
         self.normaliser.set_instruments(self.universe.options, self.universe.indices)

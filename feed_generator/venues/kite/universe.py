@@ -57,12 +57,24 @@ class Universe:
         return bool(self.keys)
 
     def capped(self, capacity: int) -> Universe:
-        """At most ``capacity`` tokens, the indexes kept (more cannot be streamed)."""
+        """At most ``capacity`` tokens (more cannot be streamed): the indexes, then the options
+        nearest the middle of their chain's selected strikes (the money), nearest expiry
+        first, taken evenly across the chains."""
         room = max(capacity - len(self.indices), 0)
         if len(self.options) <= room:
             return self
-        options = self.options[:room]
-        kept = set(self.indices) | {o.token for o in options}
+        chains: dict[tuple[str, dt.date], list[float]] = {}
+        for o in self.options:
+            chains.setdefault((o.product, o.expiry), []).append(o.strike)
+        middle = {key: sorted(set(s)) for key, s in chains.items()}
+
+        def rank(o: KiteOption) -> tuple[int, dt.date]:
+            strikes = middle[o.product, o.expiry]
+            return abs(strikes.index(o.strike) - len(strikes) // 2), o.expiry
+
+        chosen = {o.token for o in sorted(self.options, key=rank)[:room]}
+        options = tuple(o for o in self.options if o.token in chosen)
+        kept = set(self.indices) | chosen
         return Universe(options, self.indices, {t: k for t, k in self.keys.items() if t in kept})
 
     def shards(self, per_connection: int, connections: int) -> list[list[int]]:

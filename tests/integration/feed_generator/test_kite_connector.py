@@ -285,5 +285,7 @@ def test_instruments_are_spread_over_connections_of_at_most_per_connection(sim: 
     with running(sim, timings=capped) as run:
         wait_for(run.live, "live")
         assert run.venue.universe is not None
-        assert len(run.venue.universe.tokens) == 100  # the indexes and the first 98 options
+        assert (
+            len(run.venue.universe.tokens) == 100
+        )  # the indexes and the 98 options nearest the money
         assert set(run.venue.universe.indices.values()) == {"NIFTY", "BANKNIFTY"}

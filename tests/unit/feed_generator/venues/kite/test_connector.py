@@ -136,6 +136,10 @@ def test_the_universe_is_sharded_by_connection_and_batched_by_quote_call() -> No
     assert len(capped.tokens) == 6000
     assert 256265 in capped.indices
     assert len(capped.keys) == 6000
+    # The farthest from the chain's middle (strike 1,750 of 3,500) go: 5,999 options are
+    # ranks 0-1,499 (2 + 4 x 1,499) and the first of rank 1,500 (the call of strike index 250).
+    kept = sorted({o.strike for o in capped.options})
+    assert (kept[0], kept[-1]) == (20_000 + 50 * 250, 20_000 + 50 * 3249)
     assert u.capped(9000) is u
     assert [len(s) for s in universe(9500).shards(3000, 3)] == [3000, 3000, 3000]
 
