@@ -18,12 +18,14 @@ from typing import Any
 
 import orjson
 import pytest
+import redis
 
 from common.messages import decode_message
 from common.names import Channel
 from feed_generator.publisher import Encoded
 from feed_generator.venues.backoff import Backoff
 from feed_generator.venues.breaker import RestBreaker
+from feed_generator.venues.deribit.connector import deadletter_callback
 from feed_generator.venues.health import FeedState
 from feed_generator.venues.kite.client import Credentials, TokenRefusedError
 from feed_generator.venues.kite.connector import TOKEN_EXPIRED, KiteTimings, KiteVenue
@@ -108,7 +110,7 @@ def running(sim: KiteSim, token_file: Path | None = None, **kwargs: Any) -> Iter
         sim.api_url, sim.ws_url, tokens, timings=kwargs.pop("timings", FAST),
         backoff=Backoff(base=0.05, cap=0.3, rng=random.Random(7)),
         breaker=RestBreaker("test-rest", fail_max=3, reset_s=0.3, exclude=(TokenRefusedError,)),
-        on_reject=lambda _venue, r: rejects.append(r), **kwargs,
+        on_reject=kwargs.pop("on_reject", lambda _venue, r: rejects.append(r)), **kwargs,
     )  # fmt: skip
     # The simulator allows 5 /quote calls a second here; the connector's own budget is Kite's 1.
     sink, stop = Published(), threading.Event()
@@ -289,3 +291,19 @@ def test_instruments_are_spread_over_connections_of_at_most_per_connection(sim: 
             len(run.venue.universe.tokens) == 100
         )  # the indexes and the 98 options nearest the money
         assert set(run.venue.universe.indices.values()) == {"NIFTY", "BANKNIFTY"}
+
+
+@pytest.mark.redis
+def test_rejects_reach_the_redis_dead_letter_list(sim: KiteSim, redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.delete("deadletter:venue:kite")
+    with running(sim, on_reject=deadletter_callback(client)) as run:
+        wait_for(run.live, "live")
+        sim.inject(HOSTILE_FRAMES["crossed_book"], HOSTILE_FRAMES["text_not_json"])
+        wait_for(lambda: client.llen("deadletter:venue:kite") == 2, "two dead letters")
+        entries = [orjson.loads(e) for e in client.lrange("deadletter:venue:kite", 0, -1)]
+        assert {e["stage"] for e in entries} == {"venue"}
+        reasons = sorted(e["reason"] for e in entries)
+        assert "crossed book" in reasons[1]
+        assert reasons[0].startswith("text frame refused")
+    client.close()
