@@ -307,3 +307,21 @@ def test_rejects_reach_the_redis_dead_letter_list(sim: KiteSim, redis_url: str) 
         assert "crossed book" in reasons[1]
         assert reasons[0].startswith("text frame refused")
     client.close()
+
+
+def test_a_refresh_keeps_the_stream_unless_the_selection_changed(sim: KiteSim) -> None:
+    timings = dataclasses.replace(FAST, refresh_s=0.3)
+    with running(sim, timings=timings) as run:
+        wait_for(run.live, "live")
+        first = run.venue._last_refresh
+        wait_for(lambda: run.venue._last_refresh > first + 0.5, "two refreshes")
+        assert run.venue.health.snapshot().reconnects == 0
+        assert sim.counts["connections"] == 1
+        run.venue.strikes_around = 2  # the next refresh selects fewer strikes: resubscribe
+        wait_for(lambda: run.venue.health.snapshot().reconnects == 1, "a new connection")
+        # 2 underlyings × 2 expiries × 5 strikes × call/put, and the 2 indexes
+        wait_for(lambda: [len(c.modes) for c in list(sim.conns)] == [42], "the new selection")
+        mark = len(run.sink)
+        wait_for(lambda: len(run.sink.of(Channel.MARKET_OPTION_CHAIN, mark)) >= 8, "chains")
+        for chain in run.sink.of(Channel.MARKET_OPTION_CHAIN, mark):
+            assert len(chain["strikes"]) == 5
