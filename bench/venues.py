@@ -1,6 +1,7 @@
 """Benchmark of the Deribit connector against the simulator at the real venue's scale.
 
-Run: ``.venv/bin/python bench/venues.py`` (``--quick`` for a few seconds at a small scale).
+Run: ``.venv/bin/python bench/venues.py`` (``--quick`` for a few seconds at a small scale);
+``--venue kite`` measures the Kite connector instead (``bench/venues_kite.py``).
 Starts a private redis-server and the Deribit simulator as its own process
 (``python -m feed_generator.venues.deribit.sim``; 15 strikes a side × 8 expiries ×
 call/put × BTC and ETH = 992 option instruments, each ticker every 100 ms), runs
