@@ -110,7 +110,8 @@ class KiteVenue(LoopVenue):
     """Kite Connect at ``api_url`` / ``ws_url`` with ``tokens``' credentials; see the module doc.
 
     ``underlyings``, ``expiries``, ``strikes_around``: what is followed (the settings).
-    ``clock`` gives monotonic seconds, ``wall`` the aware UTC now.
+    ``quote_budget`` defaults to Kite's ``/quote`` limit (1 call/s), the other calls' budget is
+    Kite's 10/s. ``clock`` gives monotonic seconds, ``wall`` the aware UTC now.
     """
 
     _health: KiteHealth
@@ -128,6 +129,7 @@ class KiteVenue(LoopVenue):
         timings: KiteTimings | None = None,
         backoff: Backoff | None = None,
         breaker: RestBreaker | None = None,
+        quote_budget: RateBudget | None = None,
         on_reject: Callable[[str, Rejected], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -138,7 +140,7 @@ class KiteVenue(LoopVenue):
         self._name = name
         self.timings = timings or KiteTimings()
         self.budget = RateBudget(KITE_OTHER, clock=clock)
-        self.quote_budget = RateBudget(KITE_QUOTE, clock=clock)
+        self.quote_budget = quote_budget or RateBudget(KITE_QUOTE, clock=clock)
         self.backoff = backoff or Backoff(base=0.5, cap=30.0)
         self.breaker = breaker or RestBreaker(
             f"{name}-rest", exclude=(TokenRefusedError,), clock=clock

@@ -31,6 +31,7 @@ from feed_generator.venues.kite.client import Credentials, TokenRefusedError
 from feed_generator.venues.kite.connector import TOKEN_EXPIRED, KiteTimings, KiteVenue
 from feed_generator.venues.kite.sim import HOSTILE_FRAMES, SIM_ACCESS_TOKEN, SIM_API_KEY, KiteSim
 from feed_generator.venues.kite.token import TokenSource
+from feed_generator.venues.ratebudget import BudgetLimits, RateBudget
 from feed_generator.venues.rejects import Rejected
 
 log = logging.getLogger("recovery")
@@ -110,9 +111,10 @@ def running(sim: KiteSim, token_file: Path | None = None, **kwargs: Any) -> Iter
         sim.api_url, sim.ws_url, tokens, timings=kwargs.pop("timings", FAST),
         backoff=Backoff(base=0.05, cap=0.3, rng=random.Random(7)),
         breaker=RestBreaker("test-rest", fail_max=3, reset_s=0.3, exclude=(TokenRefusedError,)),
+        quote_budget=RateBudget(BudgetLimits(max_credits=5, refill_per_s=5)),
         on_reject=kwargs.pop("on_reject", lambda _venue, r: rejects.append(r)), **kwargs,
     )  # fmt: skip
-    # The simulator allows 5 /quote calls a second here; the connector's own budget is Kite's 1.
+    # The simulator allows 5 /quote calls a second here, and so does the connector's budget.
     sink, stop = Published(), threading.Event()
     thread = threading.Thread(target=venue.run, args=([sink], stop), daemon=True)
     thread.start()
