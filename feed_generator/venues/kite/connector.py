@@ -266,6 +266,11 @@ class KiteVenue(LoopVenue):
             log.info("kite live", extra={"venue": self._name, "connections": len(conns),
                                          "instruments": len(self.universe.tokens)})  # fmt: skip
             await self._while_live(readers)
+            ended = [c.name for c, r in zip(conns, readers, strict=True) if r.done()]
+            if ended and not self._loop.stopping.is_set():
+                log.warning("kite connection ended; reconnecting",
+                            extra={"venue": self._name, "ended": ended,
+                                   "silent": any(c.replaced for c in conns)})  # fmt: skip
         except _TRANSIENT as exc:
             self._warn("kite stream failed", exc)
         finally:
