@@ -136,7 +136,8 @@ async def load_universe(
     ``today`` the date in India (expiries before it are gone).
 
     :class:`~.client.KiteRestError` or :class:`~.client.TokenRefused` when REST fails."""
-    rows, rejected = parse_instruments(await rest.get("/instruments"))
+    # Only the index rows and the chosen underlyings' rows are parsed (a tenth of the dump).
+    rows, rejected = parse_instruments(await rest.get("/instruments"), underlyings)
     for reject in rejected:
         on_reject(reject)
     spot = {u: spots[u] for u in underlyings if u in spots}
