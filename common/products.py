@@ -101,6 +101,10 @@ NSE_CONTRACT_SIZES: Mapping[str, int] = MappingProxyType({
 })  # fmt: skip
 """Lot sizes of the synthetic NSE products (units of the underlying per contract)."""
 
+OI_IN_UNITS = frozenset({"kite"})
+"""Venues of NSE products whose volume and OI are in units of the underlying (Kite's), not in
+contracts (the synthetic market's): their products' ``contract_size`` is 1."""
+
 DERIBIT = ProductConventions(
     rate=0.0,
     dividend_yield=0.0,
@@ -150,8 +154,11 @@ class ConventionsRegistry:
             stale_after_s=stale_after_s,
             venue=nse_venue,
         )
+        # Kite counts volume and OI in units of the underlying, not lots: a contract of 1 unit
+        # keeps Γ·OI·contract size (the gamma exposure) in units either way.
+        in_units = nse_venue in OI_IN_UNITS
         products: dict[str, ProductConventions] = {
-            name: replace(nse, contract_size=float(size))
+            name: replace(nse, contract_size=1.0 if in_units else float(size))
             for name, size in NSE_CONTRACT_SIZES.items()
         }
         products.update(dict.fromkeys(DERIBIT_PRODUCTS, DERIBIT))

@@ -12,7 +12,7 @@ import orjson
 from common import latest
 from common.deadletter import push_deadletters
 from common.names import Channel, previous_chains_key
-from common.products import standard_registry
+from common.products import serving_registry
 from common.timestamps import now_ts
 from optionsmath import enrich_chains
 from worker_enricher.cache import cache_and_publish
@@ -95,7 +95,7 @@ def _enrich_sorted(
             break
         outcomes = enrich_chains(
             [(valid[i][0], prev) for i, prev in todo],
-            conventions=standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc),
+            conventions=serving_registry(s),
             processed_at=processed_at,
         )
         for (i, prev), outcome in zip(todo, outcomes, strict=True):

@@ -18,7 +18,7 @@ import orjson
 from common.deadletter import push_deadletters
 from common.messages import OptionType
 from common.names import SPOT_KEY, Channel, iv_points_key, iv_surface_key
-from common.products import ConventionsRegistry, standard_registry
+from common.products import ConventionsRegistry, serving_registry
 from common.timestamps import format_ts, parse_expiry, parse_ts
 from optionsmath import carry_forward, implied_vol, quote_price
 from worker_enricher.cache import epoch_ms
@@ -213,7 +213,7 @@ def process_quotes(
         return 0
     s = ctx.settings
     products = sorted({q["product"] for q in quotes})
-    registry = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
+    registry = serving_registry(s)
     ivs, forwards = quote_ivs_and_forwards(quotes, _spots(ctx, products), registry)
     pipe = ctx.redis.pipeline(transaction=False)
     _record_points(ctx, quotes, ivs, forwards, pipe)

@@ -14,7 +14,7 @@ from analytics_service.calc.times import ceil_ms, to_ms
 from analytics_service.sources import Sources
 from common.latest import data_age_headers, mark_data_age_fields, stamp_age
 from common.messages import PRODUCT_PATTERN
-from common.products import ProductConventions, serving_registry, standard_registry
+from common.products import ProductConventions, serving_registry
 from common.settings import Settings
 from common.web.errors import ApiError
 from common.web.responses import json_response
@@ -37,7 +37,7 @@ def conventions(product: str) -> ProductConventions:
     """The product's conventions (expiry instant, rate): the settings' for NSE products and
     unknown ones, Deribit's (08:00 UTC) for BTC and ETH."""
     s = settings()
-    return standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc).get(product)
+    return serving_registry(s).get(product)
 
 
 def dated_response(product: str, doc: dict[str, Any]) -> Response:

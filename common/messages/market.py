@@ -72,12 +72,13 @@ Mark = Annotated[
     float, Meta(ge=0, description="The venue's mark price of the option, in the currency.")
 ]
 VOLUME_MEANING = (
-    "Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the "
-    "venue counts in the underlying (Deribit); may be fractional."
+    "Cumulative volume, the day's (Deribit: the last 24 h): contracts, or units of the "
+    "underlying where the venue counts in them (Deribit's coins, Kite's shares); may be "
+    "fractional."
 )
 OI_MEANING = (
-    "Open interest: contracts, or coins where the venue counts in the underlying (Deribit); "
-    "may be fractional."
+    "Open interest: contracts, or units of the underlying where the venue counts in them "
+    "(Deribit's coins, Kite's shares); may be fractional."
 )
 ForwardFrom = Annotated[ForwardSource, Meta(description="Where forward comes from.")]
 Strike = Annotated[PositivePrice, Meta(description="Strike price, in the currency.")]

@@ -53,9 +53,9 @@ export interface OptionQuote {
   ask: number;
   /** Last traded price; 0: none. */
   last: number;
-  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
+  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or units of the underlying where the venue counts in them (Deribit's coins, Kite's shares); may be fractional. */
   volume: number;
-  /** Open interest: contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
+  /** Open interest: contracts, or units of the underlying where the venue counts in them (Deribit's coins, Kite's shares); may be fractional. */
   oi: number;
   /** ISO-8601 UTC instant with milliseconds, a real one from 1970. */
   timestamp: string;
@@ -229,9 +229,9 @@ export interface MarketChainRow {
   ask: number;
   /** Last traded price; 0: none. */
   last: number;
-  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
+  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or units of the underlying where the venue counts in them (Deribit's coins, Kite's shares); may be fractional. */
   volume: number;
-  /** Open interest: contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
+  /** Open interest: contracts, or units of the underlying where the venue counts in them (Deribit's coins, Kite's shares); may be fractional. */
   oi: number;
   /** The venue's mark price of the option, in the currency. */
   mark?: number;
@@ -249,9 +249,9 @@ export interface ChainRow {
   ask: number;
   /** Last traded price; 0: none. */
   last: number;
-  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
+  /** Cumulative volume, the day's (Deribit: the last 24 h): contracts, or units of the underlying where the venue counts in them (Deribit's coins, Kite's shares); may be fractional. */
   volume: number;
-  /** Open interest: contracts, or coins where the venue counts in the underlying (Deribit); may be fractional. */
+  /** Open interest: contracts, or units of the underlying where the venue counts in them (Deribit's coins, Kite's shares); may be fractional. */
   oi: number;
   /** The venue's mark price of the option, in the currency. */
   mark?: number;

@@ -20,7 +20,7 @@ from flask import Response
 
 from common.api.data import NoQuery
 from common.names import cache_key
-from common.products import ConventionsRegistry, standard_registry
+from common.products import ConventionsRegistry, serving_registry
 from common.web.openapi import Blueprint
 from common.web.responses import dumps
 from storage_service.cache import Answer
@@ -56,7 +56,7 @@ def listing_body(listing: Listing, registry: ConventionsRegistry) -> bytes:
 def products_answer(context: DataContext) -> Answer:
     """The cached ``{products: [{product, expiries, venue, currency}]}`` body, sorted."""
     s = context.settings
-    registry = standard_registry(s.risk_free_rate, s.dividend_yield, s.expiry_time_utc)
+    registry = serving_registry(s)
 
     def build() -> bytes:
         return listing_body(context.store.products(), registry)

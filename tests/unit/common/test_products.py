@@ -72,3 +72,16 @@ def test_expiry_instant_in_a_zone_and_the_venues_instant() -> None:
 def test_invalid_conventions_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"forward_method|contract_size|rate|venue"):
         ProductConventions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_nse_products_from_kite_count_in_units() -> None:
+    # Kite's OI is in units of the underlying: a contract of 1, so Γ·OI·contract size is
+    # the same units as the synthetic market's OI in lots × the lot size.
+    kite = ConventionsRegistry.standard(nse_venue="kite")
+    synthetic = ConventionsRegistry.standard()
+    assert (kite.get("NIFTY").contract_size, kite.get("NIFTY").venue) == (1.0, "kite")
+    assert (synthetic.get("NIFTY").contract_size, synthetic.get("NIFTY").venue) == (
+        75.0,
+        "synthetic",
+    )
+    assert kite.get("BTC").contract_size == synthetic.get("BTC").contract_size == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from types import SimpleNamespace
 from typing import Any, cast
@@ -11,6 +12,7 @@ import pytest
 
 from common.names import previous_chains_key
 from common.products import ConventionsRegistry
+from common.settings import load_settings
 from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, build_chain
 from tests.unit.optionsmath.test_enrich_forward import FORWARD, T_BTC, btc_chain, by_hand_prices
@@ -35,8 +37,8 @@ class FakePipeline:
 
 
 def context(stored: dict[str, dict[str, Any]]) -> WorkerContext:
-    settings = SimpleNamespace(
-        risk_free_rate=RATE, dividend_yield=YIELD, expiry_time_utc=EXPIRY_TIME
+    settings = dataclasses.replace(
+        load_settings(), risk_free_rate=RATE, dividend_yield=YIELD, expiry_time_utc=EXPIRY_TIME
     )
     redis = SimpleNamespace(pipeline=lambda transaction: FakePipeline(stored))
     return cast(WorkerContext, SimpleNamespace(settings=settings, redis=redis))
