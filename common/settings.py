@@ -27,7 +27,7 @@ from common.conventions import (
     DEFAULT_RISK_FREE_RATE,
 )
 from common.metricfiles import MULTIPROC_ENV
-from common.products import DEFAULT_STALE_AFTER_S
+from common.products import DEFAULT_STALE_AFTER_S, NSE_CONTRACT_SIZES
 
 DEFAULT_WEB_WORKERS = 2
 """gunicorn processes per service when ``WEB_CONCURRENCY`` is unset."""
@@ -754,6 +754,20 @@ def _reference(env: Env) -> ReferenceSettings:
     )
 
 
+def check_one_source_per_product(
+    venues: tuple[str, ...], kite_underlyings: tuple[str, ...], name: str = "FEED_VENUES"
+) -> None:
+    """:class:`SettingsError` naming ``name`` when the synthetic market and Kite would both
+    publish a product's options (two chains and two ``seq`` series of one product)."""
+    if "synthetic" not in venues or not {"kite", "kite-sim"} & set(venues):
+        return
+    both = [u for u in kite_underlyings if u in NSE_CONTRACT_SIZES]
+    if both:
+        raise SettingsError(
+            f"{name}: synthetic and kite would both publish {', '.join(both)}: run one of them"
+        )
+
+
 def _venues(env: Env) -> VenueSettings:
     currencies = tuple(c.upper() for c in _comma_list(env, "DERIBIT_CURRENCIES", "BTC,ETH"))
     if bad := [c for c in currencies if c not in ("BTC", "ETH")]:
@@ -764,14 +778,17 @@ def _venues(env: Env) -> VenueSettings:
         raise SettingsError(f"DERIBIT_WS_URL: expected ws:// or wss://, got {ws_url!r}")
     if not rest_url.startswith(("http://", "https://")):
         raise SettingsError(f"DERIBIT_REST_URL: expected http:// or https://, got {rest_url!r}")
+    venues = parse_venues(env.str("FEED_VENUES", "synthetic"))
+    kite = _kite(env, venues)
+    check_one_source_per_product(venues, kite.underlyings)
     return VenueSettings(
-        venues=parse_venues(env.str("FEED_VENUES", "synthetic")),
+        venues=venues,
         deribit_ws_url=ws_url,
         deribit_rest_url=rest_url,
         deribit_currencies=currencies,
         deribit_sim_port=env.int("DERIBIT_SIM_PORT", 8010, validate=Range(1, 65_535)),
         metrics_port=env.int("FEED_METRICS_PORT", 0, validate=Range(0, 65_535)),
-        kite=_kite(env, parse_venues(env.str("FEED_VENUES", "synthetic"))),
+        kite=kite,
         spot=_spot(env),
     )
 

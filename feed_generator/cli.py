@@ -33,6 +33,7 @@ from common.observability import setup_service
 from common.settings import (
     Settings,
     SettingsError,
+    check_one_source_per_product,
     load_settings,
     parse_venues,
     require_kite_credentials,
@@ -178,6 +179,7 @@ def plan(argv: Sequence[str] | None) -> Plan:
     venues = settings.venues.venues if args.venue is None else parse_venues(args.venue, "--venue")
     if args.venue is not None:  # FEED_VENUES was checked with the settings
         require_kite_credentials(venues, settings.venues.kite, "--venue")
+        check_one_source_per_product(venues, settings.venues.kite.underlyings, "--venue")
     _check_venues(args, venues)
     market = market_config(args, settings) if "synthetic" in venues else None
     return Plan(args, settings, market, venues)

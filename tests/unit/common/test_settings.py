@@ -262,6 +262,11 @@ def test_venue_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("SPOT_PRODUCTS", "BTC,SOL", "SPOT_PRODUCTS: expected BTC and/or ETH, got SOL"),
         ("BINANCE_WS_URL", "https://stream.binance.com", "BINANCE_WS_URL: expected ws://"),
         ("COINBASE_SIM_PORT", "0", "COINBASE_SIM_PORT"),
+        (
+            "FEED_VENUES",
+            "synthetic,kite-sim",
+            "FEED_VENUES: synthetic and kite would both publish NIFTY, BANKNIFTY: run one of them",
+        ),
         ("FEED_VENUES", "nasdaq", "FEED_VENUES: expected a comma list of synthetic, deribit"),
         ("FEED_VENUES", " , ", "FEED_VENUES: expected a comma list"),
         ("DERIBIT_WS_URL", "https://www.deribit.com/ws", "DERIBIT_WS_URL: expected ws://"),
