@@ -54,8 +54,13 @@ dashboard-test: $(DASHBOARD)/node_modules/.installed
 deploy-check:
 	bash scripts/check_deploy.sh
 
+# The unit tests spread over two processes (they wait on little but the CPU and a private
+# Redis each), then everything else in one, its coverage appended: the report at the end
+# covers both.
+TEST_UNIT_WORKERS ?= 2
 test: lint dashboard-test deploy-check $(DASHBOARD)/dist/index.html chromium
-	$(BIN)/pytest
+	$(BIN)/pytest tests/unit -n $(TEST_UNIT_WORKERS) --dist worksteal --cov-report=
+	$(BIN)/pytest --ignore=tests/unit --cov-append
 
 # The quick loop while coding, beside make test (which still runs everything): the unit tests
 # without coverage, lint or the tests marked slow, spread by pytest-xdist over one process per
