@@ -17,7 +17,7 @@ import signal
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from aiohttp import web
 
@@ -135,7 +135,7 @@ class SimHost(Generic[C]):
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def start_in_thread(self) -> SimHost[C]:
+    def start_in_thread(self) -> Self:
         """Serve from a daemon thread with its own loop; returns once listening."""
         ready = threading.Event()
         loop = asyncio.new_event_loop()

@@ -297,6 +297,16 @@ def test_runs_as_a_process_with_a_control_api(tmp_path: Path) -> None:
         assert len(summary.json()["result"]) == 8 * 15 * 2
         stats = requests.post(f"{base}/sim/control", json={"action": "stats"}, timeout=5).json()
         assert (stats["ok"], stats["stamp"], stats["ticks"]) == (True, "tick", 0)  # no client
+        ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws/api/v2", timeout=5)
+        try:  # actions on the connections run on the server's own loop (SimHost.call_soon)
+            hostile = {"action": "hostile", "frames": ["not_an_object"]}
+            assert requests.post(f"{base}/sim/control", json=hostile, timeout=5).json()["ok"]
+            assert ws.recv() == "[1, 2, 3]"  # bytes sent as a text frame, as Deribit's are
+            assert requests.post(f"{base}/sim/control", json={"action": "drop"}, timeout=5).ok
+            with pytest.raises(websocket.WebSocketConnectionClosedException):
+                ws.recv()
+        finally:
+            close(ws)
         control = requests.post(f"{base}/sim/control", json={"action": "refuse_ws"}, timeout=5)
         assert control.json()["ok"] is True
         with pytest.raises(websocket.WebSocketBadStatusException):

@@ -7,12 +7,11 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import logging
-import signal
 
 from common.jsonlog import configure_logging
 from feed_generator.venues.deribit.sim.market import SimMarket
 from feed_generator.venues.deribit.sim.server import DeribitSim
+from feed_generator.venues.simhost import serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,21 +45,9 @@ def main(argv: list[str] | None = None) -> None:
         min_heartbeat=args.min_heartbeat,
         stamp=args.stamp,
     )
+    describe = lambda: {"ws_url": sim.ws_url, "rest_url": sim.rest_url}  # noqa: E731
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(sim))
-
-
-async def _serve(sim: DeribitSim) -> None:
-    await sim.start()
-    logging.getLogger(__name__).info(
-        "deribit simulator ready", extra={"ws_url": sim.ws_url, "rest_url": sim.rest_url}
-    )
-    stopped = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
-    try:
-        await stopped.wait()
-    finally:
-        await sim.stop()
+        asyncio.run(serve(sim, "deribit simulator ready", describe))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The simulator's faults: what is switched on now, and the hostile frames it can send.
 
-:class:`Faults` is plain state read by the server's loop; the server's methods
+:class:`Faults` (the toolkit's :class:`~feed_generator.venues.simhost.SimFaults` and an
+error code) is plain state read by the server's loop; the server's methods
 (and its ``POST /sim/control``) change it. :data:`HOSTILE_FRAMES` are frames a
 client must reject without publishing anything or crashing.
 """
@@ -8,6 +9,8 @@ client must reject without publishing anything or crashing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from feed_generator.venues.simhost import SimFaults
 
 _INDEX = (
     '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"deribit_price_index.btc_usd",'
@@ -49,18 +52,9 @@ HOSTILE_FRAMES: dict[str, bytes] = {
 
 
 @dataclass
-class Faults:
-    """What the simulator does wrong right now."""
+class Faults(SimFaults):
+    """What the simulator does wrong right now: the common faults, where a failing REST call
+    with ``rest_status`` 200 answers a JSON-RPC error envelope of ``rest_error_code``."""
 
-    silent: bool = False
-    """Keep sockets open but send nothing (no data, no heartbeats, no pongs, no replies)."""
-    refuse_ws: bool = False
-    """Answer WebSocket upgrades with HTTP 503 (REST still works)."""
-    rest_failures: int = 0
-    """The next this many REST calls fail."""
-    rest_status: int = 503
-    """HTTP status of a failing REST call; 200 sends a JSON-RPC error envelope instead."""
     rest_error_code: int = 10040
     """The envelope's error code when ``rest_status`` is 200 (10040 retry, 10028 …)."""
-    rest_delay: float = 0.0
-    """Seconds every REST call waits before answering."""

@@ -23,14 +23,12 @@ is not counted as the client's delay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
-import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +44,7 @@ from feed_generator.venues.deribit.sim.rpc import (
     reply,
     rest_reply,
 )
+from feed_generator.venues.simhost import SimConn, SimHost
 
 logger = logging.getLogger(__name__)
 INDEXES = {"deribit_price_index.btc_usd": "BTC", "deribit_price_index.eth_usd": "ETH"}
@@ -54,11 +53,9 @@ Stamp = Literal["tick", "frame"]
 
 
 @dataclass(eq=False)
-class Conn:
-    """One WebSocket client."""
+class Conn(SimConn):
+    """One WebSocket client: its request budget, channels and heartbeat."""
 
-    ws: web.WebSocketResponse
-    transport: asyncio.BaseTransport | None
     tokens: float
     refilled: float
     channels: set[str] = field(default_factory=set)
@@ -67,8 +64,10 @@ class Conn:
     test_deadline: float | None = None
 
 
-class DeribitSim:
+class DeribitSim(SimHost[Conn]):
     """The simulator; ``await start()`` in a running loop, or :meth:`start_in_thread`."""
+
+    name = "deribit-sim"
 
     def __init__(
         self,
@@ -83,23 +82,19 @@ class DeribitSim:
         stamp: Stamp = "tick",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(host, port)
         self.clock = clock
         self.market = market or SimMarket(self._now())
-        self.host, self.port, self.interval = host, port, interval
+        self.interval = interval
         self.stamp = stamp
         self.min_heartbeat = min_heartbeat
         self.request_burst, self.request_rate = request_burst, request_rate
         self.faults = Faults()
-        self.conns: set[Conn] = set()
         self.counts = {"connections": 0, "refused_10028": 0, "heartbeat_closes": 0}
         self.tick_times: deque[tuple[float, float]] = deque(maxlen=1000)
         """Of each recent tick sent: seconds from its instant to its first and to its last
         notification written."""
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[bool]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
@@ -114,83 +109,21 @@ class DeribitSim:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> int:
-        """Bind and serve; returns the port."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/ws/api/v2", self._websocket)
         app.router.add_get("/api/v2/public/{method}", self._rest)
         app.router.add_post("/sim/control", self._control)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound port only there
-        if isinstance(server, asyncio.base_events.Server) and server.sockets:
-            self.port = server.sockets[0].getsockname()[1]
-        self._loop = asyncio.get_running_loop()
-        self._ticker = asyncio.create_task(self._tick_forever())
+
+    def background(self) -> list[Coroutine[Any, Any, None]]:
+        return [self._tick_forever()]
+
+    async def start(self) -> int:
+        """Bind and serve; returns the port."""
+        port = await super().start()
         logger.info("deribit simulator listening", extra={"ws": self.ws_url})
-        return self.port
-
-    async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-        for conn in list(self.conns):
-            await conn.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def start_in_thread(self) -> DeribitSim:
-        """Run in a daemon thread with its own loop; returns once listening."""
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="deribit-sim", daemon=True)
-        self._thread.start()
-        if not ready.wait(10.0):
-            raise RuntimeError("the Deribit simulator did not start")
-        return self
-
-    def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10.0)
-
-    def _call_soon(self, action: Callable[[], Any]) -> None:
-        """Run ``action`` on the server's loop, from any thread; wait until it has run."""
-        assert self._loop is not None, "start the simulator first"
-        if threading.current_thread() is self._thread:
-            action()
-            return
-
-        async def run() -> None:
-            result = action()
-            if asyncio.iscoroutine(result):
-                await result
-
-        asyncio.run_coroutine_threadsafe(run(), self._loop).result(10.0)
+        return port
 
     # -- faults ------------------------------------------------------------------------------
-
-    def drop_connections(self) -> None:
-        """Cut every WebSocket abruptly (no close frame), as a network failure does."""
-
-        def drop() -> None:
-            for conn in list(self.conns):
-                if isinstance(conn.transport, asyncio.Transport):
-                    conn.transport.abort()
-
-        self._call_soon(drop)
 
     def set_silent(self, silent: bool = True) -> None:
         """Go silent (sockets stay open, nothing is sent or answered) or speak again."""
@@ -202,19 +135,9 @@ class DeribitSim:
         async def send() -> None:
             for conn in list(self.conns):
                 conn.test_deadline = self.clock() + grace
-                await self._send(conn, HEARTBEAT_TEST)
+                await self.send(conn, HEARTBEAT_TEST)
 
-        self._call_soon(send)
-
-    def inject(self, *frames: bytes | str) -> None:
-        """Send raw frames (e.g. :data:`HOSTILE_FRAMES`) to every connection."""
-
-        async def send() -> None:
-            for conn in list(self.conns):
-                for frame in frames:
-                    await self._send(conn, frame)
-
-        self._call_soon(send)
+        self.call_soon(send)
 
     def rest_fault(
         self, count: int, *, status: int = 503, error_code: int = 10040, delay: float = 0.0
@@ -288,19 +211,19 @@ class DeribitSim:
             request_id, method = request.get("id"), request["method"]
             params = request.get("params") or {}
         except (ValueError, KeyError, AttributeError, TypeError):
-            await self._send(conn, reply(None, error=(11050, "bad_request")))
+            await self.send(conn, reply(None, error=(11050, "bad_request")))
             return
         if not self._take_token(conn):
             self.counts["refused_10028"] += 1
-            await self._send(conn, reply(request_id, error=(10028, "too_many_requests")))
+            await self.send(conn, reply(request_id, error=(10028, "too_many_requests")))
             await conn.ws.close()
             return
         try:
             result = self._ws_method(conn, method, params)
         except RpcError as exc:
-            await self._send(conn, reply(request_id, error=(exc.code, exc.message)))
+            await self.send(conn, reply(request_id, error=(exc.code, exc.message)))
             return
-        await self._send(conn, reply(request_id, result=result))
+        await self.send(conn, reply(request_id, result=result))
 
     def _ws_method(self, conn: Conn, method: str, params: dict[str, Any]) -> Any:
         if method in ("public/subscribe", "public/unsubscribe"):
@@ -349,14 +272,11 @@ class DeribitSim:
             return {"index_price": price, "estimated_delivery_price": price}
         raise RpcError(-32601, "Method not found")
 
-    async def _send(self, conn: Conn, frame: bytes | str) -> None:
-        if conn.ws.closed:
-            return
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            if isinstance(frame, bytes):
-                await conn.ws.send_str(frame.decode("utf-8", "replace"))
-            else:
-                await conn.ws.send_str(frame)
+    async def send(self, conn: Conn, frame: bytes | str) -> bool:
+        """Write ``frame`` to ``conn`` as text (Deribit's frames are JSON text; bytes, such as
+        :data:`HOSTILE_FRAMES`, are decoded, undecodable bytes replaced); ``False`` if gone."""
+        text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+        return await super().send(conn, text)
 
     # -- REST ------------------------------------------------------------------------------
 
@@ -428,7 +348,7 @@ class DeribitSim:
                 conn.next_beat = now + conn.heartbeat
                 if conn.test_deadline is None:
                     conn.test_deadline = now + conn.heartbeat
-                await self._send(conn, HEARTBEAT_TEST)
+                await self.send(conn, HEARTBEAT_TEST)
             for channel in conn.channels:
                 item = data.get(channel)
                 if item is None:
@@ -439,7 +359,7 @@ class DeribitSim:
                 else:
                     frame = encoded.get(channel) or notification(channel, item)
                     encoded[channel] = frame
-                await self._send(conn, frame)
+                await self.send(conn, frame)
                 if first is None:
                     first = self.clock()
         if first is not None:
