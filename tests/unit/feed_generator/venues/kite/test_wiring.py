@@ -110,6 +110,7 @@ def test_the_nse_products_show_kite_when_kite_feeds_them(monkeypatch: pytest.Mon
     assert serving_registry(load_settings()).get("NIFTY").venue == "synthetic"
     monkeypatch.setenv("FEED_VENUES", "kite-sim")
     nifty = serving_registry(load_settings()).get("NIFTY")
-    assert (nifty.venue, nifty.quote_currency, nifty.contract_size) == ("kite", "INR", 75.0)
+    # Kite counts OI in units, not lots: a contract of 1 unit (common/products.OI_IN_UNITS).
+    assert (nifty.venue, nifty.quote_currency, nifty.contract_size) == ("kite", "INR", 1.0)
     assert nifty.expiry_instant(dt.date(2026, 12, 8)) == dt.datetime(2026, 12, 8, 10, tzinfo=dt.UTC)
     assert serving_registry(load_settings()).get("BTC").venue == "deribit"
