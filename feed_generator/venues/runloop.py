@@ -5,9 +5,10 @@ holds what every such loop does the same way: it turns the feed's ``threading.Ev
 into an asyncio event, sleeps that a stop cuts short, runs work that a stop cancels (a REST
 call may hang), calls a function periodically, and waits out a reconnection backoff while
 polling REST. :class:`RejectLog` counts, logs (the first 20, then every 1,000th) and
-dead-letters refused frames. Times are seconds on the injected monotonic ``clock``.
+dead-letters refused frames. :class:`LoopVenue` is the ``Venue`` side of such a connector.
+Times are seconds on the injected monotonic ``clock``.
 
-Used by the Kite connector; the Deribit connector predates it and has its own copies.
+Used by the Deribit and Kite connectors (and :class:`RejectLog` by the spot connector).
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ class RunLoop:
 class RejectLog:
     """What a connector does with each refused frame: count it in ``health``, log the first
     ``first`` and every ``every``-th, and hand it to ``on_reject(venue, rejected)`` (the
-    dead-letter list), whose failure is logged and never stops the feed."""
+    dead-letter list), whose failure is logged and never stops the feed. ``label`` starts the
+    log lines (``"{label} frame rejected"``, ``"{label} dead letter not stored"``), written
+    to ``logger`` (this module's by default)."""
 
     def __init__(
         self,
@@ -107,24 +110,29 @@ class RejectLog:
         *,
         first: int = 20,
         every: int = 1000,
+        label: str = "venue",
+        logger: logging.Logger = log,
     ) -> None:
         self.venue, self.health, self.on_reject = venue, health, on_reject
         self.first, self.every = first, every
+        self.label, self.log = label, logger
         self.count = 0
 
     def __call__(self, rejected: Rejected) -> None:
         self.count += 1
         self.health.on_dead_letter()
         if self.count <= self.first or self.count % self.every == 0:
-            log.warning(
-                "venue frame rejected",
+            self.log.warning(
+                f"{self.label} frame rejected",
                 extra={"venue": self.venue, "reason": rejected.reason[:200], "rejects": self.count},
             )
         if self.on_reject is not None:
             try:
                 self.on_reject(self.venue, rejected)
             except Exception:  # a failing dead-letter store must not stop the feed
-                log.exception("venue dead letter not stored", extra={"venue": self.venue})
+                self.log.exception(
+                    f"{self.label} dead letter not stored", extra={"venue": self.venue}
+                )
 
 
 class LoopVenue:

@@ -20,12 +20,11 @@ per (product, expiry) from the assembler. Intervals are seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +51,7 @@ from feed_generator.venues.deribit.parser import (
 )
 from feed_generator.venues.health import FeedHealth, FeedState
 from feed_generator.venues.ratebudget import DERIBIT_NON_MATCHING, RateBudget
+from feed_generator.venues.runloop import LoopVenue, RejectLog, RunLoop
 from feed_generator.venues.silence import SilenceWatchdog
 
 __all__ = ["DeribitTimings", "DeribitVenue", "deadletter_callback"]
@@ -100,7 +100,7 @@ def deadletter_callback(client: Any, *, keep: int = 1000) -> Callable[[str, Reje
     return push
 
 
-class DeribitVenue:
+class DeribitVenue(LoopVenue):
     """Deribit's options of ``currencies`` from ``ws_url`` / ``rest_url``; see the module doc.
 
     ``budget``, ``backoff`` and ``breaker`` default to Deribit's documented request limits,
@@ -133,36 +133,23 @@ class DeribitVenue:
         self.on_reject = on_reject
         self._clock, self._wall = clock, wall
         self._health = FeedHealth(name, clock=clock, wall=wall)
+        self._reject = RejectLog(name, self._health, on_reject, label="deribit", logger=log)
         self.outbox = Outbox(self._health, self._reject, wall=wall, currencies=self.currencies)
         self.instruments: set[str] = set()
         self._started = clock()
         self._last_poll = self._last_refresh = -float("inf")
-        self._rejects = 0
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def products(self) -> Sequence[str]:
         return list(self.currencies)
 
-    @property
-    def health(self) -> FeedHealth:
-        return self._health
-
-    def run(self, sinks: Sequence[Sink], stop: threading.Event) -> None:
-        """Stream to ``sinks`` on this thread's own event loop until ``stop`` is set."""
-        try:
-            asyncio.run(self._main(sinks, stop))
-        finally:
-            self._health.set_state(FeedState.DOWN)
-
     # -- the loops ---------------------------------------------------------------------------
 
     async def _main(self, sinks: Sequence[Sink], stop: threading.Event) -> None:
-        self._stopping = asyncio.Event()
         self._sinks = sinks
+        self._loop = loop = RunLoop(stop, clock=self._clock)
+        loop.every(self.timings.flush_s, self._flush)
+        loop.every(self.timings.chain_s, self._chains_if_dirty)
         async with aiohttp.ClientSession() as session:
             self._session = session
             self._rest = RestClient(
@@ -172,62 +159,33 @@ class DeribitVenue:
                 breaker=self.breaker,
                 timeout_s=self.timings.request_timeout_s,
             )
-            tasks = [
-                asyncio.create_task(self._watch_stop(stop)),
-                asyncio.create_task(self._flush_loop()),
-                asyncio.create_task(self._chain_loop()),
-            ]
             try:
                 await self._connect_loop()
             finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await loop.close()
                 self._flush()
 
-    async def _watch_stop(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        self._stopping.set()
-
-    async def _sleep(self, seconds: float) -> None:
-        """Wait ``seconds``, or less when a stop is requested."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), max(seconds, 0.0))
-
     async def _connect_loop(self) -> None:
-        first = True
-        while not self._stopping.is_set():
+        loop, first = self._loop, True
+        while not loop.stopping.is_set():
             if not first:
                 self._health.on_reconnect()
             first = False
-            await self._until_stopped(self._stream())
-            if self._stopping.is_set():
+            await loop.until_stopped(self._stream())
+            if loop.stopping.is_set():
                 return
-            await self._until_stopped(self._between(self.backoff.next_delay()))
-
-    async def _until_stopped(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work``, cancelled when a stop is requested (a REST call may hang for long)."""
-        task = asyncio.create_task(work)
-        stopping = asyncio.create_task(self._stopping.wait())
-        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
-        for pending in (task, stopping):
-            pending.cancel()
-        await asyncio.gather(task, stopping, return_exceptions=True)
+            await loop.until_stopped(self._between(self.backoff.next_delay()))
 
     async def _between(self, delay: float) -> None:
         """Wait ``delay`` before the next connection, polling REST meanwhile."""
-        deadline = self._clock() + delay
-        while not self._stopping.is_set():
-            if self._clock() - self._last_poll >= self.timings.poll_s:
-                self._last_poll = self._clock()
-                ok = await self._snapshot()
-                self._health.set_state(FeedState.DEGRADED if ok else FeedState.DOWN)
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                return
-            next_poll = self._last_poll + self.timings.poll_s - self._clock()
-            await self._sleep(min(remaining, max(next_poll, 0.0)))
+
+        async def poll() -> None:
+            ok = await self._snapshot()
+            self._health.set_state(FeedState.DEGRADED if ok else FeedState.DOWN)
+
+        self._last_poll = await self._loop.backoff_polling(
+            delay, self.timings.poll_s, self._last_poll, poll
+        )
 
     async def _stream(self) -> None:
         """One WebSocket connection, from instruments to its end."""
@@ -281,7 +239,7 @@ class DeribitVenue:
         log.info("deribit live", extra={"instruments": len(self.instruments)})
 
     async def _while_live(self, conn: RpcConnection, reader: asyncio.Task[None]) -> None:
-        while not reader.done() and not self._stopping.is_set():
+        while not reader.done() and not self._loop.stopping.is_set():
             wait = self._last_refresh + self.timings.refresh_s - self._clock()
             await asyncio.wait([reader], timeout=min(max(wait, 0.0), 0.1))
             if self._refresh_due() and not reader.done():
@@ -360,30 +318,9 @@ class DeribitVenue:
             self.outbox.chains()
         return ok
 
-    def _reject(self, rejected: Rejected) -> None:
-        self._rejects += 1
-        self._health.on_dead_letter()
-        if self._rejects <= 20 or self._rejects % 1000 == 0:
-            log.warning(
-                "deribit frame rejected",
-                extra={"reason": rejected.reason[:200], "rejects": self._rejects},
-            )
-        if self.on_reject is not None:
-            try:
-                self.on_reject(self._name, rejected)
-            except Exception:  # a failing dead-letter store must not stop the feed
-                log.exception("deribit dead letter not stored")
-
-    async def _chain_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.timings.chain_s)
-            if self.outbox.dirty:
-                self.outbox.chains()
-
-    async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.timings.flush_s)
-            self._flush()
+    def _chains_if_dirty(self) -> None:
+        if self.outbox.dirty:
+            self.outbox.chains()
 
     def _update(self, update: TickerUpdate | IndexUpdate) -> None:
         self.outbox.update(update)

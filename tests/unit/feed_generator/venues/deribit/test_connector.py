@@ -1,14 +1,17 @@
-"""The Deribit connector's size-triggered flush, without a network or its flush loop."""
+"""The Deribit connector's size-triggered flush and its rejects, without a network or its loops."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+
+import pytest
 
 from common.messages import OptionQuote, decode_message
 from common.names import Channel
 from feed_generator.venues.deribit.connector import DeribitTimings, DeribitVenue
-from feed_generator.venues.deribit.parser import TickerUpdate, parse_frame
+from feed_generator.venues.deribit.parser import Rejected, TickerUpdate, parse_frame
 from tests.support.sinks import ListSink
 
 START = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
@@ -68,3 +71,30 @@ def test_a_burst_of_flush_max_updates_is_sent_at_once() -> None:
     assert len(quotes) == len(sent) == 10
     assert [quote.strike for quote in quotes] == strikes[:10]
     assert {channel for b in sink.batches for _, channel, _ in b} == {"market:option_quote"}
+
+
+def test_rejects_are_counted_logged_as_deribit_and_dead_lettered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stored: list[tuple[str, Rejected]] = []
+
+    def store(venue: str, rejected: Rejected) -> None:
+        stored.append((venue, rejected))
+        if len(stored) == 2:
+            raise ConnectionError("redis gone")  # a failing store must not stop the feed
+
+    venue = DeribitVenue("ws://127.0.0.1:9", "http://127.0.0.1:9", on_reject=store,
+                         wall=lambda: START)  # fmt: skip
+    caplog.set_level(logging.WARNING, logger="feed_generator.venues.deribit.connector")
+    for i in range(22):
+        venue._reject(Rejected(f"bad frame {i}", "{"))
+    assert venue.health.snapshot().dead_letters == 22
+    first_two = [(name, rejected.reason) for name, rejected in stored[:2]]
+    assert first_two == [("deribit", "bad frame 0"), ("deribit", "bad frame 1")]
+    assert len(stored) == 22
+    lines = [r for r in caplog.records if r.getMessage() == "deribit frame rejected"]
+    assert [r.__dict__["rejects"] for r in lines] == list(range(1, 21))  # the first 20 only
+    assert (lines[0].__dict__["venue"], lines[0].__dict__["reason"]) == ("deribit", "bad frame 0")
+    assert {r.name for r in lines} == {"feed_generator.venues.deribit.connector"}  # as before
+    failed = [r for r in caplog.records if r.getMessage() == "deribit dead letter not stored"]
+    assert len(failed) == 1
