@@ -65,7 +65,11 @@ class Conn(SimConn):
 
 
 class DeribitSim(SimHost[Conn]):
-    """The simulator; ``await start()`` in a running loop, or :meth:`start_in_thread`."""
+    """The simulator on ``host:port`` (0: a free port); ``await start()`` in a running loop,
+    or :meth:`start_in_thread`. Notifications go out every ``interval`` seconds;
+    ``public/set_heartbeat`` below ``min_heartbeat`` seconds is refused; each connection
+    may send ``request_burst`` requests at once, refilled at ``request_rate`` a second.
+    ``clock`` gives Unix seconds (the notifications' timestamps, see ``stamp``)."""
 
     name = "deribit-sim"
 
