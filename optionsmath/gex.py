@@ -14,9 +14,9 @@ the option was priced on spot (BSM with the carry) or on its forward (Black-76).
 
 The flip is the spot at which the total net GEX, recomputed with each option's own IV at
 that spot (sticky strike: the smile does not move), changes sign: bracketed on a grid
-around the spot, narrowed on a finer grid inside the bracket and interpolated; the sign
-change nearest the spot wins, and there is none when the total keeps one sign across the
-grid. Every chain of a batch is solved in the same two NumPy passes.
+around the spot, then narrowed by regula falsi (Illinois); the sign change nearest the
+spot wins, and there is none when the total keeps one sign across the grid. Every chain
+of a batch is solved in the same NumPy passes (:func:`flip_levels`).
 """
 
 from __future__ import annotations
