@@ -72,7 +72,15 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
   const oiSmile = new OiSmileView();
   const candles = new CandlesView(s, intents);
   const history = new HistoryView();
-  const charts = h("div", { class: "charts" }, oiSmile.oiPanel, oiSmile.smilePanel, candles.panel, history.panel);
+  const charts = h(
+    "div",
+    { class: "charts" },
+    oiSmile.oiPanel,
+    oiSmile.smilePanel,
+    oiSmile.gexPanel,
+    candles.panel,
+    history.panel,
+  );
   const main = h(
     "main",
     { class: "dash live-data", "data-testid": "live-data", "data-stale": "false" },

@@ -163,3 +163,34 @@ export function smilePoints(
   });
   return out;
 }
+
+/** Dealer gamma exposure per strike (currency per 1 % move; calls ≥ 0, puts ≤ 0). */
+export interface GexBars {
+  strikes: number[];
+  call: (number | null)[];
+  put: (number | null)[];
+  net: (number | null)[];
+}
+
+/** The rows' `gex` (null where a row has none; net null only when both sides are). */
+export function gexBars(chain: Pick<EnrichedChain, "strikes" | "calls" | "puts">): GexBars {
+  const out: GexBars = { strikes: [], call: [], put: [], net: [] };
+  chain.strikes.forEach((k, i) => {
+    const c = num(chain.calls[i]?.gex);
+    const p = num(chain.puts[i]?.gex);
+    out.strikes.push(k);
+    out.call.push(c);
+    out.put.push(p);
+    out.net.push(c === null && p === null ? null : (c ?? 0) + (p ?? 0));
+  });
+  return out;
+}
+
+/** The listed strike nearest `level` (ties low), or null without strikes or level: where a
+ * category axis marks a level between strikes (the gamma flip). */
+export function nearestStrike(strikes: number[], level: number | null): number | null {
+  if (level === null || !strikes.length) return null;
+  let best = strikes[0];
+  for (const k of strikes) if (Math.abs(k - level) < Math.abs(best - level)) best = k;
+  return best;
+}

@@ -1,6 +1,7 @@
-// The OI-by-strike and IV-smile panels: drawn from the newest chain in the strike window, at most
-// every CHART_MIN_GAP_MS (at once when the window or the OI baseline changes).
+// The OI-by-strike, gamma-exposure and IV-smile panels: drawn from the newest chain in the strike
+// window, at most every CHART_MIN_GAP_MS (at once when the window or the OI baseline changes).
 import { atmStrike, strikeWindow } from "../chain";
+import { GexChart } from "../charts/gexChart";
 import { OiChart } from "../charts/oiChart";
 import { SmileChart } from "../charts/smileChart";
 import type { DashState } from "../state/model";
@@ -14,12 +15,16 @@ const CHART_MIN_GAP_MS = 500;
 export class OiSmileView implements View {
   readonly oiPanel: HTMLElement;
   readonly smilePanel: HTMLElement;
+  readonly gexPanel: HTMLElement;
   private readonly oiBox = chartBox("chart-oi");
+  private readonly gexBox = chartBox("chart-gex");
   private readonly smileBox = chartBox("chart-smile");
   private readonly caption = h("span", { class: "caption", "data-testid": "chart-oi-since" });
   private readonly oiNote: HTMLElement;
   private readonly smileNote: HTMLElement;
+  private readonly gexNote: HTMLElement;
   private oi: OiChart | null = null;
+  private gex: GexChart | null = null;
   private smile: SmileChart | null = null;
   private state: DashState | null = null;
   private drawnAt = 0;
@@ -29,12 +34,15 @@ export class OiSmileView implements View {
   constructor() {
     const oiPanel = panel("Open interest by strike", "chart-oi", this.oiBox, this.caption);
     const smilePanel = panel("IV smile", "chart-smile", this.smileBox);
+    const gexPanel = panel("Dealer gamma exposure by strike (per 1 % move)", "chart-gex", this.gexBox);
     [this.oiPanel, this.oiNote] = [oiPanel.el, oiPanel.note];
+    [this.gexPanel, this.gexNote] = [gexPanel.el, gexPanel.note];
     [this.smilePanel, this.smileNote] = [smilePanel.el, smilePanel.note];
   }
 
   mount(): void {
     this.oi = new OiChart(this.oiBox, this.caption);
+    this.gex = new GexChart(this.gexBox);
     this.smile = new SmileChart(this.smileBox);
   }
 
@@ -43,8 +51,10 @@ export class OiSmileView implements View {
     const d = s.data;
     if (d.gen !== p.data.gen) {
       this.oi?.clear();
+      this.gex?.clear();
       this.smile?.clear();
       setNote(this.oiNote, null);
+      setNote(this.gexNote, null);
       setNote(this.smileNote, null);
     }
     const baselineSettled = d.gen === p.data.gen && p.data.baselinePending && !d.baselinePending;
@@ -70,13 +80,16 @@ export class OiSmileView implements View {
     }
     const s = this.state;
     const c = s?.data.chain;
-    if (!s || !c || !this.oi || !this.smile) return;
+    if (!s || !c || !this.oi || !this.gex || !this.smile) return;
     this.drawnAt = Date.now();
     const atm = atmStrike(c);
     const win = strikeWindow(c.strikes, atm, s.selection.strikes);
     const f = formatsOf(s);
     this.oi.update(c, atm, win, s.data.baseline, f);
+    this.gex.update(c, win, f);
     this.smile.update(c, win, f);
+    const hasGex = c.calls.some((r) => r?.gex != null) || c.puts.some((r) => r?.gex != null);
+    setNote(this.gexNote, hasGex ? null : "No gamma exposure in this chain (no IV or no OI)");
     const hasIv = c.calls.some((r) => r?.iv != null) || c.puts.some((r) => r?.iv != null);
     setNote(this.smileNote, hasIv ? null : "No implied volatility in this chain");
   }
