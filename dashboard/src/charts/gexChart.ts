@@ -11,18 +11,28 @@ export function gexMarks(
   chain: Pick<EnrichedChain, "strikes" | "call_wall" | "put_wall" | "gex_flip">,
   cats: string[],
   f: Pick<Formats, "strike">,
-): { at: string; label: string; color: string }[] {
-  const marks: { at: string; label: string; color: string }[] = [];
-  const add = (strike: number | null | undefined, label: string, color: string) => {
+): GexMark[] {
+  const marks: GexMark[] = [];
+  const add = (strike: number | null | undefined, label: string, color: string, position: GexMark["position"]) => {
     if (strike == null) return;
     const at = f.strike(strike);
-    if (cats.includes(at)) marks.push({ at, label, color });
+    if (cats.includes(at)) marks.push({ at, label, color, position });
   };
-  add(chain.call_wall, "Call wall", COLORS.call);
-  add(chain.put_wall, "Put wall", COLORS.put);
+  // Labels at the top, the bottom and the middle of their lines: marks on neighbouring
+  // strikes (a wall beside the flip) do not print over each other.
+  add(chain.call_wall, "Call wall", COLORS.call, "end");
+  add(chain.put_wall, "Put wall", COLORS.put, "start");
   const flip = chain.gex_flip ?? null;
-  add(nearestStrike(chain.strikes, flip), `Flip ${f.strike(flip)}`, COLORS.amber);
+  add(nearestStrike(chain.strikes, flip), `Flip ${f.strike(flip)}`, COLORS.amber, "middle");
   return marks;
+}
+
+/** A vertical mark: at the formatted strike `at`, its label where on the line. */
+export interface GexMark {
+  at: string;
+  label: string;
+  color: string;
+  position: "start" | "middle" | "end";
 }
 
 export class GexChart {
@@ -49,7 +59,7 @@ export class GexChart {
     const cats = bars.strikes.map((k) => f.strike(k));
     const marks = gexMarks(chain, cats, f).map((m) => ({
       xAxis: m.at,
-      label: { formatter: m.label, color: m.color, fontSize: 10 },
+      label: { formatter: m.label, color: m.color, fontSize: 10, position: m.position },
       lineStyle: { color: m.color },
     }));
     const markLine = marks.length
