@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import threading
@@ -177,6 +178,23 @@ class SimHost(Generic[C]):
                 await result
 
         asyncio.run_coroutine_threadsafe(run(), self._loop).result(10.0)
+
+
+async def control_body(request: web.Request) -> dict[str, Any]:
+    """The JSON object of a ``POST /sim/control``: 403 unless it comes from the loopback
+    interface (a simulator's faults are for local tests and demos), 400 unless its body
+    is a JSON object; both answered as ``{"error": …}``."""
+    if request.remote not in LOOPBACK:
+        raise web.HTTPForbidden(text=json.dumps({"error": "loopback only"}),
+                                content_type="application/json")  # fmt: skip
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        body = exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "expected a JSON object"}),
+                                 content_type="application/json")  # fmt: skip
+    return body
 
 
 async def serve(sim: SimHost[Any], ready: str, describe: Callable[[], dict[str, Any]]) -> None:

@@ -319,6 +319,8 @@ def test_runs_as_a_process_with_a_control_api(tmp_path: Path) -> None:
             websocket.create_connection(f"ws://127.0.0.1:{port}/ws/api/v2", timeout=5)
         unknown = requests.post(f"{base}/sim/control", json={"action": "explode"}, timeout=5)
         assert unknown.status_code == 400
+        garbled = requests.post(f"{base}/sim/control", data=b"{action", timeout=5)
+        assert (garbled.status_code, garbled.json()) == (400, {"error": "expected a JSON object"})
         procs.kill("sim", signal.SIGTERM)  # what make up sends: a clean stop
         assert procs.wait("sim", timeout=30.0) == 0
     finally:

@@ -44,7 +44,7 @@ from feed_generator.venues.deribit.sim.rpc import (
     reply,
     rest_reply,
 )
-from feed_generator.venues.simhost import SimConn, SimHost
+from feed_generator.venues.simhost import SimConn, SimHost, control_body
 
 logger = logging.getLogger(__name__)
 INDEXES = {"deribit_price_index.btc_usd": "BTC", "deribit_price_index.eth_usd": "ETH"}
@@ -153,7 +153,7 @@ class DeribitSim(SimHost[Conn]):
         self.faults.rest_delay = delay
 
     async def _control(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = await control_body(request)
         action = body.get("action")
         if action == "drop":
             self.drop_connections()

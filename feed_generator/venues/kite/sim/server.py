@@ -48,7 +48,7 @@ from feed_generator.venues.kite.sim.faults import (
     Faults,
 )
 from feed_generator.venues.kite.sim.market import KiteMarket
-from feed_generator.venues.simhost import LOOPBACK, SimConn, SimHost
+from feed_generator.venues.simhost import SimConn, SimHost, control_body
 
 logger = logging.getLogger(__name__)
 MAX_TOKENS = 3000
@@ -150,9 +150,7 @@ class KiteSim(SimHost[Conn]):
         self.faults.rest_delay = delay
 
     async def _control(self, request: web.Request) -> web.Response:
-        if request.remote not in LOOPBACK:
-            return web.json_response({"error": "loopback only"}, status=403)
-        body = await request.json()
+        body = await control_body(request)
         action = body.get("action")
         if action == "drop":
             self.drop_connections()

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
-from feed_generator.venues.simhost import LOOPBACK, SimConn, SimFaults, SimHost
+from feed_generator.venues.simhost import SimConn, SimFaults, SimHost, control_body
 from feed_generator.venues.spot.sim.faults import BINANCE_HOSTILE, COINBASE_HOSTILE
 from feed_generator.venues.spot.sim.feeds import (
     BinanceFeed,
@@ -136,11 +136,9 @@ class SpotSim(SimHost[_Conn]):
         self.call_soon(lambda: change(names))  # on the server's loop, between two ticks
 
     async def _control(self, request: web.Request) -> web.Response:
-        if request.remote not in LOOPBACK:
-            return web.json_response({"error": "loopback only"}, status=403)
+        body = await control_body(request)
         try:
-            body = await request.json()
-            action, product = body.get("action"), body.get("product")
+            action, product = str(body.get("action", "")), body.get("product")
             if not self._act(action, body, product):
                 return web.json_response({"error": f"unknown action {action!r}"}, status=400)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
