@@ -405,9 +405,10 @@ class ReferenceSettings:
 class Settings:
     env: Environment
     log_level: str
-    redis_url: str | None
-    """``None`` means: start an embedded redis-server on a free port."""
-    store_url: str
+    redis_url: str | None = field(repr=False)
+    """``None`` means: start an embedded redis-server on a free port. Left out of the repr,
+    like ``store_url``: either may hold a password."""
+    store_url: str = field(repr=False)
     var_dir: Path
     sentry_dsn: str | None
     risk_free_rate: float

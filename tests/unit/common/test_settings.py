@@ -201,6 +201,14 @@ def test_metrics_directory_unset_empty_or_given(
     assert load_settings().observability.prometheus_multiproc_dir == tmp_path
 
 
+def test_urls_that_may_hold_a_password_are_not_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:s3cret-redis@127.0.0.1:6390/0")
+    monkeypatch.setenv("STORE_URL", "mongodb://app:s3cret-mongo@db.internal:27017/optionsflow")
+    settings = load_settings()
+    assert settings.store_url.endswith("/optionsflow")
+    assert "s3cret" not in repr(settings)
+
+
 @pytest.mark.usefixtures("no_web_settings")
 def test_the_create_user_password_is_read_but_never_shown(
     monkeypatch: pytest.MonkeyPatch,
