@@ -62,6 +62,20 @@ export interface CandlesResponse {
   open_candle: CandleBar | null;
 }
 
+/** One expiry of `GET /api/analytics/{product}/term-structure`. */
+export interface TermPoint {
+  expiry: string;
+  days: number;
+  atm_strike: number | null;
+  atm_iv: number | null;
+}
+
+export interface TermStructureResponse {
+  product: string;
+  timestamp: string | null;
+  points: TermPoint[];
+}
+
 export interface SeriesPoint {
   t: string;
   pcr_oi?: number | null;

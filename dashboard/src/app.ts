@@ -14,6 +14,7 @@ import { FeedsView } from "./views/feeds";
 import { HeaderView, NoticeView } from "./views/header";
 import { HistoryView } from "./views/history";
 import { OiSmileView } from "./views/oiSmile";
+import { TermView } from "./views/term";
 import { ReferenceView } from "./views/reference";
 import { TilesView } from "./views/tiles";
 import type { Intents, View } from "./views/view";
@@ -70,6 +71,7 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
   const reference = new ReferenceView();
   const chain = new ChainPanelView(s, intents);
   const oiSmile = new OiSmileView();
+  const term = new TermView();
   const candles = new CandlesView(s, intents);
   const history = new HistoryView();
   const charts = h(
@@ -78,6 +80,7 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
     oiSmile.oiPanel,
     oiSmile.smilePanel,
     oiSmile.gexPanel,
+    term.panel,
     candles.panel,
     history.panel,
   );
@@ -91,7 +94,7 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
   host.replaceChildren(h("div", { class: "app", "data-testid": "dashboard" }, header.el, feeds.el, notice.el, main));
 
   const stale = new StaleView(main);
-  const views: View[] = [header, feeds, notice, tiles, reference, chain, oiSmile, candles, history, stale];
+  const views: View[] = [header, feeds, notice, tiles, reference, chain, oiSmile, term, candles, history, stale];
   for (const view of views) view.mount?.(); // the charts size themselves to their boxes: after layout
   const unsubscribe = store.subscribe((state, prev) => {
     for (const view of views) view.update(state, prev);

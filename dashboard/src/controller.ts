@@ -8,7 +8,7 @@ import { unlistedProducts } from "./feeds";
 import { localToday } from "./format";
 import { formatHash, parseHash, type ViewState } from "./hash";
 import type { LiveConfig, LiveHandlers, Selection } from "./live";
-import { loadCandles, loadSelection, type LoadContext, type Reads } from "./loads";
+import { loadCandles, loadSelection, loadTerm, type LoadContext, type Reads } from "./loads";
 import type { ServerError } from "./messages";
 import { selectionKey, type Action, type DashState } from "./state/model";
 import type { Store } from "./state/store";
@@ -53,6 +53,8 @@ export interface ControllerDeps {
 const TICK_MS = 1_000;
 /** How often the feed health is asked for (the feed writes it every 2 s). */
 export const FEEDS_POLL_MS = 3_000;
+/** How often the term structure is read again (ms): it moves with each expiry's ATM IV. */
+export const TERM_POLL_MS = 30_000;
 /** The listing is asked again at most this often when a feed streams a product it lacks. */
 export const RELIST_MIN_MS = 10_000;
 
@@ -61,6 +63,7 @@ export class Controller {
   private readonly lifetime = new AbortController();
   private selectionReads = new AbortController();
   private candleReads = new AbortController();
+  private termReads = new AbortController();
   private readonly ctx: LoadContext;
   private live: LiveLink | null = null;
   private stopped = false;
@@ -70,6 +73,7 @@ export class Controller {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private ticker: ReturnType<typeof setInterval> | null = null;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
+  private termTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(private readonly deps: ControllerDeps) {
@@ -119,8 +123,8 @@ export class Controller {
     this.stopped = true;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     if (this.ticker) clearInterval(this.ticker);
-    for (const t of [...this.timers, this.noticeTimer]) if (t) clearTimeout(t);
-    for (const reads of [this.lifetime, this.selectionReads, this.candleReads]) reads.abort();
+    for (const t of [...this.timers, this.noticeTimer, this.termTimer]) if (t) clearTimeout(t);
+    for (const reads of [this.lifetime, this.selectionReads, this.candleReads, this.termReads]) reads.abort();
     this.live?.stop();
     this.live = null;
     this.deps.auth.onRefresh = () => {};
@@ -148,6 +152,22 @@ export class Controller {
       this.candleReads = new AbortController();
       loadCandles(this.ctx, s.selection.product, s.selection.interval, s.candles.gen, this.candleReads.signal);
     }
+    if (s.term.gen !== p.term.gen) this.readTerm();
+  }
+
+  /** The selected product's term structure, asked again every TERM_POLL_MS while it stays selected. */
+  private readTerm(): void {
+    const { product } = this.state.selection;
+    const gen = this.state.term.gen;
+    this.termReads.abort();
+    this.termReads = new AbortController();
+    if (!product) return;
+    loadTerm(this.ctx, product, gen, this.termReads.signal);
+    if (this.termTimer) clearTimeout(this.termTimer);
+    this.termTimer = setTimeout(() => {
+      this.termTimer = null;
+      if (!this.stopped && this.state.term.gen === gen) this.readTerm();
+    }, TERM_POLL_MS);
   }
 
   /** The feed health now, then again every FEEDS_POLL_MS; a failure keeps the last answer shown. */

@@ -6,7 +6,10 @@ import { ApiError, describeError } from "./auth";
 import type { Rest } from "./rest";
 import type { Action } from "./state/model";
 
-export type Reads = Pick<Rest, "products" | "feeds" | "chain" | "underlying" | "oiBaseline" | "history" | "candles">;
+export type Reads = Pick<
+  Rest,
+  "products" | "feeds" | "chain" | "underlying" | "oiBaseline" | "history" | "candles" | "termStructure"
+>;
 
 export interface LoadContext {
   rest: Reads;
@@ -102,6 +105,21 @@ export function loadCandles(
       note: notFound(err)
         ? "No candles stored yet: building from live ticks…"
         : `Candles unavailable: ${describeError(err)}`,
+    }),
+  );
+}
+
+/** The ATM term structure of `product`, read for term generation `gen`. */
+export function loadTerm(ctx: LoadContext, product: string, gen: number, signal: AbortSignal): void {
+  settle(
+    ctx,
+    signal,
+    ctx.rest.termStructure(product, signal),
+    (points) => ({ type: "termLoaded", gen, points }),
+    (err) => ({
+      type: "termFailed",
+      gen,
+      note: notFound(err) ? "No chain stored yet" : `Term structure unavailable: ${describeError(err)}`,
     }),
   );
 }

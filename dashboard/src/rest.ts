@@ -15,6 +15,8 @@ import {
   type ProductInfo,
   type ProductsResponse,
   type SeriesResponse,
+  type TermPoint,
+  type TermStructureResponse,
 } from "./api";
 import type { EnrichedUnderlying } from "./types";
 
@@ -73,6 +75,14 @@ export class Rest {
     return [...(resp.candles ?? []), ...(resp.open_candle ? [resp.open_candle] : [])]
       .map(barFromRest)
       .filter((b): b is Bar => b !== null);
+  }
+
+  /** ATM IV by expiry from the newest chain of each live expiry. */
+  async termStructure(product: string, signal?: AbortSignal): Promise<TermPoint[]> {
+    const resp = await this.auth.api<TermStructureResponse>(`/api/analytics/${enc(product)}/term-structure`, {
+      signal,
+    });
+    return Array.isArray(resp.points) ? resp.points : [];
   }
 
   private isoAgo(ms: number): string {

@@ -1,7 +1,7 @@
 // The dashboard's state and the actions that change it. Plain data: the reducer (reducer.ts)
 // is the only writer, views read it, the controller turns REST answers and socket events into
 // actions. Times are epoch milliseconds of the client clock.
-import type { FeedStatus, ProductInfo } from "../api";
+import type { FeedStatus, ProductInfo, TermPoint } from "../api";
 import type { Bar } from "../bars";
 import type { HistoryPoint, OiBaseline } from "../chain";
 import type { ViewState } from "../hash";
@@ -54,6 +54,14 @@ export interface CandleData {
   note: string | null;
 }
 
+/** The ATM term structure of the selected product; `gen` bumps on a product switch. */
+export interface TermData {
+  gen: number;
+  /** The expiries' ATM IVs; null while asked for. */
+  points: TermPoint[] | null;
+  note: string | null;
+}
+
 /** Each venue's feed health, polled from `GET /api/feeds`. */
 export interface FeedsData {
   /** The last answer, by venue; null before the first. */
@@ -83,6 +91,7 @@ export interface DashState {
   feeds: FeedsData;
   data: SelectionData;
   candles: CandleData;
+  term: TermData;
 }
 
 export type Action =
@@ -105,7 +114,9 @@ export type Action =
   | { type: "historyLoaded"; gen: number; points: HistoryPoint[] }
   | { type: "historyFailed"; gen: number; note: string | null }
   | { type: "candlesLoaded"; gen: number; bars: Bar[] }
-  | { type: "candlesFailed"; gen: number; note: string };
+  | { type: "candlesFailed"; gen: number; note: string }
+  | { type: "termLoaded"; gen: number; points: TermPoint[] }
+  | { type: "termFailed"; gen: number; note: string };
 
 export function emptyData(gen: number): SelectionData {
   return {
@@ -131,6 +142,10 @@ export function emptyCandles(gen: number): CandleData {
   return { gen, bars: null, note: null };
 }
 
+export function emptyTerm(gen: number): TermData {
+  return { gen, points: null, note: null };
+}
+
 /** Signed out, nothing loaded, the selection as the URL gives it. */
 export function initialState(selection: ViewState): DashState {
   return {
@@ -145,6 +160,7 @@ export function initialState(selection: ViewState): DashState {
     feeds: { list: null, error: null },
     data: emptyData(0),
     candles: emptyCandles(0),
+    term: emptyTerm(0),
   };
 }
 

@@ -205,3 +205,35 @@ describe("session", () => {
     expect(reduce(s, { type: "noticeHidden", id: 2 }).notice).toBeNull();
   });
 });
+
+describe("term structure", () => {
+  const points = [
+    { expiry: "2026-11-26", days: 5.25, atm_strike: 24050, atm_iv: 0.1498 },
+    { expiry: "2026-12-31", days: 40.2, atm_strike: 24100, atm_iv: 0.1612 },
+  ];
+
+  it("is read again on a new product, not on a new expiry or interval", () => {
+    const s0 = listed();
+    const s1 = reduce(s0, { type: "selected", requested: { ...s0.selection, expiry: "2026-12-31" }, today: TODAY });
+    const s2 = reduce(s1, { type: "selected", requested: { ...s1.selection, interval: "15m" }, today: TODAY });
+    expect([s1.term.gen, s2.term.gen]).toEqual([s0.term.gen, s0.term.gen]);
+    const s3 = reduce(s2, {
+      type: "selected",
+      requested: { ...s2.selection, product: "BANKNIFTY", expiry: null },
+      today: TODAY,
+    });
+    expect(s3.term).toEqual({ gen: s2.term.gen + 1, points: null, note: null });
+  });
+
+  it("takes the answer of its own generation only, and says when there is nothing", () => {
+    const s0 = listed();
+    const stale = reduce(s0, { type: "termLoaded", gen: s0.term.gen - 1, points });
+    expect(stale).toBe(s0);
+    const s1 = reduce(s0, { type: "termLoaded", gen: s0.term.gen, points });
+    expect(s1.term).toEqual({ gen: s0.term.gen, points, note: null });
+    const empty = reduce(s0, { type: "termLoaded", gen: s0.term.gen, points: [] });
+    expect(empty.term.note).toBe("No live expiry yet");
+    const failed = reduce(s1, { type: "termFailed", gen: s0.term.gen, note: "No chain stored yet" });
+    expect(failed.term).toEqual({ gen: s0.term.gen, points: [], note: "No chain stored yet" });
+  });
+});

@@ -3,7 +3,7 @@
 import type { ProductInfo } from "../api";
 import { resolveSelection, type ViewState } from "../hash";
 import { applyBaseline, applyCandles, applyChain, applyHistory, applyUnderlying, chainFailed, tick } from "./data";
-import { emptyCandles, emptyData, initialState, type Action, type DashState } from "./model";
+import { emptyCandles, emptyData, emptyTerm, initialState, type Action, type DashState } from "./model";
 
 /**
  * Everything cleared; the selection is the URL's. The generations keep counting, so an answer
@@ -14,6 +14,7 @@ function reset(s: DashState, selection: ViewState = s.selection): DashState {
     ...initialState(selection),
     data: emptyData(s.data.gen + 1),
     candles: emptyCandles(s.candles.gen + 1),
+    term: emptyTerm(s.term.gen + 1),
   };
 }
 
@@ -27,6 +28,7 @@ function select(s: DashState, requested: ViewState, products: ProductInfo[], tod
   const switched = force || prev.product !== next.product || prev.expiry !== next.expiry;
   let out: DashState = { ...s, products, selection: next };
   if (switched && next.product && next.expiry) out = { ...out, started: true, data: emptyData(s.data.gen + 1) };
+  if (prev.product !== next.product || (force && next.product)) out = { ...out, term: emptyTerm(s.term.gen + 1) };
   if ((switched || prev.interval !== next.interval) && next.product) {
     out = { ...out, candles: emptyCandles(s.candles.gen + 1) };
   }
@@ -76,5 +78,10 @@ export function reduce(s: DashState, a: Action): DashState {
       return applyCandles(s, a.gen, a.bars, a.bars.length ? null : "No candles yet: building from live ticks…");
     case "candlesFailed":
       return applyCandles(s, a.gen, [], a.note);
+    case "termLoaded":
+      if (a.gen !== s.term.gen) return s;
+      return { ...s, term: { gen: a.gen, points: a.points, note: a.points.length ? null : "No live expiry yet" } };
+    case "termFailed":
+      return a.gen === s.term.gen ? { ...s, term: { gen: a.gen, points: [], note: a.note } } : s;
   }
 }
