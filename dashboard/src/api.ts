@@ -76,6 +76,16 @@ export interface TermStructureResponse {
   points: TermPoint[];
 }
 
+/** `GET /api/analytics/{product}/surface`: out-of-the-money IV by expiry (rows) and strike. */
+export interface SurfaceResponse {
+  product: string;
+  timestamp: string | null;
+  spot: number | null;
+  expiries: string[];
+  strikes: number[];
+  iv: (number | null)[][];
+}
+
 export interface SeriesPoint {
   t: string;
   pcr_oi?: number | null;

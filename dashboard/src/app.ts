@@ -81,6 +81,7 @@ export function mountDashboard(host: HTMLElement, store: Store<DashState, Action
     oiSmile.smilePanel,
     oiSmile.gexPanel,
     term.panel,
+    term.surfacePanel,
     candles.panel,
     history.panel,
   );

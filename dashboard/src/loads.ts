@@ -8,7 +8,7 @@ import type { Action } from "./state/model";
 
 export type Reads = Pick<
   Rest,
-  "products" | "feeds" | "chain" | "underlying" | "oiBaseline" | "history" | "candles" | "termStructure"
+  "products" | "feeds" | "chain" | "underlying" | "oiBaseline" | "history" | "candles" | "termStructure" | "surface"
 >;
 
 export interface LoadContext {
@@ -109,8 +109,19 @@ export function loadCandles(
   );
 }
 
-/** The ATM term structure of `product`, read for term generation `gen`. */
+/** The ATM term structure and the IV surface of `product`, read for term generation `gen`. */
 export function loadTerm(ctx: LoadContext, product: string, gen: number, signal: AbortSignal): void {
+  settle(
+    ctx,
+    signal,
+    ctx.rest.surface(product, signal),
+    (surface) => ({ type: "surfaceLoaded", gen, surface }),
+    (err) => ({
+      type: "surfaceFailed",
+      gen,
+      note: notFound(err) ? "No chain stored yet" : `IV surface unavailable: ${describeError(err)}`,
+    }),
+  );
   settle(
     ctx,
     signal,

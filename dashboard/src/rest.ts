@@ -15,6 +15,7 @@ import {
   type ProductInfo,
   type ProductsResponse,
   type SeriesResponse,
+  type SurfaceResponse,
   type TermPoint,
   type TermStructureResponse,
 } from "./api";
@@ -83,6 +84,11 @@ export class Rest {
       signal,
     });
     return Array.isArray(resp.points) ? resp.points : [];
+  }
+
+  /** The IV surface: the worker's, else built from the newest chain of each live expiry. */
+  async surface(product: string, signal?: AbortSignal): Promise<SurfaceResponse> {
+    return this.auth.api<SurfaceResponse>(`/api/analytics/${enc(product)}/surface`, { signal });
   }
 
   private isoAgo(ms: number): string {

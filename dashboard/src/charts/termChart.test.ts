@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { surfaceCells } from "./surfaceChart";
 import { termSeries } from "./termChart";
 
 describe("term structure series", () => {
@@ -13,5 +14,28 @@ describe("term structure series", () => {
       [5.25, 15],
       [40.25, 16.12],
     ]);
+  });
+});
+
+describe("IV surface cells", () => {
+  it("are [strike index, expiry index, IV %] of the cells with an IV, with their range", () => {
+    expect(
+      surfaceCells({
+        iv: [
+          [0.151, null, 0.1432],
+          [null, 0.1601, 0.15],
+        ],
+      }),
+    ).toEqual({
+      cells: [
+        [0, 0, 15.1],
+        [2, 0, 14.32],
+        [1, 1, 16.01],
+        [2, 1, 15],
+      ],
+      min: 14.32,
+      max: 16.01,
+    });
+    expect(surfaceCells({ iv: [[null]] })).toEqual({ cells: [], min: 0, max: 0 });
   });
 });

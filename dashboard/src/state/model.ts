@@ -1,7 +1,7 @@
 // The dashboard's state and the actions that change it. Plain data: the reducer (reducer.ts)
 // is the only writer, views read it, the controller turns REST answers and socket events into
 // actions. Times are epoch milliseconds of the client clock.
-import type { FeedStatus, ProductInfo, TermPoint } from "../api";
+import type { FeedStatus, ProductInfo, SurfaceResponse, TermPoint } from "../api";
 import type { Bar } from "../bars";
 import type { HistoryPoint, OiBaseline } from "../chain";
 import type { ViewState } from "../hash";
@@ -54,12 +54,16 @@ export interface CandleData {
   note: string | null;
 }
 
-/** The ATM term structure of the selected product; `gen` bumps on a product switch. */
+/** The ATM term structure and the IV surface of the selected product; `gen` bumps on a product
+ * switch. */
 export interface TermData {
   gen: number;
   /** The expiries' ATM IVs; null while asked for. */
   points: TermPoint[] | null;
   note: string | null;
+  /** The surface; null while asked for (or when the read failed: `surfaceNote` says why). */
+  surface: SurfaceResponse | null;
+  surfaceNote: string | null;
 }
 
 /** Each venue's feed health, polled from `GET /api/feeds`. */
@@ -116,7 +120,9 @@ export type Action =
   | { type: "candlesLoaded"; gen: number; bars: Bar[] }
   | { type: "candlesFailed"; gen: number; note: string }
   | { type: "termLoaded"; gen: number; points: TermPoint[] }
-  | { type: "termFailed"; gen: number; note: string };
+  | { type: "termFailed"; gen: number; note: string }
+  | { type: "surfaceLoaded"; gen: number; surface: SurfaceResponse }
+  | { type: "surfaceFailed"; gen: number; note: string };
 
 export function emptyData(gen: number): SelectionData {
   return {
@@ -143,7 +149,7 @@ export function emptyCandles(gen: number): CandleData {
 }
 
 export function emptyTerm(gen: number): TermData {
-  return { gen, points: null, note: null };
+  return { gen, points: null, note: null, surface: null, surfaceNote: null };
 }
 
 /** Signed out, nothing loaded, the selection as the URL gives it. */

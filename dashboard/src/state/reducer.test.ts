@@ -222,7 +222,7 @@ describe("term structure", () => {
       requested: { ...s2.selection, product: "BANKNIFTY", expiry: null },
       today: TODAY,
     });
-    expect(s3.term).toEqual({ gen: s2.term.gen + 1, points: null, note: null });
+    expect(s3.term).toEqual({ gen: s2.term.gen + 1, points: null, note: null, surface: null, surfaceNote: null });
   });
 
   it("takes the answer of its own generation only, and says when there is nothing", () => {
@@ -230,10 +230,32 @@ describe("term structure", () => {
     const stale = reduce(s0, { type: "termLoaded", gen: s0.term.gen - 1, points });
     expect(stale).toBe(s0);
     const s1 = reduce(s0, { type: "termLoaded", gen: s0.term.gen, points });
-    expect(s1.term).toEqual({ gen: s0.term.gen, points, note: null });
+    expect(s1.term).toMatchObject({ gen: s0.term.gen, points, note: null });
     const empty = reduce(s0, { type: "termLoaded", gen: s0.term.gen, points: [] });
     expect(empty.term.note).toBe("No live expiry yet");
     const failed = reduce(s1, { type: "termFailed", gen: s0.term.gen, note: "No chain stored yet" });
-    expect(failed.term).toEqual({ gen: s0.term.gen, points: [], note: "No chain stored yet" });
+    expect(failed.term).toMatchObject({ gen: s0.term.gen, points: [], note: "No chain stored yet" });
+  });
+});
+
+describe("IV surface", () => {
+  const surface = {
+    product: "NIFTY",
+    timestamp: T0,
+    spot: 24010,
+    expiries: ["2026-11-26"],
+    strikes: [24000, 24050],
+    iv: [[0.151, 0.149]],
+  };
+
+  it("is kept with the term structure of its generation, or says why not", () => {
+    const s0 = listed();
+    expect(reduce(s0, { type: "surfaceLoaded", gen: s0.term.gen - 1, surface })).toBe(s0);
+    const s1 = reduce(s0, { type: "surfaceLoaded", gen: s0.term.gen, surface });
+    expect([s1.term.surface, s1.term.surfaceNote]).toEqual([surface, null]);
+    const none = reduce(s0, { type: "surfaceLoaded", gen: s0.term.gen, surface: { ...surface, expiries: [], iv: [] } });
+    expect(none.term.surfaceNote).toBe("No live expiry yet");
+    const failed = reduce(s1, { type: "surfaceFailed", gen: s0.term.gen, note: "No chain stored yet" });
+    expect([failed.term.surface, failed.term.surfaceNote]).toEqual([surface, "No chain stored yet"]);
   });
 });

@@ -80,8 +80,16 @@ export function reduce(s: DashState, a: Action): DashState {
       return applyCandles(s, a.gen, [], a.note);
     case "termLoaded":
       if (a.gen !== s.term.gen) return s;
-      return { ...s, term: { gen: a.gen, points: a.points, note: a.points.length ? null : "No live expiry yet" } };
+      return { ...s, term: { ...s.term, points: a.points, note: a.points.length ? null : "No live expiry yet" } };
     case "termFailed":
-      return a.gen === s.term.gen ? { ...s, term: { gen: a.gen, points: [], note: a.note } } : s;
+      return a.gen === s.term.gen ? { ...s, term: { ...s.term, points: [], note: a.note } } : s;
+    case "surfaceLoaded":
+      if (a.gen !== s.term.gen) return s;
+      return {
+        ...s,
+        term: { ...s.term, surface: a.surface, surfaceNote: a.surface.expiries.length ? null : "No live expiry yet" },
+      };
+    case "surfaceFailed":
+      return a.gen === s.term.gen ? { ...s, term: { ...s.term, surfaceNote: a.note } } : s;
   }
 }
