@@ -17,7 +17,10 @@ CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-CHARTS = ("chart-oi", "chart-smile", "chart-gex", "chart-term", "chart-surface", "chart-candles", "chart-history")
+CHARTS = (
+    "chart-oi", "chart-smile", "chart-gex", "chart-term", "chart-surface", "chart-candles",
+    "chart-history",
+)  # fmt: skip
 
 
 def chromium_path() -> str:
