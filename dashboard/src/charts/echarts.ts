@@ -64,6 +64,14 @@ export const baseOption = {
   },
 };
 
+/** Dashed vertical lines at category values (`{xAxis, label, lineStyle}` each), for a bar
+ * series' `markLine`; undefined when there are none. */
+export function dashedMarkLines(data: object[]): object | undefined {
+  return data.length
+    ? { silent: true, symbol: "none", lineStyle: { type: "dashed" as const, width: 1 }, data }
+    : undefined;
+}
+
 export const axisStyle = {
   axisLine: { lineStyle: { color: COLORS.axis } },
   axisTick: { lineStyle: { color: COLORS.axis } },

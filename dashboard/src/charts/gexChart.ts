@@ -3,7 +3,7 @@
 import { gexBars, nearestStrike, type GexBars } from "../chain";
 import type { Formats } from "../format";
 import type { EnrichedChain } from "../types";
-import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
+import { COLORS, axisStyle, baseOption, dashedMarkLines, mount, type EChart } from "./echarts";
 
 /** The marks of a chain inside the strike window `cats` (formatted strikes): each wall at its
  * strike, the flip at the strike nearest it with its own level in the label. */
@@ -62,9 +62,7 @@ export class GexChart {
       label: { formatter: m.label, color: m.color, fontSize: 10, position: m.position },
       lineStyle: { color: m.color },
     }));
-    const markLine = marks.length
-      ? { silent: true, symbol: "none", lineStyle: { type: "dashed" as const, width: 1 }, data: marks }
-      : undefined;
+    const markLine = dashedMarkLines(marks);
     this.chart.setOption(
       {
         ...baseOption,

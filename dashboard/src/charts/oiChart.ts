@@ -2,7 +2,7 @@
 import { oiBars, type OiBaseline, type OiBars } from "../chain";
 import { fmtClock, type Formats } from "../format";
 import type { EnrichedChain } from "../types";
-import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
+import { COLORS, axisStyle, baseOption, dashedMarkLines, mount, type EChart } from "./echarts";
 
 export class OiChart {
   private readonly chart: EChart;
@@ -62,9 +62,7 @@ export class OiChart {
         lineStyle: { color: COLORS.amber },
       });
     }
-    const markLine = marks.length
-      ? { silent: true, symbol: "none", lineStyle: { type: "dashed" as const, width: 1 }, data: marks }
-      : undefined;
+    const markLine = dashedMarkLines(marks);
     this.chart.setOption(
       {
         ...baseOption,
