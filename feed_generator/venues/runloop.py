@@ -19,7 +19,9 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, Protocol
+
+import aiohttp
 
 from feed_generator.publisher import Sink
 from feed_generator.venues.health import FeedHealth, FeedState
@@ -135,13 +137,30 @@ class RejectLog:
                 )
 
 
+class Paced(Protocol):
+    """The intervals :meth:`LoopVenue._main` runs a connector's timers at (seconds)."""
+
+    @property
+    def flush_s(self) -> float: ...
+
+    @property
+    def chain_s(self) -> float: ...
+
+
 class LoopVenue:
     """The :class:`~feed_generator.venues.base.Venue` side of a connector that runs its own
     event loop: ``run`` runs :meth:`_main` on this thread's loop and leaves the health
-    ``down`` however it ends. A subclass sets ``_name`` and ``_health`` and writes ``_main``."""
+    ``down`` however it ends. A subclass sets ``_name``, ``_health``, ``_clock`` and
+    ``timings``, and writes :meth:`_open_rest`, :meth:`_connect_loop`, :meth:`_flush` and
+    :meth:`_chains_due` (or its own :meth:`_main`)."""
 
     _name: str
     _health: FeedHealth
+    _clock: Callable[[], float]
+    timings: Paced
+    _sinks: Sequence[Sink]
+    _loop: RunLoop
+    _session: aiohttp.ClientSession
 
     @property
     def name(self) -> str:
@@ -159,4 +178,34 @@ class LoopVenue:
             self._health.set_state(FeedState.DOWN)
 
     async def _main(self, sinks: Sequence[Sink], stop: threading.Event) -> None:
+        """The flush and chain timers, one HTTP session (the venue's REST client on it from
+        :meth:`_open_rest`), then :meth:`_connect_loop` until stopped; whatever is still
+        pending is flushed at the end."""
+        self._sinks = sinks
+        self._loop = loop = RunLoop(stop, clock=self._clock)
+        loop.every(self.timings.flush_s, self._flush)
+        loop.every(self.timings.chain_s, self._chains_due)
+        async with aiohttp.ClientSession() as session:
+            self._session = session
+            self._open_rest(session)
+            try:
+                await self._connect_loop()
+            finally:
+                await loop.close()
+                self._flush()
+
+    def _open_rest(self, session: aiohttp.ClientSession) -> None:
+        """Make the venue's REST client on ``session``."""
+        raise NotImplementedError
+
+    async def _connect_loop(self) -> None:
+        """Connect, stream, reconnect after a backoff, until stopped."""
+        raise NotImplementedError
+
+    def _flush(self) -> None:
+        """Hand the pending messages to the sinks."""
+        raise NotImplementedError
+
+    def _chains_due(self) -> None:
+        """Make the chains, if anything changed since the last ones."""
         raise NotImplementedError

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from typing import Any
 import aiohttp
 
 from common.deadletter import push_deadletters
-from feed_generator.publisher import Sink
 from feed_generator.venues.backoff import Backoff
 from feed_generator.venues.breaker import CircuitOpenError, RestBreaker
 from feed_generator.venues.deribit.client import (
@@ -51,7 +49,7 @@ from feed_generator.venues.deribit.parser import (
 )
 from feed_generator.venues.health import FeedHealth, FeedState
 from feed_generator.venues.ratebudget import DERIBIT_NON_MATCHING, RateBudget
-from feed_generator.venues.runloop import LoopVenue, RejectLog, RunLoop
+from feed_generator.venues.runloop import LoopVenue, RejectLog
 from feed_generator.venues.silence import SilenceWatchdog
 
 __all__ = ["DeribitTimings", "DeribitVenue", "deadletter_callback"]
@@ -126,7 +124,7 @@ class DeribitVenue(LoopVenue):
         self.ws_url, self.rest_url = ws_url, rest_url
         self.currencies = [c.upper() for c in currencies]
         self._name = name
-        self.timings = timings or DeribitTimings()
+        self.timings: DeribitTimings = timings or DeribitTimings()
         self.budget = budget or RateBudget(DERIBIT_NON_MATCHING, clock=clock)
         self.backoff = backoff or Backoff(base=0.5, cap=30.0)
         self.breaker = breaker or RestBreaker(f"{name}-rest", clock=clock)
@@ -145,25 +143,14 @@ class DeribitVenue(LoopVenue):
 
     # -- the loops ---------------------------------------------------------------------------
 
-    async def _main(self, sinks: Sequence[Sink], stop: threading.Event) -> None:
-        self._sinks = sinks
-        self._loop = loop = RunLoop(stop, clock=self._clock)
-        loop.every(self.timings.flush_s, self._flush)
-        loop.every(self.timings.chain_s, self._chains_if_dirty)
-        async with aiohttp.ClientSession() as session:
-            self._session = session
-            self._rest = RestClient(
-                session,
-                self.rest_url,
-                budget=self.budget,
-                breaker=self.breaker,
-                timeout_s=self.timings.request_timeout_s,
-            )
-            try:
-                await self._connect_loop()
-            finally:
-                await loop.close()
-                self._flush()
+    def _open_rest(self, session: aiohttp.ClientSession) -> None:
+        self._rest = RestClient(
+            session,
+            self.rest_url,
+            budget=self.budget,
+            breaker=self.breaker,
+            timeout_s=self.timings.request_timeout_s,
+        )
 
     async def _connect_loop(self) -> None:
         loop, first = self._loop, True
@@ -318,7 +305,7 @@ class DeribitVenue(LoopVenue):
             self.outbox.chains()
         return ok
 
-    def _chains_if_dirty(self) -> None:
+    def _chains_due(self) -> None:
         if self.outbox.dirty:
             self.outbox.chains()
 

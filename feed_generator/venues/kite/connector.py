@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ from feed_generator.venues.kite.token import TokenSource
 from feed_generator.venues.kite.universe import Universe, load_universe
 from feed_generator.venues.ratebudget import RateBudget
 from feed_generator.venues.rejects import Rejected
-from feed_generator.venues.runloop import LoopVenue, RejectLog, RunLoop
+from feed_generator.venues.runloop import LoopVenue, RejectLog
 from feed_generator.venues.silence import SilenceWatchdog
 
 __all__ = ["TOKEN_EXPIRED", "KiteHealth", "KiteTimings", "KiteVenue"]
@@ -138,7 +137,7 @@ class KiteVenue(LoopVenue):
         self.underlyings = tuple(u.upper() for u in underlyings)
         self.expiries, self.strikes_around = expiries, strikes_around
         self._name = name
-        self.timings = timings or KiteTimings()
+        self.timings: KiteTimings = timings or KiteTimings()
         self.budget = RateBudget(KITE_OTHER, clock=clock)
         self.quote_budget = quote_budget or RateBudget(KITE_QUOTE, clock=clock)
         self.backoff = backoff or Backoff(base=0.5, cap=30.0)
@@ -164,27 +163,16 @@ class KiteVenue(LoopVenue):
 
     # -- the loops ---------------------------------------------------------------------------
 
-    async def _main(self, sinks: Sequence[Sink], stop: threading.Event) -> None:
-        self._sinks = sinks
-        self._loop = loop = RunLoop(stop, clock=self._clock)
-        loop.every(self.timings.flush_s, self._flush)
-        loop.every(self.timings.chain_s, self._chains_if_quoted)
-        async with aiohttp.ClientSession() as session:
-            self._session = session
-            self._rest = KiteRest(
-                session,
-                self.api_url,
-                self.tokens.credentials,
-                budget=self.budget,
-                quote_budget=self.quote_budget,
-                breaker=self.breaker,
-                timeout_s=self.timings.request_timeout_s,
-            )
-            try:
-                await self._connect_loop()
-            finally:
-                await loop.close()
-                self._flush()
+    def _open_rest(self, session: aiohttp.ClientSession) -> None:
+        self._rest = KiteRest(
+            session,
+            self.api_url,
+            self.tokens.credentials,
+            budget=self.budget,
+            quote_budget=self.quote_budget,
+            breaker=self.breaker,
+            timeout_s=self.timings.request_timeout_s,
+        )
 
     async def _connect_loop(self) -> None:
         loop, first = self._loop, True
@@ -386,7 +374,7 @@ class KiteVenue(LoopVenue):
             self.batch.add(Channel.MARKET_OPTION_CHAIN, chain)
         self._dirty = False
 
-    def _chains_if_quoted(self) -> None:
+    def _chains_due(self) -> None:
         if self._dirty:
             self._chains()
 
