@@ -32,6 +32,7 @@ COPY pyproject.toml README.md ./
 COPY common ./common
 COPY optionsmath ./optionsmath
 COPY alerts ./alerts
+COPY paper ./paper
 COPY store ./store
 COPY feed_generator ./feed_generator
 COPY worker_enricher ./worker_enricher
@@ -41,6 +42,8 @@ COPY analytics_service ./analytics_service
 COPY api_gateway ./api_gateway
 COPY socket_gateway ./socket_gateway
 COPY logging_service ./logging_service
+COPY alert_service ./alert_service
+COPY paper_service ./paper_service
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
     && /opt/venv/bin/pip install --no-deps /tmp/wheels/optionsflow-*.whl \
     && /opt/venv/bin/pip check

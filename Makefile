@@ -54,13 +54,21 @@ dashboard-test: $(DASHBOARD)/node_modules/.installed
 deploy-check:
 	bash scripts/check_deploy.sh
 
-# The unit tests spread over two processes (they wait on little but the CPU and a private
-# Redis each), then everything else in one, its coverage appended: the report at the end
-# covers both.
-TEST_UNIT_WORKERS ?= 2
+# The unit tests spread over three processes (one per core and one more: many wait on a
+# private Redis or a spawned process); then the integration tests over three, a file to a
+# process (each file's servers start once, and most of their time is spent waiting on
+# those servers); then the e2e tests over two, a file to a process (each runs make up's
+# whole process set, on free ports and a VAR_DIR of its own, and mostly waits on it and on
+# Chromium); then chaos and load in one, since they measure recoveries and the machine.
+# Coverage is appended run to run: the report at the end covers all four.
+TEST_UNIT_WORKERS ?= 3
+TEST_INTEGRATION_WORKERS ?= 3
+TEST_E2E_WORKERS ?= 2
 test: lint dashboard-test deploy-check $(DASHBOARD)/dist/index.html chromium
 	$(BIN)/pytest tests/unit -n $(TEST_UNIT_WORKERS) --dist worksteal --cov-report=
-	$(BIN)/pytest --ignore=tests/unit --cov-append
+	$(BIN)/pytest tests/integration -n $(TEST_INTEGRATION_WORKERS) --dist loadfile --cov-append --cov-report=
+	$(BIN)/pytest tests/e2e -n $(TEST_E2E_WORKERS) --dist loadfile --cov-append --cov-report=
+	$(BIN)/pytest --ignore=tests/unit --ignore=tests/integration --ignore=tests/e2e --cov-append
 
 # The quick loop while coding, beside make test (which still runs everything): the unit tests
 # without coverage, lint or the tests marked slow, spread by pytest-xdist over one process per

@@ -41,16 +41,21 @@ SWAGGER_STATIC = f"{API_PREFIX}/docs/static/"
 
 def public_routes() -> tuple[RouteSpec, ...]:
     """Every route the gateway serves: the services' tables, in one place."""
+    from common.api.alerts import ROUTES as ALERTS
     from common.api.analytics import ROUTES as ANALYTICS
     from common.api.auth import ROUTES as AUTH
     from common.api.data import ROUTES as DATA
     from common.api.feeds import ROUTES as FEEDS
     from common.api.logs import ROUTES as LOGS
+    from common.api.paper import ROUTES as PAPER
+    from common.api.strategies import ROUTES as STRATEGIES
 
-    return (*AUTH, *DATA, *FEEDS, *ANALYTICS, *LOGS)
+    return (*AUTH, *DATA, *FEEDS, *ANALYTICS, *ALERTS, *STRATEGIES, *PAPER, *LOGS)
 
 
-READINESS_UPSTREAMS = (Upstream.AUTH, Upstream.STORAGE, Upstream.ANALYTICS)
+READINESS_UPSTREAMS = (
+    Upstream.AUTH, Upstream.STORAGE, Upstream.ANALYTICS, Upstream.ALERTS, Upstream.PAPER,
+)  # fmt: skip
 """The services ``/readyz`` checks: those the public routes need. logging_service is left
 out: an admin tool being down must not take the gateway out of its load balancer (its
 route answers 502 meanwhile)."""
@@ -85,6 +90,8 @@ def create_app(
             Upstream.STORAGE: http.storage_url,
             Upstream.ANALYTICS: http.analytics_url,
             Upstream.LOGGING: http.logging_url,
+            Upstream.ALERTS: http.alert_url,
+            Upstream.PAPER: http.paper_url,
         },
         timeout_s=http.upstream_timeout_s,
         pool_size=max(4, settings.web.thread_count),  # a connection per gunicorn thread

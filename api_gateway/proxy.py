@@ -21,8 +21,11 @@ from marshmallow import Schema, fields, validate
 from api_gateway.edge import AGE_EXTENSION, edge_answer
 from api_gateway.limits import keep_upstream_limit_headers
 from api_gateway.upstream import Upstreams
+from common.api.alerts import AlertIdPath
 from common.api.errors import ErrorSchema
+from common.api.paper import OrderIdPath
 from common.api.routes import Priority, RouteSpec
+from common.api.strategies import StrategyIdPath
 from common.jsonlog import current_trace_id
 from common.latest import DATA_AGE_HEADER, DATA_AGE_LIMIT_HEADER, DATA_AGE_STALE_HEADER
 from common.messages import PRODUCT_PATTERN
@@ -40,6 +43,9 @@ _PASSED_BACK = (
     "Retry-After", "X-Cache", "X-Data-Stale", "Cache-Control", "Location", "WWW-Authenticate",
     DATA_AGE_HEADER, DATA_AGE_LIMIT_HEADER, DATA_AGE_STALE_HEADER,
 )  # fmt: skip
+_ATTACHMENT_TYPES = ("text/csv",)
+"""Answers relayed with their own type (paper trades' CSV export), not as JSON."""
+_ATTACHMENT_HEADERS = ("Content-Disposition", "X-Next-Cursor")
 _TO_AUTH = ("Cookie", "X-CSRF-Token", "Sec-Fetch-Site")
 """Browser headers auth_service reads: the refresh cookie and its CSRF checks."""
 _PATH_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -65,13 +71,24 @@ class ProductPath(Schema):
     )
 
 
+PATH_SCHEMAS: Mapping[frozenset[str], type[Schema]] = {
+    frozenset({"product"}): ProductPath,
+    frozenset({"alert_id"}): AlertIdPath,
+    frozenset({"strategy_id"}): StrategyIdPath,
+    frozenset({"order_id"}): OrderIdPath,
+}
+"""The schema of each set of path parameters a route may have (validated, 422 naming the
+parameter, and documented in OpenAPI)."""
+
+
 def _path_schema(path: str) -> type[Schema] | None:
-    names = set(_PATH_PARAM.findall(path))
+    names = frozenset(_PATH_PARAM.findall(path))
     if not names:
         return None
-    if names != {"product"}:
+    schema = PATH_SCHEMAS.get(names)
+    if schema is None:
         raise ValueError(f"no path schema for parameters {sorted(names)} in {path}")
-    return ProductPath
+    return schema
 
 
 def forward(spec: RouteSpec) -> Response:
@@ -100,8 +117,12 @@ def forward(spec: RouteSpec) -> Response:
     answer = upstreams.call(spec.upstream, request.method, path, headers=headers, body=body)
     passed = {k: answer.headers[k] for k in _PASSED_BACK if k in answer.headers}
     keep_upstream_limit_headers(answer.status, dict(answer.headers))
+    kind = answer.headers.get("Content-Type", "")
     if not answer.body:
         response = Response(status=answer.status, headers=passed)
+    elif answer.status == 200 and kind.startswith(_ATTACHMENT_TYPES):  # an export, as it is
+        passed.update({k: answer.headers[k] for k in _ATTACHMENT_HEADERS if k in answer.headers})
+        response = Response(answer.body, status=200, headers=passed, content_type=kind)
     else:
         response = raw_json_response(answer.body, answer.status, passed)
     if spec.upstream == "auth":  # each cookie apart: joined, "Expires=Thu, 01 Jan…" would break

@@ -9,7 +9,11 @@ object: per message kind the median microseconds of
 - ``validate_us``: the worker's ``validate`` (the same, then ``msgspec.to_builtins``
   into the dict the math takes);
 - ``envelope_us``: the subscriber's envelope check (routing fields only);
-- ``json_loads_us``: a bare ``orjson.loads``, no checks, for scale.
+- ``json_loads_us``: a bare ``orjson.loads``, no checks, for scale;
+- ``task_{json,msgpack}_{send,recv}_us``: per message of a 200-message batch task,
+  the subscriber's side (the task body serialized, base64 and the JSON envelope of
+  kombu's Redis transport) and the worker's (the same undone), with the payloads
+  as JSON text (before msgpack) and as msgpack bytes (the batch tasks' serializer).
 
 Progress goes to stderr.
 """
@@ -17,6 +21,7 @@ Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import json
 import statistics
@@ -25,6 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import kombu.serialization
+import kombu.utils.json
 import msgspec
 import orjson
 
@@ -59,6 +66,40 @@ def median_us(call: Callable[[], object], repeats: int, inner: int) -> float:
     return round(statistics.median(samples), 2)
 
 
+BATCH = 200
+
+
+def task_us(raw: bytes, serializer: str, repeats: int) -> tuple[float, float]:
+    """Per message: a batch of ``raw`` × 200 sent as kombu's Redis transport sends a task
+    (body serialized, base64, JSON envelope) and received back, by ``serializer``."""
+    payloads = [raw] * BATCH  # as read from the stream
+
+    def send() -> str:
+        # JSON (before msgpack): each payload decoded to text, which the encoder escapes.
+        texts = [p.decode() for p in payloads] if serializer == "json" else payloads
+        content_type, encoding, body = kombu.serialization.dumps(  # type: ignore[no-untyped-call]
+            ([texts], {}, {"callbacks": None}), serializer=serializer
+        )
+        data = body.encode() if isinstance(body, str) else body
+        envelope = {"body": base64.b64encode(data).decode(), "content-type": content_type,
+                    "content-encoding": encoding, "headers": {}, "properties": {}}  # fmt: skip
+        return str(kombu.utils.json.dumps(envelope))  # type: ignore[no-untyped-call]
+
+    sent = send()
+
+    def recv() -> Any:
+        message = kombu.utils.json.loads(sent)  # type: ignore[no-untyped-call]
+        return kombu.serialization.loads(  # type: ignore[no-untyped-call]
+            base64.b64decode(message["body"]), message["content-type"],
+            message["content-encoding"], accept={message["content-type"]},
+        )  # fmt: skip
+
+    return (
+        round(median_us(send, repeats, 2) / BATCH, 2),
+        round(median_us(recv, repeats, 2) / BATCH, 2),
+    )
+
+
 def measure(channel: Channel, raw: bytes, repeats: int) -> dict[str, Any]:
     if msgspec.to_builtins(decode_message(channel, raw)) != orjson.loads(raw):
         raise SystemExit(f"{channel}: the feed's message does not come back as sent")
@@ -68,6 +109,11 @@ def measure(channel: Channel, raw: bytes, repeats: int) -> dict[str, Any]:
         "validate_us": median_us(lambda: validate(channel, raw), repeats, 50),
         "envelope_us": median_us(lambda: envelope(channel, raw, MAX_BYTES), repeats, 50),
         "json_loads_us": median_us(lambda: orjson.loads(raw), repeats, 50),
+        **{
+            f"task_{serializer}_{side}_us": us
+            for serializer in ("json", "msgpack")
+            for side, us in zip(("send", "recv"), task_us(raw, serializer, repeats), strict=True)
+        },
     }
 
 

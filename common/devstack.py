@@ -30,7 +30,7 @@ from common.embedded_redis import (
 )
 from common.jsonlog import configure_logging
 from common.metricfiles import MULTIPROC_ENV, clear_stale
-from common.names import ENRICH_QUEUE
+from common.names import ALERT_QUEUE, ENRICH_QUEUE
 from common.secretfile import generated_secret, secrets_dir
 from common.settings import DEFAULT_WEB_THREADS, Settings, SettingsError, load_settings
 from common.supervisor import Program, Supervisor
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 
 SERVICES = (
-    "auth_service", "storage_service", "analytics_service", "logging_service", "api_gateway",
+    "auth_service", "storage_service", "analytics_service", "logging_service", "alert_service",
+    "paper_service", "api_gateway",
 )  # fmt: skip
 """The HTTP services, each served by gunicorn on its port from the settings."""
 
@@ -55,6 +56,8 @@ def service_port(settings: Settings, package: str) -> int:
         "storage_service": http.storage_port,
         "analytics_service": http.analytics_port,
         "logging_service": http.logging_port,
+        "alert_service": http.alert_port,
+        "paper_service": http.paper_port,
         "api_gateway": http.gateway_port,
     }[package]
 
@@ -106,6 +109,14 @@ def processes(settings: Settings) -> dict[str, list[str]]:
         "worker": [
             python, "-m", "celery", "-A", "worker_enricher.celery_app", "worker",
             "--queues", ENRICH_QUEUE, "--concurrency", "2", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "-E",
+        ],
+        # Webhooks wait on other people's servers: threads, on a queue of their own, so a
+        # slow receiver never holds up enrichment (worker_enricher/tasks/alerts.py).
+        "alerts-worker": [
+            python, "-m", "celery", "-A", "worker_enricher.celery_app", "worker",
+            "--queues", ALERT_QUEUE, "--pool", "threads", "--concurrency", "8",
+            "--hostname", "alerts@%h", "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "-E",
         ],
         "flower": [

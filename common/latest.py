@@ -2,9 +2,9 @@
 and the index of what is live there (docs/ARCHITECTURE.md, "Redis keys").
 
 The workers write (``worker_enricher/cache.py``, the ``LATEST`` script of
-``worker_enricher/scripts.py``); api_gateway, storage_service, analytics_service
-and socket_gateway read through this module only, so the key layout lives in
-two places: the writer and here.
+``worker_enricher/scripts.py``); api_gateway, storage_service, analytics_service,
+paper_service, socket_gateway and the workers' alert evaluation read through this module
+only, so the key layout lives in two places: the writer and here.
 
 Liveness comes from the writer's index, never from scanning the keyspace: every
 write sets its entry to expire at an instant ``D`` (Redis's clock, ms since 1970,

@@ -52,6 +52,40 @@ SOCKETIO_CHANNEL = "optionsflow:socketio"
 (Pub/Sub ignores database numbers: the name keeps it apart)."""
 
 
+def user_room(user_id: str) -> str:
+    """The Socket.IO room of one user's connections (every connection joins its own): where
+    the workers emit the ``alert`` events of that user's alerts."""
+    return f"user:{user_id}"
+
+
+def alert_version_key(product: str) -> str:
+    """String: a random token alert_service sets whenever an alert of ``product`` is
+    created, changed or deleted; a worker holding another token reads the product's
+    active alerts from the store again (a lost key is a change too)."""
+    return f"alerts:version:{product}"
+
+
+def paper_version_key(product: str) -> str:
+    """String: a random token paper_service sets whenever a resting (limit) paper order of
+    ``product`` is placed or cancelled; a worker holding another token (or none) reads the
+    product's open limit orders from the store again."""
+    return f"paper:version:{product}"
+
+
+def alert_state_key(product: str, kind: str) -> str:
+    """Hash: the evaluation state of ``product``'s alerts of one kind (``spot``: evaluated
+    on ticks; ``chain``: the others) — each rule's previous value, last trigger,
+    ``change_pct`` samples, the newest data evaluated — written only by a worker that read
+    the generation it replaces (worker_enricher/alerting/)."""
+    return f"alerts:state:{product}:{kind}"
+
+
+ALERT_OUTBOX_STREAM = "alerts:outbox"
+"""Stream: each trigger, written by the script that writes the state deciding it and
+deleted once delivered (Socket.IO event, history, webhook task); an entry left by a worker
+that died is delivered by another's sweep (worker_enricher/alerting/delivery.py)."""
+
+
 def deadletter_key(channel: str) -> str:
     """Redis list holding messages of ``channel`` that failed validation."""
     return f"deadletter:{channel}"
@@ -112,6 +146,10 @@ def candle_key(interval: str, product: str) -> str:
 
 ENRICH_QUEUE = "enrich"
 """The Celery queue of the enrichment tasks (its Redis list has the same name)."""
+
+ALERT_QUEUE = "alerts"
+"""The Celery queue of the alert delivery tasks (``optionsflow.alerts.*``: webhooks), served
+by a worker of its own so that a slow receiver never holds up enrichment."""
 
 LATEST_ORDER_KEY = "meta:latest-order"
 """Hash: ``latest:*`` key → ``"{timestamp_ms}:{seq}"`` of the payload it holds."""

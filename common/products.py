@@ -6,6 +6,10 @@ and ``EXPIRY_TIME_UTC`` (their defaults are today's values); Deribit's BTC and
 ETH options expire at 08:00 UTC, are priced at rate 0 on the venue's forward,
 settle one coin per contract and are quoted in USD once normalised. A product
 the registry does not know gets the defaults (the NSE conventions).
+
+The forward: Deribit sends its own; the NSE products fed by a real venue (Kite) imply it
+from put-call parity; the synthetic market's keep the carry, its exact forward (docs/MATH.md,
+"Which products use which forward").
 """
 
 from __future__ import annotations
@@ -105,6 +109,12 @@ OI_IN_UNITS = frozenset({"kite"})
 """Venues of NSE products whose volume and OI are in units of the underlying (Kite's), not in
 contracts (the synthetic market's): their products' ``contract_size`` is 1."""
 
+PARITY_VENUES = frozenset({"kite"})
+"""Venues of NSE products that are real markets: they send no forward, and their options'
+quotes, not a model, say where it is, so it is implied from put-call parity (carry when the
+quotes cannot give it). The synthetic market prices on spot carried at ``r`` and ``q``: carry
+is its exact forward, and its products keep it."""
+
 DERIBIT = ProductConventions(
     rate=0.0,
     dividend_yield=0.0,
@@ -146,13 +156,17 @@ class ConventionsRegistry:
     ) -> ConventionsRegistry:
         """The registry OptionsFlow runs with: NSE products (and unknown ones) at the given
         rate, yield, UTC expiry time and staleness limit (the settings), from ``nse_venue``
-        (``kite`` when Kite feeds them, :func:`nse_venue`), BTC and ETH at Deribit's."""
+        (``kite`` when Kite feeds them, :func:`nse_venue`), BTC and ETH at Deribit's. The NSE
+        products' forward is by parity from a venue of :data:`PARITY_VENUES`, else carry."""
         nse = ProductConventions(
             rate=rate,
             dividend_yield=dividend_yield,
             expiry_time=expiry_time_utc,
             stale_after_s=stale_after_s,
             venue=nse_venue,
+            forward_method=(
+                ForwardSource.PARITY if nse_venue in PARITY_VENUES else ForwardSource.CARRY
+            ),
         )
         # Kite counts volume and OI in units of the underlying, not lots: a contract of 1 unit
         # keeps Γ·OI·contract size (the gamma exposure) in units either way.

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import quote
@@ -170,10 +171,14 @@ class HttpSettings:
     storage_port: int
     analytics_port: int
     logging_port: int
+    alert_port: int
+    paper_port: int
     auth_url: str
     storage_url: str
     analytics_url: str
     logging_url: str
+    alert_url: str
+    paper_url: str
     upstream_timeout_s: float
     """Connect + read timeout of a gateway call to a service."""
     proxy_hops: int
@@ -402,6 +407,54 @@ class ReferenceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Alerts (alerts/, alert_service/, the workers' evaluation and delivery)."""
+
+    per_user: int = 100
+    """``ALERTS_PER_USER``: alerts one user may hold (active or paused)."""
+    webhook_allow_private: bool = False
+    """``ALERT_WEBHOOK_ALLOW_PRIVATE``: webhooks may go to loopback, private, link-local and
+    other non-public addresses (tests, a trusted network); refused by default."""
+    webhook_timeout_s: float = 5.0
+    """``ALERT_WEBHOOK_TIMEOUT_S``: connect + read timeout of one webhook attempt."""
+    webhook_attempts: int = 6
+    """``ALERT_WEBHOOK_ATTEMPTS``: attempts of one webhook delivery, backoff and jitter
+    between them, before it is given up (and logged)."""
+    webhook_backoff_s: float = 1.0
+    """``ALERT_WEBHOOK_BACKOFF_S``: the first retry's delay bound (doubling, full jitter,
+    at most 30 s, below the broker's visibility timeout)."""
+
+
+def _default_start_cash() -> dict[str, Decimal]:
+    return {"INR": Decimal(10_000_000), "USD": Decimal(100_000)}
+
+
+@dataclass(frozen=True, slots=True)
+class PaperSettings:
+    """Paper trading's account rules (paper/, store/paper/; docs/PAPER.md). Amounts and
+    rates are exact decimals; rates are fractions (0.15 = 15 %)."""
+
+    start_cash: Mapping[str, Decimal] = field(default_factory=_default_start_cash)
+    """``PAPER_START_CASH``: a new wallet's cash per currency (``INR:10000000,USD:100000``);
+    a currency not listed starts with none."""
+    fee_per_unit: Mapping[str, Decimal] = field(default_factory=dict)
+    """``PAPER_FEE_PER_UNIT``: fee per unit of the underlying filled, per currency
+    (``INR:0.05``); a currency not listed pays none."""
+    fee_rate: Decimal = Decimal("0.0005")
+    """``PAPER_FEE_RATE``: fee as a fraction of a fill's premium (0.0005 = 5 bp; 0: none)."""
+    margin_rate: Decimal = Decimal("0.15")
+    """``PAPER_MARGIN_RATE``: a short option blocks premium + this × underlying − the
+    out-of-the-money amount per unit …"""
+    margin_floor_rate: Decimal = Decimal("0.10")
+    """``PAPER_MARGIN_FLOOR_RATE``: … and at least premium + this × underlying."""
+    underlying_margin_rate: Decimal = Decimal("0.20")
+    """``PAPER_UNDERLYING_MARGIN_RATE``: a short underlying or future blocks this × its
+    value per unit."""
+    strategies_per_user: int = 100
+    """``STRATEGIES_PER_USER``: saved strategies one user may hold (paper_service)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment
     log_level: str
@@ -440,6 +493,10 @@ class Settings:
     convention; Deribit's keep the venue's 10 s, common/products.py)."""
     reference: ReferenceSettings = field(default_factory=ReferenceSettings)
     """``REFERENCE_*``: the reference price of products with several sources."""
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    """``ALERT*``: per-user limits and webhook delivery."""
+    paper: PaperSettings = field(default_factory=PaperSettings)
+    """``PAPER_*``: paper trading's starting cash, fees and margin rates."""
 
     @property
     def is_production(self) -> bool:
@@ -491,6 +548,7 @@ def _http(env: Env) -> HttpSettings:
     # A service's URL defaults to its port on this machine, so moving a port moves both.
     auth, storage = port("AUTH_SERVICE_PORT", 8001), port("STORAGE_SERVICE_PORT", 8003)
     analytics, logging = port("ANALYTICS_SERVICE_PORT", 8004), port("LOGGING_SERVICE_PORT", 8005)
+    alert, paper = port("ALERT_SERVICE_PORT", 8006), port("PAPER_SERVICE_PORT", 8007)
     return HttpSettings(
         gateway_port=port("API_GATEWAY_PORT", 8000),
         auth_port=auth,
@@ -498,10 +556,14 @@ def _http(env: Env) -> HttpSettings:
         storage_port=storage,
         analytics_port=analytics,
         logging_port=logging,
+        alert_port=alert,
+        paper_port=paper,
         auth_url=url("AUTH_SERVICE_URL", auth),
         storage_url=url("STORAGE_SERVICE_URL", storage),
         analytics_url=url("ANALYTICS_SERVICE_URL", analytics),
         logging_url=url("LOGGING_SERVICE_URL", logging),
+        alert_url=url("ALERT_SERVICE_URL", alert),
+        paper_url=url("PAPER_SERVICE_URL", paper),
         upstream_timeout_s=env.float("UPSTREAM_TIMEOUT_S", 5.0, validate=Range(0.05, 120.0)),
         proxy_hops=env.int("PROXY_HOPS", 0, validate=Range(0, 10)),
         rate_limit_user=limit("RATE_LIMIT_USER", "50/second"),
@@ -794,6 +856,65 @@ def _venues(env: Env) -> VenueSettings:
     )
 
 
+def _alerts(env: Env) -> AlertSettings:
+    return AlertSettings(
+        per_user=env.int("ALERTS_PER_USER", 100, validate=Range(1, 100_000)),
+        webhook_allow_private=env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", False),
+        webhook_timeout_s=env.float("ALERT_WEBHOOK_TIMEOUT_S", 5.0, validate=Range(0.1, 60.0)),
+        webhook_attempts=env.int("ALERT_WEBHOOK_ATTEMPTS", 6, validate=Range(1, 20)),
+        webhook_backoff_s=env.float("ALERT_WEBHOOK_BACKOFF_S", 1.0, validate=Range(0.01, 60.0)),
+    )
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _decimal(text: str, name: str, low: Decimal, high: Decimal, places: int) -> Decimal:
+    """``text`` as a decimal in [low, high] with at most ``places`` decimals;
+    :class:`SettingsError` naming ``name`` otherwise."""
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not (number.is_finite() and low <= number <= high) or number != round(number, places):
+        raise SettingsError(
+            f"{name}: expected a number in [{low}, {high}] with at most {places} decimals, "
+            f"got {text!r}"
+        )
+    return number
+
+
+def _per_currency(
+    env: Env, name: str, default: str, high: Decimal, places: int
+) -> dict[str, Decimal]:
+    """``name`` as ``CUR:amount,…`` (ISO codes, amounts in [0, high]); :class:`SettingsError`
+    naming ``name``."""
+    found: dict[str, Decimal] = {}
+    for item in (i.strip() for i in env.str(name, default).split(",") if i.strip()):
+        currency, _, value = item.partition(":")
+        if not _CURRENCY.fullmatch(currency) or currency in found:
+            raise SettingsError(f"{name}: expected CUR:amount,… (each currency once), got {item!r}")
+        found[currency] = _decimal(value, name, Decimal(0), high, places)
+    return found
+
+
+def _paper(env: Env) -> PaperSettings:
+    def rate(name: str, default: str) -> Decimal:
+        return _decimal(env.str(name, default), name, Decimal(0), Decimal(1), 8)
+
+    return PaperSettings(
+        start_cash=_per_currency(
+            env, "PAPER_START_CASH", "INR:10000000,USD:100000", Decimal(10) ** 15, 2
+        ),
+        fee_per_unit=_per_currency(env, "PAPER_FEE_PER_UNIT", "", Decimal(10) ** 6, 8),
+        fee_rate=rate("PAPER_FEE_RATE", "0.0005"),
+        margin_rate=rate("PAPER_MARGIN_RATE", "0.15"),
+        margin_floor_rate=rate("PAPER_MARGIN_FLOOR_RATE", "0.10"),
+        underlying_margin_rate=rate("PAPER_UNDERLYING_MARGIN_RATE", "0.20"),
+        strategies_per_user=env.int("STRATEGIES_PER_USER", 100, validate=Range(1, 100_000)),
+    )
+
+
 def load_settings() -> Settings:
     """Read and validate settings from the process environment."""
     env = Env(eager=True)
@@ -842,6 +963,8 @@ def load_settings() -> Settings:
                 "DATA_STALE_AFTER_S", DEFAULT_STALE_AFTER_S, validate=Range(0.1, 86_400.0)
             ),
             reference=_reference(env),
+            alerts=_alerts(env),
+            paper=_paper(env),
         )
     except (EnvError, ValueError) as exc:
         if isinstance(exc, SettingsError):

@@ -1,4 +1,5 @@
-"""The Socket.IO events: connect (token, limits), subscribe / unsubscribe, disconnect."""
+"""The Socket.IO events: connect (token, limits, the user's own room), subscribe /
+unsubscribe, disconnect."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import request
 from flask_socketio import SocketIO, emit, join_room, leave_room
 from marshmallow import ValidationError
 
+from common.names import user_room
 from socket_gateway.fanout import Mode
 from socket_gateway.gateway import NAMESPACE, SocketGateway, SubscribeError
 from socket_gateway.metrics import SUBSCRIBES, UNSUBSCRIBES
@@ -42,6 +44,9 @@ def register(socketio: SocketIO, gateway: SocketGateway) -> None:
     @socketio.on("connect", namespace=NAMESPACE)  # type: ignore[untyped-decorator]
     def connect(auth: object = None) -> None:
         claims = gateway.connect(_sid(), request.remote_addr or "unknown", auth)
+        # The user's own room (the workers' ``alert`` events): not a subscription, so it
+        # takes no subscription slot and is not among the rooms counted; left on disconnect.
+        join_room(user_room(claims.sub))
         log.info("connected", extra={"user": claims.sub, "sid": _sid()})
 
     @socketio.on("disconnect", namespace=NAMESPACE)  # type: ignore[untyped-decorator]

@@ -151,6 +151,9 @@ class GuardedStore:
     def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
         return self.run("latest_chain", lambda s: s.latest_chain(product, expiry))
 
+    def chain_at(self, product: str, expiry: str, at: dt.datetime) -> dict[str, Any] | None:
+        return self.run("chain_at", lambda s: s.chain_at(product, expiry, at))
+
     def chain_history(
         self,
         product: str,
@@ -185,7 +188,8 @@ class GuardedStore:
 class StoreGuards:
     """The read API's two guards on one lazily opened store.
 
-    ``light``: products, the newest chain, readiness (``STORE_TIMEOUT_MS``).
+    ``light``: products, the newest chain and the chain at an instant (one index seek each),
+    readiness (``STORE_TIMEOUT_MS``).
     ``history``: history pages, with their own pool and breaker and
     ``HISTORY_TIMEOUT_FACTOR`` × ``STORE_TIMEOUT_MS``.
     """

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
 from pymongo.collection import Collection
-from pymongo.errors import (
-    BulkWriteError,
-    ConfigurationError,
-    ConnectionFailure,
-    DuplicateKeyError,
-    PyMongoError,
-)
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from store.documents import (
     at_query,
@@ -37,50 +31,29 @@ from store.documents import (
     password_hash_update,
     username_key,
 )
-from store.port import (
-    DuplicateUser,
-    StoreError,
-    StoreUnavailable,
+from store.mongodb import (
+    DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+    DEFAULT_SOCKET_TIMEOUT_MS,
+    Doc,
+    MongoDatabase,
+    inserted_despite_duplicates,
+    translated,
 )
+from store.port import DuplicateUser, StoreError
 from store.sessions import SESSION_FIELDS, Rotation, decide, instant, text
 from store.timing import timed_store
 
-DEFAULT_DATABASE = "optionsflow"
-DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000
-DEFAULT_SOCKET_TIMEOUT_MS = 10_000
-"""A reply not received within this is a lost connection (pymongo's default is to wait forever)."""
-_DUPLICATE_KEY = 11000
 _HIDDEN = {"_id": False, "_ts": False}
 _BY_TIME = [("_ts", ASCENDING), ("seq", ASCENDING)]
 _NEWEST_FIRST = [("_ts", DESCENDING), ("seq", DESCENDING)]
 
-Doc = dict[str, Any]
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """pymongo errors as port errors: lost or unreachable servers as StoreUnavailable."""
-    try:
-        yield
-    except ConnectionFailure as exc:  # includes AutoReconnect, NetworkTimeout, selection
-        raise StoreUnavailable(f"mongodb: {exc}") from exc
-    except PyMongoError as exc:
-        raise StoreError(f"mongodb: {exc}") from exc
+__all__ = ["DEFAULT_SOCKET_TIMEOUT_MS", "MongoStore"]
 
 
 @timed_store("mongodb")
-class MongoStore:
-    """The :class:`~store.port.Store` on a MongoDB database.
-
-    ``database`` defaults to the URL's path, then ``optionsflow``. Options in
-    the URL (``serverSelectionTimeoutMS``, ``connectTimeoutMS``,
-    ``socketTimeoutMS``…) win over the defaults given here; ``socketTimeoutMS``
-    (10 s) keeps a hung server from holding a thread forever. Raises
-    :class:`StoreUnavailable` when no server answers within the server
-    selection timeout. pymongo clients do not survive
-    ``fork()``: open the store in the process that uses it (for Celery's
-    prefork pool, in ``worker_process_init``).
-    """
+class MongoStore(MongoDatabase):
+    """The :class:`~store.port.Store` on a MongoDB database (``store.mongodb``: the client,
+    its timeouts and the database's name)."""
 
     def __init__(
         self,
@@ -90,51 +63,24 @@ class MongoStore:
         server_selection_timeout_ms: int = DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
         socket_timeout_ms: int = DEFAULT_SOCKET_TIMEOUT_MS,
     ) -> None:
-        query = url.partition("?")[2].lower()
-        defaults = {
-            "serverSelectionTimeoutMS": server_selection_timeout_ms,
-            "connectTimeoutMS": server_selection_timeout_ms,
-            "socketTimeoutMS": socket_timeout_ms,
-        }
-        options: dict[str, Any] = {
-            k: v for k, v in defaults.items() if f"{k.lower()}=" not in query
-        }
-        try:
-            client: MongoClient[Doc] = MongoClient(url, tz_aware=False, **options)
-        except ConfigurationError as exc:  # InvalidURI included
-            raise ValueError(f"STORE_URL: {exc}") from exc
-        try:
-            self._setup(client, database or _default_name(client), owns_client=True)
-        except BaseException:
-            client.close()  # its monitor threads would outlive a store that never opened
-            raise
+        super().__init__(
+            url,
+            database,
+            server_selection_timeout_ms=server_selection_timeout_ms,
+            socket_timeout_ms=socket_timeout_ms,
+            client_class=MongoClient,
+        )
 
-    @classmethod
-    def from_client(cls, client: Any, database: str = DEFAULT_DATABASE) -> MongoStore:
-        """A store on an existing client (pymongo or mongomock); ``close`` leaves it open."""
-        store = cls.__new__(cls)
-        store._setup(client, database, owns_client=False)
-        return store
-
-    def _setup(self, client: Any, database: str, *, owns_client: bool) -> None:
-        self._client = client
-        self._owns_client = owns_client
-        db = client[database]
-        self.database_name: str = database
+    def _bind(self, db: Database[Doc]) -> None:
         self._chains: Collection[Doc] = db["chains"]
         self._candles: Collection[Doc] = db["candles"]
         self._users: Collection[Doc] = db["users"]
         self._sessions: Collection[Doc] = db["sessions"]
         self._revoked_access: Collection[Doc] = db["revoked_access"]
-        try:
-            self._create_indexes()
-        except BaseException:
-            self.close()
-            raise
 
     def _create_indexes(self) -> None:
         key = [("product", ASCENDING), ("expiry", ASCENDING)]
-        with _translated():
+        with translated():
             self._chains.create_index([*key, ("seq", ASCENDING)], unique=True, name="chains_seq")
             self._chains.create_index([*key, *_BY_TIME], name="chains_range")
             self._candles.create_index(
@@ -148,9 +94,6 @@ class MongoStore:
             self._sessions.create_index("expires_at", name="sessions_expiry")
             self._revoked_access.create_index("expires_at", name="revoked_access_expiry")
 
-    def __repr__(self) -> str:
-        return f"MongoStore(database={self.database_name!r})"
-
     # -- chains ----------------------------------------------------------------------
 
     def insert_chains(self, docs: Sequence[Mapping[str, Any]]) -> int:
@@ -162,19 +105,19 @@ class MongoStore:
         if not batch:
             return 0
         try:
-            with _translated():
+            with translated():
                 return len(self._chains.insert_many(batch, ordered=False).inserted_ids)
         except InvalidDocument as exc:
             raise ValueError(f"chain not storable in MongoDB: {exc}") from exc
         except StoreError as exc:
             if isinstance(exc.__cause__, BulkWriteError):
-                return _inserted_despite_duplicates(exc.__cause__)
+                return inserted_despite_duplicates(exc.__cause__)
             raise
 
     def latest_chain(self, product: str, expiry: str) -> dict[str, Any] | None:
         """The newest snapshot by (timestamp, seq), or ``None``."""
         check_product_expiry(product, expiry)
-        with _translated():
+        with translated():
             return self._chains.find_one(
                 {"product": product, "expiry": expiry}, _HIDDEN, sort=_NEWEST_FIRST
             )
@@ -199,7 +142,7 @@ class MongoStore:
             last = ms_to_datetime(query.after[0])
             spec["$or"] = [{"_ts": {"$gt": last}}, {"_ts": last, "seq": {"$gt": query.after[1]}}]
         projection = _projection(query.keep)
-        with _translated():
+        with translated():
             return list(self._chains.find(spec, projection, sort=_BY_TIME, limit=query.limit))
 
     def chain_at(
@@ -214,14 +157,14 @@ class MongoStore:
         check_product_expiry(product, expiry)
         at_ms, keep = at_query(at, fields)
         spec: Doc = {"product": product, "expiry": expiry, "_ts": {"$lte": ms_to_datetime(at_ms)}}
-        with _translated():
+        with translated():
             return self._chains.find_one(spec, _projection(keep), sort=_NEWEST_FIRST)
 
     def chain_seqs(self, product: str, expiry: str) -> list[int]:
         """Every stored seq of (product, expiry), ascending."""
         check_product_expiry(product, expiry)
         spec = {"product": product, "expiry": expiry}
-        with _translated():
+        with translated():
             rows = self._chains.find(spec, {"_id": False, "seq": True}, sort=[("seq", ASCENDING)])
             return [row["seq"] for row in rows]
 
@@ -231,7 +174,7 @@ class MongoStore:
         ``distinct`` on a prefix of the (product, expiry, …) indexes is a
         DISTINCT_SCAN: one index seek per value, not a pass over every snapshot.
         """
-        with _translated():
+        with translated():
             products = sorted(self._chains.distinct("product"))
             return {
                 product: sorted(self._chains.distinct("expiry", {"product": product}))
@@ -249,7 +192,7 @@ class MongoStore:
             spec = {"product": record["product"], "interval": record["interval"], "_ts": when}
             requests.append(ReplaceOne(spec, {**record, "_ts": when}, upsert=True))
         if requests:
-            with _translated():
+            with translated():
                 self._candles.bulk_write(requests, ordered=False)
 
     def candles(
@@ -258,7 +201,7 @@ class MongoStore:
         """Candles with ``start <= candle start < end``, ascending."""
         when = {"$gte": ms_to_datetime(ceil_ms(start)), "$lt": ms_to_datetime(ceil_ms(end))}
         spec = {"product": product, "interval": candle_interval(interval), "_ts": when}
-        with _translated():
+        with translated():
             return list(self._candles.find(spec, _HIDDEN, sort=[("_ts", ASCENDING)]))
 
     # -- users -----------------------------------------------------------------------
@@ -268,7 +211,7 @@ class MongoStore:
         user = new_user(uuid.uuid4().hex, username, password_hash, role)
         stored = {"_id": user["id"], "username_key": username_key(username), **user}
         try:
-            with _translated():
+            with translated():
                 self._users.insert_one(stored)
         except StoreError as exc:
             if isinstance(exc.__cause__, DuplicateKeyError):
@@ -278,7 +221,7 @@ class MongoStore:
 
     def find_user(self, username: str) -> dict[str, Any] | None:
         """The user whose name matches ``username`` case-insensitively, or ``None``."""
-        with _translated():
+        with translated():
             return self._users.find_one(
                 {"username_key": username_key(username)}, {"_id": False, "username_key": False}
             )
@@ -286,7 +229,7 @@ class MongoStore:
     def update_password_hash(self, user_id: str, password_hash: str) -> bool:
         """Replace the hash of the user with id ``user_id``; ``False`` if there is none."""
         user_id, password_hash = password_hash_update(user_id, password_hash)
-        with _translated():
+        with translated():
             result = self._users.update_one(
                 {"_id": user_id}, {"$set": {"password_hash": password_hash}}
             )
@@ -304,7 +247,7 @@ class MongoStore:
             "revoked": None,
             "expires_at": instant(expires_at, "expires_at"),
         }
-        with _translated():
+        with translated():
             self._sessions.update_one(
                 {"_id": text(family, "family")}, {"$setOnInsert": doc}, upsert=True
             )
@@ -314,7 +257,7 @@ class MongoStore:
         text(family, "family")
         text(presented_jti, "presented_jti")
         text(next_jti, "next_jti")
-        with _translated():
+        with translated():
             done = self._sessions.update_one(
                 {"_id": family, "revoked": None, "current_jti": presented_jti},
                 {"$set": {"current_jti": next_jti}, "$inc": {"rotations": 1}},
@@ -339,7 +282,7 @@ class MongoStore:
         text(reason, "reason")
         new = {"user_id": "", "current_jti": "", "rotations": 0, "revoked": reason,
                "expires_at": instant(expires_at, "expires_at")}  # fmt: skip
-        with _translated():
+        with translated():
             self._sessions.update_one({"_id": family}, {"$setOnInsert": new}, upsert=True)
             self._sessions.update_one(
                 {"_id": family, "revoked": None}, {"$set": {"revoked": reason}}
@@ -347,7 +290,7 @@ class MongoStore:
 
     def session(self, family: str) -> dict[str, Any] | None:
         """The family's record, or ``None``."""
-        with _translated():
+        with translated():
             record = self._sessions.find_one({"_id": text(family, "family")})
         if record is None:
             return None
@@ -356,7 +299,7 @@ class MongoStore:
 
     def revoke_access(self, jti: str, expires_at: int) -> None:
         """Deny access token ``jti`` until ``expires_at``."""
-        with _translated():
+        with translated():
             self._revoked_access.update_one(
                 {"_id": text(jti, "jti")},
                 {"$max": {"expires_at": instant(expires_at, "expires_at")}},
@@ -365,30 +308,18 @@ class MongoStore:
 
     def revoked_access(self, after: int) -> list[tuple[str, int]]:
         """Denied access tokens with ``expires_at > after``."""
-        with _translated():
+        with translated():
             found = self._revoked_access.find({"expires_at": {"$gt": instant(after, "after")}})
             return [(doc["_id"], doc["expires_at"]) for doc in found]
 
     def prune_sessions(self, before: int) -> int:
         """Delete families and denied tokens with ``expires_at <= before``."""
         spec = {"expires_at": {"$lte": instant(before, "before")}}
-        with _translated():
+        with translated():
             return (
                 self._sessions.delete_many(spec).deleted_count
                 + self._revoked_access.delete_many(spec).deleted_count
             )
-
-    # -- lifecycle -------------------------------------------------------------------
-
-    def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` unless a server answers ``ping``."""
-        with _translated():
-            self._client.admin.command("ping")
-
-    def close(self) -> None:
-        """Close the client if this store created it."""
-        if self._owns_client:
-            self._client.close()
 
 
 def _projection(keep: frozenset[str] | None) -> Doc:
@@ -396,20 +327,3 @@ def _projection(keep: frozenset[str] | None) -> Doc:
     if keep is None:
         return dict(_HIDDEN)
     return {"_id": False, **dict.fromkeys(keep, True)}
-
-
-def _default_name(client: MongoClient[Doc]) -> str:
-    return client.get_default_database(DEFAULT_DATABASE).name
-
-
-def _inserted_despite_duplicates(exc: BulkWriteError) -> int:
-    """``nInserted`` of a bulk insert whose only failures are duplicate keys."""
-    details = exc.details
-    others = [e for e in details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
-    if others:
-        raise StoreError(f"mongodb: insert failed: {others[0].get('errmsg')}") from exc
-    if details.get("writeConcernErrors"):
-        raise StoreUnavailable(
-            f"mongodb: write concern not met: {details['writeConcernErrors'][0]}"
-        ) from exc
-    return int(details.get("nInserted", 0))

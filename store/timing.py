@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from store.metrics import STORE_CALL_SECONDS
@@ -39,11 +39,12 @@ def _timed(method: Callable[..., Any], op: str, adapter: str) -> Callable[..., A
     return timed
 
 
-def timed_store(adapter: str) -> Callable[[C], C]:
-    """Class decorator: every operation of the adapter ``adapter`` is timed."""
+def timed_store(adapter: str, ops: Sequence[str] = TIMED_OPS) -> Callable[[C], C]:
+    """Class decorator: the operations ``ops`` (the store port's by default) of the adapter
+    ``adapter`` are timed."""
 
     def decorate(cls: C) -> C:
-        for op in TIMED_OPS:
+        for op in ops:
             setattr(cls, op, _timed(getattr(cls, op), op, adapter))
         return cls
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from common.names import ENRICH_QUEUE, Channel
+from common.names import ALERT_QUEUE, ENRICH_QUEUE, Channel
 from common.redis_client import redis_db_url
 from common.settings import Settings, SettingsError
 from worker_enricher import kombu_close_patch, pool_exit
@@ -15,6 +15,10 @@ ENRICH_TASK_PREFIX = "optionsflow.enrich."
 """Every task of the pipeline is named ``optionsflow.enrich.<function>`` on its decorator, never
 after its module, so moving code renames nothing on the wire; the prefix routes it to the
 ``enrich`` queue, and the part after the last dot is its metrics label."""
+
+ALERT_TASK_PREFIX = "optionsflow.alerts."
+"""The alert delivery tasks (``optionsflow.alerts.send_webhook``), routed to the ``alerts``
+queue, which a worker of its own serves (a thread pool: the tasks wait on the network)."""
 
 TASKS: dict[Channel, str] = {
     Channel.MARKET_UNDERLYING: "optionsflow.enrich.enrich_underlying",
@@ -58,10 +62,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "socket_timeout": 5,
             "socket_connect_timeout": 5,
         },
-        "task_routes": {f"{ENRICH_TASK_PREFIX}*": {"queue": ENRICH_QUEUE}},
+        "task_routes": {
+            f"{ENRICH_TASK_PREFIX}*": {"queue": ENRICH_QUEUE},
+            f"{ALERT_TASK_PREFIX}*": {"queue": ALERT_QUEUE},
+        },
         "task_default_queue": ENRICH_QUEUE,
         "task_serializer": "json",
-        "accept_content": ["json"],
+        # The batch tasks (tasks/base.py) carry the raw payloads as msgpack bytes: JSON
+        # would escape every one again and unescape it in the worker.
+        "accept_content": ["json", "msgpack"],
         "task_ignore_result": True,  # nobody reads results: no result backend
         "result_backend": None,
         "task_acks_late": True,  # acknowledged after the batch is stored and published
@@ -80,5 +89,6 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("optionsflow", set_as_current=False)
     app.conf.update(celery_config(settings))
     app.conf.include = ["worker_enricher.tasks.chains", "worker_enricher.tasks.underlying",
-                        "worker_enricher.tasks.quotes"]  # fmt: skip
+                        "worker_enricher.tasks.quotes",
+                        "worker_enricher.tasks.alerts"]  # fmt: skip
     return app

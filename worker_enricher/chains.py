@@ -15,6 +15,7 @@ from common.names import Channel, previous_chains_key
 from common.products import serving_registry
 from common.timestamps import now_ts
 from optionsmath import enrich_chains
+from worker_enricher.alerting.guard import evaluate_alerts
 from worker_enricher.cache import cache_and_publish
 from worker_enricher.context import WorkerContext
 from worker_enricher.validation import validate_all
@@ -141,4 +142,8 @@ def process_chains(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
             payload=orjson.dumps(message), ttl_s=ttl,
         )  # fmt: skip
     ctx.scripts.execute(pipe)  # a NOSCRIPT re-sends only the scripts: nothing else twice
+    messages = [message for message, _ in enriched]
+    evaluate_alerts(ctx.alerts.on_chains, messages)
+    evaluate_alerts(ctx.resting.on_chains, messages, "resting paper orders")
+    evaluate_alerts(ctx.settlement.on_chains, messages, "paper settlement")
     return len(enriched)

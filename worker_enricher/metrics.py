@@ -10,6 +10,12 @@ signals (:func:`install_task_metrics`), one count per run, whatever its end:
 - ``failed``: failed for good and nothing kept it (its dead letters could not be
   written, or the task, like ``refresh_iv_surface``, has none): work lost.
 
+``optionsflow_alert_webhooks_total`` counts the alerts worker's webhook attempts
+(``worker_enricher/tasks/alerts.py``) by outcome: ``delivered``, ``retry`` (an attempt that
+failed and will be made again), ``given_up`` (the last attempt failed, or the answer or the
+destination was refused: the trigger's webhook is lost) and ``skipped`` (the alert is gone
+or has no webhook any more).
+
 The worker serves them, merged over its pool processes, from its main process
 (``worker_enricher.metrics_server``).
 """
@@ -36,6 +42,12 @@ TASKS = Counter(
     ["task", "outcome"],
 )
 
+WEBHOOKS = Counter(
+    "optionsflow_alert_webhooks_total",
+    "Webhook attempts of alert triggers by outcome (delivered, retry, given_up, skipped).",
+    ["outcome"],
+)
+
 clock = time.perf_counter
 """Seconds, for the run times (tests replace it)."""
 
@@ -49,6 +61,22 @@ class Outcome(StrEnum):
     RETRY = "retry"
     DEADLETTER = "deadletter"
     FAILED = "failed"
+
+
+class WebhookOutcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    GIVEN_UP = "given_up"
+    SKIPPED = "skipped"
+
+
+for _webhook_outcome in WebhookOutcome:  # every series from the start, at 0
+    WEBHOOKS.labels(_webhook_outcome.value)
+
+
+def count_webhook(outcome: WebhookOutcome) -> None:
+    """Count one webhook attempt that ended in ``outcome``."""
+    WEBHOOKS.labels(outcome.value).inc()
 
 
 def task_label(name: str | None) -> str:

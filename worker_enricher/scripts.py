@@ -12,6 +12,8 @@ import redis.client
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from worker_enricher.alerting.lua import ALERT_CAS, ALERT_READ
+
 log = logging.getLogger(__name__)
 
 LATEST = """
@@ -216,9 +218,12 @@ class Scripts:
     forget: PipelinedScript
     iv_points: PipelinedScript
     throttle: PipelinedScript
+    alert_read: PipelinedScript
+    alert_cas: PipelinedScript
 
     def _all(self) -> tuple[PipelinedScript, ...]:
-        return (self.latest, self.ticks, self.forget, self.iv_points, self.throttle)
+        return (self.latest, self.ticks, self.forget, self.iv_points, self.throttle,
+                self.alert_read, self.alert_cas)  # fmt: skip
 
     def load(self, client: redis.Redis) -> None:
         """Load every script into ``client``'s Redis (one round trip)."""
@@ -265,6 +270,8 @@ def register_scripts(client: redis.Redis) -> Scripts:
         forget=PipelinedScript(client, FORGET),
         iv_points=PipelinedScript(client, IV_POINTS),
         throttle=PipelinedScript(client, THROTTLE),
+        alert_read=PipelinedScript(client, ALERT_READ),
+        alert_cas=PipelinedScript(client, ALERT_CAS),
     )
     scripts.load(client)
     return scripts

@@ -20,6 +20,7 @@ from common.names import (
     seen_ticks_key,
 )
 from common.timestamps import format_ts, now_ts
+from worker_enricher.alerting.guard import evaluate_alerts
 from worker_enricher.cache import epoch_ms, keep_newest
 from worker_enricher.context import WorkerContext
 from worker_enricher.validation import validate_all
@@ -127,8 +128,10 @@ def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
     push_deadletters(pipe, channel, rejected, "worker", ctx.settings.pipeline.deadletter_max)
     processed_at = now_ts()
     newest: dict[str, tuple[dict[str, Any], bytes]] = {}
+    messages = []
     for tick, result in pairs:
         message = _enriched(tick, result, processed_at)
+        messages.append(message)
         payload = orjson.dumps(message)
         pipe.publish(Channel.ENRICHED_UNDERLYING.value, payload)
         newest[tick["product"]] = (message, payload)  # the cache needs only the last
@@ -138,4 +141,5 @@ def process_ticks(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
     pipe.hgetall(CLOSED_CANDLES_KEY)
     *_, closed = ctx.scripts.execute(pipe)
     persist_closed_candles(ctx, cast(dict[bytes, bytes], closed))
+    evaluate_alerts(ctx.alerts.on_ticks, messages)
     return sum(int(r[0]) == 1 for _, r in pairs)

@@ -155,6 +155,14 @@ class NoQuery(Schema):
 
 class ChainQuery(Schema):
     expiry = _expiry(required=False)
+    at = Instant(
+        load_default=None,
+        metadata={
+            "description": "Time travel: the newest chain stored at or before this instant "
+            "(ISO-8601, naive means UTC; not in the future). Default: the newest chain.",
+            "example": "2026-11-21T09:41:00Z",
+        },
+    )
 
 
 class HistoryQuery(Schema):
@@ -245,7 +253,8 @@ class ProductsResponse(Schema):
 ChainResponse = response_schema(
     EnrichedChain,
     "ChainResponse",
-    "The newest enriched chain: the exact bytes broadcast on ``enriched:option_chain``.",
+    "The newest enriched chain: the exact bytes broadcast on ``enriched:option_chain``; with "
+    "``at``, the stored chain of that instant (its age measured at ``at``).",
     stale=fields.Boolean(metadata=_STALE_DOC),
     **_age_fields(),
 )
@@ -293,9 +302,13 @@ def _answers(ok: type[Schema], *, not_found: bool = True) -> dict[int, type[Sche
 
 
 def latest_chain_edge_key(args: Mapping[str, Any]) -> latest.Entry | None:
-    """The chain entry of an explicit expiry; the nearest expiry needs the listing (None)."""
+    """The chain entry of an explicit expiry; None (the service answers) for the nearest
+    expiry, which needs the listing, and for a chain at a past instant (``at``), which
+    ``latest:*`` does not hold."""
     expiry = args.get("expiry")
-    return latest.chain(args["product"], expiry) if expiry else None
+    if not expiry or args.get("at") is not None:
+        return None
+    return latest.chain(args["product"], expiry)
 
 
 def latest_underlying_edge_key(args: Mapping[str, Any]) -> latest.Entry:
@@ -319,7 +332,8 @@ ROUTES: tuple[RouteSpec, ...] = (
         method="GET",
         path="/data/chain/<product>",
         upstream=Upstream.STORAGE,
-        summary="The newest enriched chain (nearest expiry on or after today when omitted)",
+        summary="The newest enriched chain, or with at the newest stored at or before that "
+        "instant (nearest expiry on or after today, or at's date, when omitted)",
         responses=_answers(ChainResponse),
         query=ChainQuery,
         priority=Priority.LIVE,

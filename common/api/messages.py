@@ -34,6 +34,20 @@ def validate_expiry(value: str) -> None:
         raise ValidationError(str(exc)) from exc
 
 
+def check_instrument_kind(data: dict[str, Any], what: str) -> None:
+    """An option names its ``expiry`` and ``strike``; the underlying (``option_type`` null)
+    names neither. ``ValidationError`` naming the field; ``what`` is the thing checked
+    (``leg``, ``order``): "Required for a CALL leg."."""
+    if data["option_type"] is None:
+        for name in ("expiry", "strike"):
+            if data[name] is not None:
+                raise ValidationError("Must be null for the underlying (option_type null).", name)
+        return
+    for name in ("expiry", "strike"):
+        if data[name] is None:
+            raise ValidationError(f"Required for a {data['option_type']} {what}.", name)
+
+
 class Quantity(fields.Float):
     """A number that is an integer or a fraction (volume, open interest): a JSON ``number``
     in the OpenAPI document; an ``int`` is kept an ``int`` (``100``, not ``100.0``), anything

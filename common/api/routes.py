@@ -27,6 +27,8 @@ class Upstream(StrEnum):
     STORAGE = "storage"
     ANALYTICS = "analytics"
     LOGGING = "logging"
+    ALERTS = "alerts"
+    PAPER = "paper"
 
 
 class Priority(StrEnum):

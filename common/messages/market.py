@@ -86,6 +86,22 @@ MarkIv = Annotated[
     float,
     Meta(ge=0, description="The venue's IV of its mark, annualised, as a decimal (0.25 = 25 %)."),
 ]
+BidIv = Annotated[
+    float,
+    Meta(
+        ge=0,
+        description="The venue's IV of its best bid, annualised, as a decimal (0.25 = 25 %); "
+        "absent: no bid, or the venue gives none.",
+    ),
+]
+AskIv = Annotated[
+    float,
+    Meta(
+        ge=0,
+        description="The venue's IV of its best ask, annualised, as a decimal (0.25 = 25 %); "
+        "absent: no ask, or the venue gives none.",
+    ),
+]
 
 
 class SourcePrice(Wire):
@@ -154,6 +170,8 @@ class OptionQuote(Wire):
     forward_source: ForwardFrom | None = None
     mark: Mark | None = None
     mark_iv: MarkIv | None = None
+    bid_iv: BidIv | None = None
+    ask_iv: AskIv | None = None
 
     def __post_init__(self) -> None:
         check_timestamp(self.timestamp, "timestamp")
@@ -173,6 +191,8 @@ class ChainRow(Wire):
     oi: Annotated[Quantity, Meta(description=OI_MEANING)]
     mark: Mark | None = None
     mark_iv: MarkIv | None = None
+    bid_iv: BidIv | None = None
+    ask_iv: AskIv | None = None
 
 
 _strike = operator.attrgetter("strike")

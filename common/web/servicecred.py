@@ -1,7 +1,7 @@
 """The closed trust boundary: internal services answer the gateway, and nobody else.
 
-auth, storage, analytics and logging_service sit behind the gateway, which checks the
-caller's JWT and limits, then forwards the request with the caller's address
+auth, storage, analytics, logging, alert and paper_service sit behind the gateway, which checks
+the caller's JWT and limits, then forwards the request with the caller's address
 (``X-Forwarded-For``) and identity (``X-User-Id``, ``X-User-Role``). Those headers are only
 true when the gateway wrote them, and binding to loopback stops nobody once compose or
 Kubernetes put the services on a shared network. So the gateway (and the socket gateway,
@@ -43,8 +43,11 @@ AUTHENTICATED = "optionsflow.service_authenticated"
 """WSGI environ key: True when the request carried the valid credential."""
 
 INTERNAL_SERVICES = frozenset(
-    {"auth_service", "storage_service", "analytics_service", "logging_service"}
-)
+    {
+        "auth_service", "storage_service", "analytics_service", "logging_service",
+        "alert_service", "paper_service",
+    }
+)  # fmt: skip
 """The services behind the gateway; only these require the credential."""
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -220,7 +220,7 @@ export class Auth {
       }
     }
     if (!resp.ok) throw await toError(resp);
-    return (await resp.json()) as T;
+    return resp.status === 204 ? (undefined as T) : ((await resp.json()) as T); // 204: a DELETE's
   }
 
   private async doRefresh(): Promise<void> {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { AlertsRest } from "./alerts/rest";
 import { Auth } from "./auth";
 import { Controller, FEEDS_POLL_MS, RELIST_MIN_MS, type LiveLink } from "./controller";
 import { parseHash } from "./hash";
@@ -7,6 +8,8 @@ import { Rest } from "./rest";
 import { initialState, type Action, type DashState } from "./state/model";
 import { reduce } from "./state/reducer";
 import { Store } from "./state/store";
+import { PaperRest } from "./paper/rest";
+import { StrategyRest } from "./strategy/rest";
 import { FEEDS, FEEDS_ANSWER, PRODUCTS, TODAY, chain } from "./test/fixtures";
 import { MemoryStorage } from "./test/memoryStorage";
 
@@ -76,6 +79,9 @@ describe("Controller", () => {
       },
       url: { get: () => hash, replace: (h) => (hash = h), listen: () => () => {} },
       clock: { now: () => now, today: () => TODAY },
+      alerts: new AlertsRest(auth),
+      strategies: new StrategyRest(auth),
+      paper: new PaperRest(auth),
     });
     await controller.start();
     await settle();
@@ -184,5 +190,62 @@ describe("Controller", () => {
     await settle();
     vi.advanceTimersByTime(10_000); // no tick, no notice timer
     expect(store.state).toBe(before);
+  });
+
+  describe("time travel", () => {
+    const AT = "2026-11-21T09:44:00.000Z"; // a minute before NOW
+    const atQuery = (at: string) => `&at=${encodeURIComponent(at)}`;
+    const baselineTo = (expiry: string, at: string) =>
+      `/api/analytics/NIFTY/oi-change?expiry=${expiry}&to=${encodeURIComponent(at)}`;
+
+    it("reads the chain stored at the instant and the OI baseline an hour before it", async () => {
+      chainCalls()[0].answer(json(200, chain("2026-11-21T09:44:59.000Z")));
+      await settle();
+      controller.travelStep(-60_000); // from now (09:45:00)
+      await settle();
+      expect(store.state.travel).toMatchObject({ at: Date.parse(AT), pending: true });
+      const read = chainCalls().at(-1);
+      expect(read?.url).toBe(`/api/data/chain/NIFTY?expiry=2026-11-26${atQuery(AT)}`);
+      expect(count(baselineTo("2026-11-26", AT))).toBe(1);
+      read?.answer(json(200, chain("2026-11-21T09:43:58.500Z")));
+      await settle();
+      expect(store.state.data.chain?.timestamp).toBe("2026-11-21T09:43:58.500Z");
+      expect(store.state.travel.held?.timestamp).toBe("2026-11-21T09:44:59.000Z");
+    });
+
+    it("aborts the read of an instant left behind; its late answer is never shown", async () => {
+      controller.travel(Date.parse(AT));
+      controller.travelStep(-300_000); // 09:39:00
+      await settle();
+      const [first, second] = chainCalls().slice(1);
+      expect(first.url).toContain(atQuery(AT));
+      expect(second.url).toContain(atQuery("2026-11-21T09:39:00.000Z"));
+      expect([first.signal?.aborted, second.signal?.aborted]).toEqual([true, false]);
+      first.answer(json(200, chain("2026-11-21T09:43:58.500Z")));
+      await settle();
+      expect(store.state.data.chain).toBeNull();
+      second.answer(notFound());
+      await settle();
+      expect(store.state.data.chainMessage).toBe("No chain of this expiry stored at or before 2026-11-21 09:39:00 UTC");
+    });
+
+    it("keeps the instant on a switch of expiry, and Live reads the newest again", async () => {
+      controller.travel(Date.parse(AT));
+      controller.select({ expiry: "2026-12-31" });
+      await settle();
+      const urls = chainCalls().map((c) => c.url);
+      expect(urls.slice(-2).sort()).toEqual([
+        "/api/data/chain/NIFTY?expiry=2026-12-31",
+        `/api/data/chain/NIFTY?expiry=2026-12-31${atQuery(AT)}`,
+      ]);
+      expect(count(baselineTo("2026-12-31", AT))).toBe(1);
+      expect(store.state.travel.at).toBe(Date.parse(AT));
+      controller.travel(null);
+      await settle();
+      expect(store.state.travel.at).toBeNull();
+      expect(chainCalls().at(-1)?.url).toBe("/api/data/chain/NIFTY?expiry=2026-12-31");
+      // the live baseline, read on Live only (the switch read it to the instant)
+      expect(count("/api/analytics/NIFTY/oi-change?expiry=2026-12-31")).toBe(1);
+    });
   });
 });

@@ -2,16 +2,22 @@
 // health polled every few seconds, the REST reads of each selection (one AbortController per
 // selection, so the reads of a selection left behind are cancelled), the Socket.IO connection, the
 // URL hash, the clock and the notices.
+import { AlertsController, type AlertsApi } from "./alerts/controller";
+import type { Notifier } from "./alerts/notify";
 import type { FeedStatus } from "./api";
 import { ApiError, describeError } from "./auth";
 import { unlistedProducts } from "./feeds";
 import { localToday } from "./format";
 import { formatHash, parseHash, type ViewState } from "./hash";
 import type { LiveConfig, LiveHandlers, Selection } from "./live";
-import { loadCandles, loadSelection, loadTerm, type LoadContext, type Reads } from "./loads";
+import { loadCandles, loadInstant, loadSelection, loadTerm, type LoadContext, type Reads } from "./loads";
 import type { ServerError } from "./messages";
 import { selectionKey, type Action, type DashState } from "./state/model";
 import type { Store } from "./state/store";
+import { PaperController, type PaperApi } from "./paper/controller";
+import type { CsvFile } from "./paper/rest";
+import { StrategyController, type StrategyApi } from "./strategy/controller";
+import { stepInstant } from "./travel";
 
 /** The client clock: epoch ms, and the local date (YYYY-MM-DD) that picks the nearest expiry. */
 export interface Clock {
@@ -48,6 +54,15 @@ export interface ControllerDeps {
   live: LiveConnector;
   url: UrlHash;
   clock?: Clock;
+  /** The alerts routes (alerts/rest.ts). */
+  alerts: AlertsApi;
+  /** The browser's notifications of alert triggers; none when absent. */
+  notifier?: Notifier;
+  /** The strategy routes (strategy/rest.ts). */
+  strategies: StrategyApi;
+  /** The paper-trading routes (paper/rest.ts) and where an exported file goes. */
+  paper: PaperApi;
+  saveFile?: (file: CsvFile) => void;
 }
 
 const TICK_MS = 1_000;
@@ -64,6 +79,8 @@ export class Controller {
   private selectionReads = new AbortController();
   private candleReads = new AbortController();
   private termReads = new AbortController();
+  /** The reads of the instant shown (time travel), superseded by the next instant or selection. */
+  private instantReads = new AbortController();
   private readonly ctx: LoadContext;
   private live: LiveLink | null = null;
   private stopped = false;
@@ -75,10 +92,37 @@ export class Controller {
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
   private termTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly cleanups: (() => void)[] = [];
+  /** The user's alerts, their triggers and the create form. */
+  readonly alerts: AlertsController;
+  /** The strategy builder: evaluations, templates, saved strategies. */
+  readonly strategy: StrategyController;
+  /** Paper trading: placing the strategy, the account, positions, orders and trades. */
+  readonly paper: PaperController;
 
   constructor(private readonly deps: ControllerDeps) {
     this.clock = deps.clock ?? systemClock;
     this.ctx = { rest: deps.rest, dispatch: (a) => this.dispatch(a), now: () => this.clock.now() };
+    const { store, alerts: rest, notifier } = deps;
+    this.alerts = new AlertsController({
+      store,
+      rest,
+      notifier,
+      now: () => this.clock.now(),
+      today: () => this.clock.today(),
+    });
+    this.strategy = new StrategyController({
+      store,
+      rest: deps.strategies,
+      now: () => this.clock.now(),
+      select: (patch) => this.select(patch),
+    });
+    this.paper = new PaperController({
+      store,
+      rest: deps.paper,
+      now: () => this.clock.now(),
+      random: Math.random,
+      save: deps.saveFile ?? (() => {}),
+    });
   }
 
   private get state(): DashState {
@@ -93,6 +137,9 @@ export class Controller {
     );
     this.ticker = setInterval(() => this.dispatch({ type: "tick", now: this.clock.now() }), TICK_MS);
     void this.pollFeeds();
+    this.alerts.start();
+    this.strategy.start();
+    this.paper.start();
     const [{ config, warning }] = await Promise.all([live.loadConfig(), this.loadProducts()]);
     if (this.stopped) return;
     if (warning) this.flash(warning);
@@ -101,6 +148,10 @@ export class Controller {
       onUnderlying: (underlying) => this.dispatch({ type: "underlyingLive", underlying, now: this.clock.now() }),
       onStatus: (status, detail) => this.dispatch({ type: "connection", status, detail }),
       onServerError: (err) => this.serverError(err),
+      onAlert: (trigger) => this.alerts.triggered(trigger),
+      onPaperOrder: (order) => this.paper.orderEvent(order),
+      onPaperPosition: () => this.paper.positionEvent(),
+      onPaperAccount: (account) => this.paper.accountEvent(account),
     });
     this.deps.auth.onRefresh = () => this.live?.tokenRefreshed();
     this.live.select(selectionKey(this.state));
@@ -109,6 +160,17 @@ export class Controller {
   /** The user changed part of the selection (the rest stays). */
   select(patch: Partial<ViewState>): void {
     this.dispatch({ type: "selected", requested: { ...this.state.selection, ...patch }, today: this.clock.today() });
+  }
+
+  /** Show the chain as stored at `at` (epoch ms; not after now), or live again (null). */
+  travel(at: number | null): void {
+    if (at === null) this.dispatch({ type: "travelLive" });
+    else this.dispatch({ type: "travelTo", at, now: this.clock.now() });
+  }
+
+  /** Move the instant shown by `ms` (from now when live); reaching now is live again. */
+  travelStep(ms: number): void {
+    this.travel(stepInstant(this.state.travel.at, ms, this.clock.now()));
   }
 
   /** Stop everything, revoke the session on the server, then show the login page. */
@@ -123,8 +185,12 @@ export class Controller {
     this.stopped = true;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     if (this.ticker) clearInterval(this.ticker);
+    this.instantReads.abort();
     for (const t of [...this.timers, this.noticeTimer, this.termTimer]) if (t) clearTimeout(t);
     for (const reads of [this.lifetime, this.selectionReads, this.candleReads, this.termReads]) reads.abort();
+    this.alerts.stop();
+    this.strategy.stop();
+    this.paper.stop();
     this.live?.stop();
     this.live = null;
     this.deps.auth.onRefresh = () => {};
@@ -144,8 +210,14 @@ export class Controller {
     if (s.data.gen !== p.data.gen && key) {
       this.live?.select(key);
       this.selectionReads.abort();
+      this.instantReads.abort();
       this.selectionReads = new AbortController();
-      loadSelection(this.ctx, key.product, key.expiry, s.data.gen, this.selectionReads.signal);
+      loadSelection(this.ctx, key.product, key.expiry, s.data.gen, this.selectionReads.signal, s.travel.at);
+    } else if (s.travel.at !== p.travel.at && key) {
+      // Another instant, or live again, on the same selection: its chain and OI baseline.
+      this.instantReads.abort();
+      this.instantReads = new AbortController();
+      loadInstant(this.ctx, key.product, key.expiry, s.data.gen, s.travel.at, this.instantReads.signal);
     }
     if (s.candles.gen !== p.candles.gen && s.selection.product) {
       this.candleReads.abort();

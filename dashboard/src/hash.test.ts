@@ -9,18 +9,22 @@ const products = [
 
 describe("hash", () => {
   it("round-trips", () => {
-    const s = { product: "NIFTY", expiry: "2026-11-26", interval: "5m" as const, strikes: 10 };
+    const s = { page: "market" as const, product: "NIFTY", expiry: "2026-11-26", interval: "5m" as const, strikes: 10 };
     expect(parseHash(formatHash(s))).toEqual(s);
-    expect(formatHash({ product: "NIFTY", expiry: null, interval: "1m", strikes: null })).toBe("#product=NIFTY");
+    expect(formatHash({ ...s, expiry: null, interval: "1m", strikes: null })).toBe("#product=NIFTY");
+    const strategy = { ...s, page: "strategy" as const };
+    expect(formatHash(strategy)).toBe("#page=strategy&product=NIFTY&expiry=2026-11-26&interval=5m&strikes=10");
+    expect(parseHash(formatHash(strategy))).toEqual(strategy);
   });
 
   it("ignores junk", () => {
-    expect(parseHash("#interval=7m&strikes=3")).toEqual({ product: null, expiry: null, interval: "1m", strikes: null });
-    expect(parseHash("")).toEqual({ product: null, expiry: null, interval: "1m", strikes: null });
+    const none = { page: "market", product: null, expiry: null, interval: "1m", strikes: null };
+    expect(parseHash("#interval=7m&strikes=3&page=orders")).toEqual(none);
+    expect(parseHash("")).toEqual(none);
   });
 
   it("resolves against the listing", () => {
-    const base = { interval: "1m" as const, strikes: null };
+    const base = { page: "strategy" as const, interval: "1m" as const, strikes: null };
     expect(resolveSelection({ ...base, product: "NIFTY", expiry: "2026-12-31" }, products, "2026-11-21").expiry).toBe(
       "2026-12-31",
     );
@@ -28,6 +32,7 @@ describe("hash", () => {
       "2026-11-26",
     );
     expect(resolveSelection({ ...base, product: "NOPE", expiry: null }, products, "2026-11-21")).toMatchObject({
+      page: "strategy",
       product: "BANKNIFTY",
       expiry: "2026-11-25",
     });

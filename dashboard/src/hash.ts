@@ -1,8 +1,13 @@
-// The selection lives in the URL hash (#product=NIFTY&expiry=2026-11-26&interval=5m&strikes=10)
-// so a reload or a shared link shows the same view.
+// The selection lives in the URL hash (#product=NIFTY&expiry=2026-11-26&interval=5m&strikes=10,
+// and page=strategy on the strategy page) so a reload or a shared link shows the same view.
 import { INTERVALS, type Interval, type ProductInfo } from "./api";
 
+/** The dashboard's pages: the live market, or the strategy builder beside the chain. */
+export const PAGES = ["market", "strategy"] as const;
+export type Page = (typeof PAGES)[number];
+
 export interface ViewState {
+  page: Page;
   product: string | null;
   expiry: string | null;
   interval: Interval;
@@ -15,7 +20,9 @@ export function parseHash(hash: string): ViewState {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
   const interval = params.get("interval");
   const strikes = Number(params.get("strikes"));
+  const page = params.get("page");
   return {
+    page: (PAGES as readonly string[]).includes(page ?? "") ? (page as Page) : "market",
     product: params.get("product") || null,
     expiry: params.get("expiry") || null,
     interval: (INTERVALS as readonly string[]).includes(interval ?? "") ? (interval as Interval) : "1m",
@@ -25,6 +32,7 @@ export function parseHash(hash: string): ViewState {
 
 export function formatHash(s: ViewState): string {
   const params = new URLSearchParams();
+  if (s.page !== "market") params.set("page", s.page);
   if (s.product) params.set("product", s.product);
   if (s.expiry) params.set("expiry", s.expiry);
   if (s.interval !== "1m") params.set("interval", s.interval);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { POSITION_DOC, orderDoc } from "./test/paper";
 
 // A stand-in for socket.io-client's Socket: records emits, lets the test fire server events.
 class FakeSocket {
@@ -56,7 +57,13 @@ vi.mock("socket.io-client", () => ({
 const { Live } = await import("./live");
 
 function makeLive(auth: Record<string, unknown> = {}) {
-  const events = { chains: [] as unknown[], statuses: [] as string[], errors: [] as unknown[] };
+  const events = {
+    chains: [] as unknown[],
+    statuses: [] as string[],
+    errors: [] as unknown[],
+    alerts: [] as unknown[],
+    paper: [] as [string, unknown][],
+  };
   const fakeAuth = {
     token: "t1",
     loggedIn: true,
@@ -69,6 +76,10 @@ function makeLive(auth: Record<string, unknown> = {}) {
     onUnderlying: () => {},
     onStatus: (s, d) => events.statuses.push(d ? `${s}: ${d}` : s),
     onServerError: (e) => events.errors.push(e),
+    onAlert: (t) => events.alerts.push(t),
+    onPaperOrder: (o) => events.paper.push(["order", o]),
+    onPaperPosition: (p) => events.paper.push(["position", p]),
+    onPaperAccount: (a) => events.paper.push(["account", a]),
   });
   return { live, events, auth: fakeAuth };
 }
@@ -150,6 +161,59 @@ describe("Live", () => {
     socket.fire("chain_update", JSON.stringify(chain));
     socket.fire("chain_update", { ...chain, expiry: "2026-12-31" });
     expect(events.chains).toHaveLength(1);
+  });
+
+  it("passes on every alert trigger, whatever is subscribed, and leaves out unreadable ones", () => {
+    const { live, events } = makeLive();
+    live.select({ product: "NIFTY", expiry: "2026-11-26" });
+    live.start("http://h:8002");
+    socket.accept();
+    const trigger = {
+      trigger_id: "ab".repeat(16),
+      alert_id: "al_AAAAAAAAAAAAAAAAAAAAAA",
+      owner: "u1",
+      product: "BTC",
+      expiry: null,
+      metric: "spot",
+      op: "crosses_above",
+      strike: null,
+      option_type: null,
+      value: 97_010.5,
+      threshold: 97_000,
+      timestamp: "2026-12-06T09:41:00.123Z",
+      triggered_at: "2026-12-06T09:41:00.140Z",
+      note: null,
+    };
+    socket.fire("alert", trigger); // BTC while NIFTY is shown: passed on all the same
+    socket.fire("alert", JSON.stringify({ ...trigger, trigger_id: "cd".repeat(16) }));
+    socket.fire("alert", { ...trigger, metric: "no_such_metric" });
+    socket.fire("alert", "not json");
+    expect(events.alerts).toMatchObject([
+      { trigger_id: "ab".repeat(16), product: "BTC", value: 97_010.5, threshold: 97_000 },
+      { trigger_id: "cd".repeat(16) },
+    ]);
+    expect(events.alerts).toHaveLength(2);
+  });
+
+  it("passes on the user's paper events, amounts as the decimal strings sent, and leaves out unreadable ones", () => {
+    const { live, events } = makeLive();
+    live.start("http://h:8002");
+    socket.accept();
+    socket.fire("order_update", JSON.stringify(orderDoc({ type: "LIMIT", limit_price: "100.5" })));
+    socket.fire("order_update", orderDoc({ state: "SETTLED" }));
+    socket.fire("position_update", POSITION_DOC);
+    socket.fire("account_update", {
+      currency: "INR",
+      cash: "983585.55",
+      margin_used: "0.00",
+      realized_pnl: "0.00",
+      fees: "8.20",
+    });
+    socket.fire("account_update", { currency: "INR", cash: 983585.55 });
+    expect(events.paper.map(([kind]) => kind)).toEqual(["order", "position", "account"]);
+    expect(events.paper[0][1]).toMatchObject({ type: "LIMIT", limit_price: "100.5", quantity: "75" });
+    expect(events.paper[1][1]).toMatchObject({ quantity: "75", mark: "120" });
+    expect(events.paper[2][1]).toMatchObject({ cash: "983585.55", fees: "8.20", equity: null });
   });
 
   it("refreshes the token and connects again after token_expired", async () => {

@@ -1,6 +1,15 @@
 // The Socket.IO connection to socket_gateway: auth on connect (current token each attempt),
 // subscribe on every connect, unsubscribe/subscribe on a switch, and a status for the header.
 import { io, type Socket } from "socket.io-client";
+import { parseTrigger, type Trigger } from "./alerts/model";
+import {
+  parseAccount,
+  parseOrder,
+  parsePosition,
+  type PaperAccount,
+  type PaperOrder,
+  type PaperPosition,
+} from "./paper/model";
 import type { Auth } from "./auth";
 import { parseAck, parseChain, parseMode, parseServerError, parseUnderlying, type ServerError } from "./messages";
 import type { EnrichedChain, EnrichedUnderlying } from "./types";
@@ -57,6 +66,12 @@ export interface LiveHandlers {
   onUnderlying(u: EnrichedUnderlying): void;
   onStatus(status: LiveStatus, detail: string): void;
   onServerError(err: ServerError): void;
+  /** A trigger of one of the user's alerts (sent to the user's own room, whatever is subscribed). */
+  onAlert(trigger: Trigger): void;
+  /** Paper trading's events to the user's room (the order, position and wallet documents). */
+  onPaperOrder?(order: PaperOrder): void;
+  onPaperPosition?(position: PaperPosition): void;
+  onPaperAccount?(account: PaperAccount): void;
 }
 
 export class Live {
@@ -156,6 +171,22 @@ export class Live {
       this.degraded = mode.mode === "degraded";
       this.rateHz = mode.maxRateHz;
       this.refreshStatus();
+    });
+    socket.on("alert", (payload: unknown) => {
+      const trigger = parseTrigger(payload);
+      if (trigger) this.handlers.onAlert(trigger);
+    });
+    socket.on("order_update", (payload: unknown) => {
+      const order = parseOrder(payload);
+      if (order) this.handlers.onPaperOrder?.(order);
+    });
+    socket.on("position_update", (payload: unknown) => {
+      const position = parsePosition(payload);
+      if (position) this.handlers.onPaperPosition?.(position);
+    });
+    socket.on("account_update", (payload: unknown) => {
+      const account = parseAccount(payload);
+      if (account) this.handlers.onPaperAccount?.(account);
     });
     socket.on("error", (payload: unknown) => {
       const err = parseServerError(payload);

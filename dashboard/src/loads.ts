@@ -5,10 +5,20 @@ import type { Interval } from "./api";
 import { ApiError, describeError } from "./auth";
 import type { Rest } from "./rest";
 import type { Action } from "./state/model";
+import { fmtUtc } from "./travel";
 
 export type Reads = Pick<
   Rest,
-  "products" | "feeds" | "chain" | "underlying" | "oiBaseline" | "history" | "candles" | "termStructure" | "surface"
+  | "products"
+  | "feeds"
+  | "chain"
+  | "chainAt"
+  | "underlying"
+  | "oiBaseline"
+  | "history"
+  | "candles"
+  | "termStructure"
+  | "surface"
 >;
 
 export interface LoadContext {
@@ -37,28 +47,21 @@ function settle<T>(
   );
 }
 
-/** Chain, underlying, OI baseline and history of `product`/`expiry`, read for selection `gen`. */
+/**
+ * Chain, underlying, OI baseline and history of `product`/`expiry`, read for selection `gen`; with
+ * an instant `at` (time travel) also the chain stored at it, and the baseline an hour before it.
+ */
 export function loadSelection(
   ctx: LoadContext,
   product: string,
   expiry: string,
   gen: number,
   signal: AbortSignal,
+  at: number | null = null,
 ): void {
   const { rest } = ctx;
-  settle(
-    ctx,
-    signal,
-    rest.chain(product, expiry, signal),
-    (chain) => chain && { type: "chainLoaded", gen, chain, now: ctx.now() },
-    (err) => ({
-      type: "chainFailed",
-      gen,
-      message: notFound(err)
-        ? "No chain stored yet for this expiry; waiting for live data…"
-        : `Chain: ${describeError(err)}`,
-    }),
-  );
+  readNewestChain(ctx, product, expiry, gen, signal);
+  if (at !== null) readChainAt(ctx, product, expiry, gen, at, signal);
   settle(
     ctx,
     signal,
@@ -66,13 +69,7 @@ export function loadSelection(
     (underlying) => underlying && { type: "underlyingLoaded", gen, underlying },
     () => null,
   );
-  settle(
-    ctx,
-    signal,
-    rest.oiBaseline(product, expiry, signal),
-    (baseline) => ({ type: "baselineLoaded", gen, baseline }),
-    () => ({ type: "baselineLoaded", gen, baseline: null }),
-  );
+  readBaseline(ctx, product, expiry, gen, at, signal);
   settle(
     ctx,
     signal,
@@ -83,6 +80,84 @@ export function loadSelection(
       gen,
       note: notFound(err) ? null : `History unavailable: ${describeError(err)}`,
     }),
+  );
+}
+
+/**
+ * The instant shown changed for selection `gen`: the chain stored at `at` and the OI baseline an
+ * hour before it, or, back to live (null), the newest chain and the baseline of an hour ago.
+ */
+export function loadInstant(
+  ctx: LoadContext,
+  product: string,
+  expiry: string,
+  gen: number,
+  at: number | null,
+  signal: AbortSignal,
+): void {
+  if (at === null) readNewestChain(ctx, product, expiry, gen, signal);
+  else readChainAt(ctx, product, expiry, gen, at, signal);
+  readBaseline(ctx, product, expiry, gen, at, signal);
+}
+
+function readNewestChain(ctx: LoadContext, product: string, expiry: string, gen: number, signal: AbortSignal): void {
+  settle(
+    ctx,
+    signal,
+    ctx.rest.chain(product, expiry, signal),
+    (chain) => chain && { type: "chainLoaded", gen, chain, now: ctx.now() },
+    (err) => ({
+      type: "chainFailed",
+      gen,
+      message: notFound(err)
+        ? "No chain stored yet for this expiry; waiting for live data…"
+        : `Chain: ${describeError(err)}`,
+    }),
+  );
+}
+
+function readChainAt(
+  ctx: LoadContext,
+  product: string,
+  expiry: string,
+  gen: number,
+  at: number,
+  signal: AbortSignal,
+): void {
+  settle(
+    ctx,
+    signal,
+    ctx.rest.chainAt(product, expiry, at, signal),
+    (chain): Action =>
+      chain
+        ? { type: "chainAtLoaded", gen, at, chain }
+        : { type: "chainAtFailed", gen, at, message: "The stored chain could not be read" },
+    (err) => ({
+      type: "chainAtFailed",
+      gen,
+      at,
+      message: notFound(err)
+        ? `No chain of this expiry stored at or before ${fmtUtc(at)}`
+        : `Chain at ${fmtUtc(at)}: ${describeError(err)}`,
+    }),
+  );
+}
+
+/** The OI-change bars' baseline: an hour before `at`, or before now when live (null). */
+function readBaseline(
+  ctx: LoadContext,
+  product: string,
+  expiry: string,
+  gen: number,
+  at: number | null,
+  signal: AbortSignal,
+): void {
+  settle(
+    ctx,
+    signal,
+    ctx.rest.oiBaseline(product, expiry, signal, at),
+    (baseline) => ({ type: "baselineLoaded", gen, baseline, at }),
+    () => ({ type: "baselineLoaded", gen, baseline: null, at }),
   );
 }
 

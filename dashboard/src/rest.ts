@@ -50,13 +50,28 @@ export class Rest {
     return parseChain(await this.auth.api<unknown>(path, { signal }));
   }
 
+  /** The newest chain of `expiry` stored at or before `at` (epoch ms): time travel. */
+  async chainAt(product: string, expiry: string, at: number, signal?: AbortSignal): Promise<ChainAnswer | null> {
+    const path = `/api/data/chain/${enc(product)}?expiry=${enc(expiry)}&at=${enc(new Date(at).toISOString())}`;
+    return parseChain(await this.auth.api<unknown>(path, { signal }));
+  }
+
   async underlying(product: string, signal?: AbortSignal): Promise<EnrichedUnderlying | null> {
     return parseUnderlying(await this.auth.api<unknown>(`/api/data/underlying/${enc(product)}`, { signal }));
   }
 
-  /** OI per strike an hour ago (the oi-change route's `from` side); null when nothing was stored then. */
-  async oiBaseline(product: string, expiry: string, signal?: AbortSignal): Promise<OiBaseline | null> {
-    const path = `/api/analytics/${enc(product)}/oi-change?expiry=${enc(expiry)}`;
+  /**
+   * OI per strike an hour ago (the oi-change route's `from` side), or an hour before `at` (epoch ms)
+   * when given; null when nothing was stored then.
+   */
+  async oiBaseline(
+    product: string,
+    expiry: string,
+    signal?: AbortSignal,
+    at: number | null = null,
+  ): Promise<OiBaseline | null> {
+    const to = at === null ? "" : `&to=${enc(new Date(at).toISOString())}`;
+    const path = `/api/analytics/${enc(product)}/oi-change?expiry=${enc(expiry)}${to}`;
     const resp = await this.auth.api<OiChangeResponse>(path, { signal });
     const since = resp.from_timestamp ? Date.parse(resp.from_timestamp) : NaN;
     return Number.isFinite(since) && resp.strikes?.length ? { baseline: baselineFromOiChange(resp), since } : null;

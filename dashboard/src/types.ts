@@ -75,6 +75,10 @@ export interface OptionQuote {
   mark?: number;
   /** The venue's IV of its mark, annualised, as a decimal (0.25 = 25 %). */
   mark_iv?: number;
+  /** The venue's IV of its best bid, annualised, as a decimal (0.25 = 25 %); absent: no bid, or the venue gives none. */
+  bid_iv?: number;
+  /** The venue's IV of its best ask, annualised, as a decimal (0.25 = 25 %); absent: no ask, or the venue gives none. */
+  ask_iv?: number;
 }
 
 /** `market:option_chain`: the quotes of one expiry, `calls[i]` and `puts[i]` the rows of `strikes[i]`: strikes increase strictly, and each side has one row per strike, at that strike (within 1e-9). */
@@ -237,6 +241,10 @@ export interface MarketChainRow {
   mark?: number;
   /** The venue's IV of its mark, annualised, as a decimal (0.25 = 25 %). */
   mark_iv?: number;
+  /** The venue's IV of its best bid, annualised, as a decimal (0.25 = 25 %); absent: no bid, or the venue gives none. */
+  bid_iv?: number;
+  /** The venue's IV of its best ask, annualised, as a decimal (0.25 = 25 %); absent: no ask, or the venue gives none. */
+  ask_iv?: number;
 }
 
 /** A chain row with its implied volatility, Greeks and OI change (`null`: no value). */
@@ -257,6 +265,10 @@ export interface ChainRow {
   mark?: number;
   /** The venue's IV of its mark, annualised, as a decimal (0.25 = 25 %). */
   mark_iv?: number;
+  /** The venue's IV of its best bid, annualised, as a decimal (0.25 = 25 %); absent: no bid, or the venue gives none. */
+  bid_iv?: number;
+  /** The venue's IV of its best ask, annualised, as a decimal (0.25 = 25 %); absent: no ask, or the venue gives none. */
+  ask_iv?: number;
   /** Annualised, as a decimal (0.14 = 14 %); null: none. */
   iv: number | null;
   /** Per unit of underlying. */

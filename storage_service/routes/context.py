@@ -25,6 +25,7 @@ EXTENSION = "storage_service"
 View = TypeVar("View", bound=Callable[..., Response])
 
 CACHE_HEADER = "X-Cache"
+_MAX_STEP_S = 60
 STALE_HEADER = "X-Data-Stale"
 
 
@@ -55,6 +56,13 @@ class DataContext:
         """Stop the store guards, close the store and the Redis client."""
         self.guards.close()
         self.redis.close()
+
+
+def freshness_step_s(context: DataContext) -> int:
+    """The cache's freshness step (``CACHE_TTL_S``, at most a minute): an instant a client
+    names is cached only on a whole step since the epoch, so that one client cannot make a
+    new entry per millisecond."""
+    return min(context.settings.http.cache_ttl_s, _MAX_STEP_S)
 
 
 def data_context() -> DataContext:

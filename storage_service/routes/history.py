@@ -33,6 +33,7 @@ from storage_service.routes.context import (
     cached_response,
     check_product,
     data_context,
+    freshness_step_s,
     get_route,
 )
 from storage_service.routes.products import listing_or_none
@@ -41,16 +42,10 @@ from store.documents import ceil_ms
 bp = Blueprint("history", __name__)
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MAX_END_STEP_S = 60
-
-
-def _step_s(context: DataContext) -> int:
-    """The freshness step default windows end on, and explicit ones must fall on to be cached."""
-    return min(context.settings.http.cache_ttl_s, _MAX_END_STEP_S)
 
 
 def _default_end(context: DataContext) -> dt.datetime:
-    step = _step_s(context)
+    step = freshness_step_s(context)
     now = context.clock().timestamp()
     return _EPOCH + dt.timedelta(seconds=math.ceil(now / step) * step)
 
@@ -115,7 +110,7 @@ def _answer(
 ) -> Answer:
     """The page through the cache, or straight from the store when a bound the client
     gave (``given``: start, end) is off the freshness step."""
-    (start_ms, end_ms), step_ms = window_ms, _step_s(context) * 1000
+    (start_ms, end_ms), step_ms = window_ms, freshness_step_s(context) * 1000
     if any(ms % step_ms for ms, asked in zip(window_ms, given, strict=True) if asked):
         return context.cache.bypass("history", build)
     if not given[1]:  # one entry across steps, its version the window's end

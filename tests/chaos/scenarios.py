@@ -263,6 +263,13 @@ def _row(
                                    if d > fault_at],
             "socket_reconnects": sum(c > fault_at for c in socket.events.connects),
             "socket_chains": sum(at > fault_at for at, _, _ in socket.events.chains),
+            # Chains of the client's product on enriched:option_chain after the fault: none
+            # means nothing was broadcast; some, with no socket_chains, that the gateway
+            # did not pass them on.
+            "enriched_room_product_chains": sum(
+                a.channel == Channel.ENRICHED_OPTION_CHAIN and a.product == socket.room[0]
+                and a.at > fault_at for a in arrivals
+            ),
             "socket_subscribed_again": sum(c > fault_at for c in socket.events.subscribed),
         },
     )  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from common.embedded_redis import free_port, ping
+from common.embedded_redis import free_ports, ping
 from common.redis_client import make_redis
 from common.supervisor import die_with_parent, prepare_die_with_parent
 from tests.support.processes import healthy
@@ -52,9 +52,9 @@ class ChaosStack:
 
     def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
-        self.redis_port = free_port()
+        self.redis_port, *ports = free_ports(1 + len(PORT_SETTINGS))
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
-        self.ports = {name: free_port() for name in PORT_SETTINGS}
+        self.ports = dict(zip(PORT_SETTINGS, ports, strict=True))
         self.store_path = workdir / "store.db"
         self.store_url = f"sqlite:///{self.store_path}"
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}

@@ -56,8 +56,19 @@ def test_nothing_is_lost(probes: Probes, scenario: str) -> None:
     assert (row.missing, row.duplicated) == (0, 0), row.evidence
     assert row.stored == row.published
     assert row.ticks_missing == 0, row.evidence
-    assert row.socket_back_s is not None, "the Socket.IO client got no chain after the fault"
+    assert row.socket_back_s is not None, (
+        "the Socket.IO client got no chain after the fault; the Socket.IO gateway said:\n"
+        + _socket_gateway_lines(probes)
+    )
     if scenario == "socket":  # it lost its gateway: back through a new connection
         assert row.evidence["socket_reconnects"] >= 1
         assert row.evidence["socket_subscribed_again"] >= 1
     assert row.log_lost == 0, row.evidence
+
+
+def _socket_gateway_lines(probes: Probes, last: int = 40) -> str:
+    """The Socket.IO gateway's last lines in the supervisor's output (its listener's
+    reconnects, its emit mode), the evidence for a client that heard nothing."""
+    text = probes.stack.out_path.read_text(errors="replace")
+    lines = [line for line in text.splitlines() if " socket " in line[:20]]
+    return "\n".join(lines[-last:])

@@ -86,13 +86,18 @@ def signed_in(url: str, username: str, password: str) -> Iterator[tuple[Page, li
     """A 1280×800 page of Chromium signed in to the dashboard, and the page errors it meets."""
     ARTIFACTS.mkdir(exist_ok=True)
     with browser_page() as (page, errors):
-        page.goto(url + "/")
-        page.get_by_test_id("login-username").fill(username)
-        page.get_by_test_id("login-password").fill(password)
-        page.get_by_test_id("login-submit").click()
-        page.get_by_test_id("dashboard").wait_for(timeout=20_000)
-        _no_token_within_reach(page)
+        sign_in(page, url, username, password)
         yield page, errors
+
+
+def sign_in(page: Page, url: str, username: str, password: str) -> None:
+    """Sign ``page`` in to the dashboard at ``url`` and wait for it."""
+    page.goto(url + "/")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("dashboard").wait_for(timeout=20_000)
+    _no_token_within_reach(page)
 
 
 _READABLE = """() => JSON.stringify({

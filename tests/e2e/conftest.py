@@ -24,14 +24,16 @@ from typing import Any
 
 import pytest
 
-from common.embedded_redis import free_port
+from common.embedded_redis import free_ports
 from common.settings import with_redis_password
 from common.web.servicecred import SERVICE_TOKEN_HEADER
-from tests.support.processes import PYTHON, ProcessSet
+from tests.support.deribit_sim import deribit_settings, start_deribit_sim
+from tests.support.processes import ProcessSet
 
 PORT_VARIABLES = (
     "API_GATEWAY_PORT", "AUTH_SERVICE_PORT", "STORAGE_SERVICE_PORT", "ANALYTICS_SERVICE_PORT",
-    "SOCKET_GATEWAY_PORT", "LOGGING_SERVICE_PORT", "FLOWER_PORT",
+    "SOCKET_GATEWAY_PORT", "LOGGING_SERVICE_PORT", "ALERT_SERVICE_PORT", "PAPER_SERVICE_PORT",
+    "FLOWER_PORT",
 )  # fmt: skip
 
 
@@ -55,15 +57,8 @@ class DeribitSimulator:
 def start_deribit_simulator(procs: ProcessSet) -> DeribitSimulator:
     """The simulator on a free port, ready (its paths: ``feed_generator/venues/deribit/sim/
     server.py``)."""
-    port = free_port()
-    argv = [PYTHON, "-m", "feed_generator.venues.deribit.sim", "--port", str(port), *SIMULATOR_ARGS]
-    procs.start("deribit-sim", argv, ready="deribit simulator ready")
-    settings = {
-        "FEED_VENUES": "synthetic,deribit",
-        "DERIBIT_WS_URL": f"ws://127.0.0.1:{port}/ws/api/v2",
-        "DERIBIT_REST_URL": f"http://127.0.0.1:{port}/api/v2",
-        "DERIBIT_CURRENCIES": "BTC,ETH",
-    }
+    port = start_deribit_sim(procs, SIMULATOR_ARGS, name="deribit-sim")
+    settings = {"FEED_VENUES": "synthetic,deribit", **deribit_settings(port)}
     return DeribitSimulator(procs, settings)
 
 
@@ -168,7 +163,7 @@ def devstack(
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["VAR_DIR"] = str(tmp_path_factory.mktemp("devstack"))
     env.update(deribit_simulator.settings)
-    ports = {name: free_port() for name in PORT_VARIABLES}
+    ports = dict(zip(PORT_VARIABLES, free_ports(len(PORT_VARIABLES)), strict=True))
     env.update({name: str(port) for name, port in ports.items()})
     proc = subprocess.Popen(
         [sys.executable, "-m", "common.devstack"],

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError, find_redis_server
+from common.embedded_redis import EmbeddedRedis, EmbeddedRedisError, find_redis_server, free_ports
 from common.redis_client import make_redis
 
 
@@ -30,6 +30,15 @@ def test_starts_on_a_free_loopback_port_and_stops() -> None:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
     with pytest.raises(EmbeddedRedisError):
         _ = server.url
+
+
+def test_free_ports_are_distinct_and_bindable() -> None:
+    """A test's services get one call's ports: never the same port twice (one after another,
+    the OS may hand back a port it just gave)."""
+    ports = free_ports(64)
+    assert len(set(ports)) == 64
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", ports[0]))  # released when the call returned
 
 
 def test_binary_is_found() -> None:

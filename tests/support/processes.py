@@ -12,9 +12,9 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from common.embedded_redis import free_port
+from common.embedded_redis import free_port, free_ports
 
-__all__ = ["ProcessSet", "free_port", "healthy", "wait_until"]
+__all__ = ["ProcessSet", "free_port", "free_ports", "healthy", "wait_until"]
 
 PYTHON = sys.executable
 

@@ -133,6 +133,8 @@ def default_ports(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         "storage_service": http.storage_port,
         "analytics_service": http.analytics_port,
         "logging_service": http.logging_port,
+        "alert_service": http.alert_port,
+        "paper_service": http.paper_port,
     }
 
 
@@ -292,7 +294,10 @@ def test_compose_takes_the_credentials_from_secrets() -> None:
     for name, secret in secrets.items():
         assert secret == {"file": f"${{OPTIONSFLOW_SECRETS_DIR:-./secrets}}/{name}"}
     ours = _ours()
-    assert {"gateway", "socket", "auth", "storage", "analytics", "logging", "worker"} <= set(ours)
+    running = {
+        "gateway", "socket", "auth", "storage", "analytics", "alert", "paper", "logging", "worker",
+    }  # fmt: skip
+    assert running <= set(ours)
     for name, service in ours.items():
         env = service["environment"]
         assert env["SERVICE_TOKEN_FILE"] == "/run/secrets/service_token", name
@@ -343,7 +348,7 @@ def test_the_chart_takes_the_credentials_from_its_secret() -> None:
     )
     assert needs, "SERVICE_TOKEN is not given per component"
     assert set(re.findall(r'"(\w+)"', needs.group(1))) == {
-        "gateway", "socket", "auth", "storage", "analytics", "logging",
+        "gateway", "socket", "auth", "storage", "analytics", "alert", "paper", "logging",
     }  # fmt: skip
     redis = _template("redis.yaml")
     assert "exec redis-server - " in redis
@@ -367,7 +372,10 @@ def test_the_chart_keeps_metrics_and_flower_inside_the_cluster() -> None:
     ingress = _template("ingress.yaml")
     assert set(re.findall(r'\(list \$ "(\w+)"\)', ingress)) <= PUBLISHED
     policy = _template("networkpolicy.yaml")
-    assert '{{- range $name := list "auth" "storage" "analytics" "logging" "flower" }}' in policy
+    assert (
+        '{{- range $name := list "auth" "storage" "analytics" "alert" "paper" "logging" "flower" }}'
+        in policy
+    )
     assert '{{- range $caller := list "gateway" "socket" }}' in policy
     assert "$.Values.networkPolicy.scrapeFrom" in policy
     values = _yaml(CHART / "values.yaml")
@@ -384,3 +392,34 @@ def test_no_deployment_lets_any_origin_open_socket_io_connections() -> None:
     start = helpers.index('{{- define "optionsflow.socketCorsOrigins" -}}')
     body = helpers[start : helpers.index("{{- end }}\n{{- end }}", start)]
     assert "*" not in body.replace("{{-", "").replace("-}}", "")
+
+
+RAW_ENTRY_BYTES = 4_612 + 294 + 168
+"""One entry of each raw stream (chain, quote, tick) as Redis keeps the synthetic feed's
+messages (``MEMORY USAGE``, docs/PIPELINE.md "Bound and memory")."""
+
+
+def _first(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found, f"{pattern!r} not in {text[:200]!r}"
+    return found[1]
+
+
+def _megabytes(text: str) -> int:
+    number, unit = _first(r"^(\d+)(mb|gb)$", text.strip().lower()), text.strip()[-2:].lower()
+    return int(number) * (1024 if unit == "gb" else 1)
+
+
+def test_the_raw_streams_full_fit_redis_maxmemory_in_compose_and_the_chart() -> None:
+    """With maxmemory and noeviction a full Redis refuses every write (the Celery queue's
+    too): the three raw streams at their bound must take under half of it."""
+    env = _yaml(COMPOSE)["x-common-env"]
+    compose_bound = int(_first(r"^\$\{RAW_STREAM_MAXLEN:-(\d+)\}$", env["RAW_STREAM_MAXLEN"]))
+    compose_memory = _first(r"--maxmemory (\S+)", _command(_compose_services()["redis"]))
+    values = _yaml(CHART / "values.yaml")["redis"]
+    configmap = (CHART / "templates/configmap.yaml").read_text(encoding="utf-8")
+    assert "RAW_STREAM_MAXLEN: {{ .Values.redis.rawStreamMaxlen" in configmap
+    pairs = [(compose_bound, compose_memory), (values["rawStreamMaxlen"], values["maxmemory"])]
+    for bound, memory in pairs:
+        assert 1_000 <= bound <= load_settings().pipeline.raw_stream_maxlen
+        assert bound * RAW_ENTRY_BYTES < 0.5 * _megabytes(memory) * 2**20, (bound, memory)

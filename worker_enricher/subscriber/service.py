@@ -375,10 +375,11 @@ class Subscriber:
         self._send_failures = 0
 
     def send(self, channel: Channel, raws: list[bytes]) -> None:
-        texts = [raw.decode() for raw in raws]
+        # The payloads as read, in msgpack (the batch tasks' serializer): no decoding to
+        # text here, no escaping by kombu, no unescaping in the worker.
         self.celery.send_task(
-            TASKS[channel], args=[texts], queue=ENRICH_QUEUE,
-            argsrepr=f"[<{len(texts)} messages>]", kwargsrepr="{}",  # no repr of 200 payloads
+            TASKS[channel], args=[raws], queue=ENRICH_QUEUE, serializer="msgpack",
+            argsrepr=f"[<{len(raws)} messages>]", kwargsrepr="{}",  # no repr of 200 payloads
         )  # fmt: skip
         metrics.BATCHES.labels(channel.value).inc()
         metrics.DISPATCHED.labels(channel.value).inc(len(raws))

@@ -42,11 +42,14 @@ class BatchTask(Task):  # type: ignore[misc]
     """A batch that still fails after its retries goes to the dead-letter list, not away."""
 
     channel: Channel
+    serializer = "msgpack"
+    """The raw payloads travel as bytes (msgpack copies them); JSON would escape each one
+    again (~25 µs a 4 KB chain) and the worker unescape it (~15 µs). Retries use it too."""
 
     def on_failure(
         self, exc: Exception, task_id: str, args: Sequence[Any], kwargs: dict[str, Any], einfo: Any
     ) -> None:
-        raws: list[str] = list(args[0]) if args else []
+        raws: list[bytes | str] = list(args[0]) if args else []
         reason = f"task failed after {self.request.retries} retries: {type(exc).__name__}: {exc}"
         log.error("batch failed", extra={"task_id": task_id, "count": len(raws), "reason": reason})
         try:
@@ -72,7 +75,9 @@ def _dead_letter(channel: Channel, rejected: list[tuple[bytes | str, str]]) -> N
 
 
 def run_batch(
-    task: Task, process: Callable[[WorkerContext, Sequence[str]], int], raws: Sequence[str]
+    task: Task,
+    process: Callable[[WorkerContext, Sequence[bytes | str]], int],
+    raws: Sequence[bytes | str],
 ) -> int:
     """Run ``process`` on a batch under the task's id as trace id."""
     with trace(task.request.id):

@@ -16,5 +16,5 @@ class _ChainTask(BatchTask):
 @shared_task(  # type: ignore[untyped-decorator]
     name="optionsflow.enrich.enrich_chains", bind=True, base=_ChainTask, **RETRY_OPTIONS
 )
-def enrich_chains(self: BatchTask, raws: list[str]) -> int:
+def enrich_chains(self: BatchTask, raws: list[bytes | str]) -> int:
     return run_batch(self, process_chains, raws)

@@ -21,14 +21,14 @@ def _schedule(product: str) -> None:
     refresh_iv_surface.apply_async(args=[product], countdown=REFRESH_MS / 1000)
 
 
-def _process(ctx: WorkerContext, raws: Sequence[str]) -> int:
+def _process(ctx: WorkerContext, raws: Sequence[bytes | str]) -> int:
     return process_quotes(ctx, raws, schedule=_schedule)
 
 
 @shared_task(  # type: ignore[untyped-decorator]
     name="optionsflow.enrich.update_iv_surface", bind=True, base=_QuoteTask, **RETRY_OPTIONS
 )
-def update_iv_surface(self: BatchTask, raws: list[str]) -> int:
+def update_iv_surface(self: BatchTask, raws: list[bytes | str]) -> int:
     return run_batch(self, _process, raws)
 
 

@@ -16,5 +16,5 @@ class _TickTask(BatchTask):
 @shared_task(  # type: ignore[untyped-decorator]
     name="optionsflow.enrich.enrich_underlying", bind=True, base=_TickTask, **RETRY_OPTIONS
 )
-def enrich_underlying(self: BatchTask, raws: list[str]) -> int:
+def enrich_underlying(self: BatchTask, raws: list[bytes | str]) -> int:
     return run_batch(self, process_ticks, raws)

@@ -92,3 +92,20 @@ export function mount(el: HTMLElement, hasData: () => boolean): EChart {
   ro.observe(el);
   return chart;
 }
+
+/** A chart on `el` drawn from points: `data-rendered` turns "true" once a render finishes with
+ * `points` above zero, and "false" when cleared. Subclasses set `points` as they draw. */
+export abstract class PointsChart {
+  protected readonly chart: EChart;
+  protected points = 0;
+
+  constructor(protected readonly el: HTMLElement) {
+    this.chart = mount(el, () => this.points > 0);
+  }
+
+  clear(): void {
+    this.points = 0;
+    this.el.dataset.rendered = "false";
+    this.chart.clear();
+  }
+}

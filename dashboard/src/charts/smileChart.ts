@@ -3,22 +3,9 @@
 import { moneyLevel, smilePoints } from "../chain";
 import { fmtNum, num, type Formats } from "../format";
 import type { EnrichedChain } from "../types";
-import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
+import { COLORS, PointsChart, axisStyle, baseOption } from "./echarts";
 
-export class SmileChart {
-  private readonly chart: EChart;
-  private points = 0;
-
-  constructor(private readonly el: HTMLElement) {
-    this.chart = mount(el, () => this.points > 0);
-  }
-
-  clear(): void {
-    this.points = 0;
-    this.el.dataset.rendered = "false";
-    this.chart.clear();
-  }
-
+export class SmileChart extends PointsChart {
   /** Draw the strikes `strikes` ([lo, hi) indices) of `chain`, strikes and spot in `f`. */
   update(chain: EnrichedChain, strikes: [number, number], f: Formats): void {
     const [lo, hi] = strikes;

@@ -2,7 +2,7 @@
 // out-of-the-money IV (%) of that expiry at that strike; cells without one are left empty.
 import type { SurfaceResponse } from "../api";
 import type { Formats } from "../format";
-import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
+import { COLORS, PointsChart, axisStyle, baseOption } from "./echarts";
 
 /** `[strike index, expiry index, IV %]` of every cell with an IV, and the IV range (%). */
 export function surfaceCells(surface: Pick<SurfaceResponse, "iv">): {
@@ -20,23 +20,10 @@ export function surfaceCells(surface: Pick<SurfaceResponse, "iv">): {
   return { cells, min: values.length ? Math.min(...values) : 0, max: values.length ? Math.max(...values) : 0 };
 }
 
-export class SurfaceChart {
-  private readonly chart: EChart;
-  private cells = 0;
-
-  constructor(private readonly el: HTMLElement) {
-    this.chart = mount(el, () => this.cells > 0);
-  }
-
-  clear(): void {
-    this.cells = 0;
-    this.el.dataset.rendered = "false";
-    this.chart.clear();
-  }
-
+export class SurfaceChart extends PointsChart {
   update(surface: SurfaceResponse, f: Formats): void {
     const { cells, min, max } = surfaceCells(surface);
-    this.cells = cells.length;
+    this.points = cells.length;
     const strikes = surface.strikes.map((k) => f.strike(k));
     this.chart.setOption(
       {

@@ -1,6 +1,6 @@
 // The ATM term structure: each live expiry's ATM IV (%) against its days to expiry.
 import type { TermPoint } from "../api";
-import { COLORS, axisStyle, baseOption, mount, type EChart } from "./echarts";
+import { COLORS, PointsChart, axisStyle, baseOption } from "./echarts";
 
 /** `[days, ATM IV %]` of the points that have an IV, by days ascending. */
 export function termSeries(points: TermPoint[]): [number, number][] {
@@ -10,20 +10,7 @@ export function termSeries(points: TermPoint[]): [number, number][] {
     .sort((a, b) => a[0] - b[0]);
 }
 
-export class TermChart {
-  private readonly chart: EChart;
-  private points = 0;
-
-  constructor(private readonly el: HTMLElement) {
-    this.chart = mount(el, () => this.points > 0);
-  }
-
-  clear(): void {
-    this.points = 0;
-    this.el.dataset.rendered = "false";
-    this.chart.clear();
-  }
-
+export class TermChart extends PointsChart {
   update(points: TermPoint[]): void {
     const data = termSeries(points);
     const expiryAt = new Map(points.map((p) => [p.days, p.expiry]));

@@ -7,6 +7,9 @@ import type { HistoryPoint, OiBaseline } from "../chain";
 import type { ViewState } from "../hash";
 import type { LiveStatus } from "../live";
 import type { EnrichedChain, EnrichedUnderlying } from "../types";
+import { emptyAlerts, type AlertAction, type AlertsState } from "./alerts";
+import { emptyPaper, type PaperAction, type PaperState } from "./paper";
+import { emptyStrategy, type StrategyAction, type StrategyState } from "./strategy";
 
 /** No update for this long greys the data out (ms). */
 export const STALE_AFTER_MS = 5_000;
@@ -79,6 +82,19 @@ export interface Notice {
   text: string;
 }
 
+/** Time travel: the chain as stored at a past instant, shown instead of the live one. */
+export interface TravelData {
+  /** The instant shown (epoch ms, whole seconds); null: live. */
+  at: number | null;
+  /** The chain at `at` is being read for the current selection. */
+  pending: boolean;
+  /** The chain live mode would show now (the newest from REST or the socket), kept up to date
+   * while travelling so that "Live" shows it at once; null when live. */
+  held: EnrichedChain | null;
+}
+
+export const LIVE: TravelData = { at: null, pending: false, held: null };
+
 export interface DashState {
   session: Session | null;
   /** Shown on the login page after the session ended. */
@@ -94,8 +110,16 @@ export interface DashState {
   now: number;
   feeds: FeedsData;
   data: SelectionData;
+  /** What instant the chain, tiles and chain charts show (kept across product and expiry switches). */
+  travel: TravelData;
   candles: CandleData;
   term: TermData;
+  /** The user's alerts, their triggers and toasts, the create form (state/alerts.ts). */
+  alerts: AlertsState;
+  /** The strategy builder: legs, evaluation, templates, saved strategies (state/strategy.ts). */
+  strategy: StrategyState;
+  /** Paper trading: the placement, account, positions, orders, trades (state/paper.ts). */
+  paper: PaperState;
 }
 
 export type Action =
@@ -114,15 +138,22 @@ export type Action =
   | { type: "chainLive"; chain: EnrichedChain; now: number }
   | { type: "underlyingLoaded"; gen: number; underlying: EnrichedUnderlying }
   | { type: "underlyingLive"; underlying: EnrichedUnderlying; now: number }
-  | { type: "baselineLoaded"; gen: number; baseline: OiBaseline | null }
+  | { type: "baselineLoaded"; gen: number; baseline: OiBaseline | null; at?: number | null }
   | { type: "historyLoaded"; gen: number; points: HistoryPoint[] }
   | { type: "historyFailed"; gen: number; note: string | null }
   | { type: "candlesLoaded"; gen: number; bars: Bar[] }
   | { type: "candlesFailed"; gen: number; note: string }
+  | { type: "travelTo"; at: number; now: number }
+  | { type: "travelLive" }
+  | { type: "chainAtLoaded"; gen: number; at: number; chain: EnrichedChain }
+  | { type: "chainAtFailed"; gen: number; at: number; message: string }
   | { type: "termLoaded"; gen: number; points: TermPoint[] }
   | { type: "termFailed"; gen: number; note: string }
   | { type: "surfaceLoaded"; gen: number; surface: SurfaceResponse }
-  | { type: "surfaceFailed"; gen: number; note: string };
+  | { type: "surfaceFailed"; gen: number; note: string }
+  | AlertAction
+  | StrategyAction
+  | PaperAction;
 
 export function emptyData(gen: number): SelectionData {
   return {
@@ -165,8 +196,12 @@ export function initialState(selection: ViewState): DashState {
     now: 0,
     feeds: { list: null, error: null },
     data: emptyData(0),
+    travel: LIVE,
     candles: emptyCandles(0),
     term: emptyTerm(0),
+    alerts: emptyAlerts(0),
+    strategy: emptyStrategy(0),
+    paper: emptyPaper(0),
   };
 }
 

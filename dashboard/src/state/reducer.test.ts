@@ -16,7 +16,13 @@ describe("selection", () => {
   it("the first listing picks a valid product and the nearest expiry not passed, and starts loading it", () => {
     const before = signedIn("#product=NOPE&interval=5m");
     const s = reduce(before, { type: "productsListed", products: PRODUCTS, today: TODAY });
-    expect(s.selection).toEqual({ product: "NIFTY", expiry: "2026-11-26", interval: "5m", strikes: null });
+    expect(s.selection).toEqual({
+      page: "market",
+      product: "NIFTY",
+      expiry: "2026-11-26",
+      interval: "5m",
+      strikes: null,
+    });
     expect(s.data.gen).toBe(before.data.gen + 1);
     expect(s.candles.gen).toBe(before.candles.gen + 1);
     expect(s.started).toBe(true);

@@ -4,6 +4,10 @@ import type { ProductInfo } from "../api";
 import { resolveSelection, type ViewState } from "../hash";
 import { applyBaseline, applyCandles, applyChain, applyHistory, applyUnderlying, chainFailed, tick } from "./data";
 import { emptyCandles, emptyData, emptyTerm, initialState, type Action, type DashState } from "./model";
+import { applyChainAt, chainAtFailed, holdChain, keepInstant, travelLive, travelTo } from "./travel";
+import { emptyAlerts, expireToasts, isAlertAction, reduceAlerts } from "./alerts";
+import { emptyPaper, expireFillToasts, isPaperAction, reducePaper } from "./paper";
+import { emptyStrategy, isStrategyAction, reduceStrategy } from "./strategy";
 
 /**
  * Everything cleared; the selection is the URL's. The generations keep counting, so an answer
@@ -15,6 +19,9 @@ function reset(s: DashState, selection: ViewState = s.selection): DashState {
     data: emptyData(s.data.gen + 1),
     candles: emptyCandles(s.candles.gen + 1),
     term: emptyTerm(s.term.gen + 1),
+    alerts: emptyAlerts(s.alerts.gen + 1),
+    strategy: emptyStrategy(s.strategy.gen + 1),
+    paper: emptyPaper(s.paper.gen + 1),
   };
 }
 
@@ -36,6 +43,18 @@ function select(s: DashState, requested: ViewState, products: ProductInfo[], tod
 }
 
 export function reduce(s: DashState, a: Action): DashState {
+  if (isAlertAction(a)) {
+    const alerts = reduceAlerts(s.alerts, a);
+    return alerts === s.alerts ? s : { ...s, alerts };
+  }
+  if (isStrategyAction(a)) {
+    const strategy = reduceStrategy(s.strategy, a);
+    return strategy === s.strategy ? s : { ...s, strategy };
+  }
+  if (isPaperAction(a)) {
+    const paper = reducePaper(s.paper, a);
+    return paper === s.paper ? s : { ...s, paper };
+  }
   switch (a.type) {
     case "signedIn":
       return { ...reset(s, a.selection), session: { username: a.username } };
@@ -43,33 +62,47 @@ export function reduce(s: DashState, a: Action): DashState {
       return { ...reset(s), signedOutReason: a.reason };
     case "productsListed":
       // The first listing since sign-in starts the selection, even when it is unchanged.
-      return select(s, s.selection, a.products, a.today, !s.started);
+      return keepInstant(s, select(s, s.selection, a.products, a.today, !s.started));
     case "selected":
-      return select(s, a.requested, s.products, a.today, false);
+      return keepInstant(s, select(s, a.requested, s.products, a.today, false));
     case "connection":
       return { ...s, connection: { status: a.status, detail: a.detail } };
     case "noticeShown":
       return { ...s, notice: { id: a.id, text: a.text } };
     case "noticeHidden":
       return s.notice?.id === a.id ? { ...s, notice: null } : s;
-    case "tick":
-      return tick(s, a.now);
+    case "tick": {
+      const next = tick(s, a.now);
+      const alerts = expireToasts(s.alerts, a.now); // toasts go after TOAST_MS
+      const paper = expireFillToasts(s.paper, a.now);
+      return alerts === s.alerts && paper === s.paper ? next : { ...next, alerts, paper };
+    }
     case "feedsLoaded":
       return { ...s, feeds: { list: a.feeds, error: null } };
     case "feedsFailed":
       return s.feeds.error === a.message ? s : { ...s, feeds: { ...s.feeds, error: a.message } };
+    // While travelling the newest chain is held for "Live", not shown (state/travel.ts).
     case "chainLoaded":
+      if (s.travel.at !== null) return holdChain(s, a.chain, a.now, false, a.gen);
       return applyChain(s, a.chain, a.now, false, a.gen);
     case "chainLive":
-      return applyChain(s, a.chain, a.now, true);
+      return s.travel.at !== null ? holdChain(s, a.chain, a.now, true) : applyChain(s, a.chain, a.now, true);
     case "chainFailed":
-      return chainFailed(s, a.gen, a.message);
+      return s.travel.at !== null ? s : chainFailed(s, a.gen, a.message);
     case "underlyingLoaded":
       return applyUnderlying(s, a.underlying, 0, false, a.gen);
     case "underlyingLive":
       return applyUnderlying(s, a.underlying, a.now, true);
-    case "baselineLoaded":
-      return applyBaseline(s, a.gen, a.baseline);
+    case "baselineLoaded": // measured to the instant shown: one read for another is dropped
+      return (a.at ?? null) === s.travel.at ? applyBaseline(s, a.gen, a.baseline) : s;
+    case "travelTo":
+      return travelTo(s, a.at, a.now);
+    case "travelLive":
+      return travelLive(s);
+    case "chainAtLoaded":
+      return applyChainAt(s, a.gen, a.at, a.chain);
+    case "chainAtFailed":
+      return chainAtFailed(s, a.gen, a.at, a.message);
     case "historyLoaded":
       return applyHistory(s, a.gen, a.points, null);
     case "historyFailed":

@@ -5,6 +5,7 @@ import { feedFreshness, productFreshness, referenceEntryStale, referenceOfProduc
 import { formatsFor, type Formats } from "../format";
 import { referenceStale } from "../sources";
 import { STALE_AFTER_MS, type DashState } from "./model";
+import { travelStaleness } from "./travel";
 
 /** The venue of a product or chain that names none. */
 export const SYNTHETIC_VENUE = "synthetic";
@@ -71,6 +72,7 @@ export interface Staleness {
  * stalled pipeline, a Redis restart); else nothing arrived for 5 s. Null when fresh.
  */
 export function selectionStaleness(s: DashState): Staleness | null {
+  if (s.travel.at !== null) return travelStaleness(s); // a stored chain: only its own age counts
   if (feedFreshness(s.feeds.list, s.selection.product, selectionVenue(s)) === "stale") {
     return { reason: "feed", text: "Its feed reports no recent data" };
   }

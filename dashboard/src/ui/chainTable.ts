@@ -1,11 +1,14 @@
 // The option chain: calls | strike | puts, one row per strike (data-strike), ATM row highlighted,
 // ITM cells shaded (calls below the forward, puts above; spot when the chain has no forward), a changed value flashing up or down. Numbers in
 // the chain's currency (formatsFor); the venue's mark IV beside OptionsFlow's IV when the chain
-// carries it (the column is hidden otherwise).
+// carries it (the column is hidden otherwise). On the strategy page each side has buy and sell
+// buttons beside the strike that add the option as a leg (the columns are hidden otherwise).
+import type { LegSide, OptionKind } from "../strategy/model";
 import { atmStrike, isItm, moneyLevel, strikeWindow } from "../chain";
 import { DASH, buildupInfo, fmtIvPct, fmtNum, formatsFor, num, type Formats } from "../format";
 import type { ChainRow, EnrichedChain } from "../types";
 import { h } from "./dom";
+import { bellIcon } from "./icons";
 
 type Side = "call" | "put";
 
@@ -106,6 +109,11 @@ export class ChainTable {
   private readonly groupHeads: HTMLTableCellElement[];
   private showMark: boolean | null = null;
   width: number | null = null;
+  /** A strike's bell was pressed (the bells show only when set). */
+  onAlert: ((strike: number) => void) | null = null;
+  /** A strike's buy or sell button was pressed (the buttons exist only when set). */
+  onLeg: ((strike: number, kind: OptionKind, side: LegSide) => void) | null = null;
+  private showLegs = false;
 
   constructor() {
     this.groupHeads = [
@@ -121,17 +129,33 @@ export class ChainTable {
     );
     const th = (c: Column, side: Side) =>
       h("th", { title: c.title, class: `c-${c.key} ${side}`, scope: "col" }, c.label);
+    const legHead = (side: Side) =>
+      h("th", { class: `c-leg ${side}`, scope: "col", title: `Buy or sell the ${side} as a strategy leg` }, "Leg");
     const head2 = h(
       "tr",
       {},
       ...CALL_COLS.map((c) => th(c, "call")),
+      legHead("call"),
       h("th", { class: "strike", scope: "col" }, "Strike"),
+      legHead("put"),
       ...COLUMNS.map((c) => th(c, "put")),
     );
     this.tbody = h("tbody");
-    this.table = h("table", { class: "chain", "data-testid": "chain-table" }, h("thead", {}, head1, head2), this.tbody);
+    this.table = h(
+      "table",
+      { class: "chain", "data-testid": "chain-table", "data-legs": "false" },
+      h("thead", {}, head1, head2),
+      this.tbody,
+    );
     this.empty = h("div", { class: "empty", "data-testid": "chain-empty" }, "Waiting for the option chain…");
     this.el = h("div", { class: "table-wrap" }, this.table, this.empty);
+    this.tbody.addEventListener("click", (ev) => {
+      const bell = (ev.target as Element).closest<HTMLElement>("button[data-alert-strike]");
+      if (bell && this.onAlert) this.onAlert(Number(bell.dataset.alertStrike));
+      const leg = (ev.target as Element).closest<HTMLElement>("button[data-leg-side]");
+      const { legSide, legKind, strike } = leg?.dataset ?? {};
+      if (leg && this.onLeg) this.onLeg(Number(strike), legKind as OptionKind, legSide as LegSide);
+    });
   }
 
   /** Forget the rows (new product or expiry). */
@@ -212,12 +236,25 @@ export class ChainTable {
     }
   }
 
+  /** Show the buy and sell buttons of each side or not (`data-legs` on the table; the CSS hides them). */
+  setLegs(show: boolean): void {
+    if (show === this.showLegs) return;
+    this.showLegs = show;
+    this.table.dataset.legs = String(show);
+    this.spanGroups();
+  }
+
   /** Show the mark-IV columns or not (`data-mark` on the table; the CSS hides them). */
   private setMarkColumn(show: boolean): void {
     if (show === this.showMark) return;
     this.showMark = show;
     this.table.dataset.mark = String(show);
-    const span = String(COLUMNS.length - (show ? 0 : 1));
+    this.spanGroups();
+  }
+
+  /** The CALLS and PUTS heads over the columns shown. */
+  private spanGroups(): void {
+    const span = String(COLUMNS.length - (this.showMark ? 0 : 1) + (this.showLegs ? 1 : 0));
     for (const th of this.groupHeads) th.setAttribute("colspan", span);
   }
 
@@ -229,11 +266,14 @@ export class ChainTable {
       return el;
     };
     const strikeCell = h("td", { class: "strike", "data-col": "strike" }, f.strike(strike));
+    if (this.onAlert) strikeCell.prepend(strikeBell(strike, f));
     const tr = h(
       "tr",
       { "data-testid": "chain-row", "data-strike": String(strike) },
       ...CALL_COLS.map((c) => td("call", c)),
+      this.onLeg ? legCell(strike, "CALL", f) : null,
       strikeCell,
+      this.onLeg ? legCell(strike, "PUT", f) : null,
       ...COLUMNS.map((c) => td("put", c)),
     );
     return { tr, strikeCell, cells };
@@ -272,6 +312,44 @@ export class ChainTable {
       cell.last = value;
     }
   }
+}
+
+/** The bell of a strike's row (no text: the cell's text stays the strike). */
+function strikeBell(strike: number, f: Formats): HTMLButtonElement {
+  const label = `Create an alert on the ${f.strike(strike)} strike`;
+  const button = h("button", {
+    type: "button",
+    class: "row-alert",
+    "data-testid": "chain-row-alert",
+    "data-alert-strike": String(strike),
+    "aria-label": label,
+    title: label,
+  });
+  button.append(bellIcon());
+  return button;
+}
+
+/** A side's buy and sell buttons: "B" and "S", named in full for screen readers. */
+function legCell(strike: number, kind: OptionKind, f: Formats): HTMLTableCellElement {
+  const side = kind === "CALL" ? "call" : "put";
+  const button = (legSide: LegSide, text: string) => {
+    const label = `${legSide === "BUY" ? "Buy" : "Sell"} the ${f.strike(strike)} ${side} (a strategy leg)`;
+    return h(
+      "button",
+      {
+        type: "button",
+        class: `leg-${legSide.toLowerCase()}`,
+        "data-testid": "chain-leg",
+        "data-leg-side": legSide,
+        "data-leg-kind": kind,
+        "data-strike": String(strike),
+        "aria-label": label,
+        title: label,
+      },
+      text,
+    );
+  };
+  return h("td", { class: `c-leg ${side}`, "data-col": `${side}-leg` }, button("BUY", "B"), button("SELL", "S"));
 }
 
 const FLASH: Record<"up" | "down", string> = {

@@ -1,8 +1,11 @@
-// The summary tiles above the chain: spot, PCR, max pain, straddle, expected move, skew, data age.
+// The summary tiles above the chain: spot, ATM IV, PCR, max pain, straddle, expected move, skew,
+// net GEX and its flip, data age. A tile of a metric alerts can watch has a bell: an alert on it.
+import type { TileMetric } from "../alerts/draft";
 import { fmtAge, fmtPct, fmtRatio, fmtVolPts, formatsFor, num, type Formats } from "../format";
 import { moneyLevel } from "../chain";
 import type { EnrichedChain, EnrichedUnderlying } from "../types";
 import { h, setText } from "./dom";
+import { bellIcon } from "./icons";
 
 interface Tile {
   el: HTMLElement;
@@ -19,10 +22,40 @@ function tile(id: string, label: string, hint: string): Tile {
   return { el, label: labelEl, value, sub };
 }
 
+/** The tiles with a bell, and the metric each one's alert watches. */
+const TILE_METRICS: Partial<Record<string, TileMetric>> = {
+  spot: "spot",
+  atmIv: "atm_iv",
+  pcrOi: "pcr_oi",
+  pcrVol: "pcr_volume",
+  maxPain: "max_pain_strike",
+  straddle: "atm_straddle_price",
+  rr: "risk_reversal_25d",
+  gex: "net_gex",
+  flip: "gex_flip",
+};
+
+/** The bell of tile `x`: "Create an alert on Spot". */
+function alertButton(x: Tile, metric: TileMetric, onAlert: (metric: TileMetric) => void): HTMLButtonElement {
+  const name = x.el.dataset.testid ?? metric;
+  const label = `Create an alert on ${x.label.textContent ?? metric}`;
+  const button = h("button", {
+    type: "button",
+    class: "tile-alert",
+    "data-testid": `${name}-alert`,
+    "aria-label": label,
+    title: label,
+  });
+  button.append(bellIcon());
+  button.addEventListener("click", () => onAlert(metric));
+  return button;
+}
+
 export class Tiles {
   readonly el: HTMLElement;
   private readonly t = {
     spot: tile("tile-spot", "Spot", "Last underlying price"),
+    atmIv: tile("tile-atm-iv", "ATM IV", "Mean IV of the at-the-money call and put"),
     pcrOi: tile("tile-pcr-oi", "PCR (OI)", "Put OI ÷ call OI"),
     pcrVol: tile("tile-pcr-volume", "PCR (Vol)", "Put volume ÷ call volume"),
     maxPain: tile("tile-max-pain", "Max pain", "Strike where option writers pay out least at expiry"),
@@ -30,6 +63,8 @@ export class Tiles {
     move: tile("tile-expected-move", "Expected move", "One standard deviation to expiry: spot × ATM IV × √T"),
     rr: tile("tile-skew", "25Δ RR (skew)", "25-delta risk reversal: IV of the 25-delta call − IV of the 25-delta put"),
     fly: tile("tile-butterfly", "25Δ Butterfly", "Mean IV of the 25-delta call and put − ATM IV"),
+    gex: tile("tile-net-gex", "Net GEX", "Dealer gamma exposure of calls and puts, per 1 % move of the underlying"),
+    flip: tile("tile-gex-flip", "GEX flip", "Spot level where net dealer gamma changes sign (nearest within ±20 %)"),
     age: tile("tile-data-age", "Data age", "Time since the newest chain's timestamp"),
   };
   private chainTs: number | null = null;
@@ -37,8 +72,13 @@ export class Tiles {
   /** The formats of the selection's currency (set with each chain or tick). */
   private f: Formats = formatsFor(null);
 
-  constructor() {
+  /** `onAlert`: a tile's bell was pressed (no bells without it). */
+  constructor(onAlert?: (metric: TileMetric) => void) {
     this.el = h("section", { class: "tiles", "data-testid": "tiles" }, ...Object.values(this.t).map((x) => x.el));
+    for (const [key, x] of Object.entries(this.t)) {
+      const metric = TILE_METRICS[key];
+      if (metric && onAlert) x.label.after(alertButton(x, metric, onAlert));
+    }
   }
 
   clear(): void {
@@ -78,8 +118,26 @@ export class Tiles {
     tone(t.rr.value, rr);
     setText(t.fly.value, fmtVolPts(c.butterfly_25d));
     setText(t.fly.sub, num(c.butterfly_25d) === null ? "\u00a0" : "wings vs ATM");
+    this.gamma(c, f);
     this.chainTs = Date.parse(c.timestamp);
     this.tick(Date.now());
+  }
+
+  /** ATM IV, net GEX (its calls' and puts' parts) and the flip (its distance from spot). */
+  private gamma(c: EnrichedChain, f: Formats): void {
+    const t = this.t;
+    setText(t.atmIv.value, fmtPct(c.atm_iv));
+    setText(t.atmIv.sub, `ATM ${f.strike(c.atm_strike)}`);
+    const net = num(c.net_gex);
+    setText(t.gex.value, f.compact(net));
+    setText(t.gex.sub, net === null ? "\u00a0" : `C ${f.compact(c.call_gex)} / P ${f.compact(c.put_gex)}`);
+    tone(t.gex.value, net);
+    const flip = num(c.gex_flip);
+    setText(t.flip.value, f.num(flip, 2));
+    setText(
+      t.flip.sub,
+      flip === null ? "none within ±20 %" : `${f.signedQty(Math.round(flip - c.spot_price))} from spot`,
+    );
   }
 
   underlying(u: EnrichedUnderlying, f: Formats): void {

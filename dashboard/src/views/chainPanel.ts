@@ -1,6 +1,7 @@
 // The option-chain panel: the table (redrawn once per frame from the newest chain, in the
 // selection's currency), the chain's venue, currency and forward, the strike window selector,
-// "ATM" to scroll back to the money, and the legend.
+// "ATM" to scroll back to the money, and the legend. On the strategy page each side of a row has
+// buy and sell buttons that add the option as a leg.
 import type { ForwardSource } from "../types";
 import { STRIKE_WINDOWS } from "../hash";
 import type { DashState } from "../state/model";
@@ -50,6 +51,9 @@ export class ChainPanelView implements View {
       intents.select({ strikes: v === "all" ? null : Number(v) });
     });
     this.table.width = state.selection.strikes;
+    this.table.onAlert = (strike) => intents.alerts.fromStrike(strike);
+    this.table.onLeg = (strike, kind, side) => intents.strategy.addLeg(strike, kind, side);
+    this.table.setLegs(state.selection.page === "strategy");
     const centre = h(
       "button",
       { type: "button", class: "ghost", "data-testid": "centre-atm", title: "Scroll to the ATM strike" },
@@ -84,6 +88,7 @@ export class ChainPanelView implements View {
     this.state = s;
     const d = s.data;
     if (s.selection !== p.selection) this.strikesSel.value = windowValue(s.selection.strikes);
+    if (s.selection.page !== p.selection.page) this.table.setLegs(s.selection.page === "strategy");
     if (d.gen !== p.data.gen) this.table.clear();
     if (d.chainMessage && d.chainMessage !== p.data.chainMessage) this.table.clear(d.chainMessage);
     if (s.selection.strikes !== p.selection.strikes) {

@@ -1,7 +1,8 @@
-// The top bar: product and expiry selectors (each product with its venue and currency, and marked
+// The top bar: the page tabs (the live market, the strategy builder), product and expiry selectors (each product with its venue and currency, and marked
 // stale when its feed says so), the selected product's venue, currency and freshness (the "stale"
 // badge: selectionStaleness, whatever the cause), the connection badge, the user and "Log out".
 import type { ProductInfo } from "../api";
+import { PAGES, type Page } from "../hash";
 import { productFreshness } from "../feeds";
 import { fmtExpiry, localToday } from "../format";
 import type { DashState } from "../state/model";
@@ -14,6 +15,7 @@ import {
 } from "../state/select";
 import { fillSelect, h, setText } from "../ui/dom";
 import { StatusBadge } from "../ui/status";
+import { TravelControl } from "./travel";
 import type { Intents, View } from "./view";
 
 /** "BTC · deribit · USD", with "(stale)" when its feed says the product is stale. */
@@ -22,8 +24,18 @@ export function productLabel(p: ProductInfo, stale: boolean): string {
   return `${parts.join(" · ")}${stale ? " (stale)" : ""}`;
 }
 
+const PAGE_LABEL: Record<Page, string> = { market: "Market", strategy: "Strategy" };
+
 export class HeaderView implements View {
   readonly el: HTMLElement;
+  /** One button per page (`page-market`, `page-strategy`), the shown one `aria-current="page"`. */
+  private readonly tabs = PAGES.map((page) =>
+    h(
+      "button",
+      { type: "button", class: "page-tab", "data-testid": `page-${page}`, "data-page": page },
+      PAGE_LABEL[page],
+    ),
+  );
   private readonly productSel = h("select", { "data-testid": "product-select", "aria-label": "Product" });
   private readonly expirySel = h("select", { "data-testid": "expiry-select", "aria-label": "Expiry" });
   private readonly status = new StatusBadge();
@@ -44,6 +56,8 @@ export class HeaderView implements View {
     "stale",
   );
   private shownStaleness: Staleness | null = null;
+  /** The instant shown: live, or a past one in UTC (views/travel.ts). */
+  private readonly travel: TravelControl;
   private readonly info = h(
     "div",
     { class: "product-info", "data-testid": "product-info", "data-freshness": "unknown" },
@@ -53,6 +67,7 @@ export class HeaderView implements View {
   );
 
   constructor(state: DashState, intents: Intents) {
+    this.travel = new TravelControl(intents);
     this.productSel.addEventListener("change", () => intents.select({ product: this.productSel.value, expiry: null }));
     this.expirySel.addEventListener("change", () => intents.select({ expiry: this.expirySel.value }));
     const logout = h("button", { type: "button", class: "ghost", "data-testid": "logout-button" }, "Log out");
@@ -60,12 +75,18 @@ export class HeaderView implements View {
       logout.disabled = true;
       intents.logout();
     });
+    for (const tab of this.tabs) {
+      tab.addEventListener("click", () => intents.select({ page: tab.dataset.page as Page }));
+    }
+    this.showPage(state.selection.page);
     const user = state.session?.username;
     this.el = h(
       "header",
       { class: "topbar" },
       h("div", { class: "brand" }, h("span", { class: "logo" }, "◆"), " OptionsFlow"),
+      h("nav", { class: "page-tabs", "aria-label": "Pages", "data-testid": "page-tabs" }, ...this.tabs),
       h("div", { class: "selectors" }, this.productSel, this.expirySel, this.info),
+      this.travel.el,
       this.status.el,
       h(
         "div",
@@ -82,6 +103,15 @@ export class HeaderView implements View {
     if (listing || s.data.chain !== p.data.chain) this.describe(s); // a chain may name its currency
     if (s.data !== p.data || s.feeds.list !== p.feeds.list || listing) this.markStale(selectionStaleness(s));
     if (s.connection !== p.connection) this.status.set(s.connection.status, s.connection.detail);
+    this.travel.update(s, p);
+    if (s.selection.page !== p.selection.page) this.showPage(s.selection.page);
+  }
+
+  private showPage(page: Page): void {
+    for (const tab of this.tabs) {
+      if (tab.dataset.page === page) tab.setAttribute("aria-current", "page");
+      else tab.removeAttribute("aria-current");
+    }
   }
 
   /** The selected product's venue, currency and freshness by its feed. */

@@ -49,7 +49,8 @@ export class OiSmileView implements View {
   update(s: DashState, p: DashState): void {
     this.state = s;
     const d = s.data;
-    if (d.gen !== p.data.gen) {
+    if (d.gen !== p.data.gen || (!d.chain && p.data.chain)) {
+      // a new selection, or another instant being read (time travel)
       this.oi?.clear();
       this.gex?.clear();
       this.smile?.clear();

@@ -1,6 +1,9 @@
 // What every view of the dashboard is: DOM built once, then redrawn from the state's changes.
+import type { AlertIntents } from "../alerts/controller";
 import type { ViewState } from "../hash";
 import type { DashState } from "../state/model";
+import type { PaperIntents } from "../paper/controller";
+import type { StrategyIntents } from "../strategy/controller";
 import { h } from "../ui/dom";
 
 /** A view: its elements (named by each view) laid out by app.ts, then redrawn from the state. */
@@ -16,7 +19,17 @@ export interface View {
 /** What the views ask of the controller. */
 export interface Intents {
   select(patch: Partial<ViewState>): void;
+  /** Show the chain as stored at `at` (epoch ms), or live again (null). */
+  travel(at: number | null): void;
+  /** Move the instant shown by `ms` (from now when live). */
+  travelStep(ms: number): void;
   logout(): void;
+  /** Create, pause, resume and delete alerts; their toasts and history (alerts/controller.ts). */
+  alerts: AlertIntents;
+  /** Build, evaluate, save and load strategies (strategy/controller.ts). */
+  strategy: StrategyIntents;
+  /** Place the strategy as a paper basket; cancel orders, page and export trades (paper/controller.ts). */
+  paper: PaperIntents;
 }
 
 /** A titled panel with tools in its head and a note under its body (`{testid}-note`). */

@@ -165,7 +165,9 @@ class Instrument(Struct, frozen=True):
 
 class BookSummary(Struct, frozen=True):
     """One row of ``public/get_book_summary_by_currency`` (kind option): prices in the coin,
-    volume (24 h) and open interest in coins, ``mark_iv`` in percent."""
+    volume (24 h) and open interest in coins, IVs in percent. ``bid_iv``/``ask_iv`` are not in
+    the documented schema (only ``mark_iv``); rows that carry them anyway are read, as
+    nautilus_trader's ``DeribitBookSummaryRaw`` does."""
 
     instrument_name: Name
     creation_timestamp: Millis
@@ -178,6 +180,8 @@ class BookSummary(Struct, frozen=True):
     open_interest: Amount = 0.0
     volume: Amount | None = None
     mark_iv: IvPercent | None = None
+    bid_iv: IvPercent | None = None
+    ask_iv: IvPercent | None = None
     underlying_index: str | None = None
     interest_rate: float | None = None
     base_currency: str | None = None

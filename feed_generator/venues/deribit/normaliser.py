@@ -6,7 +6,9 @@
   ``expiration_timestamp`` when known, else the name's date at 08:00 UTC;
 - option prices are quoted in the coin: bid/ask/last/mark in USD are the coin
   price × the row's ``underlying_price``, which is also the row's ``forward``
-  (``forward_source`` ``venue``); ``mark_iv`` percent → decimal;
+  (``forward_source`` ``venue``); ``mark_iv``, ``bid_iv`` and ``ask_iv`` percent → decimal,
+  ``bid_iv``/``ask_iv`` only when positive and their side has a price: Deribit sends 0 for
+  a side with no order or a price no volatility gives (at or below intrinsic value);
 - volume (24 h) and open interest are in coins, as Deribit sends them (fractional:
   BTC options trade in 0.1 BTC); a whole amount goes out as an integer;
 - ``venue`` ``deribit``, ``currency`` ``USD``; ``timestamp`` the venue's own
@@ -65,6 +67,8 @@ class VenueQuote:
     last: float
     mark: float
     mark_iv_pct: float | None
+    bid_iv_pct: float | None
+    ask_iv_pct: float | None
     underlying_price: float
     volume: float
     open_interest: float
@@ -79,6 +83,8 @@ def from_ticker(ticker: Ticker, option: OptionName) -> VenueQuote:
         ticker.last_price or 0.0,
         ticker.mark_price,
         ticker.mark_iv,
+        ticker.bid_iv,
+        ticker.ask_iv,
         ticker.underlying_price,
         (ticker.stats.volume or 0.0) if ticker.stats else 0.0,
         ticker.open_interest,
@@ -94,6 +100,8 @@ def from_summary(row: BookSummary, option: OptionName) -> VenueQuote:
         row.last or 0.0,
         row.mark_price,
         row.mark_iv,
+        row.bid_iv,
+        row.ask_iv,
         row.underlying_price,
         row.volume or 0.0,
         row.open_interest,
@@ -181,10 +189,17 @@ class Normaliser:
         }
         if quote.mark_iv_pct is not None:
             message["mark_iv"] = quote.mark_iv_pct / 100.0
+        # A 0 is Deribit's "none" for a side (no order, or no volatility gives its price).
+        if quote.bid_iv_pct and quote.bid > 0:
+            message["bid_iv"] = quote.bid_iv_pct / 100.0
+        if quote.ask_iv_pct and quote.ask > 0:
+            message["ask_iv"] = quote.ask_iv_pct / 100.0
         return message
 
 
 ROW_FIELDS = ("bid", "ask", "last", "volume", "oi")
+VENUE_IVS = ("mark_iv", "bid_iv", "ask_iv")
+"""The venue's IVs a quote may carry onto its chain row, in the row's field order."""
 _EMPTY_ROW = {"bid": 0.0, "ask": 0.0, "last": 0.0, "volume": 0, "oi": 0}
 
 
@@ -249,8 +264,7 @@ class ChainAssembler:
                 else:
                     row.update({field: quote[field] for field in ROW_FIELDS})
                     row["mark"] = quote["mark"]
-                    if "mark_iv" in quote:
-                        row["mark_iv"] = quote["mark_iv"]
+                    row.update({field: quote[field] for field in VENUE_IVS if field in quote})
                 rows.append(row)
         # Without an index yet (REST-only start), the forward stands in for the spot.
         spot = self.spots.get(product, newest["forward"])

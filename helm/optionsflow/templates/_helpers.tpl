@@ -76,8 +76,11 @@ auth:       {package: auth_service,      job: auth_service,      port: 8001, ser
 socket:     {package: socket_gateway,    job: socket_gateway,    port: 8002, server: socket,     store: false}
 storage:    {package: storage_service,   job: storage_service,   port: 8003, server: gunicorn,   store: true}
 analytics:  {package: analytics_service, job: analytics_service, port: 8004, server: gunicorn,   store: true}
+alert:      {package: alert_service,     job: alert_service,     port: 8006, server: gunicorn,   store: true}
+paper:      {package: paper_service,     job: paper_service,     port: 8007, server: gunicorn,   store: true}
 logging:    {package: logging_service,   job: logging_service,   port: 8005, server: gunicorn,   store: false}
 worker:     {package: worker_enricher,   job: worker,            port: 9100, server: worker,     store: true}
+alerts-worker: {package: worker_enricher, job: alerts_worker,    port: 9100, server: worker,     store: true}
 subscriber: {package: worker_enricher,   job: subscriber,        port: 9101, server: subscriber, store: false}
 feed:       {package: feed_generator,    job: feed,              port: 9102, server: feed,       store: false}
 flower:     {package: flower,            job: flower,            port: 5555, server: flower,     store: false}
@@ -85,7 +88,7 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 
 {{/* Names of the components this release runs, in a stable order. */}}
 {{- define "optionsflow.enabledComponents" -}}
-{{- $names := list "gateway" "auth" "socket" "storage" "analytics" "logging" "worker" "subscriber" "feed" }}
+{{- $names := list "gateway" "auth" "socket" "storage" "analytics" "alert" "paper" "logging" "worker" "alerts-worker" "subscriber" "feed" }}
 {{- if .Values.flower.enabled }}{{ $names = append $names "flower" }}{{ end }}
 {{- toJson $names }}
 {{- end }}
@@ -108,6 +111,9 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{- toYaml (list "gunicorn" "-c" "python:common.gunicorn_conf" "--bind" (printf "0.0.0.0:%v" $c.port) (printf "%s.wsgi:app" $c.package)) }}
 {{- else if eq $c.server "socket" }}
 {{- toYaml (list "python" "-m" "socket_gateway" "--host" "0.0.0.0" "--port" (toString $c.port)) }}
+{{- else if eq $name "alerts-worker" }}
+{{- /* The webhook deliveries: threads (each task waits on a receiver), the "alerts" queue. */}}
+{{- toYaml (list "celery" "-A" "worker_enricher.celery_app" "worker" "--queues" "alerts" "--pool" "threads" "--concurrency" (toString (index $root.Values "alerts-worker").concurrency) "--hostname" "alerts@%h" "--loglevel" $root.Values.logLevel "-E" "--without-gossip" "--without-mingle") }}
 {{- else if eq $c.server "worker" }}
 {{- toYaml (list "celery" "-A" "worker_enricher.celery_app" "worker" "--queues" "enrich" "--concurrency" (toString $root.Values.worker.concurrency) "--loglevel" $root.Values.logLevel "-E" "--without-gossip" "--without-mingle") }}
 {{- else if eq $c.server "subscriber" }}
@@ -173,7 +179,7 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 {{- /* REDIS_URL (the ConfigMap) carries no password; the settings put this one in. */}}
 {{ include "optionsflow.secretEnv" (list $root "REDIS_PASSWORD" "redis-password" false) }}
 {{- end }}
-{{- if has $name (list "gateway" "socket" "auth" "storage" "analytics" "logging") }}
+{{- if has $name (list "gateway" "socket" "auth" "storage" "analytics" "alert" "paper" "logging") }}
 {{- /* The internal services answer only callers presenting it (common/web/servicecred.py). */}}
 {{ include "optionsflow.secretEnv" (list $root "SERVICE_TOKEN" "service-token" false) }}
 {{- end }}
@@ -200,7 +206,7 @@ flower:     {package: flower,            job: flower,            port: 5555, ser
 - {name: JWT_PRIVATE_KEY_PATH, value: /etc/optionsflow/jwt/private.pem}
 - {name: JWT_PUBLIC_KEY_PATH, value: /etc/optionsflow/jwt/public.pem}
 {{- end }}
-{{- if eq $name "worker" }}
+{{- if eq $c.server "worker" }}
 - {name: WORKER_METRICS_PORT, value: {{ $c.port | quote }}}
 {{- /* The pool processes' metric files: emptied by the worker at start (metrics_dir.py). */}}
 - {name: PROMETHEUS_MULTIPROC_DIR, value: /tmp/prometheus}

@@ -1,6 +1,6 @@
-"""The whole request side as real processes: auth, storage, analytics (and, when asked,
-logging) and the gateway under gunicorn on free ports, one real redis-server, a SQLite
-store in a temp dir."""
+"""The whole request side as real processes: auth, storage, analytics, alerts, paper (and,
+when asked, logging) and the gateway under gunicorn on free ports, one real redis-server, a
+SQLite store in a temp dir."""
 
 from __future__ import annotations
 
@@ -18,15 +18,19 @@ import pytest
 
 from common.embedded_redis import EmbeddedRedis
 from common.redis_client import make_redis
-from tests.support.processes import ProcessSet, free_port
+from tests.support.processes import ProcessSet, free_ports
 
-SERVICES = ("auth_service", "storage_service", "analytics_service")
+SERVICES = (
+    "auth_service", "storage_service", "analytics_service", "alert_service", "paper_service",
+)  # fmt: skip
 """What a stack runs by default."""
 URL_SETTINGS = {
     "auth_service": "AUTH_SERVICE_URL",
     "storage_service": "STORAGE_SERVICE_URL",
     "analytics_service": "ANALYTICS_SERVICE_URL",
     "logging_service": "LOGGING_SERVICE_URL",
+    "alert_service": "ALERT_SERVICE_URL",
+    "paper_service": "PAPER_SERVICE_URL",
 }
 """Every service behind the gateway and the setting telling it where that service is."""
 SERVICE_TOKEN = "stack-service-token-0123456789abcdef"
@@ -90,7 +94,8 @@ def start_stack(
     client = make_redis(redis_url)
     client.flushall()  # what an earlier module left (a half-written latest:*) is not ours
     client.close()
-    ports = {name: free_port() for name in (*URL_SETTINGS, "api_gateway")}
+    names = (*URL_SETTINGS, "api_gateway")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     store_url = f"sqlite:///{tmp / 'store.db'}"
     base = {
         "REDIS_URL": redis_url, "STORE_URL": store_url, "VAR_DIR": str(tmp),

@@ -179,4 +179,7 @@ def test_health_and_readiness_of_the_gateway(stack: Stack) -> None:
     assert stack.json("GET", "/healthz")[0] == 200
     status, ready = stack.json("GET", "/readyz")
     assert status == 200
-    assert ready["checks"] == {"redis": "ok", "auth": "ok", "storage": "ok", "analytics": "ok"}
+    assert ready["checks"] == {
+        "redis": "ok", "auth": "ok", "storage": "ok", "analytics": "ok", "alerts": "ok",
+        "paper": "ok",
+    }  # fmt: skip

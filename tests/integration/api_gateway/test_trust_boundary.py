@@ -1,7 +1,7 @@
-"""Issue 16, the closed trust boundary, with real processes: auth, storage, analytics and
-logging_service under gunicorn answer only the gateway, which presents ``SERVICE_TOKEN``;
-a direct caller is refused whatever ``X-Forwarded-For`` it invents, and cannot read the
-logs; the socket gateway's JWKS fetch presents the credential too."""
+"""Issue 16, the closed trust boundary, with real processes: auth, storage, analytics,
+logging, alert and paper_service under gunicorn answer only the gateway, which presents
+``SERVICE_TOKEN``; a direct caller is refused whatever ``X-Forwarded-For`` it invents, and
+cannot read the logs; the socket gateway's JWKS fetch presents the credential too."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ pytestmark = pytest.mark.redis
 
 TRUST_DB = 4
 """A database of the session's Redis for this module alone (its login windows)."""
-INTERNAL = ("auth_service", "storage_service", "analytics_service", "logging_service")
+INTERNAL = (
+    "auth_service", "storage_service", "analytics_service", "logging_service", "alert_service",
+    "paper_service",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,8 @@ def _call(
         ("storage_service", "/products"),
         ("analytics_service", "/analytics/NIFTY/series"),
         ("logging_service", "/logs"),
+        ("alert_service", "/alerts"),
+        ("paper_service", "/strategies"),
     ],
 )
 def test_a_direct_caller_is_refused_by_every_internal_service(

@@ -18,12 +18,15 @@ import redis
 from common.embedded_redis import EmbeddedRedis
 from common.names import Channel
 from common.timestamps import now_ts
-from tests.support.processes import ProcessSet, free_port, wait_until
+from tests.support.processes import ProcessSet, free_ports, wait_until
 from tests.support.scrape import Scrape, scrape
 
 pytestmark = pytest.mark.redis
 
-SERVICES = ("auth_service", "storage_service", "analytics_service", "api_gateway")
+SERVICES = (
+    "auth_service", "storage_service", "analytics_service", "alert_service", "paper_service",
+    "api_gateway",
+)  # fmt: skip
 REQUESTS = 20
 SECONDS = "optionsflow_http_request_duration_seconds"
 
@@ -33,7 +36,8 @@ def urls(
     tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
 ) -> Iterator[dict[str, str]]:
     tmp = tmp_path_factory.mktemp("web-metrics")
-    ports = {name: free_port() for name in (*SERVICES, "socket_gateway")}
+    names = (*SERVICES, "socket_gateway")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     skip = ("PROMETHEUS_", "REDIS_URL", "STORE_URL", "WEB_CONCURRENCY", "METRICS_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     env.update(

@@ -35,14 +35,17 @@ from feed_generator.venues.deribit.parser import (
 from feed_generator.venues.deribit.sim import HOSTILE_FRAMES, DeribitSim
 from feed_generator.venues.deribit.sim.server import Stamp
 from optionsmath import implied_vol
+from tests.support.deribit_sim import SIM_CLOCKS, sim_clock
 from tests.support.processes import PYTHON, ProcessSet, free_port
 
 READ_TIMEOUT = 5.0
 
 
 @pytest.fixture
-def sim() -> Iterator[DeribitSim]:
-    server = DeribitSim(interval=0.05, min_heartbeat=0.2).start_in_thread()
+def sim(request: pytest.FixtureRequest) -> Iterator[DeribitSim]:
+    """The simulator on the wall clock, or (``param``) 50 minutes before an expiry."""
+    clock = sim_clock(getattr(request, "param", "now"))
+    server = DeribitSim(interval=0.05, min_heartbeat=0.2, clock=clock).start_in_thread()
     yield server
     server.stop_thread()
 
@@ -193,10 +196,42 @@ def test_over_budget_request_is_refused_with_10028_and_closed() -> None:
         sim.stop_thread()
 
 
+def test_too_many_requests_fault_refuses_the_next_requests_with_10028_and_closes(
+    sim: DeribitSim,
+) -> None:
+    first, second = connect(sim), connect(sim)
+    try:
+        assert result(call(first, 1, "public/subscribe", channels=[])) == []
+        control = requests.post(
+            f"http://{sim.host}:{sim.port}/sim/control",
+            json={"action": "too_many_requests", "count": 2},
+            timeout=READ_TIMEOUT,
+        )
+        assert control.json()["ok"] is True
+        for ws in (first, second):  # the next two requests, whichever connection sends them
+            refused = call(ws, 2, "public/test")
+            assert refused.error is not None
+            assert (refused.error.code, refused.error.message) == (10028, "too_many_requests")
+            opcode, _ = ws.recv_data(control_frame=True)
+            assert opcode == websocket.ABNF.OPCODE_CLOSE
+        assert sim.counts["refused_10028"] == 2
+    finally:
+        close(first)
+        close(second)
+    third = connect(sim)  # only those two: the budget is untouched, a new client is served
+    try:
+        assert "version" in result(call(third, 1, "public/test"))
+        assert result(call(third, 2, "public/subscribe", channels=[])) == []
+    finally:
+        close(third)
+    assert sim.counts["refused_10028"] == 2
+
+
 def rest(sim: DeribitSim, method: str, **params: str) -> requests.Response:
     return requests.get(f"{sim.rest_url}/public/{method}", params=params, timeout=READ_TIMEOUT)
 
 
+@pytest.mark.parametrize("sim", SIM_CLOCKS, indirect=True)
 def test_rest_book_summary_gives_usd_prices_and_ivs_that_agree(sim: DeribitSim) -> None:
     instruments = parse_instruments(json.dumps(rest(sim, "get_instruments", currency="BTC",
                                                     kind="option", expired="false")
@@ -221,7 +256,11 @@ def test_rest_book_summary_gives_usd_prices_and_ivs_that_agree(sim: DeribitSim) 
         T /= 365 * 86400
         iv = implied_vol(message["mark"], message["forward"], option.strike, T, 0.0, 0.0,
                          option.option_type.value)  # fmt: skip
-        if message["mark"] > 1.0:  # a price of cents carries no IV to 2 decimals of a percent
+        sign = 1.0 if option.option_type.value == "CALL" else -1.0
+        time_value = message["mark"] - max(0.0, sign * (message["forward"] - option.strike))
+        # A time value of cents carries no IV to 2 decimals of a percent; an hour before
+        # expiry a deep in-the-money mark is its intrinsic value to 1e-11 and has none.
+        if time_value > 1.0:
             assert float(iv) == pytest.approx(message["mark_iv"], abs=1e-4)
             checked += 1
     assert checked > len(rows) // 2

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from store import Store, open_store
+from tests.integration.pipeline.support import pipeline_environment
 from tests.support.processes import ProcessSet
 
 
@@ -19,20 +19,7 @@ def store_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def pipeline_env(redis_url: str, store_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "SUBSCRIBER_"))}
-    env.update(
-        REDIS_URL=redis_url,
-        STORE_URL=store_url,
-        VAR_DIR=str(tmp_path / "var"),
-        LOG_LEVEL="INFO",
-        PYTHONUNBUFFERED="1",
-        CELERY_VISIBILITY_TIMEOUT_S="5",  # a killed worker's batches come back within seconds
-        SUBSCRIBER_CLAIM_IDLE_MS="1000",  # and a killed subscriber's entries within a second
-        # No coalescing: these tests check that every published chain is stored, and a slow
-        # machine backs the queue past the default 200 (the backpressure test sets its own).
-        QUEUE_HIGH_WATER="1000000",
-    )
-    return env
+    return pipeline_environment(redis_url, store_url, tmp_path)
 
 
 @pytest.fixture

@@ -3,16 +3,58 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import redis
 
 from common.latest import LatestReader
 from common.names import ENRICH_QUEUE, Channel
 from store import Store
-from tests.support.processes import wait_until
+from tests.support.processes import ProcessSet, wait_until
 
 Key = tuple[str, str]
+ENRICHED = (Channel.ENRICHED_OPTION_CHAIN, Channel.ENRICHED_UNDERLYING)
+FEED = ("--load", "500", "--duration", "10", "--seed", "11")
+
+
+def pipeline_environment(redis_url: str, store_url: str, tmp: Path) -> dict[str, str]:
+    """The environment of the pipeline's processes: this Redis and store, fast recovery."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "SUBSCRIBER_"))}
+    env.update(
+        REDIS_URL=redis_url,
+        STORE_URL=store_url,
+        VAR_DIR=str(tmp / "var"),
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+        CELERY_VISIBILITY_TIMEOUT_S="5",  # a killed worker's batches come back within seconds
+        SUBSCRIBER_CLAIM_IDLE_MS="1000",  # and a killed subscriber's entries within a second
+        # No coalescing: these tests check that every published chain is stored, and a slow
+        # machine backs the queue past the default 200 (the backpressure test sets its own).
+        QUEUE_HIGH_WATER="1000000",
+    )
+    return env
+
+
+def run_feed(procs: ProcessSet, redis_url: str, *extra: str) -> None:
+    procs.feed(*FEED, "--redis-url", redis_url, *extra)
+
+
+def ticks_of(raw: list[tuple[str, str]]) -> set[tuple[str, int]]:
+    """(product, seq) of every tick in the market stream ``raw``."""
+    return {
+        (m["product"], m["seq"])
+        for c, d in raw
+        if c == Channel.MARKET_UNDERLYING
+        for m in [json.loads(d)]
+    }
+
+
+def final_stats(log: str) -> dict[str, int]:
+    """The last ``subscriber stats`` line of a subscriber's log."""
+    lines = [json.loads(line) for line in log.splitlines() if '"subscriber stats"' in line]
+    return lines[-1]
 
 
 def published_chains(raw: list[tuple[str, str]]) -> dict[Key, list[int]]:

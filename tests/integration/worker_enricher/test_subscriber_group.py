@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 
+import msgpack
 import orjson
 import pytest
 import redis
@@ -90,13 +91,21 @@ def _messages(channel: Channel, seqs: range, product: str = "NIFTY") -> list[tup
     return [(channel.value, orjson.dumps({"product": product, "seq": s, **extra})) for s in seqs]
 
 
+def _raws(item: bytes) -> list[bytes]:
+    """The raw payloads of one queued batch task: msgpack bytes, as read from the stream."""
+    message = json.loads(item)
+    assert message["content-type"] == "application/x-msgpack"
+    args, _, _ = msgpack.unpackb(base64.b64decode(message["body"]))
+    assert all(type(raw) is bytes for raw in args[0])
+    return list(args[0])
+
+
 def _enqueued(broker: redis.Redis) -> list[tuple[str, str, int]]:
     """(task, product, seq) of every message in the tasks queued, oldest task first."""
     out = []
     for item in reversed(broker.lrange(ENRICH_QUEUE, 0, -1)):  # kombu LPUSHes
         message = json.loads(item)
-        args, _, _ = json.loads(base64.b64decode(message["body"]))
-        for raw in args[0]:
+        for raw in _raws(item):
             body = json.loads(raw)
             out.append((message["headers"]["task"], body["product"], body["seq"]))
     return out
@@ -134,8 +143,7 @@ def test_every_entry_is_enqueued_once_then_acknowledged_and_trimmed(
 
 def _batches(broker: redis.Redis) -> list[int]:
     """The number of messages in each task queued, oldest first."""
-    return [len(json.loads(base64.b64decode(json.loads(item)["body"]))[0][0])
-            for item in reversed(broker.lrange(ENRICH_QUEUE, 0, -1))]  # fmt: skip
+    return [len(_raws(item)) for item in reversed(broker.lrange(ENRICH_QUEUE, 0, -1))]
 
 
 @pytest.fixture
@@ -178,7 +186,7 @@ def test_under_load_batches_grow_to_the_size_bound(
     assert stepped.queued == 0
     assert _batches(broker) == [50]
     seqs = [json.loads(raw)["seq"] for item in [*taken, *broker.lrange(ENRICH_QUEUE, 0, -1)]
-            for raw in json.loads(base64.b64decode(json.loads(item)["body"]))[0][0]]  # fmt: skip
+            for raw in _raws(item)]  # fmt: skip
     assert seqs == list(range(1, 251))
 
 

@@ -103,7 +103,7 @@ def gateway_settings(redis_url: str, stub_url: str, monkeypatch: pytest.MonkeyPa
     base = load_settings()
     http = dataclasses.replace(
         base.http, auth_url=stub_url, storage_url=stub_url, analytics_url=stub_url,
-        logging_url=stub_url,
+        logging_url=stub_url, alert_url=stub_url, paper_url=stub_url,
         rate_limit_user="1000/minute", rate_limit_ip="1000/minute", proxy_hops=0,
     )  # fmt: skip
     return dataclasses.replace(base, http=http)

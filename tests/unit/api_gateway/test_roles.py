@@ -181,4 +181,6 @@ def test_a_role_needs_authentication() -> None:
 def test_readiness_does_not_wait_for_logging_service(gateway_settings: Settings) -> None:
     resp = _without_logging_service(gateway_settings).test_client().get("/readyz")
     assert resp.status_code == 200, resp.get_json()
-    assert set(resp.get_json()["checks"]) == {"redis", "auth", "storage", "analytics"}
+    assert set(resp.get_json()["checks"]) == {
+        "redis", "auth", "storage", "analytics", "alerts", "paper",
+    }  # fmt: skip

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
 from api_gateway import create_app
-from api_gateway.secheaders import API_CSP, page_policy, socket_origins
+from api_gateway.dashboard import dashboard_blueprint
+from api_gateway.secheaders import API_CSP, install_security_headers, page_policy, socket_origins
 from auth_service.keys import SigningKeys
 from common.settings import Settings
+from common.web import create_base_app
 from tests.unit.api_gateway.test_gateway import _auth, _token
 
 COMMON = {
@@ -36,6 +39,36 @@ def test_an_api_answer_loads_nothing_and_cannot_be_framed(
         assert {k: resp.headers[k] for k in COMMON} == COMMON
         assert "Strict-Transport-Security" not in resp.headers  # HSTS_MAX_AGE_S unset
     assert (ok.status_code, refused.status_code) == (200, 401)
+
+
+def test_the_dashboard_page_and_its_assets_carry_the_headers(
+    gateway_settings: Settings, tmp_path: Path
+) -> None:
+    """The built dashboard as the gateway serves it: the page under the page policy (its
+    scripts and styles from the gateway only, nothing inline but styles), its assets under
+    the API's (a script or a stylesheet loads nothing itself), neither frameable."""
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text('<!doctype html><script src="/assets/a-1.js"></script>')
+    (tmp_path / "assets" / "a-1.js").write_text("console.log(1)")
+    (tmp_path / "assets" / "a-1.css").write_text("body{}")
+    app = create_base_app("api_gateway", gateway_settings, {})
+    app.register_blueprint(dashboard_blueprint(gateway_settings, tmp_path))
+    install_security_headers(app, gateway_settings)
+    client = app.test_client()
+    page = client.get("/", base_url="http://flow.test:8000")
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"] == page_policy(
+        gateway_settings, "flow.test:8000", secure=False
+    )
+    assert _directives(page.headers["Content-Security-Policy"])["script-src"] == ["'self'"]
+    for path in ("/assets/a-1.js", "/assets/a-1.css"):
+        asset = client.get(path)
+        assert asset.status_code == 200
+        assert asset.headers["Content-Security-Policy"] == API_CSP
+        assert {k: asset.headers[k] for k in COMMON} == COMMON
+        asset.close()
+    assert {k: page.headers[k] for k in COMMON} == COMMON
+    page.close()
 
 
 def test_the_docs_page_runs_no_inline_script(gateway: Flask) -> None:

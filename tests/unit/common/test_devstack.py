@@ -28,6 +28,8 @@ def test_each_service_gets_its_name_processes_threads_and_metrics_dir(
         "storage_service": ("2", "8"),
         "analytics_service": ("2", "8"),
         "logging_service": ("1", "8"),  # one consumer of the log stream
+        "alert_service": ("2", "8"),
+        "paper_service": ("2", "8"),
         "api_gateway": ("3", "32"),
     }
     for package, env in got.items():
@@ -70,6 +72,23 @@ def test_the_spot_simulators_run_only_when_named(settings: Settings) -> None:
     module = "feed_generator.venues.spot.sim"
     assert commands["binance-sim"][1:] == ["-m", module, "--venue", "binance", "--port", "9012"]
     assert commands["coinbase-sim"][1:] == ["-m", module, "--venue", "coinbase", "--port", "9013"]
+
+
+def test_webhooks_have_a_thread_pool_worker_of_their_own(settings: Settings) -> None:
+    """Enrichment's worker takes ``enrich`` only; a second worker, threads, takes ``alerts``
+    under its own node name (two ``celery@host`` would clash)."""
+    commands = devstack.processes(settings)
+
+    def option(argv: list[str], name: str) -> str:
+        return argv[argv.index(name) + 1]
+
+    worker, alerts = commands["worker"], commands["alerts-worker"]
+    assert alerts[1:6] == ["-m", "celery", "-A", "worker_enricher.celery_app", "worker"]
+    assert option(alerts, "--queues") == "alerts"
+    assert (option(alerts, "--pool"), option(alerts, "--concurrency")) == ("threads", "8")
+    assert option(alerts, "--hostname") == "alerts@%h"
+    assert option(worker, "--queues") == "enrich"
+    assert "--hostname" not in worker  # celery@%h
 
 
 def test_the_embedded_redis_persists_in_var_and_is_stopped_last(settings: Settings) -> None:

@@ -103,7 +103,7 @@ FORWARD_FIELDS = {
 
 
 def test_optional_venue_fields_decode_and_are_left_out_when_absent() -> None:
-    row = dict(CHAIN["calls"][0], mark=120.5, mark_iv=0.142)
+    row = dict(CHAIN["calls"][0], mark=120.5, mark_iv=0.142, bid_iv=0.139, ask_iv=0.146)
     chain = dict(CHAIN, calls=[row, *CHAIN["calls"][1:]], **VENUE_FIELDS, **FORWARD_FIELDS)
     decoded = decode_message(CHAIN_CH, orjson.dumps(chain))
     assert isinstance(decoded, OptionChain)
@@ -112,11 +112,17 @@ def test_optional_venue_fields_decode_and_are_left_out_when_absent() -> None:
         24031.5,
         "parity",
     )
-    assert decoded.calls[0].mark_iv == 0.142
+    assert (decoded.calls[0].mark_iv, decoded.calls[0].bid_iv, decoded.calls[0].ask_iv) == (
+        0.142, 0.139, 0.146,
+    )  # fmt: skip
     assert decoded.calls[1].mark is None
+    assert (decoded.calls[1].bid_iv, decoded.calls[1].ask_iv) == (None, None)
     assert encode_message(decoded) == orjson.dumps(chain)
     quote = dict(QUOTE, **VENUE_FIELDS, **FORWARD_FIELDS, mark=120.3, mark_iv=0.15)
     assert accepted(QUOTE_CH, quote) == quote
+    sided = dict(quote, bid_iv=0.148, ask_iv=0.153)
+    assert accepted(QUOTE_CH, sided) == sided
+    assert encode_message(decode_message(QUOTE_CH, orjson.dumps(sided))) == orjson.dumps(sided)
     sources = [
         {"source": "binance", "price": 24012.0, "age_ms": 120, "state": "live"},
         {"source": "coinbase", "price": 24013.5, "age_ms": 9000, "state": "stale"},
@@ -139,6 +145,11 @@ def test_optional_venue_fields_decode_and_are_left_out_when_absent() -> None:
         (QUOTE_CH, QUOTE, {"expiry_ts": "2026-11-27"}, "$.expiry_ts"),
         (QUOTE_CH, QUOTE, {"expiry_ts": "2026-02-30T08:00:00.000Z"}, "$.expiry_ts"),
         (QUOTE_CH, QUOTE, {"mark_iv": -0.1}, "$.mark_iv"),
+        (QUOTE_CH, QUOTE, {"bid_iv": -0.1}, "$.bid_iv"),
+        (QUOTE_CH, QUOTE, {"ask_iv": -1e-9}, "$.ask_iv"),
+        (QUOTE_CH, QUOTE, {"ask_iv": "0.15"}, "$.ask_iv"),
+        (CHAIN_CH, CHAIN, {"puts": [dict(r, bid_iv=-0.5) for r in CHAIN["puts"]]},
+         "$.puts[0].bid_iv"),
         (CHAIN_CH, CHAIN, {"calls": [dict(r, mark=-1.0) for r in CHAIN["calls"]]},
          "$.calls[0].mark"),
     ],

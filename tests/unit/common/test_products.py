@@ -85,3 +85,15 @@ def test_nse_products_from_kite_count_in_units() -> None:
         "synthetic",
     )
     assert kite.get("BTC").contract_size == synthetic.get("BTC").contract_size == 1.0
+
+
+def test_nse_products_from_kite_imply_the_forward_from_parity() -> None:
+    # A real venue sends no forward and its quotes, not a model, say where it is; the
+    # synthetic market prices on spot with the carry, its exact forward (docs/MATH.md).
+    kite = ConventionsRegistry.standard(rate=0.07, nse_venue="kite")
+    synthetic = ConventionsRegistry.standard(rate=0.07)
+    for name in (*NSE_CONTRACT_SIZES, "SOMETHING"):
+        assert kite.get(name).forward_method is ForwardSource.PARITY, name
+        assert synthetic.get(name).forward_method is ForwardSource.CARRY, name
+        assert kite.get(name).rate == synthetic.get(name).rate == 0.07
+    assert kite.get("BTC") is synthetic.get("BTC") is DERIBIT

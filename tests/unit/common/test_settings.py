@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,75 @@ def test_bad_venue_settings_name_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=message):
         load_settings()
+
+
+def test_paper_defaults() -> None:
+    paper = load_settings().paper
+    assert dict(paper.start_cash) == {"INR": Decimal(10_000_000), "USD": Decimal(100_000)}
+    assert (dict(paper.fee_per_unit), paper.fee_rate) == ({}, Decimal("0.0005"))
+    assert (paper.margin_rate, paper.margin_floor_rate, paper.underlying_margin_rate) == (
+        Decimal("0.15"), Decimal("0.10"), Decimal("0.20"),
+    )  # fmt: skip
+
+
+def test_paper_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPER_START_CASH", " INR:2500000.50 , USD:0,BTC:0 ")
+    monkeypatch.setenv("PAPER_FEE_PER_UNIT", "INR:0.05")
+    monkeypatch.setenv("PAPER_FEE_RATE", "0")
+    monkeypatch.setenv("PAPER_MARGIN_RATE", "0.2")
+    monkeypatch.setenv("PAPER_MARGIN_FLOOR_RATE", "0.125")
+    monkeypatch.setenv("PAPER_UNDERLYING_MARGIN_RATE", "1")
+    paper = load_settings().paper
+    assert dict(paper.start_cash) == {
+        "INR": Decimal("2500000.50"), "USD": Decimal(0), "BTC": Decimal(0),
+    }  # fmt: skip
+    assert dict(paper.fee_per_unit) == {"INR": Decimal("0.05")}
+    assert (paper.fee_rate, paper.margin_rate) == (Decimal(0), Decimal("0.2"))
+    assert (paper.margin_floor_rate, paper.underlying_margin_rate) == (Decimal("0.125"), 1)
+    monkeypatch.setenv("PAPER_START_CASH", "")
+    assert dict(load_settings().paper.start_cash) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PAPER_START_CASH", "INR=100", "PAPER_START_CASH: expected CUR:amount"),
+        ("PAPER_START_CASH", "inr:100", "PAPER_START_CASH: expected CUR:amount"),
+        ("PAPER_START_CASH", "INR:1,INR:2", r"PAPER_START_CASH: expected CUR:amount,… \(each"),
+        ("PAPER_START_CASH", "INR:-1", r"PAPER_START_CASH: expected a number in \[0, 10+\]"),
+        ("PAPER_START_CASH", "INR:1e16", "PAPER_START_CASH: expected a number in"),
+        ("PAPER_START_CASH", "INR:0.001", "with at most 2 decimals, got '0.001'"),
+        ("PAPER_START_CASH", "INR:lots", "PAPER_START_CASH: expected a number in"),
+        ("PAPER_FEE_PER_UNIT", "INR:NaN", "PAPER_FEE_PER_UNIT: expected a number in"),
+        ("PAPER_FEE_RATE", "1.5", r"PAPER_FEE_RATE: expected a number in \[0, 1\]"),
+        ("PAPER_FEE_RATE", "-0.1", "PAPER_FEE_RATE: expected a number in"),
+        ("PAPER_MARGIN_RATE", "15%", "PAPER_MARGIN_RATE: expected a number in"),
+        ("PAPER_MARGIN_FLOOR_RATE", "Infinity", "PAPER_MARGIN_FLOOR_RATE: expected"),
+        ("PAPER_UNDERLYING_MARGIN_RATE", "0.123456789", "at most 8 decimals"),
+    ],
+)
+def test_bad_paper_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings()
+
+
+def test_paper_service_address_and_strategies_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PAPER_SERVICE_PORT", "PAPER_SERVICE_URL", "STRATEGIES_PER_USER"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.http.paper_port, settings.http.paper_url) == (8007, "http://127.0.0.1:8007")
+    assert settings.paper.strategies_per_user == 100
+    monkeypatch.setenv("PAPER_SERVICE_PORT", "9107")
+    monkeypatch.setenv("STRATEGIES_PER_USER", "7")
+    settings = load_settings()
+    assert (settings.http.paper_port, settings.http.paper_url) == (9107, "http://127.0.0.1:9107")
+    assert settings.paper.strategies_per_user == 7
+    monkeypatch.setenv("PAPER_SERVICE_URL", "http://paper.internal:8007/")
+    assert load_settings().http.paper_url == "http://paper.internal:8007"
+    for bad in ("0", "100001", "ten"):
+        monkeypatch.setenv("STRATEGIES_PER_USER", bad)
+        with pytest.raises(SettingsError, match="STRATEGIES_PER_USER"):
+            load_settings()

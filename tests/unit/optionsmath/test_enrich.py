@@ -8,11 +8,12 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.messages import decode_message
+from common.messages import decode_message, encode_message
 from common.names import Channel
 from optionsmath import bs_greeks, bs_price, enrich_chain
 from tests.support.chains import EXPIRY, RATE, TIMESTAMP, build_chain, smile
@@ -87,13 +88,17 @@ def test_a_venues_optional_fields_reach_the_enriched_chain(chain: dict[str, Any]
         "forward": 24031.5, "forward_source": "venue",
     }  # fmt: skip
     for row in chain["calls"]:
-        row |= {"mark": row["last"], "mark_iv": 0.15}
+        row |= {"mark": row["last"], "mark_iv": 0.15, "bid_iv": 0.148, "ask_iv": 0.152}
     out = enrich_chain(chain | venue, processed_at="2026-11-21T04:00:00.250Z")
     assert {key: out[key] for key in venue} == venue
-    assert out["calls"][0]["mark_iv"] == 0.15
-    assert "mark" not in out["puts"][0]
-    decoded = decode_message(Channel.ENRICHED_OPTION_CHAIN, json.dumps(out))
+    call = out["calls"][0]
+    assert (call["mark_iv"], call["bid_iv"], call["ask_iv"]) == (0.15, 0.148, 0.152)
+    assert not {"mark", "bid_iv", "ask_iv"} & set(out["puts"][0])
+    raw = orjson.dumps(out)
+    decoded = decode_message(Channel.ENRICHED_OPTION_CHAIN, raw)
     assert decoded.forward == 24031.5
+    assert (decoded.calls[0].bid_iv, decoded.puts[0].bid_iv) == (0.148, None)
+    assert encode_message(decoded) == raw  # the venue's IVs sit where the struct has them
     plain = enrich_chain(build_chain(), processed_at="2026-11-21T04:00:00.250Z")
     # Absent, not null, for the synthetic market; its forward is spot carried at r, q.
     assert not {"venue", "currency", "expiry_ts"} & set(plain)

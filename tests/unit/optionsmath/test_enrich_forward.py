@@ -18,7 +18,7 @@ from common.names import Channel
 from common.products import ConventionsRegistry
 from feed_generator.market import Market, Rates
 from feed_generator.products import resolve_products
-from optionsmath import black76_price, enrich_chain, enrich_chains
+from optionsmath import black76_price, bs_price, enrich_chain, enrich_chains
 from tests.support.chains import build_chain
 from tests.unit.optionsmath.test_forward import black76_by_hand
 
@@ -192,6 +192,98 @@ def test_the_synthetic_market_keeps_the_carry_though_parity_agrees() -> None:
         assert isinstance(b, dict)
         assert (a["forward_source"], b["forward_source"]) == ("carry", "parity")
         assert b["forward"] == pytest.approx(a["forward"], rel=5e-5)
+
+
+# -- the NSE products from Kite, a real venue: parity, else carry ------------------------------
+
+KITE = ConventionsRegistry.standard(nse_venue="kite")
+T_NSE = 5.25 / 365  # 2026-11-21 04:00 UTC to 2026-11-26 10:00 UTC (15:30 IST)
+GROWTH = 1.0009353686915459  # e^{rT}, rT = 0.065 × 5.25/365 = 0.000934931507
+KITE_MIDS = {  # strike: (call mid, put mid), rupees on the 0.05 tick
+    23_900.0: (238.35, 118.50), 23_950.0: (209.20, 139.25), 24_000.0: (182.35, 162.35),
+    24_050.0: (157.75, 187.70), 24_100.0: (135.50, 215.40), 24_150.0: (115.45, 215.45),
+    24_200.0: (97.65, 277.50),
+}  # fmt: skip
+"""``F_K = K + (C − P)·e^{rT}``, by hand: 24,019.9621, 24,020.0154, 24,020.0187, 24,020.0220,
+24,020.0253, 24,049.9065 (the 24,150 put is stale), 24,019.9818."""
+PARITY_F = 24_020.021986  # 24,050 − 29.95 × 1.00093537: the median of the five nearest
+CARRY_F = 24_032.458202  # 24,010 × e^{rT}
+
+
+def kite_chain(two_sided: set[float] | None = None) -> dict[str, Any]:
+    """A NIFTY chain as Kite's normaliser sends it (no forward), index 24,010, 1-rupee
+    spreads around :data:`KITE_MIDS`; a put outside ``two_sided`` (all by default) is not
+    quoted yet (zeros, as the normaliser leaves a side it has no packet for)."""
+    rows: dict[str, list[dict[str, Any]]] = {"calls": [], "puts": []}
+    for k, mids in KITE_MIDS.items():
+        for side, mid in zip(("calls", "puts"), mids, strict=True):
+            quoted = side == "calls" or two_sided is None or k in two_sided
+            bid, ask = (mid - 0.5, mid + 0.5) if quoted else (0.0, 0.0)
+            rows[side].append({"strike": k, "bid": bid, "ask": ask, "last": mid if quoted else 0.0,
+                               "volume": 7_500, "oi": 150_000})  # fmt: skip
+    return {
+        "product": "NIFTY", "expiry": "2026-11-26", "spot_price": 24_010.0,
+        "strikes": list(KITE_MIDS), **rows, "timestamp": NOW, "seq": 1, "venue": "kite",
+        "currency": "INR", "expiry_ts": "2026-11-26T10:00:00.000Z",
+    }  # fmt: skip
+
+
+def test_a_kite_chain_is_priced_on_its_parity_forward() -> None:
+    """The five strikes nearest the carry forward (24,032.46) are 23,950…24,150; their
+    ``F_K`` are 24,020.0154, .0187, .0220, .0253 and 24,049.9065, so the median is 24,050's,
+    24,050 + (157.75 − 187.70)·e^{rT} = 24,020.021986: the stale put moves nothing."""
+    out = enrich_chain(kite_chain(), conventions=KITE, processed_at=STAMP)
+    assert out["forward_source"] == "parity"
+    assert out["forward"] == pytest.approx(PARITY_F, abs=1e-6)
+    assert out["forward"] == pytest.approx(24_050.0 - 29.95 * GROWTH, abs=1e-9)
+    assert out["time_to_expiry"] == pytest.approx(T_NSE, rel=1e-15)
+    assert out["atm_strike"] == 24_000.0  # 20.02 from F; 24,050 is nearer spot's carry
+    # Black-76 on F at r = 6.5 %: each IV gives back its mid on the forward, not on spot.
+    call = out["calls"][3]
+    assert call["strike"] == 24_050.0
+    assert black76_by_hand(PARITY_F, 24_050.0, T_NSE, 0.065, call["iv"], True) == pytest.approx(
+        157.75, abs=1e-6
+    )
+    assert call["rho"] == pytest.approx(-T_NSE * 157.75 * 0.01, rel=1e-12)
+    # The mids were set at 15 % on a forward of 24,020 (then rounded to the tick): on the
+    # parity forward the call and the put of a strike agree (0.14998 both at 24,050).
+    put = out["puts"][3]
+    assert black76_by_hand(PARITY_F, 24_050.0, T_NSE, 0.065, put["iv"], False) == pytest.approx(
+        187.70, abs=1e-6
+    )
+    assert call["iv"] == pytest.approx(0.15, abs=1e-4)
+    assert put["iv"] == pytest.approx(call["iv"], abs=1e-4)
+    decode_message(Channel.ENRICHED_OPTION_CHAIN, json.dumps(out))
+
+
+def test_a_kite_chain_without_enough_parity_pairs_falls_back_to_carry() -> None:
+    """Parity needs three strikes with two-sided call and put quotes: with puts quoted at
+    23,950, 24,000 and 24,150 only, ``F`` is their median, 24,000 + 20.00·e^{rT} =
+    24,020.018707; with 24,000 and 24,050 only, or with no put quoted, it is the carry."""
+    three = enrich_chain(kite_chain({23_950.0, 24_000.0, 24_150.0}), conventions=KITE)
+    assert three["forward_source"] == "parity"
+    assert three["forward"] == pytest.approx(24_020.018707, abs=1e-6)
+    for two_sided in ({24_000.0, 24_050.0}, set()):
+        out = enrich_chain(kite_chain(two_sided), conventions=KITE, processed_at=STAMP)
+        assert out["forward_source"] == "carry"
+        assert out["forward"] == pytest.approx(CARRY_F, abs=1e-6)
+        assert out["forward"] == pytest.approx(24_010.0 * GROWTH, rel=1e-15)
+
+
+def test_the_same_quotes_from_the_synthetic_market_keep_the_carry() -> None:
+    """The synthetic registry prices the same chain as before, BSM on spot with the carry:
+    ``F`` = 24,032.458202, ATM 24,050, and the 24,050 call's IV is the one BSM on 24,010
+    gives. On a forward 12.44 too high the call reads 14.48 % and the put 15.56 %: the split
+    a real venue's quotes would show if Kite kept the carry."""
+    out = enrich_chain(kite_chain(), conventions=STANDARD, processed_at=STAMP)
+    assert (out["forward_source"], out["forward"]) == ("carry", pytest.approx(CARRY_F, abs=1e-6))
+    assert out["atm_strike"] == 24_050.0
+    call, put = out["calls"][3], out["puts"][3]
+    assert bs_price(24_010.0, 24_050.0, T_NSE, 0.065, 0.0, call["iv"], True) == pytest.approx(
+        157.75, abs=1e-6
+    )
+    assert (call["iv"], put["iv"]) == (pytest.approx(0.1448, abs=1e-4),
+                                       pytest.approx(0.1556, abs=1e-4))  # fmt: skip
 
 
 def test_a_messages_forward_keeps_its_own_source() -> None:

@@ -18,7 +18,7 @@ from flask import Flask
 import socket_gateway
 from auth_service.keys import SigningKeys
 from auth_service.tokens import Role, TokenService
-from common.names import Channel, access_revoked_key, deadletter_key
+from common.names import DENY_LIST_MARK_KEY, Channel, access_revoked_key, deadletter_key
 from common.settings import Settings
 from socket_gateway.fanout import Mode
 from socket_gateway.gateway import Refusal
@@ -235,6 +235,30 @@ def test_a_mode_change_is_told_to_every_client(app: Flask, token: Callable[..., 
     assert _events(client, "mode") == [
         {"mode": "degraded", "max_rate_hz": 1.0}, {"mode": "normal", "max_rate_hz": None}
     ]  # fmt: skip
+
+
+def test_a_lost_deny_list_refuses_connections_until_it_is_written_back(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    """Redis restarted empty (or failed over): a logged-out token would pass until
+    auth_service writes the deny-list back, so the gateway that saw the list's mark refuses
+    every connection as "unavailable" (retry shortly) until the mark is back."""
+    gw = gateway(app)
+    redis_client.set(DENY_LIST_MARK_KEY, 1)  # auth_service marks a whole list
+    good, logged_out = token("u1"), token("u2")
+    jti = json.loads(base64.urlsafe_b64decode(logged_out.split(".")[1] + "=="))["jti"]
+    gw.connect("sid-1", "10.0.0.1", {"token": good})  # the gateway has seen the mark
+    redis_client.flushall()  # the list, its mark and the revocation of u2's token: gone
+    for who in (good, logged_out):
+        with pytest.raises(Refusal) as refused:
+            gw.connect("sid-2", "10.0.0.2", {"token": who})
+        assert refused.value.code == "unavailable"
+    redis_client.set(access_revoked_key(jti), 1)  # auth_service writes the list back
+    redis_client.set(DENY_LIST_MARK_KEY, 1)
+    with pytest.raises(Refusal) as refused:
+        gw.connect("sid-3", "10.0.0.3", {"token": logged_out})
+    assert refused.value.code == "token_revoked"
+    assert gw.connect("sid-4", "10.0.0.4", {"token": good}).sub == "u1"
 
 
 def test_each_refusal_says_why(

@@ -1,4 +1,5 @@
-"""The pipeline's Celery tasks: explicit names, all routed to the ``enrich`` queue."""
+"""The Celery tasks: explicit names; the pipeline's routed to the ``enrich`` queue, the alert
+deliveries to the ``alerts`` queue."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ import dataclasses
 import pytest
 from celery import Celery
 
-from common.names import ENRICH_QUEUE, Channel
+from common.names import ALERT_QUEUE, ENRICH_QUEUE, Channel
 from common.settings import load_settings
-from worker_enricher.celery_config import ENRICH_TASK_PREFIX, TASKS, make_celery
+from worker_enricher.celery_config import (
+    ALERT_TASK_PREFIX,
+    ENRICH_TASK_PREFIX,
+    TASKS,
+    make_celery,
+)
 from worker_enricher.metrics import task_label
 
 NAMES = {
@@ -18,6 +24,7 @@ NAMES = {
     "optionsflow.enrich.refresh_iv_surface",
     "optionsflow.enrich.enrich_chains",
 }
+ALERT_NAMES = {"optionsflow.alerts.send_webhook"}
 
 
 @pytest.fixture
@@ -35,8 +42,9 @@ def app() -> Celery:
 
 def test_every_task_is_registered_under_its_explicit_name(app: Celery) -> None:
     ours = {name for name in app.tasks if not name.startswith("celery.")}
-    assert ours == NAMES
-    assert all(name.startswith(ENRICH_TASK_PREFIX) for name in ours)
+    assert ours == NAMES | ALERT_NAMES
+    assert all(name.startswith(ENRICH_TASK_PREFIX) for name in NAMES)
+    assert all(name.startswith(ALERT_TASK_PREFIX) for name in ALERT_NAMES)
 
 
 def test_the_subscriber_sends_each_channel_to_a_registered_task(app: Celery) -> None:
@@ -49,6 +57,11 @@ def test_the_subscriber_sends_each_channel_to_a_registered_task(app: Celery) -> 
 def test_every_task_routes_to_the_enrich_queue(app: Celery, name: str) -> None:
     route = app.amqp.router.route({}, name)
     assert route["queue"].name == ENRICH_QUEUE
+
+
+def test_the_webhook_task_routes_to_the_alerts_queue(app: Celery) -> None:
+    route = app.amqp.router.route({}, "optionsflow.alerts.send_webhook")
+    assert route["queue"].name == ALERT_QUEUE == "alerts"
 
 
 def test_metric_labels_stay_the_function_names() -> None:

@@ -15,7 +15,15 @@ from common.products import ConventionsRegistry
 from common.settings import load_settings
 from optionsmath import enrich_chain
 from tests.support.chains import EXPIRY, build_chain
-from tests.unit.optionsmath.test_enrich_forward import FORWARD, T_BTC, btc_chain, by_hand_prices
+from tests.unit.optionsmath.test_enrich_forward import (
+    CARRY_F,
+    FORWARD,
+    PARITY_F,
+    T_BTC,
+    btc_chain,
+    by_hand_prices,
+    kite_chain,
+)
 from worker_enricher import chains
 from worker_enricher.context import WorkerContext
 
@@ -36,10 +44,9 @@ class FakePipeline:
         return [[orjson.dumps(self.stored[k])] if k in self.stored else [] for k in self.keys]
 
 
-def context(stored: dict[str, dict[str, Any]]) -> WorkerContext:
-    settings = dataclasses.replace(
-        load_settings(), risk_free_rate=RATE, dividend_yield=YIELD, expiry_time_utc=EXPIRY_TIME
-    )
+def context(stored: dict[str, dict[str, Any]], **changes: Any) -> WorkerContext:
+    fields = {"risk_free_rate": RATE, "dividend_yield": YIELD, "expiry_time_utc": EXPIRY_TIME}
+    settings = dataclasses.replace(load_settings(), **(fields | changes))
     redis = SimpleNamespace(pipeline=lambda transaction: FakePipeline(stored))
     return cast(WorkerContext, SimpleNamespace(settings=settings, redis=redis))
 
@@ -119,3 +126,22 @@ def test_each_product_is_enriched_by_its_own_conventions() -> None:
     for row in got["BTC"]["calls"]:  # priced at rate 0 on the venue's forward
         assert row["iv"] == pytest.approx(row["mark_iv"], abs=1e-9)
         assert row["rho"] == pytest.approx(-T_BTC * row["last"] * 0.01, rel=1e-12)
+
+
+def test_with_kite_running_the_nse_chains_are_priced_on_their_parity_forward() -> None:
+    """``FEED_VENUES=kite-sim``: the worker's registry gives NIFTY Kite's conventions, so
+    the chain's forward is the one its quotes imply (test_enrich_forward: 24,020.021986),
+    not the carry (24,032.458202 at 6.5 %) the synthetic market's conventions give."""
+    base = load_settings()
+    kite = dataclasses.replace(base.venues, venues=("kite-sim",))
+    chain = kite_chain()
+    valid = [(chain, orjson.dumps(chain))]
+    rates = {"risk_free_rate": 0.065, "dividend_yield": 0.0}
+
+    on_kite, _ = chains._enrich_sorted(context({}, venues=kite, **rates), list(valid))
+    synthetic, _ = chains._enrich_sorted(context({}, **rates), list(valid))
+
+    assert on_kite[0][0]["forward_source"] == "parity"
+    assert on_kite[0][0]["forward"] == pytest.approx(PARITY_F, abs=1e-6)
+    assert synthetic[0][0]["forward_source"] == "carry"
+    assert synthetic[0][0]["forward"] == pytest.approx(CARRY_F, abs=1e-6)

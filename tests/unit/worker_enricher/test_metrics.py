@@ -41,7 +41,7 @@ class FakeRedis:
 @pytest.fixture
 def fake_redis() -> Iterator[FakeRedis]:
     client = FakeRedis()
-    ctx = WorkerContext(load_settings(), client, None, None)  # type: ignore[arg-type]
+    ctx = WorkerContext(load_settings(), client, *[None] * 7)  # type: ignore[arg-type]
     set_context(ctx)
     yield client
     set_context(None)

@@ -11,8 +11,9 @@ connection closed, as the venue does.
 
 Faults on demand, through methods (tests in the same process) or ``POST /sim/control``
 (``{"action": …}``: drop, silent, loud, test_request, refuse_ws, accept_ws, rest_fault,
-hostile): see :class:`~.faults.Faults` and :data:`~.faults.HOSTILE_FRAMES`. The action
-``stats`` answers how long the recent ticks took to send (:meth:`DeribitSim.tick_stats`).
+hostile, too_many_requests): see :class:`~.faults.Faults`, :data:`~.faults.HOSTILE_FRAMES`
+and :meth:`DeribitSim.too_many_requests`. The action ``stats`` answers how long the recent
+ticks took to send (:meth:`DeribitSim.tick_stats`).
 
 A notification's ``timestamp`` is, by default, the instant of its tick, taken before the
 tick's frames are built and sent (``stamp="tick"``); with ``stamp="frame"`` it is the
@@ -94,6 +95,8 @@ class DeribitSim(SimHost[Conn]):
         self.min_heartbeat = min_heartbeat
         self.request_burst, self.request_rate = request_burst, request_rate
         self.faults = Faults()
+        self.refuse_requests = 0
+        """The next this many WebSocket requests are refused with 10028, budget or not."""
         self.counts = {"connections": 0, "refused_10028": 0, "heartbeat_closes": 0}
         self.tick_times: deque[tuple[float, float]] = deque(maxlen=1000)
         """Of each recent tick sent: seconds from its instant to its first and to its last
@@ -143,6 +146,13 @@ class DeribitSim(SimHost[Conn]):
 
         self.call_soon(send)
 
+    def too_many_requests(self, count: int = 1) -> None:
+        """Refuse the next ``count`` WebSocket requests (of any connection) with 10028
+        ``too_many_requests`` and close their connections, as an empty budget does. It lands
+        on the client's next request: a subscription, a ping, its answer to a ``test_request``
+        (:meth:`send_test_requests` asks for one now). ``0`` takes the fault back."""
+        self.refuse_requests = max(count, 0)
+
     def rest_fault(
         self, count: int, *, status: int = 503, error_code: int = 10040, delay: float = 0.0
     ) -> None:
@@ -167,6 +177,8 @@ class DeribitSim(SimHost[Conn]):
             self.rest_fault(int(body.get("count", 1)), status=int(body.get("status", 503)),
                             error_code=int(body.get("error_code", 10040)),
                             delay=float(body.get("delay", 0.0)))  # fmt: skip
+        elif action == "too_many_requests":
+            self.too_many_requests(int(body.get("count", 1)))
         elif action == "hostile":
             names = body.get("frames") or list(HOSTILE_FRAMES)
             self.inject(*(HOSTILE_FRAMES[name] for name in names))
@@ -199,6 +211,10 @@ class DeribitSim(SimHost[Conn]):
         return ws
 
     def _take_token(self, conn: Conn) -> bool:
+        """Pay for one request from ``conn``'s budget; ``False``: refuse it with 10028."""
+        if self.refuse_requests > 0:  # the too_many_requests fault: refused as if empty
+            self.refuse_requests -= 1
+            return False
         now = self.clock()
         conn.tokens = min(
             self.request_burst, conn.tokens + (now - conn.refilled) * self.request_rate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from marshmallow import ValidationError
 from common.api.data import (
     HISTORY_MAX_LIMIT,
     ROUTES,
+    ChainQuery,
     ChainResponse,
     HistoryQuery,
     HistoryResponse,
@@ -19,9 +21,11 @@ from common.api.data import (
     ProductsResponse,
     decode_cursor,
     encode_cursor,
+    latest_chain_edge_key,
 )
 from common.api.errors import ErrorSchema
 from common.api.routes import Priority
+from common.latest import Entry
 from store.port import MAX_HISTORY_LIMIT
 
 
@@ -109,3 +113,13 @@ def test_history_query_refuses_instants_out_of_range_naming_the_field(
         HistoryQuery().load({"expiry": "2026-11-26", **query})
     assert field in info.value.messages
     assert "1970" in str(info.value.messages[field])
+
+
+def test_a_chain_at_an_instant_is_never_an_edge_key() -> None:
+    at = ChainQuery().load({"expiry": "2026-11-26", "at": "2026-11-21T09:41:00+05:30"})
+    assert at == {"expiry": "2026-11-26", "at": dt.datetime(2026, 11, 21, 4, 11, tzinfo=dt.UTC)}
+    assert latest_chain_edge_key({"product": "NIFTY", **at}) is None
+    newest = ChainQuery().load({"expiry": "2026-11-26"})
+    assert newest == {"expiry": "2026-11-26", "at": None}
+    assert latest_chain_edge_key({"product": "NIFTY", **newest}) == Entry("NIFTY", "2026-11-26")
+    assert latest_chain_edge_key({"product": "NIFTY", "at": None}) is None  # nearest expiry

@@ -16,14 +16,16 @@ from common.names import Channel
 from common.timestamps import format_ts
 from feed_generator.market import seq_base
 from feed_generator.venues.deribit.instruments import parse_option_name
-from feed_generator.venues.deribit.messages import Instrument, PriceIndex, Ticker
+from feed_generator.venues.deribit.messages import BookSummary, Instrument, PriceIndex, Ticker
 from feed_generator.venues.deribit.normaliser import (
     ChainAssembler,
     Normaliser,
+    from_summary,
     from_ticker,
     ms_to_ts,
 )
 from feed_generator.venues.deribit.parser import Rejected
+from optionsmath import black76_price, implied_vol
 
 START = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
 NOW_MS = 1796472000000  # 2026-12-05T12:00:00.000Z
@@ -188,3 +190,103 @@ def test_assembler_aligns_rows_to_sorted_strikes() -> None:
     (again,) = chains.assemble(START)
     assert again["strikes"] == [90000.0]
     assert again["seq"] == chain.seq + 1
+
+
+def test_bid_and_ask_iv_are_converted_from_percent_like_mark_iv() -> None:
+    normaliser = Normaliser(START)
+    name = "BTC-26DEC26-100000-C"
+    sided = ticker(name, bid_iv=50.5, ask_iv=54.25)
+    message = normaliser.quote(from_ticker(sided, parse_option_name(name)))
+    assert isinstance(message, dict)
+    quote = valid(Channel.MARKET_OPTION_QUOTE, message)
+    assert isinstance(quote, OptionQuote)
+    assert (quote.mark_iv, quote.bid_iv, quote.ask_iv) == (0.525, 0.505, 0.5425)
+    # The wire order is the struct's: the message decoded and encoded again is the same bytes.
+    assert list(message)[-4:] == ["mark", "mark_iv", "bid_iv", "ask_iv"]
+
+
+def test_a_missing_bid_or_ask_iv_is_left_out() -> None:
+    normaliser = Normaliser(START)
+    name = "BTC-26DEC26-100000-C"
+    option = parse_option_name(name)
+    only_ask = normaliser.quote(from_ticker(ticker(name, ask_iv=54.25), option))
+    assert isinstance(only_ask, dict)
+    assert "bid_iv" not in only_ask
+    assert only_ask["ask_iv"] == 0.5425
+    quote = valid(Channel.MARKET_OPTION_QUOTE, only_ask)
+    assert (quote.bid_iv, quote.ask_iv) == (None, 0.5425)
+    neither = normaliser.quote(from_ticker(ticker(name), option))
+    assert isinstance(neither, dict)
+    assert not {"bid_iv", "ask_iv"} & set(neither)
+
+
+def test_the_iv_of_an_empty_side_and_a_zero_iv_are_left_out() -> None:
+    # Deribit sends bid_iv 0 with no bid: no volatility, not a zero one.
+    normaliser = Normaliser(START)
+    name = "ETH-26DEC26-4000-P"
+    no_bid = ticker(name, best_bid_price=None, bid_iv=0.0, ask_iv=61.0)
+    message = normaliser.quote(from_ticker(no_bid, parse_option_name(name)))
+    assert isinstance(message, dict)
+    assert "bid_iv" not in message
+    assert message["ask_iv"] == 0.61
+    no_ask = ticker(name, best_ask_price=0.0, bid_iv=48.0, ask_iv=0.0)
+    message = normaliser.quote(from_ticker(no_ask, parse_option_name(name)))
+    assert isinstance(message, dict)
+    assert (message["bid_iv"], "ask_iv" in message) == (0.48, False)
+    # A side with a price but an IV of 0: a price no volatility gives (below intrinsic).
+    below = ticker(name, bid_iv=0.0, ask_iv=61.0)
+    message = normaliser.quote(from_ticker(below, parse_option_name(name)))
+    assert isinstance(message, dict)
+    assert (message["bid"], "bid_iv" in message, message["ask_iv"]) == (4800.0, False, 0.61)
+
+
+def test_a_book_summary_row_carries_its_ivs_when_it_has_them() -> None:
+    normaliser = Normaliser(START)
+    name = "BTC-26DEC26-100000-C"
+    row: dict[str, Any] = {
+        "instrument_name": name, "creation_timestamp": NOW_MS, "mark_price": 0.0525,
+        "underlying_price": 96_000.0, "bid_price": 0.05, "ask_price": 0.055, "mark_iv": 52.5,
+    }  # fmt: skip
+    with_ivs = convert({**row, "bid_iv": 50.5, "ask_iv": 54.25}, BookSummary)
+    message = normaliser.quote(from_summary(with_ivs, parse_option_name(name)))
+    assert isinstance(message, dict)
+    assert (message["mark_iv"], message["bid_iv"], message["ask_iv"]) == (0.525, 0.505, 0.5425)
+    documented = normaliser.quote(from_summary(convert(row, BookSummary), parse_option_name(name)))
+    assert isinstance(documented, dict)
+    assert "mark_iv" in documented
+    assert not {"bid_iv", "ask_iv"} & set(documented)
+
+
+def test_chain_rows_carry_the_quotes_bid_and_ask_iv() -> None:
+    normaliser = Normaliser(START)
+    chains = ChainAssembler(normaliser)
+    for name, ivs in (("BTC-26DEC26-90000-C", {"bid_iv": 50.5, "ask_iv": 54.25}),
+                      ("BTC-26DEC26-90000-P", {})):  # fmt: skip
+        quote = normaliser.quote(from_ticker(ticker(name, **ivs), parse_option_name(name)))
+        assert isinstance(quote, dict)
+        chains.add_quote(quote)
+    (message,) = chains.assemble(START)
+    assert list(message["calls"][0])[-4:] == ["mark", "mark_iv", "bid_iv", "ask_iv"]
+    chain = valid(Channel.MARKET_OPTION_CHAIN, message)
+    assert isinstance(chain, OptionChain)
+    call, put = chain.calls[0], chain.puts[0]
+    assert (call.mark_iv, call.bid_iv, call.ask_iv) == (0.525, 0.505, 0.5425)
+    assert (put.mark_iv, put.bid_iv, put.ask_iv) == (0.525, None, None)
+
+
+def test_our_iv_of_the_bid_and_ask_agrees_with_the_venues() -> None:
+    """A ticker priced as Deribit prices it (Black-76 at rate 0 on ``underlying_price``, coin
+    prices), its bid at 50 % and its ask at 55 %: the row's USD bid and ask give those back."""
+    name, forward, strike = "BTC-26DEC26-100000-C", 96_000.0, 100_000.0
+    T = (dt.datetime(2026, 12, 26, 8, tzinfo=dt.UTC) - START).total_seconds() / (365 * 86400)
+    bid, ask = (float(black76_price(forward, strike, T, 0.0, v, True)) / forward
+                for v in (0.50, 0.55))  # fmt: skip
+    priced = ticker(name, underlying_price=forward, best_bid_price=bid, best_ask_price=ask,
+                    bid_iv=50.0, ask_iv=55.0)  # fmt: skip
+    message = Normaliser(START).quote(from_ticker(priced, parse_option_name(name)))
+    assert isinstance(message, dict)
+    quote = valid(Channel.MARKET_OPTION_QUOTE, message)
+    for price, venue_iv in ((quote.bid, quote.bid_iv), (quote.ask, quote.ask_iv)):
+        ours = float(implied_vol(price, forward, strike, T, 0.0, 0.0, True))
+        assert ours == pytest.approx(venue_iv, abs=1e-9)
+    assert (quote.bid_iv, quote.ask_iv) == (0.5, 0.55)

@@ -98,7 +98,9 @@ def test_option_ticker() -> None:
     assert isinstance(parsed, TickerUpdate)
     assert parsed.option.base == "ETH"
     assert parsed.ticker.best_bid_price == 0.002
-    assert parsed.ticker.mark_iv == 132.26
+    assert (parsed.ticker.mark_iv, parsed.ticker.bid_iv, parsed.ticker.ask_iv) == (
+        132.26, 128.74, 135.85,
+    )  # fmt: skip
     assert parsed.ticker.stats is not None
     assert parsed.ticker.stats.volume == 68.0
 
@@ -182,6 +184,13 @@ def test_replies_and_heartbeats() -> None:
         (INDEX_FRAME.replace(b"deribit_price_index", b"trades"), "unknown channel"),
         (ticker_frame(best_bid_price=-0.1), "wrong shape"),
         (ticker_frame(mark_iv=1e6), "wrong shape"),
+        # The bid's and ask's IVs are held to the mark's: percent, 0 to 10,000.
+        (ticker_frame(bid_iv=-0.5), "wrong shape"),
+        (ticker_frame(ask_iv=1e6), "wrong shape"),
+        (ticker_frame(ask_iv=10_000.01), "wrong shape"),
+        (ticker_frame(bid_iv=float("nan")), "not JSON"),  # json.dumps writes the NaN token
+        (ticker_frame(ask_iv=float("inf")), "not JSON"),
+        (ticker_frame(bid_iv="128.74"), "wrong shape"),
         (ticker_frame(underlying_price=0), "wrong shape"),
         (ticker_frame(timestamp="yesterday"), "wrong shape"),
         (ticker_frame(timestamp=253402300800000), "wrong shape"),  # year 10000: no wire time
@@ -206,11 +215,19 @@ def test_huge_frame_is_refused_before_decoding() -> None:
 def test_book_summary_rows_are_checked_one_by_one() -> None:
     bad = {**SUMMARY_ROW, "instrument_name": "ETH-PERPETUAL"}
     negative = {**SUMMARY_ROW, "bid_price": -1}
-    good, rejected = parse_book_summaries(json.dumps([SUMMARY_ROW, bad, negative, 7]).encode())
+    bad_iv = {**SUMMARY_ROW, "bid_iv": -3.0}
+    huge_iv = {**SUMMARY_ROW, "ask_iv": 1e6}
+    rows = [SUMMARY_ROW, bad, negative, 7, bad_iv, huge_iv]
+    good, rejected = parse_book_summaries(json.dumps(rows).encode())
     assert [(row.instrument_name, option.strike) for row, option in good] == [
         ("ETH-22FEB19-140-P", 140.0)
     ]
-    assert len(rejected) == 3
+    assert (good[0][0].bid_iv, good[0][0].ask_iv) == (None, None)  # not in the documented row
+    assert len(rejected) == 5
+    assert all("wrong shape" in r.reason for r in rejected[-2:])
+    with_ivs = {**SUMMARY_ROW, "mark_iv": 80.5, "bid_iv": 75.25, "ask_iv": 90.0}
+    ((row, _),), none = parse_book_summaries(json.dumps([with_ivs]).encode())
+    assert (row.mark_iv, row.bid_iv, row.ask_iv, none) == (80.5, 75.25, 90.0, [])
     assert parse_book_summaries(b'{"oops": 1}')[1][0].reason.startswith("wrong shape")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from common import devstack
+from common.messages.enums import ForwardSource
 from common.products import serving_registry
 from common.settings import SettingsError, load_settings
 from feed_generator.cli import _BUILDERS, Plan, build_venues, metric_sources
@@ -107,10 +108,13 @@ def test_the_feed_builds_both_kite_venues_with_their_metrics(
 
 
 def test_the_nse_products_show_kite_when_kite_feeds_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert serving_registry(load_settings()).get("NIFTY").venue == "synthetic"
+    synthetic = serving_registry(load_settings()).get("NIFTY")
+    assert (synthetic.venue, synthetic.forward_method) == ("synthetic", ForwardSource.CARRY)
     monkeypatch.setenv("FEED_VENUES", "kite-sim")
     nifty = serving_registry(load_settings()).get("NIFTY")
     # Kite counts OI in units, not lots: a contract of 1 unit (common/products.OI_IN_UNITS).
     assert (nifty.venue, nifty.quote_currency, nifty.contract_size) == ("kite", "INR", 1.0)
     assert nifty.expiry_instant(dt.date(2026, 12, 8)) == dt.datetime(2026, 12, 8, 10, tzinfo=dt.UTC)
+    # A real venue's quotes give the forward by parity; the synthetic market's keep the carry.
+    assert nifty.forward_method is ForwardSource.PARITY
     assert serving_registry(load_settings()).get("BTC").venue == "deribit"
