@@ -116,7 +116,10 @@ class Smile:
         lo, hi = self._spline.x[0], self._spline.x[-1]
         inside = (k > lo) & (k < hi)
         at = np.clip(k, lo, hi)
-        sigma = np.maximum(self._spline(at), MIN_IV)
+        # The end nodes' own IVs at and beyond them: the spline there gives them only to an ulp,
+        # which differs between machines.
+        ends = np.where(k <= lo, self.ivs[0], np.where(k >= hi, self.ivs[-1], np.nan))
+        sigma = np.maximum(np.where(inside, self._spline(at), ends), MIN_IV)
         # dσ/dK = σ_k/K and d²σ/dK² = (σ_kk − σ_k)/K², with k = ln(K/F₀).
         s_k = np.where(inside, self._spline(at, 1), 0.0)
         s_kk = np.where(inside, self._spline(at, 2), 0.0)
