@@ -38,7 +38,7 @@ from socket_gateway.metrics import (
     SUPERSEDED,
 )
 from socket_gateway.ratelimit import TokenBucket
-from socket_gateway.rooms import Subscription
+from socket_gateway.rooms import Subscription, chain_room, underlying_room
 from socket_gateway.sessions import EngineSessions
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ class SocketGateway:
             self.offer,
             self.has_clients,
             deadletter_max=settings.pipeline.deadletter_max,
+            resync=self.resync,
         )
         self._claims: dict[str, Claims] = {}
         # A client may close while its connect waits on auth_service or Redis; its disconnect
@@ -275,6 +276,27 @@ class SocketGateway:
         return [
             (e, self.dated(orjson.loads(raw))) for e, raw in zip(events, found, strict=True) if raw
         ]
+
+    def resync(self) -> int:
+        """Each room with clients here offered its newest cached update (one ``MGET``): the
+        listener calls it once subscribed again after a lost connection, since what was
+        published meanwhile never reached it. The number of rooms offered one."""
+        wanted: dict[str, tuple[str, latest.Entry]] = {}
+        for sub in self.limits.held():
+            if sub.expiry is not None:
+                room = chain_room(sub.product, sub.expiry)
+                wanted[room] = (CHAIN_UPDATE, latest.chain(sub.product, sub.expiry))
+            wanted[underlying_room(sub.product)] = (
+                UNDERLYING_UPDATE, latest.underlying(sub.product)
+            )  # fmt: skip
+        rooms = [room for room in wanted if self.has_clients(room)]
+        found = self.latest.get_many([wanted[room][1] for room in rooms])
+        offered = 0
+        for room, raw in zip(rooms, found, strict=True):
+            if raw is not None:
+                self.offer(Update(room, wanted[room][0], orjson.loads(raw)))
+                offered += 1
+        return offered
 
     def dated(self, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` marked ``data_age_stale``/``data_age_s`` when its data is older than

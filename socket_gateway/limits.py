@@ -60,9 +60,13 @@ class ConnectionLimits:
         held.discard(sub)
         return True
 
+    def held(self) -> set[Subscription]:
+        """Every subscription held here, by any connection."""
+        return {sub for subs in self._subs.values() for sub in subs}
+
     def rooms(self) -> set[str]:
         """The rooms the subscriptions held here need."""
-        return {room for subs in self._subs.values() for sub in subs for room in sub.rooms}
+        return {room for sub in self.held() for room in sub.rooms}
 
     def still_wanted(self, sid: str, room: str) -> bool:
         """Another subscription of ``sid`` still needs ``room`` (the shared underlying)."""

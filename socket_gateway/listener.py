@@ -6,8 +6,10 @@ update crosses Redis once per instance whatever the number of clients. A
 message that cannot be routed (not JSON, no product or expiry) is counted,
 logged and kept in ``deadletter:{channel}``; the listener goes on. A lost
 connection is retried with capped, jittered backoff; updates published
-meanwhile are lost to this instance (Pub/Sub), and a client's next
-``subscribe`` or the next update puts it right.
+meanwhile are lost to this instance (Pub/Sub), so once subscribed again it has
+``resync`` offer each room with clients here its newest cached update: a quiet
+market (or a feed that stopped) does not leave the clients on what they held
+before the gap.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import redis
 from common.deadletter import push_deadletters
 from common.names import Channel
 from socket_gateway.fanout import Update
-from socket_gateway.metrics import LISTENER_RECONNECTS, MALFORMED, UPDATES_IN
+from socket_gateway.metrics import LISTENER_RECONNECTS, LISTENER_RESYNCS, MALFORMED, UPDATES_IN
 from socket_gateway.rooms import chain_room, underlying_room
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,10 @@ class EnrichedListener:
         silent_ping_s: float = SILENT_PING_S,
         silent_dead_s: float = SILENT_DEAD_S,
         poll_s: float = POLL_S,
+        resync: Callable[[], int] | None = None,
     ) -> None:
         self._connect = connect
+        self._resync = resync
         self._offer = offer
         self._has_clients = has_clients
         self._deadletter_max = deadletter_max
@@ -101,6 +105,8 @@ class EnrichedListener:
         self._pubsub: Any = None
         self._client: redis.Redis | None = None
         self.subscribed = False
+        self._lost = False
+        """A connection was lost since the last resync."""
 
     def handle(self, channel: str, data: bytes) -> None:
         UPDATES_IN.labels(channel).inc()
@@ -150,10 +156,13 @@ class EnrichedListener:
                 self.subscribed = True
                 backoff = _BACKOFF_FIRST_S
                 log.info("listening", extra={"channels": [c.value for c in CHANNELS]})
+                if self._lost:
+                    self._resync_after_gap()
                 self._listen()
             except Exception as exc:  # Redis, the network, or a bug: log, back off, go on
                 if self._stopped:
                     break
+                self._lost = True
                 unexpected = not isinstance(exc, redis.RedisError | OSError | ValueError)
                 cause = "silent" if isinstance(exc, SilentConnectionError) else "error"
                 LISTENER_RECONNECTS.labels(cause).inc()
@@ -166,6 +175,26 @@ class EnrichedListener:
             finally:
                 self.subscribed = False
                 self._close()
+
+    def _resync_after_gap(self) -> None:
+        """Subscribed again after a lost connection: the rooms' newest cached updates, once
+        (updates from now on come through the subscription). A failure is logged and the
+        listener goes on: the next update puts the rooms right, as it did before."""
+        if self._resync is None:
+            self._lost = False
+            return
+        try:
+            rooms = self._resync()
+        except Exception as exc:  # the cache, or a bug: the subscription itself is fine
+            unexpected = not isinstance(exc, redis.RedisError | OSError)
+            (log.exception if unexpected else log.warning)(
+                "rooms not resynchronised after the gap",
+                extra={"error": f"{type(exc).__name__}: {exc}"},
+            )
+            return
+        self._lost = False
+        LISTENER_RESYNCS.inc()
+        log.info("rooms resynchronised after the gap", extra={"rooms": rooms})
 
     def _close(self) -> None:
         pubsub, self._pubsub = self._pubsub, None

@@ -57,3 +57,8 @@ LISTENER_RECONNECTS = Counter(
     "(silent: not even a ping was answered; error: the connection failed).",
     ["cause"],
 )
+LISTENER_RESYNCS = Counter(
+    "optionsflow_socket_listener_resyncs_total",
+    "Times the enriched listener, subscribed again after a lost connection, offered the "
+    "rooms with clients here their newest cached updates.",
+)

@@ -18,6 +18,7 @@ from flask import Flask
 import socket_gateway
 from auth_service.keys import SigningKeys
 from auth_service.tokens import Role, TokenService
+from common import latest
 from common.names import DENY_LIST_MARK_KEY, Channel, access_revoked_key, deadletter_key
 from common.settings import Settings
 from socket_gateway.fanout import Mode
@@ -208,6 +209,36 @@ def test_updates_reach_the_subscribed_rooms_only(
     assert not gw.has_clients("chain:NIFTY:2099-12-31")
     near.disconnect()
     assert gw.room_count() == 0
+
+
+def test_a_resync_offers_each_room_with_clients_its_newest_cached_update(
+    app: Flask, token: Callable[..., str], redis_client: redis.Redis
+) -> None:
+    """What the listener asks for once subscribed again after a lost connection: the updates
+    published during the gap never reached it, so each room held here gets the cache's."""
+    _cache(redis_client)
+    put_chain(redis_client, "NIFTY", "2099-12-24", orjson.dumps({**CHAIN, "expiry": "2099-12-24"}))
+    chain_only, gone = _client(app, {"token": token("a")}), _client(app, {"token": token("b")})
+    chain_only.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-31"}, callback=True)
+    gone.emit("subscribe", {"product": "NIFTY", "expiry": "2099-12-24"}, callback=True)
+    gone.disconnect()  # its chain's room has no client left: not read, not offered
+    chain_only.get_received()
+    gw = gateway(app)
+    assert gw.resync() == 2  # the chain and the underlying, as cached: the same seqs again
+    gw.fanout.step()
+    assert [(m["name"], m["args"][0]["seq"]) for m in chain_only.get_received()] == [
+        ("chain_update", 7), ("underlying_update", 3)
+    ]  # fmt: skip
+    # During the gap the workers cached newer ones (their broadcasts were lost to Pub/Sub).
+    put_chain(redis_client, "NIFTY", "2099-12-31", orjson.dumps({**CHAIN, "seq": 12}))
+    redis_client.delete(latest.underlying("NIFTY").key)  # expired meanwhile
+    assert gw.resync() == 1
+    gw.fanout.step()
+    (update,) = chain_only.get_received()
+    assert (update["name"], update["args"][0]["seq"]) == ("chain_update", 12)
+    assert update["args"][0]["data_age_stale"] is True  # dated when sent, as every update
+    chain_only.disconnect()
+    assert gw.resync() == 0
 
 
 def test_unroutable_messages_are_dead_lettered(app: Flask, redis_client: redis.Redis) -> None:

@@ -32,6 +32,16 @@ class Running:
     proxy: SilenceableProxy
     now: list[float]
     offered: list[Update] = field(default_factory=list)
+    resyncs: list[int] = field(default_factory=list)
+    """The listener's calls of its ``resync``, each the connection count when called."""
+    failing: list[Exception] = field(default_factory=list)
+    """What the next ``resync`` calls raise, in turn."""
+
+    def resync(self) -> int:
+        self.resyncs.append(self.proxy.connections)
+        if self.failing:
+            raise self.failing.pop(0)
+        return 3
 
     def advance(self, seconds: float) -> None:
         self.now[0] += seconds
@@ -54,6 +64,7 @@ def running(redis_url: str) -> Iterator[Running]:
     now = [1000.0]
     with silenceable_proxy(redis_url) as (proxy, url):
         offered: list[Update] = []
+        holder: list[Running] = []
         listener = EnrichedListener(
             lambda: make_redis(url, socket_timeout=5.0, retries=0),
             offered.append,
@@ -63,11 +74,13 @@ def running(redis_url: str) -> Iterator[Running]:
             silent_ping_s=PING_S,
             silent_dead_s=DEAD_S,
             poll_s=0.02,
+            resync=lambda: holder[0].resync(),
         )
+        holder.append(Running(listener, proxy, now, offered))
         thread = threading.Thread(target=listener.run, name="listener", daemon=True)
         thread.start()
         try:
-            yield Running(listener, proxy, now, offered)
+            yield holder[0]
         finally:
             listener.stop()
             thread.join(timeout=10.0)
@@ -118,3 +131,41 @@ def test_a_quiet_connection_that_answers_the_ping_is_kept(
     assert wait_until(_delivered(running, redis_client, 1), timeout=10)
     assert running.proxy.connections == 1  # the same connection all along
     assert running.listener.last_heard == running.now[0]
+
+
+def _drop(running: Running, redis_client: redis.Redis, connections: int) -> None:
+    """The listener's connection lost (silenced past the dead limit); subscribed again on
+    connection number ``connections``."""
+    running.proxy.silence()
+    running.advance(PING_S + 1)
+    assert wait_until(lambda: b"PING" in running.proxy.swallowed(), timeout=10)
+    running.advance(DEAD_S - PING_S)
+    assert wait_until(lambda: running.proxy.connections == connections, timeout=10)
+    assert wait_until(lambda: _subscribers(redis_client) == connections, timeout=10)
+
+
+def test_the_rooms_are_resynchronised_once_after_each_lost_connection(
+    running: Running, redis_client: redis.Redis
+) -> None:
+    """Updates published while the listener was away never reach it (Pub/Sub): subscribed
+    again, it has the rooms resynchronised from the cache, once; never on the first
+    subscription, when no update was missed. A failed resync is logged, the updates still
+    flow, and the next lost connection tries again."""
+    assert wait_until(lambda: _subscribers(redis_client) == 1, timeout=10)
+    assert wait_until(_delivered(running, redis_client, 1), timeout=10)
+    assert running.resyncs == []  # the first subscription missed nothing
+
+    _drop(running, redis_client, 2)
+    assert wait_until(lambda: running.resyncs == [2], timeout=10)  # on the new connection
+    assert wait_until(_delivered(running, redis_client, 2), timeout=10)
+    assert running.resyncs == [2]  # once
+
+    running.failing.append(redis.ConnectionError("the cache is not there yet"))
+    _drop(running, redis_client, 3)
+    assert wait_until(lambda: running.resyncs == [2, 3], timeout=10)
+    assert wait_until(_delivered(running, redis_client, 3), timeout=10)  # listening all the same
+    assert running.proxy.connections == 3  # the failed resync did not cost the connection
+
+    _drop(running, redis_client, 4)
+    assert wait_until(lambda: running.resyncs == [2, 3, 4], timeout=10)
+    assert [u.payload["seq"] for u in running.offered] == [1, 2, 3]
