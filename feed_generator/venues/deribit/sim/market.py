@@ -14,6 +14,8 @@ and open interest (coins). Everything is vectorised per coin; no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from common.messages import OptionType
+from feed_generator.expiries import Weekday, last_weekday_of_month
 from feed_generator.process import JumpDiffusion, ProcessParams
 from feed_generator.smile import Smile, SmileParams
 from feed_generator.venues.deribit.instruments import EXPIRY_TIME_UTC, format_option_name
@@ -48,17 +51,31 @@ COINS = (CoinSpec("BTC", 95_000.0, 0.55, 1000.0), CoinSpec("ETH", 3_500.0, 0.7, 
 
 
 def expiry_dates(now: dt.datetime, count: int = 8) -> list[dt.date]:
-    """Deribit-like expiries after ``now`` (aware): the next dailies, Fridays and month-ends."""
-    today = now.astimezone(dt.UTC).date()
-    first = today if now.astimezone(dt.UTC).time() < EXPIRY_TIME_UTC else today + dt.timedelta(1)
+    """The ``count`` nearest Deribit-like expiries after ``now`` (aware), sorted: the next three
+    dailies, the next three Fridays, then the month-ends (each month's last Friday).
+
+    Only dates whose 08:00 UTC is after ``now``: an expiry leaves the list when it expires.
+    A date in two series (a Friday that is a daily, a month-end that is a Friday) counts
+    once, so month-ends are added until the distinct dates are ``count``.
+    """
+    utc = now.astimezone(dt.UTC)
+    first = utc.date() if utc.time() < EXPIRY_TIME_UTC else utc.date() + dt.timedelta(1)
     days = {first + dt.timedelta(i) for i in range(3)}
-    friday = first + dt.timedelta((4 - first.weekday()) % 7)
+    friday = first + dt.timedelta((Weekday.FRIDAY - first.weekday()) % 7)
     days |= {friday + dt.timedelta(7 * i) for i in range(3)}
-    for months in range(1, 4):
-        year, month = divmod(today.month - 1 + months, 12)
-        last = dt.date(today.year + year, month + 1, 1) - dt.timedelta(1)
-        days.add(last - dt.timedelta((last.weekday() - 4) % 7))
+    month_ends = _month_ends(first)
+    while len(days) < count:
+        days.add(next(month_ends))
     return sorted(days)[:count]
+
+
+def _month_ends(first: dt.date) -> Iterator[dt.date]:
+    """The months' last Fridays on or after ``first``, nearest first, without end."""
+    for months in itertools.count(12 * first.year + first.month - 1):
+        year, month = divmod(months, 12)
+        day = last_weekday_of_month(year, month + 1, Weekday.FRIDAY)
+        if day >= first:
+            yield day
 
 
 def iv_percent(

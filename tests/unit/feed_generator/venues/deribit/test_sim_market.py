@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from itertools import pairwise
 
 import pytest
 from msgspec import convert
@@ -12,7 +13,7 @@ from msgspec import convert
 from common.messages import OptionQuote, decode_message
 from common.names import Channel
 from common.products import ConventionsRegistry
-from feed_generator.venues.deribit.instruments import parse_option_name
+from feed_generator.venues.deribit.instruments import EXPIRY_TIME_UTC, parse_option_name
 from feed_generator.venues.deribit.messages import Ticker
 from feed_generator.venues.deribit.normaliser import Normaliser, from_ticker
 from feed_generator.venues.deribit.sim.market import SimMarket, expiry_dates
@@ -29,6 +30,78 @@ def test_expiries_are_dailies_fridays_and_month_ends() -> None:
     ]  # fmt: skip
     before_eight = dt.datetime(2026, 12, 5, 7, 59, tzinfo=dt.UTC)
     assert expiry_dates(before_eight)[0] == dt.date(2026, 12, 5)
+
+
+def _expires(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, EXPIRY_TIME_UTC, tzinfo=dt.UTC)
+
+
+def _is_month_end(day: dt.date) -> bool:
+    """The month's last Friday: a Friday with no Friday after it in its month."""
+    return day.weekday() == 4 and (day + dt.timedelta(7)).month != day.month
+
+
+_FRIDAYS_AT_EIGHT = [  # a weekly, month-ends on the 30th and 31st, and the year's last
+    _expires(day) + dt.timedelta(seconds=s)
+    for day in (dt.date(2026, 12, 18), dt.date(2026, 1, 30), dt.date(2026, 7, 31),
+                dt.date(2026, 12, 25))
+    for s in (-1, 0, 1)
+]  # fmt: skip
+INSTANTS = [
+    dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=h) for h in range(365 * 24 + 1)
+] + _FRIDAYS_AT_EIGHT
+"""Every hour of 2026 to 2027-01-01 00:00, and a second either side of 08:00 on Fridays."""
+
+
+def test_expiries_are_count_distinct_dates_still_to_come() -> None:
+    """At any instant the list holds exactly ``count`` dates, increasing, each expiring
+    after ``now``, the first the nearest 08:00 UTC to come: the dailies, Fridays and
+    month-ends overlap (a month-end is a Friday, a Friday can be a daily), and an expiry
+    leaves the list when it expires, not at the end of its month."""
+    for now in INSTANTS:
+        days = expiry_dates(now)
+        assert len(days) == 8, (now, days)
+        assert all(a < b for a, b in pairwise(days)), (now, days)
+        assert _expires(days[0]) > now, (now, days)
+        today = now.date()
+        assert days[0] == min(d for d in (today, today + dt.timedelta(1)) if _expires(d) > now)
+    assert len(expiry_dates(INSTANTS[0], 12)) == 12
+    assert expiry_dates(INSTANTS[0], 2) == expiry_dates(INSTANTS[0])[:2]
+
+
+def test_expiries_are_listed_as_the_venue_lists_them() -> None:
+    """The next three dailies and the next three Fridays are listed, every other date is
+    a month's last Friday, and no month-end before the last listed date is left out."""
+    for now in INSTANTS:
+        days = expiry_dates(now)
+        first = days[0]
+        dailies = {first + dt.timedelta(i) for i in range(3)}
+        fridays = {d for d in (first + dt.timedelta(i) for i in range(21)) if d.weekday() == 4}
+        assert dailies | fridays <= set(days), (now, days)
+        assert all(_is_month_end(d) for d in set(days) - dailies - fridays), (now, days)
+        span = (first + dt.timedelta(i) for i in range((days[-1] - first).days))
+        assert {d for d in span if _is_month_end(d)} <= set(days), (now, days)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Tuesday after 08:00, the month's last Friday (25th) two weeks on: a weekly too.
+        (dt.datetime(2026, 12, 8, 9, tzinfo=dt.UTC),
+         ["2026-12-09", "2026-12-10", "2026-12-11", "2026-12-18", "2026-12-25",
+          "2027-01-29", "2027-02-26", "2027-03-26"]),
+        # A second after December's month-end expired: January's Fridays and month-ends.
+        (dt.datetime(2026, 12, 25, 8, 0, 1, tzinfo=dt.UTC),
+         ["2026-12-26", "2026-12-27", "2026-12-28", "2027-01-01", "2027-01-08",
+          "2027-01-15", "2027-01-29", "2027-02-26"]),
+        # Later in that week: the 25th stays expired.
+        (dt.datetime(2026, 12, 30, 12, tzinfo=dt.UTC),
+         ["2026-12-31", "2027-01-01", "2027-01-02", "2027-01-08", "2027-01-15",
+          "2027-01-29", "2027-02-26", "2027-03-26"]),
+    ],
+)  # fmt: skip
+def test_expiries_at_a_month_end(now: dt.datetime, expected: list[str]) -> None:
+    assert [d.isoformat() for d in expiry_dates(now)] == expected
 
 
 def test_coin_prices_carry_the_quoted_iv() -> None:
