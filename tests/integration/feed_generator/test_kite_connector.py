@@ -33,6 +33,7 @@ from feed_generator.venues.kite.sim import HOSTILE_FRAMES, SIM_ACCESS_TOKEN, SIM
 from feed_generator.venues.kite.token import TokenSource
 from feed_generator.venues.ratebudget import BudgetLimits, RateBudget
 from feed_generator.venues.rejects import Rejected
+from tests.support.kite_sim import clock_between_expiries
 
 log = logging.getLogger("recovery")
 WAIT_S = 20.0
@@ -97,7 +98,12 @@ def wait_for(condition: Callable[[], bool], what: str) -> float:
 
 @pytest.fixture
 def sim() -> Iterator[KiteSim]:
-    server = KiteSim(interval=0.1, heartbeat=0.2, quote_rate=5.0, quote_burst=5.0)
+    # Away from the expiries: close to one the far strikes have no bid, which the first test
+    # asserts of every quote.
+    server = KiteSim(
+        interval=0.1, heartbeat=0.2, quote_rate=5.0, quote_burst=5.0,
+        clock=clock_between_expiries(),
+    )  # fmt: skip
     server.start_in_thread()
     yield server
     server.stop_thread()

@@ -171,7 +171,13 @@ def test_hostile_frames_are_dead_lettered_and_never_published(run: Run) -> None:
 def test_a_frozen_product_stops_while_the_others_go_on(run: Run) -> None:
     wait_for(live(run), "live")
     run.sim.set_frozen(True, "BTC")
-    time.sleep(0.1)  # a tick already in flight may still arrive
+    wait_for(lambda: "BTC" in run.sim.market.frozen, "BTC frozen on the simulator")
+    # A BTC tick sent before the freeze may still be in the socket or the connector's batch.
+    # ETH's book moves now: BTC and ETH share the connection, so once an ETH tick at the new
+    # price is published every BTC tick sent before the freeze has been too.
+    run.sim.set_bias(10.0, "ETH")
+    moved = run.sim.market.shown_mid("ETH")
+    wait_for(lambda: moved in (t["price"] for t in run.sink.of("ETH")), "ETH quoted after it")
     mark = len(run.sink)
     wait_for(lambda: len(run.sink.of("ETH", mark)) >= 10, "ETH ticks")
     assert run.sink.of("BTC", mark) == []

@@ -1,23 +1,28 @@
 """Kite through the whole pipeline: simulator → feed → subscriber → Celery → ``latest:*``.
 
 Real processes and a real Redis: the Kite simulator serves its ticker and REST on a free
-port, ``python -m feed_generator --venue kite-sim`` connects to it (``KITE_SIM_PORT``, the
+port from the test's process (on a clock between two expiries, ``tests/support/kite_sim.py``),
+``python -m feed_generator --venue kite-sim`` connects to it (``KITE_SIM_PORT``, the
 simulator's own key and token), and the enriched NIFTY and BANKNIFTY chains must reach the
 cache in rupees, with OI, bid ≤ ask from the depth, the 15:30 IST expiry and sane IVs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 
-from common.embedded_redis import free_port
 from common.latest import LatestReader
 from common.names import Channel, feed_health_key
+from feed_generator.venues.kite.sim import KiteSim
+from feed_generator.venues.kite.sim.market import KiteMarket
+from tests.support.kite_sim import clock_between_expiries
 from tests.support.processes import PYTHON, ProcessSet, wait_until
 from tests.support.pubsub import Collector
 
@@ -26,14 +31,20 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 UNDERLYINGS = ("NIFTY", "BANKNIFTY")
 
 
-def _start_venue(procs: ProcessSet, redis_url: str) -> None:
-    port = free_port()
-    # A small universe ticking twice a second: the test checks values, not throughput.
-    sim = [
-        PYTHON, "-m", "feed_generator.venues.kite.sim", "--port", str(port),
-        "--interval", "0.5", "--expiries", "2", "--strikes-per-side", "4",
-    ]  # fmt: skip
-    procs.start("sim", sim, ready="kite simulator ready")
+@pytest.fixture
+def sim() -> Iterator[KiteSim]:
+    """The simulator on a free port, on a clock between two expiries (close to one the far
+    strikes have no bid, and the test asserts a bid of every quote and row). A small
+    universe ticking twice a second: the test checks values, not throughput."""
+    clock = clock_between_expiries()
+    now = dt.datetime.fromtimestamp(clock(), dt.UTC)
+    market = KiteMarket(now, expiries=2, strikes_per_side=4)
+    server = KiteSim(market, interval=0.5, clock=clock).start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+def _start_feed(procs: ProcessSet, redis_url: str, port: int) -> None:
     env = {"KITE_SIM_PORT": str(port), "KITE_STRIKES_AROUND": "4", "FEED_VENUES": "synthetic"}
     feed = [PYTHON, "-m", "feed_generator", "--venue", "kite-sim", "--redis-url", redis_url]
     procs.start("feed", feed, env=env)
@@ -78,12 +89,12 @@ def _check_chain(chain: dict[str, Any]) -> list[float]:
 
 @pytest.mark.timeout(120)
 def test_kite_chains_reach_the_cache_in_rupees_with_oi_depth_and_sane_iv(
-    procs: ProcessSet, redis_url: str, redis_client: redis.Redis
+    procs: ProcessSet, redis_url: str, redis_client: redis.Redis, sim: KiteSim
 ) -> None:
     procs.worker()
     procs.subscriber()
     market = Collector(redis_url, (Channel.MARKET_OPTION_QUOTE,))
-    _start_venue(procs, redis_url)
+    _start_feed(procs, redis_url, sim.port)
     latest = LatestReader(redis_client)
 
     def both_cached() -> bool:
