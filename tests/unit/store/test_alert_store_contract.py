@@ -8,17 +8,14 @@ import datetime as dt
 import inspect
 import itertools
 import math
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import mongomock
 import pytest
 from prometheus_client import REGISTRY
-from pymongo import MongoClient
 
 from common.timestamps import format_ts
 from store import StoreError, StoreUnavailable, timing
@@ -26,7 +23,7 @@ from store.alerts import MAX_TRIGGER_PAGE, AlertLimitReached, AlertStore
 from store.alerts.documents import TIMED_ALERT_OPS
 from store.alerts.mongo import MongoAlertStore
 from store.alerts.sqlite import SqliteAlertStore
-from tests.unit.store.clients import mongomock_client
+from tests.unit.store.clients import live_mongo, mongomock_client
 
 T0 = dt.datetime(2026, 12, 6, 9, 41, tzinfo=dt.UTC)
 _WRITES = ("insert_one", "insert_many", "update_one", "replace_one", "find_one_and_delete")
@@ -75,19 +72,6 @@ def _serialised(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(mongomock.collection.Collection, name, locked)
 
 
-def _live_mongo_store() -> Iterator[AlertStore]:
-    url = os.environ.get("MONGO_URL")
-    if not url:
-        pytest.skip("MONGO_URL is not set: no live MongoDB to run the contract against")
-    name = f"optionsflow_test_{uuid.uuid4().hex[:12]}"
-    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=5000)
-    try:
-        yield MongoAlertStore.from_client(client, name)
-    finally:
-        client.drop_database(name)
-        client.close()
-
-
 @pytest.fixture(params=["sqlite", "mongomock", pytest.param("mongodb", marks=pytest.mark.mongodb)])
 def alerts(
     request: pytest.FixtureRequest,
@@ -105,7 +89,7 @@ def alerts(
         yield MongoAlertStore.from_client(client, "optionsflow_test")
         client.close()
     else:
-        yield from _live_mongo_store()
+        yield from live_mongo(MongoAlertStore.from_client)
 
 
 # -- documents -----------------------------------------------------------------------

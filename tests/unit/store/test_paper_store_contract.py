@@ -5,17 +5,14 @@ market timestamp, cancels, settlement, the account's invariant, keyset pages."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import mongomock
 import pytest
-from pymongo import MongoClient
 
 from paper.checks import OrderError
 from paper.documents import OrderState, Quote, Side, TradeKind
@@ -36,7 +33,7 @@ from tests.unit.paper.factories import (
     request,
     ts,
 )
-from tests.unit.store.clients import mongomock_client
+from tests.unit.store.clients import live_mongo, mongomock_client
 
 RULES = AccountRules(
     start_cash={"INR": dec(1_000_000), "USD": dec(100_000)},
@@ -68,21 +65,6 @@ def serialised(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(mongomock.collection.Collection, name, locked)
 
 
-def _live_mongo_store() -> Iterator[PaperStore]:
-    url = os.environ.get("MONGO_URL")
-    if not url:
-        pytest.skip("MONGO_URL is not set: no live MongoDB to run the contract against")
-    name = f"optionsflow_test_{uuid.uuid4().hex[:12]}"
-    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=5000)
-    try:
-        store = MongoPaperStore.from_client(client, name)
-        store.rules, store.clock = RULES, clock
-        yield store
-    finally:
-        client.drop_database(name)
-        client.close()
-
-
 @pytest.fixture(params=["sqlite", "mongomock", pytest.param("mongodb", marks=pytest.mark.mongodb)])
 def paper(
     request: pytest.FixtureRequest,
@@ -104,7 +86,9 @@ def paper(
         yield mongo
         client.close()
     else:
-        yield from _live_mongo_store()
+        for live in live_mongo(MongoPaperStore.from_client):
+            live.rules, live.clock = RULES, clock
+            yield live
 
 
 def invariant(paper: PaperStore, owner: str = "alice", currency: str = "INR") -> bool:

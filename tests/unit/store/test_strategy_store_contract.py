@@ -8,15 +8,12 @@ import datetime as dt
 import inspect
 import itertools
 import math
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from pymongo import MongoClient
 
 from common.timestamps import format_ts
 from store import StoreError, StoreUnavailable, timing
@@ -24,7 +21,7 @@ from store.strategies import StrategyLimitReached, StrategyStore
 from store.strategies.documents import TIMED_STRATEGY_OPS
 from store.strategies.mongo import MongoStrategyStore
 from store.strategies.sqlite import SqliteStrategyStore
-from tests.unit.store.clients import mongomock_client
+from tests.unit.store.clients import live_mongo, mongomock_client
 from tests.unit.store.test_alert_store_contract import _serialised
 
 T0 = dt.datetime(2026, 12, 6, 9, 41, tzinfo=dt.UTC)
@@ -58,19 +55,6 @@ def strategy(n: int, owner: str = "alice", **fields: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _live_mongo_store() -> Iterator[StrategyStore]:
-    url = os.environ.get("MONGO_URL")
-    if not url:
-        pytest.skip("MONGO_URL is not set: no live MongoDB to run the contract against")
-    name = f"optionsflow_test_{uuid.uuid4().hex[:12]}"
-    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=5000)
-    try:
-        yield MongoStrategyStore.from_client(client, name)
-    finally:
-        client.drop_database(name)
-        client.close()
-
-
 @pytest.fixture(params=["sqlite", "mongomock", pytest.param("mongodb", marks=pytest.mark.mongodb)])
 def strategies(
     request: pytest.FixtureRequest,
@@ -88,7 +72,7 @@ def strategies(
         yield MongoStrategyStore.from_client(client, "optionsflow_test")
         client.close()
     else:
-        yield from _live_mongo_store()
+        yield from live_mongo(MongoStrategyStore.from_client)
 
 
 # -- documents -----------------------------------------------------------------------
